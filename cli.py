@@ -1,0 +1,531 @@
+"""juece (决策): the command line. Thin: parse → call one use case → print (tables for people, one JSON object with
+--json) → exit with the contract's code. Reading and recording never import Prefect."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from functools import wraps
+from pathlib import Path
+from typing import Any, Callable, List, Optional
+
+import typer
+
+from policies.errors import BadInput, DecisionError
+
+app = typer.Typer(
+    help="juece (决策): major administrative decisions (重大行政决策) run through the procedure of 国务院令第713号.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+case_app = typer.Typer(help="Launch, list and show decision cases.", no_args_is_help=True)
+audit_app = typer.Typer(help="Replay and verify histories (read-only).", no_args_is_help=True)
+calendar_app = typer.Typer(help="The official working-day calendar (国务院办公厅节假日安排通知).", no_args_is_help=True)
+clock_app = typer.Typer(help="The simulated clock of a demo or training workspace.", no_args_is_help=True)
+flow_app = typer.Typer(help="Run Prefect flows over cases.", no_args_is_help=True)
+server_app = typer.Typer(help="The local Prefect server juece starts for flows.", no_args_is_help=True)
+app.add_typer(case_app, name="case")
+app.add_typer(audit_app, name="audit")
+app.add_typer(calendar_app, name="calendar")
+app.add_typer(clock_app, name="clock")
+app.add_typer(flow_app, name="flow")
+app.add_typer(server_app, name="server")
+
+JsonOpt = typer.Option(False, "--json", help="Print exactly one JSON object on stdout.")
+
+
+class _Globals:
+    home: Optional[str] = None
+    actor: Optional[str] = None
+
+
+G = _Globals()
+
+
+@app.callback()
+def _main(
+    home: Optional[str] = typer.Option(None, "--home", help="Workspace folder (or JUECE_HOME; default ./.juece)."),
+    actor: Optional[str] = typer.Option(None, "--as", help="Who is acting, ROLE:NAME (or JUECE_ACTOR)."),
+) -> None:
+    G.home = home
+    G.actor = actor or os.environ.get("JUECE_ACTOR")
+
+
+# --- output -----------------------------------------------------------------------------------------------------
+
+
+def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
+    from rich.console import Console
+
+    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+
+
+def emit(as_json: bool, data: dict[str, Any], human: Callable[[], None]) -> None:
+    """One JSON object, or the human rendering."""
+    if as_json:
+        sys.stdout.write(json.dumps(data, ensure_ascii=False, default=str) + "\n")
+    else:
+        human()
+
+
+def command(fn: Callable[..., Any]) -> Callable[..., Any]:
+    """Turn DecisionErrors into a clear message (or JSON error object) and the contract's exit code."""
+
+    @wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        as_json = bool(kwargs.get("as_json"))
+        try:
+            code = fn(*args, **kwargs)
+        except DecisionError as exc:
+            if as_json:
+                sys.stdout.write(json.dumps(exc.to_json(), ensure_ascii=False, default=str) + "\n")
+            else:
+                _print_error(exc)
+            raise typer.Exit(exc.exit_code)
+        if code:
+            raise typer.Exit(code)
+
+    return wrapper
+
+
+def _print_error(exc: DecisionError) -> None:
+    from rich.markup import escape
+
+    err = _console(stderr=True)
+    findings = getattr(exc, "findings", None)
+    if findings:
+        err.print(f"[bold red]refused[/] (exit {exc.exit_code}) — nothing was recorded on the case's stages.")
+        for f in findings:
+            kind = "rule" if f.enforcement == "HARD" else "warning"
+            err.print(f"  [bold]{f.rule}[/] {escape(f.article)} [{kind}]")
+            err.print(f"    {escape(f.message)}")
+            if f.enforcement == "WARN" and not f.acknowledged:
+                err.print(f"    to record anyway: --acknowledge {f.rule} --reason \"…why…\"")
+    else:
+        label = {2: "bad input", 4: "integrity failure", 6: "someone else wrote first"}.get(exc.exit_code, "error")
+        err.print(f"[bold red]{label}[/] (exit {exc.exit_code}): {escape(exc.message)}")
+
+
+def _ws():  # type: ignore[no-untyped-def]
+    from flows.workspace import open_workspace
+
+    return open_workspace(G.home)
+
+
+def _actor():  # type: ignore[no-untyped-def]
+    from flows.workspace import parse_actor
+
+    return parse_actor(G.actor)
+
+
+def _read_payload(file: str) -> Any:
+    try:
+        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read {file}: {exc}", field="--file") from exc
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{file} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", field="--file") from exc
+
+
+def _moment(text: Optional[str], field: str):  # type: ignore[no-untyped-def]
+    if text is None:
+        return None
+    from flows.clock import parse_moment
+
+    return parse_moment(text, field=field)
+
+
+# --- workspace, clock, calendar ---------------------------------------------------------------------------------
+
+
+@app.command()
+@command
+def init(
+    simulated_clock: Optional[str] = typer.Option(None, "--simulated-clock", help="Start a simulated clock at DATETIME."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Create the workspace (idempotent)."""
+    from flows.workspace import Actor, init_workspace, parse_actor
+
+    actor = parse_actor(G.actor) if G.actor else Actor("admin", os.environ.get("USER") or "admin")
+    ws, created = init_workspace(G.home, actor, simulated_clock=_moment(simulated_clock, "--simulated-clock"))
+    data = {"home": str(ws.home), "created": created, "database": ws.database_url, "simulated_clock": simulated_clock}
+    emit(as_json, data, lambda: _console().print(
+        f"{'created' if created else 'already there'}: workspace {ws.home}"
+        + (f" (simulated clock at {simulated_clock})" if simulated_clock else "")
+    ))
+
+
+@clock_app.command("set")
+@command
+def clock_set(moment: str = typer.Argument(..., metavar="DATETIME"), as_json: bool = JsonOpt) -> None:
+    """Move a simulated clock forward (recorded in the history)."""
+    from flows.workspace import set_clock
+
+    before, after = set_clock(_ws(), _actor(), _moment(moment, "DATETIME"))
+    emit(as_json, {"from": before.isoformat(), "to": after.isoformat()},
+         lambda: _console().print(f"simulated clock: {before.isoformat()} → {after.isoformat()}"))
+
+
+@calendar_app.command("list")
+@command
+def calendar_list(as_json: bool = JsonOpt) -> None:
+    """The loaded holiday notices, one per year."""
+    from flows.calendars import list_calendars
+
+    entries = list_calendars(_ws())
+
+    def human() -> None:
+        from rich.table import Table
+
+        t = Table(title="working-day calendar (工作日历)")
+        for col in ("year", "notice", "origin", "rest days", "make-up days", "sha256"):
+            t.add_column(col)
+        for e in entries:
+            t.add_row(str(e.year), e.notice, e.origin, str(e.rest_days), str(e.makeup_days), e.sha256[:12])
+        _console().print(t)
+        _console().print("Years not listed are refused (CAL-05), never guessed.")
+
+    emit(as_json, {"calendars": [e.__dict__ for e in entries]}, human)
+
+
+@calendar_app.command("days")
+@command
+def calendar_days(year: int = typer.Argument(..., metavar="YEAR"), as_json: bool = JsonOpt) -> None:
+    """The rest days and make-up working days of one year."""
+    from flows.calendars import calendar_for
+    from flows.workspace import read_workspace_facts
+
+    cal = calendar_for(read_workspace_facts(_ws()))
+    days = cal.year_days(year)
+    rows = [{"date": d.isoformat(), "weekday": d.strftime("%a"), "kind": k, "name": n} for d, k, n in days]
+
+    def human() -> None:
+        from rich.table import Table
+
+        t = Table(title=f"{year}: {cal.notices[year].notice}")
+        for col in ("date", "weekday", "kind", "name"):
+            t.add_column(col)
+        for r in rows:
+            t.add_row(r["date"], r["weekday"], "放假 rest" if r["kind"] == "rest" else "调休上班 make-up working day", r["name"])
+        _console().print(t)
+
+    emit(as_json, {"year": year, "notice": cal.notices[year].notice, "days": rows}, human)
+
+
+@calendar_app.command("load")
+@command
+def calendar_load(file: Path = typer.Argument(..., metavar="FILE"), as_json: bool = JsonOpt) -> None:
+    """Load a year's holiday notice (admin); recorded in the workspace history."""
+    from flows.calendars import load_calendar
+
+    e = load_calendar(_ws(), _actor(), file)
+    emit(as_json, e.__dict__, lambda: _console().print(f"loaded {e.year}: {e.notice} (sha256 {e.sha256[:12]}…)"))
+
+
+# --- cases ------------------------------------------------------------------------------------------------------
+
+
+@case_app.command("launch")
+@command
+def case_launch(
+    title: str = typer.Option(..., "--title"),
+    category: str = typer.Option(..., "--category", help="public-policy | plan | resources | public-construction | other"),
+    organ: str = typer.Option(..., "--organ", help="The decision organ (决策机关), e.g. 三亚市人民政府."),
+    lead_unit: str = typer.Option(..., "--lead-unit", help="The lead undertaking unit (牵头承办单位)."),
+    catalog: Optional[str] = typer.Option(None, "--catalog", help="The decision-catalog item (决策事项目录)."),
+    flag: List[str] = typer.Option([], "--flag", help="technical, risk-relevant, special-group, … (repeatable)"),
+    co_unit: List[str] = typer.Option([], "--co-unit", help="Another undertaking unit (repeatable)."),
+    policy: str = typer.Option("cn-2019", "--policy"),
+    idempotency_key: Optional[str] = typer.Option(None, "--idempotency-key"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Launch a case (legal office); prints the new case id."""
+    from flows.cases import launch_case
+
+    case_id, created = launch_case(
+        _ws(), _actor(), title=title, category=category, organ=organ, lead_unit=lead_unit, catalog_item=catalog,
+        flags=flag, co_units=co_unit, policy=policy, idempotency_key=idempotency_key,
+    )
+    emit(as_json, {"case_id": case_id, "created": created}, lambda: print(case_id))
+
+
+@case_app.command("list")
+@command
+def case_list(status: Optional[str] = typer.Option(None, "--status", help="open | decided | published | ended"), as_json: bool = JsonOpt) -> None:
+    """Every case, with what it waits on."""
+    from flows.cases import list_cases
+
+    rows = list_cases(_ws(), status=status)
+
+    def human() -> None:
+        from rich.table import Table
+
+        t = Table(title="cases (决策事项)")
+        for col in ("case", "title", "category", "status", "waiting on", "launched"):
+            t.add_column(col)
+        for r in rows:
+            t.add_row(r.case_id, r.title, r.category, r.status, r.awaiting, r.launched_on)
+        _console().print(t)
+
+    emit(as_json, {"cases": [r.to_json() for r in rows]}, human)
+
+
+@case_app.command("show")
+@command
+def case_show(
+    case_id: str = typer.Argument(..., metavar="CASE"),
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Show the case as it stood at DATETIME."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """A case's stages, next step, deadlines and warnings."""
+    from flows.cases import show_case
+
+    view = show_case(_ws(), case_id, as_of=_moment(as_of, "--as-of"))
+    emit(as_json, view.to_json(), lambda: print_case(view))
+
+
+def print_case(view: Any) -> None:
+    """The readable stage table of a case."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = _console()
+    con.print(f"[bold]{view.case_id}[/]  {escape(view.title)}")
+    con.print(
+        f"  {view.organ} · lead unit {view.lead_unit} · {view.category} · flags: {', '.join(view.flags) or 'none'}"
+    )
+    con.print(f"  policy {view.policy} ({view.policy_hash[:12]}…) · status [bold]{view.status}[/] · {view.events} events"
+              + (f" · as of {view.as_of}" if view.as_of else f" · today {view.today}"))
+    colours = {"concluded": "green", "waived": "yellow", "exempted": "yellow", "in-progress": "cyan", "closed": "red"}
+    t = Table(show_lines=False)
+    for col in ("stage (阶段)", "status", "on", "detail"):
+        t.add_column(col)
+    for s in view.stages:
+        c = colours.get(s.status)
+        t.add_row(s.label, f"[{c}]{s.status}[/]" if c else s.status, s.recorded_on or "", escape(s.detail))
+    con.print(t)
+    if view.next:
+        steps = "; ".join(f"{n['event']} ({'/'.join(n['roles'])})" for n in view.next)
+        con.print(f"[bold]next[/] — {view.awaiting}: {steps}")
+    else:
+        con.print(f"[bold]next[/] — {view.awaiting}")
+    if view.deadlines:
+        d = Table(title="deadlines (期限, on the official working-day calendar)")
+        for col in ("what", "due", "rule", "state", "note"):
+            d.add_column(col)
+        for x in view.deadlines:
+            d.add_row(x.what, x.due or "—", x.rule, x.state, escape(x.note))
+        con.print(d)
+    for a in view.acknowledged:
+        con.print(f"[yellow]acknowledged[/] {a['rule']} on #{a['seq']} {a['event']} by {a['actor']}: {escape(a['reason'])}")
+    for r in view.refused_attempts:
+        con.print(f"[red]refused attempt[/] #{r['seq']} {r['attempted']} by {r['actor']} ({', '.join(r['rules'])})")
+
+
+# --- recording --------------------------------------------------------------------------------------------------
+
+
+@app.command()
+@command
+def record(
+    case_id: str = typer.Argument(..., metavar="CASE"),
+    event: str = typer.Argument(..., metavar="EVENT"),
+    file: str = typer.Option(..., "--file", "-f", help="The payload as JSON, or - for stdin."),
+    acknowledge: List[str] = typer.Option([], "--acknowledge", help="A WARN rule id to acknowledge (repeatable)."),
+    reason: List[str] = typer.Option([], "--reason", help="The reason for each --acknowledge, in the same order."),
+    idempotency_key: Optional[str] = typer.Option(None, "--idempotency-key"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Record an event on a case, checked against the case's policy pack."""
+    from flows.cases import record_event
+
+    if len(acknowledge) != len(reason):
+        raise BadInput("give one --reason for each --acknowledge, in the same order", field="--reason")
+    actor = _actor()
+    ws = _ws()
+    result = record_event(
+        ws, actor, case_id, event, _read_payload(file), acknowledge=list(zip(acknowledge, reason)),
+        idempotency_key=idempotency_key,
+    )
+
+    def human() -> None:
+        con = _console()
+        con.print(f"recorded {result.case_id} #{result.seq} {result.event}" + (" (already recorded; nothing new written)" if result.repeated else ""))
+        for f in result.acknowledged:
+            con.print(f"  acknowledged {f.rule} ({f.article})")
+
+    emit(as_json, result.to_json(), human)
+
+
+@app.command()
+@command
+def schema(event: str = typer.Argument(..., metavar="EVENT"), as_json: bool = JsonOpt) -> None:
+    """The JSON Schema of an event's payload."""
+    from models.events import ENGINE_EVENTS, EVENT_TYPES, RECORDABLE
+
+    if event not in EVENT_TYPES or event in ENGINE_EVENTS:
+        raise BadInput(f"there is no event {event!r}; events: {', '.join(RECORDABLE)}", field="EVENT")
+    sys.stdout.write(json.dumps(EVENT_TYPES[event].model_json_schema(by_alias=True), ensure_ascii=False, indent=None if as_json else 2) + "\n")
+
+
+@app.command()
+@command
+def example(event: str = typer.Argument(..., metavar="EVENT"), as_json: bool = JsonOpt) -> None:
+    """A valid example payload, bare, to pipe into `juece record CASE EVENT --file -`."""
+    from models.events import ENGINE_EVENTS, EVENT_TYPES, RECORDABLE
+
+    if event not in EVENT_TYPES or event in ENGINE_EVENTS:
+        raise BadInput(f"there is no event {event!r}; events: {', '.join(RECORDABLE)}", field="EVENT")
+    sys.stdout.write(json.dumps(EVENT_TYPES[event].example, ensure_ascii=False, indent=None if as_json else 2) + "\n")
+
+
+# --- audit ------------------------------------------------------------------------------------------------------
+
+
+@audit_app.command("replay")
+@command
+def audit_replay(
+    case_id: str = typer.Argument(..., metavar="CASE"),
+    as_of: Optional[str] = typer.Option(None, "--as-of"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """The case as it stood at a moment, and every event with actor, role and rule checks."""
+    from flows.audit import replay_case
+
+    rep = replay_case(_ws(), case_id, as_of=_moment(as_of, "--as-of"))
+
+    def human() -> None:
+        from rich.markup import escape
+        from rich.table import Table
+
+        print_case(rep.view)
+        t = Table(title="history (全程留痕)")
+        for col in ("#", "recorded at (UTC)", "event", "actor", "rules checked", "findings / acknowledgements"):
+            t.add_column(col)
+        for e in rep.events:
+            notes = "; ".join(f"{f.rule}{' acknowledged' if f.acknowledged else ''}" for f in e.findings)
+            notes += "".join(f" — {escape(a['reason'])}" for a in e.acknowledgements)
+            t.add_row(str(e.seq), e.recorded_at[:19], e.type, f"{e.role}:{e.actor.split(':', 1)[-1]}",
+                      " ".join(e.rules_checked), notes or "ok")
+        _console().print(t)
+
+    emit(as_json, rep.to_json(), human)
+
+
+@audit_app.command("verify")
+@command
+def audit_verify(case_ids: List[str] = typer.Argument(None, metavar="[CASE]..."), as_json: bool = JsonOpt) -> int:
+    """Integrity of every history, and every rule re-run; exit 4 on tampering, 5 on findings."""
+    from flows.audit import verify_cases
+
+    report = verify_cases(_ws(), case_ids or [])
+    emit(as_json, report.to_json(), lambda: print_verify(report))
+    return report.exit_code
+
+
+def print_verify(report: Any) -> None:
+    """The readable verification report."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    con = _console()
+    t = Table(title="audit verify (完整性与合规复核)")
+    for col in ("case", "events", "integrity", "findings", "acknowledged warnings", "refused attempts"):
+        t.add_column(col)
+    verdicts = list(report.cases) + ([report.workspace] if report.workspace else [])
+    for v in verdicts:
+        integrity = "[green]intact[/]" if v.intact else "[bold red]BROKEN[/]"
+        t.add_row(v.case_id, str(v.events), integrity, str(len(v.findings)), str(len(v.acknowledged)), str(v.refused_attempts))
+    con.print(t)
+    for v in verdicts:
+        if v.broken:
+            con.print(f"[bold red]integrity[/] {escape(v.broken.sentence())}")
+        if v.problem:
+            con.print(f"[bold red]integrity[/] {v.case_id}: {escape(v.problem)}")
+        for f in v.findings:
+            con.print(f"[red]finding[/] {v.case_id} #{f['seq']} {f['event']}: {f['rule']} ({escape(f['article'])}) {escape(f['message'])}")
+        for a in v.acknowledged:
+            con.print(f"[yellow]acknowledged[/] {v.case_id} #{a['seq']} {a['event']}: {a['rule']} ({escape(a['article'])}) "
+                      f"by {a['actor']} — reason: {escape(a['reason'])}")
+    verdict = {0: "all intact, no findings", 4: "integrity failure", 5: "findings in an intact history"}[report.exit_code]
+    con.print(f"verdict: {verdict} (exit {report.exit_code})")
+
+
+# --- flows and the Prefect server -------------------------------------------------------------------------------
+
+
+@flow_app.command("run")
+@command
+def flow_run(case_id: str = typer.Argument(..., metavar="CASE"), as_json: bool = JsonOpt) -> None:
+    """Run the case's Prefect flow: advance it as far as its records allow and publish its stage table."""
+    from flows.case_flow import run_case_flow
+
+    outcome = run_case_flow(_ws(), case_id)
+    emit(as_json, outcome.to_json(), lambda: _console().print(
+        f"flow run {outcome.flow_run_id}: [bold]{outcome.state_name}[/]\n  see it in the Prefect UI: {outcome.ui_url}"
+    ))
+
+
+def _server_json(st: Any) -> dict[str, Any]:
+    return {"running": st.running, "url": st.url, "api_url": st.api_url, "pid": st.pid, "log": str(st.log_path)}
+
+
+@server_app.command("start")
+@command
+def server_start(as_json: bool = JsonOpt) -> None:
+    """Start the local Prefect server in the background (reused if already running)."""
+    from flows.prefect_server import ServerStartError, ensure_server
+
+    try:
+        st = ensure_server(_ws().prefect_home)
+    except ServerStartError as exc:
+        raise DecisionError(str(exc), code="prefect-server") from exc
+    emit(as_json, _server_json(st), lambda: _console().print(f"Prefect server running at {st.url} (pid {st.pid})"))
+
+
+@server_app.command("stop")
+@command
+def server_stop(as_json: bool = JsonOpt) -> None:
+    """Stop the local Prefect server."""
+    from flows.prefect_server import stop_server
+
+    st = stop_server(_ws().prefect_home)
+    emit(as_json, _server_json(st), lambda: _console().print("Prefect server stopped"))
+
+
+@server_app.command("status")
+@command
+def server_status_cmd(as_json: bool = JsonOpt) -> None:
+    """Is the local Prefect server running, and where."""
+    from flows.prefect_server import server_status
+
+    st = server_status(_ws().prefect_home)
+    emit(as_json, _server_json(st), lambda: _console().print(
+        f"Prefect server running at {st.url} (pid {st.pid})" if st.running else "Prefect server not running"
+    ))
+
+
+@app.command()
+@command
+def demo(
+    workspace: Optional[Path] = typer.Option(None, "--workspace", help="Where to put the demo workspace (default ./.juece-demo/run-N)."),
+    no_flow: bool = typer.Option(False, "--no-flow", help="Skip the Prefect flow run at the end."),
+) -> None:
+    """A complete sample case on a fresh simulated-clock workspace, end to end."""
+    from flows.demo import run_demo
+
+    run_demo(workspace, run_flow=not no_flow, console=_console())
+
+
+def main() -> None:
+    """Entry point of the `juece` executable."""
+    app()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,103 @@
+"""Working-day calendar data: the notices shipped with juece plus those an administrator loaded (recorded in the
+`@workspace` stream, so every calendar a deadline was computed on is part of the history)."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+from models import store
+from models.canonical import canonical_bytes, sha256_hex
+from models.db import write_transaction
+from models.events import CalendarLoaded
+from models.store import WORKSPACE_STREAM, NewEvent
+from policies.calendar import WorkingDayCalendar, YearNotice, parse_notice
+from policies.errors import BadInput
+from flows.clock import now
+from flows.workspace import Actor, Workspace, WorkspaceFacts, read_facts, read_workspace_facts
+
+
+@dataclass(frozen=True)
+class CalendarEntry:
+    """One loaded year: where it came from and its fingerprint."""
+
+    year: int
+    kind: str
+    notice: str
+    source: str
+    origin: str  # shipped | loaded
+    sha256: str
+    rest_days: int
+    makeup_days: int
+
+
+def shipped_notices() -> list[dict[str, Any]]:
+    """The notices shipped as package data (policies/data/calendar)."""
+    folder = resources.files("policies") / "data" / "calendar"
+    return [
+        json.loads(p.read_text(encoding="utf-8"))
+        for p in sorted(folder.iterdir(), key=lambda p: p.name)
+        if p.name.endswith(".json")
+    ]
+
+
+def _entries(facts: WorkspaceFacts) -> list[tuple[str, dict[str, Any]]]:
+    return [("shipped", n) for n in shipped_notices()] + [("loaded", n) for n in facts.calendar_notices]
+
+
+def calendar_for(facts: WorkspaceFacts, *, count_makeup_days: bool = True) -> WorkingDayCalendar:
+    """The workspace's working-day calendar (a later load of a year replaces the earlier one)."""
+    return WorkingDayCalendar.from_notices(
+        (parse_notice(n) for _, n in _entries(facts)), count_makeup_days=count_makeup_days
+    )
+
+
+def list_calendars(ws: Workspace) -> list[CalendarEntry]:
+    """Every notice the workspace knows, in load order."""
+    out = []
+    for origin, raw in _entries(read_workspace_facts(ws)):
+        n: YearNotice = parse_notice(raw)
+        out.append(
+            CalendarEntry(
+                year=n.year,
+                kind=n.kind,
+                notice=n.notice,
+                source=n.source,
+                origin=origin,
+                sha256=sha256_hex(canonical_bytes(n.to_json())),
+                rest_days=sum((b.last - b.first).days + 1 for b in n.rest_blocks),
+                makeup_days=len(n.makeup_working_days),
+            )
+        )
+    return out
+
+
+def load_calendar(ws: Workspace, actor: Actor, path: Path) -> CalendarEntry:
+    """Validate a notice file and record it (admin only); loading the same notice twice changes nothing."""
+    if actor.role != "admin":
+        raise BadInput("only an admin may load calendar data (--as admin:NAME)", field="--as")
+    try:
+        raw = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read {path}: {exc}", field="FILE") from exc
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{path} is not JSON: {exc.msg} at line {exc.lineno}", field="FILE") from exc
+    notice = parse_notice(raw)
+    data = notice.to_json()
+    digest = sha256_hex(canonical_bytes(data))
+    with write_transaction(ws.engine) as conn:
+        facts = read_facts(conn)
+        key = f"calendar-loaded:{digest}"
+        if store.find_by_key(conn, key) is None:
+            payload = CalendarLoaded(year=notice.year, sha256=digest, notice=data)
+            store.append(
+                conn,
+                WORKSPACE_STREAM,
+                list(facts.events),
+                [NewEvent("calendar-loaded", 1, payload.model_dump(mode="json"), actor.label, actor.role, key)],
+                now(facts),
+            )
+    return next(e for e in reversed(list_calendars(ws)) if e.sha256 == digest)

@@ -1,0 +1,197 @@
+"""The workspace: where the case store lives (`--home` / JUECE_HOME, default ./.juece), which database it uses
+(JUECE_DATABASE_URL, default the SQLite file in the workspace), and the facts kept in its `@workspace` stream:
+the clock (system or simulated) and the calendar data loaded by an administrator."""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+from functools import cached_property
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+
+from models import store
+from models.db import make_engine, read_transaction, write_transaction
+from models.events import ClockSet, WorkspaceInitialised
+from models.store import WORKSPACE_STREAM, NewEvent, StoredEvent
+from policies.errors import BadInput, WorkspaceMissing
+from policies.pack import ROLES
+
+CONFIG_FILE = "workspace.json"
+
+
+@dataclass(frozen=True)
+class Actor:
+    """Who is acting: a role and a name (`--as clerk:李明`)."""
+
+    role: str
+    name: str
+
+    @property
+    def label(self) -> str:
+        """'clerk:李明'."""
+        return f"{self.role}:{self.name}"
+
+
+def parse_actor(text: str | None) -> Actor:
+    """Parse `ROLE:NAME`; a missing or unknown role is bad input naming the roles there are."""
+    from models.text import clean_name
+
+    if not text:
+        raise BadInput(
+            "who is acting? give --as ROLE:NAME (or set JUECE_ACTOR); roles: " + ", ".join(ROLES), field="--as"
+        )
+    role, sep, name = text.partition(":")
+    if not sep or role not in ROLES:
+        raise BadInput(f"--as {text!r}: expected ROLE:NAME with ROLE one of {', '.join(ROLES)}", field="--as")
+    try:
+        return Actor(role, clean_name(name))
+    except ValueError as exc:
+        raise BadInput(f"--as {text!r}: the name {exc}", field="--as") from exc
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """An opened workspace."""
+
+    home: Path
+    database_url: str
+    config: dict[str, Any] = field(default_factory=dict)
+
+    @cached_property
+    def engine(self) -> Engine:
+        """The case store's engine (created on first use)."""
+        return make_engine(self.database_url)
+
+    @property
+    def prefect_home(self) -> Path:
+        """Where the local Prefect server keeps its database and log."""
+        return Path(self.config.get("prefect_home") or self.home / "prefect")
+
+
+def default_database_url(home: Path) -> str:
+    """JUECE_DATABASE_URL, else the SQLite file in the workspace."""
+    return os.environ.get("JUECE_DATABASE_URL") or f"sqlite:///{(home / 'juece.db').resolve()}"
+
+
+def resolve_home(home: str | Path | None) -> Path:
+    """`--home`, else JUECE_HOME, else ./.juece."""
+    return Path(home or os.environ.get("JUECE_HOME") or ".juece")
+
+
+def open_workspace(home: str | Path | None = None) -> Workspace:
+    """Open an existing workspace; a missing one is bad input that says how to create it."""
+    path = resolve_home(home)
+    cfg = path / CONFIG_FILE
+    if not cfg.is_file():
+        raise WorkspaceMissing(
+            f"there is no juece workspace at {path} — create one with `juece --home {path} init`", home=str(path)
+        )
+    config = json.loads(cfg.read_text(encoding="utf-8"))
+    return Workspace(path, default_database_url(path), config)
+
+
+@dataclass(frozen=True)
+class WorkspaceFacts:
+    """What the `@workspace` stream says: the clock and the loaded calendar notices."""
+
+    clock: str
+    simulated_now: datetime | None
+    calendar_notices: tuple[dict[str, Any], ...]
+    events: tuple[StoredEvent, ...]
+
+
+def read_facts(conn: Connection) -> WorkspaceFacts:
+    """Fold the `@workspace` stream."""
+    events = store.load_stream(conn, WORKSPACE_STREAM)
+    clock, simulated, notices = "system", None, []
+    for ev in events:
+        p = ev.payload
+        if ev.type == "workspace-initialised":
+            clock = p["clock"]
+            simulated = datetime.fromisoformat(p["simulated_now"]) if p.get("simulated_now") else None
+        elif ev.type == "clock-set":
+            simulated = datetime.fromisoformat(p["moved_to"])
+        elif ev.type == "calendar-loaded":
+            notices.append(p["notice"])
+    return WorkspaceFacts(clock, simulated, tuple(notices), tuple(events))
+
+
+def init_workspace(
+    home: str | Path | None, actor: Actor, *, simulated_clock: datetime | None = None, prefect_home: Path | None = None
+) -> tuple[Workspace, bool]:
+    """Create the workspace (idempotent): the folder, the schema and the `@workspace` stream's first event."""
+    path = resolve_home(home)
+    path.mkdir(parents=True, exist_ok=True)
+    cfg = path / CONFIG_FILE
+    if not cfg.exists():
+        config = {"version": 1, **({"prefect_home": str(prefect_home.resolve())} if prefect_home else {})}
+        cfg.write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    ws = open_workspace(path)
+    store.create_schema(ws.engine)
+    with write_transaction(ws.engine) as conn:
+        facts = read_facts(conn)
+        if facts.events:
+            if simulated_clock and (facts.clock != "simulated" or facts.simulated_now != simulated_clock):
+                raise BadInput(
+                    f"the workspace at {path} already exists with the {facts.clock} clock"
+                    + (f" at {facts.simulated_now.isoformat()}" if facts.simulated_now else "")
+                    + "; move a simulated clock with `juece clock set`",
+                    field="--simulated-clock",
+                )
+            return ws, False
+        payload = WorkspaceInitialised(
+            clock="simulated" if simulated_clock else "system",
+            simulated_now=simulated_clock.isoformat() if simulated_clock else None,
+        )
+        stamp = simulated_clock or datetime.now(timezone.utc)
+        store.append(
+            conn,
+            WORKSPACE_STREAM,
+            [],
+            [NewEvent("workspace-initialised", 1, payload.model_dump(mode="json"), actor.label, actor.role, "workspace-initialised")],
+            stamp,
+        )
+    return ws, True
+
+
+def set_clock(ws: Workspace, actor: Actor, moment: datetime) -> tuple[datetime, datetime]:
+    """Move a simulated clock forward (recorded); the system clock cannot be set, and time never runs backwards."""
+    if actor.role != "admin":
+        raise BadInput("only an admin may move the simulated clock (--as admin:NAME)", field="--as")
+    with write_transaction(ws.engine) as conn:
+        facts = read_facts(conn)
+        if facts.clock != "simulated" or facts.simulated_now is None:
+            raise BadInput(
+                "this workspace runs on the system clock; only a workspace created with "
+                "`juece init --simulated-clock` has a clock to set",
+                field="DATETIME",
+            )
+        if moment < facts.simulated_now:
+            raise BadInput(
+                f"the simulated clock is at {facts.simulated_now.isoformat()}; it only moves forward, so the recorded "
+                "history stays in time order",
+                field="DATETIME",
+            )
+        payload = ClockSet(moved_from=facts.simulated_now.isoformat(), moved_to=moment.isoformat())
+        key = f"clock-set:{payload.moved_from}->{payload.moved_to}"
+        existing = store.find_by_key(conn, key)
+        if existing is None:
+            store.append(
+                conn,
+                WORKSPACE_STREAM,
+                list(facts.events),
+                [NewEvent("clock-set", 1, payload.model_dump(mode="json"), actor.label, actor.role, key)],
+                moment,
+            )
+    return facts.simulated_now, moment
+
+
+def read_workspace_facts(ws: Workspace) -> WorkspaceFacts:
+    """The workspace facts in a short read transaction."""
+    with read_transaction(ws.engine) as conn:
+        return read_facts(conn)

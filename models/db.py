@@ -1,0 +1,70 @@
+"""The database engine: SQLite in the workspace by default (WAL, synchronous=FULL, BEGIN IMMEDIATE for writes),
+PostgreSQL by URL for the scaled setup."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterator
+
+from sqlalchemy import Connection, Engine, create_engine, event
+
+SQLITE_PRAGMAS = (
+    "PRAGMA journal_mode=WAL",
+    # synchronous=NORMAL lost acknowledged commits in a power-loss simulation here (ARCHITECTURE.md).
+    "PRAGMA synchronous=FULL",
+    "PRAGMA foreign_keys=ON",
+    "PRAGMA busy_timeout=30000",
+)
+
+
+def is_sqlite(engine: Engine) -> bool:
+    """True for the embedded default."""
+    return engine.dialect.name == "sqlite"
+
+
+def make_engine(url: str) -> Engine:
+    """An engine for the case store; SQLite connections get the durability settings on every connect."""
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"timeout": 30})
+
+        @event.listens_for(engine, "connect")
+        def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+            # Let SQLAlchemy, not pysqlite, emit BEGIN, so writes can use BEGIN IMMEDIATE.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            for pragma in SQLITE_PRAGMAS:
+                cur.execute(pragma)
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _on_begin(conn: Connection) -> None:
+            # With pysqlite's deferred BEGIN, 8 concurrent writers lost 200 of 800 updates here; IMMEDIATE lost none.
+            mode = conn.get_execution_options().get("sqlite_begin", "DEFERRED")
+            conn.exec_driver_sql(f"BEGIN {mode}")
+
+        return engine
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://") :]
+    return create_engine(url, pool_pre_ping=True)
+
+
+@contextmanager
+def write_transaction(engine: Engine) -> Iterator[Connection]:
+    """One command = one transaction; on SQLite it takes the write lock up front (BEGIN IMMEDIATE)."""
+    with engine.connect() as conn:
+        if is_sqlite(engine):
+            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+        else:
+            conn = conn.execution_options(isolation_level="SERIALIZABLE")
+        with conn.begin():
+            yield conn
+
+
+@contextmanager
+def read_transaction(engine: Engine) -> Iterator[Connection]:
+    """A consistent read (one snapshot) without taking the write lock."""
+    with engine.connect() as conn:
+        if not is_sqlite(engine):
+            conn = conn.execution_options(isolation_level="REPEATABLE READ")
+        with conn.begin():
+            yield conn

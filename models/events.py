@@ -1,0 +1,690 @@
+"""One frozen payload model per event type, named as PRODUCT.md names the events.
+
+Each class says which stage its event belongs to and what it does there (`activity`, `conclusion`, `waiver`,
+`exemption`), and carries a realistic example that `juece example EVENT` prints. Fields that a rule reads to decide
+(a deadline, a list of channels) are checked by the rule, so that a missing one is refused naming the rule and
+article; fields that are structure are checked here, so that a malformed one is bad input naming the field.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Any, ClassVar, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.text import IsoDate, Name, NonEmptyText, Sha256, Text
+
+SCHEMA_VERSION = 1
+
+
+class Payload(BaseModel):
+    """Base of every event payload: frozen, unknown fields refused."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+
+    event_type: ClassVar[str]
+    stage: ClassVar[str | None] = None
+    kind: ClassVar[str] = "activity"
+    # Date fields that may lie in the future when recorded (a deadline, a scheduled day); all others may not.
+    future_dates: ClassVar[frozenset[str]] = frozenset()
+    example: ClassVar[dict[str, Any]] = {}
+
+
+# --- the case itself -------------------------------------------------------------------------------------------
+
+Category = Literal["public-policy", "plan", "resources", "public-construction", "other"]
+Flag = Literal[
+    "technical",
+    "risk-relevant",
+    "special-group",
+    "market-activity",
+    "public-concern",
+    "livelihood",
+    "non-disclosure",
+    "exploratory",
+    "npc-report",
+]
+
+
+class CaseLaunched(Payload):
+    """The decision organ launched the procedure for a decision item (条例 arts. 10–11)."""
+
+    event_type = "case-launched"
+    title: Name
+    category: Category
+    organ: Name
+    lead_unit: Name
+    co_units: tuple[Name, ...] = ()
+    catalog_item: Name | None = None
+    flags: tuple[Flag, ...] = ()
+    policy: Name
+    policy_hash: Sha256
+    launched_on: IsoDate
+
+
+class AttemptRefused(Payload):
+    """A refused attempt, kept so the history shows who tried what and which rule refused it; no stage changes."""
+
+    event_type = "attempt-refused"
+    attempted_event: Name
+    rules: tuple[Name, ...]
+    message: Text
+    payload_sha256: Sha256
+
+
+# --- public participation (公众参与) --------------------------------------------------------------------------
+
+
+class Channel(BaseModel):
+    """Where a notice was published: the website address, the new-media account, the newspaper issue."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["website", "new-media", "newspaper", "broadcast", "television", "gazette", "other"]
+    ref: Text = ""
+
+
+class ConsultationOpened(Payload):
+    """The draft was published for public comment (向社会公开征求意见, 条例 art. 15)."""
+
+    event_type = "consultation-opened"
+    stage = "public_participation"
+    future_dates = frozenset({"deadline"})
+    published_on: IsoDate
+    deadline: IsoDate
+    channels: tuple[Channel, ...] = ()
+    draft_sha256: Sha256 | None = None
+    explanation_sha256: Sha256 | None = None
+    comment_methods: tuple[NonEmptyText, ...] = ()
+    shortened_reason: Text | None = None
+    example = {
+        "published_on": "2025-09-01",
+        "deadline": "2025-10-09",
+        "channels": [
+            {"kind": "website", "ref": "https://www.sanya.gov.cn/sanyasite/zjdc/202509/consultation-0901.html"},
+            {"kind": "newspaper", "ref": "《三亚日报》2025年9月1日 第3版"},
+        ],
+        "draft_sha256": "3b5d5c3712955042212316173ccf37be800cb2ef0b2bd3e6d7c1d0c2f1a1b0f0",
+        "explanation_sha256": "9f2c4b1e7a0d3c5b6e8f1a2d4c6b8e0f2a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b",
+        "comment_methods": ["电子邮件 sycjb@sanya.gov.cn", "信函：三亚市住房和城乡建设局（邮编572000）"],
+    }
+
+
+class HearingAnnounced(Payload):
+    """A hearing was announced: notice, time and place (条例 art. 16(2)); gives the materials deadline (CAL-04)."""
+
+    event_type = "hearing-announced"
+    stage = "public_participation"
+    future_dates = frozenset({"scheduled_on"})
+    notice_published_on: IsoDate
+    scheduled_on: IsoDate
+    place: NonEmptyText
+    example = {"notice_published_on": "2025-09-05", "scheduled_on": "2025-09-26", "place": "三亚市政府第一会议室"}
+
+
+class HearingParticipant(BaseModel):
+    """One hearing participant: the side represented, when the materials reached them, and the signed record."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: Name
+    side: NonEmptyText
+    materials_delivered_on: IsoDate
+    confirmed: bool
+    refusal_note: Text | None = None
+
+
+class HearingHeld(Payload):
+    """A public hearing was held (听证会, 条例 arts. 16–17)."""
+
+    event_type = "hearing-held"
+    stage = "public_participation"
+    notice_published_on: IsoDate
+    held_on: IsoDate
+    place: Text = ""
+    selection_method_published_on: IsoDate | None = None
+    selected_on: IsoDate | None = None
+    list_published_on: IsoDate | None = None
+    sides: tuple[NonEmptyText, ...] = ()
+    participants: tuple[HearingParticipant, ...] = Field(min_length=1)
+    transcript_sha256: Sha256 | None = None
+    example = {
+        "notice_published_on": "2025-09-05",
+        "held_on": "2025-09-26",
+        "place": "三亚市政府第一会议室",
+        "selection_method_published_on": "2025-09-05",
+        "selected_on": "2025-09-12",
+        "list_published_on": "2025-09-15",
+        "sides": ["被征收户", "周边居民", "建设单位"],
+        "participants": [
+            {"name": "王海生", "side": "被征收户", "materials_delivered_on": "2025-09-16", "confirmed": True},
+            {"name": "陈美玲", "side": "周边居民", "materials_delivered_on": "2025-09-16", "confirmed": True},
+            {"name": "三亚城投集团 林志强", "side": "建设单位", "materials_delivered_on": "2025-09-16", "confirmed": True},
+        ],
+    }
+
+
+class ParticipationActivityHeld(Payload):
+    """Another way of hearing the public (座谈会, 实地走访, 书面征求意见, 问卷调查, 民意调查; 条例 art. 14(2))."""
+
+    event_type = "participation-activity-held"
+    stage = "public_participation"
+    method: Literal["forum", "field-visit", "written-consultation", "questionnaire", "opinion-poll", "other"]
+    held_on: IsoDate
+    description: NonEmptyText
+    participants: tuple[NonEmptyText, ...] = ()
+    example = {
+        "method": "forum",
+        "held_on": "2025-09-18",
+        "description": "河西片区棚改座谈会：社区居委会、被征收户代表、人大代表、政协委员",
+        "participants": ["河西社区居委会", "被征收户代表12人", "市人大代表 符雪梅", "市政协委员 黎明"],
+    }
+
+
+class HandlingReport(BaseModel):
+    """The study and adoption of public opinions (意见研究采纳情况, 条例 arts. 18, 29(2))."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    main_opinions: Text = ""
+    adopted: Text = ""
+    not_adopted: Text = ""
+    reasons: Text = ""
+
+
+class ParticipationConcluded(Payload):
+    """Public participation was concluded, with the handling report (条例 art. 18)."""
+
+    event_type = "participation-concluded"
+    stage = "public_participation"
+    kind = "conclusion"
+    concluded_on: IsoDate
+    comments_received: int = Field(default=0, ge=0, le=10**9)
+    handling_report: HandlingReport | None = None
+    example = {
+        "concluded_on": "2025-10-10",
+        "comments_received": 412,
+        "handling_report": {
+            "main_opinions": "补偿标准偏低；安置房选址距离学校较远；施工期间交通组织",
+            "adopted": "提高货币补偿系数至1.15；增设河西小学周边安置点",
+            "not_adopted": "全部实行原地回迁",
+            "reasons": "原址为防洪规划控制区，不具备原地回迁条件（《三亚市防洪规划》）",
+        },
+    }
+
+
+class ParticipationExempted(Payload):
+    """Public participation exempted because the matter is lawfully not disclosed (依法不予公开, 条例 art. 14(1))."""
+
+    event_type = "participation-exempted"
+    stage = "public_participation"
+    kind = "exemption"
+    basis: NonEmptyText
+    decided_on: IsoDate
+    example = {"basis": "《政府信息公开条例》第十四条：公开后可能危及社会稳定", "decided_on": "2025-09-01"}
+
+
+# --- expert review (专家论证) ------------------------------------------------------------------------------------
+
+
+class Expert(BaseModel):
+    """One expert or institution on the panel, with the declared interest (null when none)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: Name
+    affiliation: NonEmptyText
+    specialty: Text = ""
+    stance: Text = ""
+    conflict_of_interest: Text | None = None
+
+
+class ExpertOpinion(BaseModel):
+    """A written expert opinion, signed and sealed as 条例 art. 19(2) requires."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    author: Name
+    summary: NonEmptyText
+    signed: bool = False
+    sealed: bool = False
+
+
+class ExpertReviewConcluded(Payload):
+    """Experts argued the draft's necessity, feasibility and soundness (专家论证, 条例 arts. 19–20)."""
+
+    event_type = "expert-review-concluded"
+    stage = "expert_review"
+    kind = "conclusion"
+    held_on: IsoDate
+    method: Literal["hearing-of-experts", "written-consultation", "commissioned-study"]
+    expert_bank: Text = ""
+    experts: tuple[Expert, ...] = Field(min_length=1)
+    opinions: tuple[ExpertOpinion, ...] = Field(min_length=1)
+    adoption_report: Text = ""
+    example = {
+        "held_on": "2025-10-16",
+        "method": "hearing-of-experts",
+        "expert_bank": "海南省决策咨询论证专家库",
+        "experts": [
+            {"name": "李建国", "affiliation": "海南大学土木建筑工程学院", "specialty": "城市更新", "stance": "支持分期实施", "conflict_of_interest": None},
+            {"name": "黄雅琴", "affiliation": "海南省建筑设计院", "specialty": "结构安全", "stance": "主张整体改造", "conflict_of_interest": None},
+            {"name": "吴德明", "affiliation": "中山大学城市规划系", "specialty": "住房保障", "stance": "对补偿方案有保留", "conflict_of_interest": None},
+        ],
+        "opinions": [
+            {"author": "李建国", "summary": "项目必要，建议分两期实施", "signed": True, "sealed": True},
+            {"author": "黄雅琴", "summary": "现状房屋多为C、D级危房，改造可行", "signed": True, "sealed": True},
+            {"author": "吴德明", "summary": "补偿标准应与周边市场价格挂钩", "signed": True, "sealed": True},
+        ],
+        "adoption_report": "采纳分期实施及补偿与市场价格挂钩的意见；整体改造意见因资金约束部分采纳",
+    }
+
+
+class ExpertReviewWaived(Payload):
+    """A recorded decision that the item is not specialised enough to need experts (条例 art. 19, 应评未评 audit)."""
+
+    event_type = "expert-review-waived"
+    stage = "expert_review"
+    kind = "waiver"
+    reason: NonEmptyText
+    decided_on: IsoDate
+    example = {"reason": "事项为既有政策延续，不涉及专业性、技术性较强的问题", "decided_on": "2025-10-12"}
+
+
+# --- risk assessment (风险评估) -----------------------------------------------------------------------------------
+
+
+class RiskAssessed(Payload):
+    """The draft's risk was assessed (社会稳定风险评估, 条例 arts. 22–23)."""
+
+    event_type = "risk-assessed"
+    stage = "risk_assessment"
+    kind = "conclusion"
+    assessed_on: IsoDate
+    assessor: Text = ""
+    departments_consulted: tuple[NonEmptyText, ...] = ()
+    risk_points: tuple[NonEmptyText, ...] = ()
+    level: Literal["high", "medium", "low"]
+    measures: tuple[NonEmptyText, ...] = ()
+    contingency_plan: Text = ""
+    controllable: bool
+    example = {
+        "assessed_on": "2025-10-24",
+        "assessor": "三亚市社会稳定风险评估中心",
+        "departments_consulted": ["市公安局", "市信访局", "天涯区人民政府", "市自然资源和规划局"],
+        "risk_points": ["补偿争议引发群体性上访", "施工期间交通拥堵", "过渡安置期延长"],
+        "level": "low",
+        "measures": ["一户一策入户协商", "设立现场接待点", "交警部门制定交通疏导方案"],
+        "contingency_plan": "成立应急处置小组，24小时值班；信访突发事件30分钟内到场",
+        "controllable": True,
+    }
+
+
+class PriorReport(BaseModel):
+    """An earlier assessment that already covers this risk (RSK-02)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    ref: Text = ""
+    issuer: Text = ""
+    issued_on: IsoDate | None = None
+    scope: Text = ""
+
+
+class RiskAssessmentReused(Payload):
+    """An existing assessment was reused rather than repeated (不作重复评估, 条例 art. 22(2))."""
+
+    event_type = "risk-assessment-reused"
+    stage = "risk_assessment"
+    kind = "conclusion"
+    decided_on: IsoDate
+    prior_report: PriorReport
+    controllable: bool = True
+    example = {
+        "decided_on": "2025-10-20",
+        "prior_report": {
+            "ref": "三发改投资〔2025〕88号 社会稳定风险评估报告",
+            "issuer": "三亚市发展和改革委员会",
+            "issued_on": "2025-06-30",
+            "scope": "河西片区棚户区改造项目全部建设内容",
+        },
+        "controllable": True,
+    }
+
+
+class RiskAssessmentWaived(Payload):
+    """A recorded decision that no adverse impact is possible, so no assessment (条例 art. 22, 应评未评 audit)."""
+
+    event_type = "risk-assessment-waived"
+    stage = "risk_assessment"
+    kind = "waiver"
+    reason: NonEmptyText
+    decided_on: IsoDate
+    example = {"reason": "事项仅涉及内部管理流程，不可能对社会稳定、公共安全造成不利影响", "decided_on": "2025-10-20"}
+
+
+# --- legality review (合法性审查) ---------------------------------------------------------------------------------
+
+
+class Material(BaseModel):
+    """One item sent with a submission or to the meeting."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal[
+        "draft",
+        "explanation",
+        "legal-basis",
+        "procedure-statement",
+        "participation-report",
+        "expert-report",
+        "risk-report",
+        "legality-opinion",
+        "fair-competition-review",
+        "dispute-statement",
+        "other",
+    ]
+    title: NonEmptyText
+    sha256: Sha256 | None = None
+
+
+class LegalityReviewSubmitted(Payload):
+    """The draft was sent to the legality-review department (送请合法性审查, 条例 art. 26)."""
+
+    event_type = "legality-review-submitted"
+    stage = "legality_review"
+    submitted_on: IsoDate
+    materials: tuple[Material, ...] = ()
+    legal_basis: tuple[NonEmptyText, ...] = ()
+    example = {
+        "submitted_on": "2025-09-29",
+        "materials": [
+            {"kind": "draft", "title": "三亚市河西片区棚户区改造实施方案（送审稿）"},
+            {"kind": "explanation", "title": "关于《实施方案（送审稿）》的起草说明"},
+            {"kind": "procedure-statement", "title": "履行决策法定程序的说明"},
+            {"kind": "participation-report", "title": "公众意见研究采纳情况"},
+            {"kind": "expert-report", "title": "专家论证意见采纳情况"},
+            {"kind": "risk-report", "title": "社会稳定风险评估报告"},
+        ],
+        "legal_basis": [
+            "《国有土地上房屋征收与补偿条例》",
+            "《海南省城镇棚户区改造实施办法》",
+            "《重大行政决策程序暂行条例》",
+        ],
+    }
+
+
+class LegalityReviewReturned(Payload):
+    """The reviewer returned an incomplete submission or asked for more (退回 / 要求补充, 条例 art. 26(1))."""
+
+    event_type = "legality-review-returned"
+    stage = "legality_review"
+    returned_on: IsoDate
+    missing: tuple[NonEmptyText, ...] = Field(min_length=1)
+    example = {"returned_on": "2025-10-09", "missing": ["征收补偿资金来源说明"]}
+
+
+class Findings(BaseModel):
+    """The three things a legality review must find on (条例 art. 27)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    authority: Text = ""
+    procedure: Text = ""
+    content: Text = ""
+
+
+class AdviserOpinion(BaseModel):
+    """A legal adviser's or public-sector lawyer's opinion (法律顾问、公职律师, 条例 art. 28)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: Name
+    role: Literal["legal-adviser", "public-lawyer"]
+    summary: Text = ""
+
+
+class RequiredChange(BaseModel):
+    """One change or supplement the opinion asks for (条例 art. 28)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    item: NonEmptyText
+
+
+class LegalityOpinionIssued(Payload):
+    """The legality-review department issued its opinion (合法性审查意见, 条例 arts. 27–28)."""
+
+    event_type = "legality-opinion-issued"
+    stage = "legality_review"
+    kind = "conclusion"
+    issued_on: IsoDate
+    conclusion: Literal["lawful", "lawful-with-changes", "unlawful"]
+    findings: Findings = Findings()
+    adviser_opinions: tuple[AdviserOpinion, ...] = ()
+    required_changes: tuple[RequiredChange, ...] = ()
+    legal_risk_statement: Text = ""
+    example = {
+        "issued_on": "2025-10-13",
+        "conclusion": "lawful",
+        "findings": {
+            "authority": "属于市政府法定职权（《国有土地上房屋征收与补偿条例》第四条）",
+            "procedure": "已履行公众参与、专家论证、风险评估程序",
+            "content": "补偿标准符合《国有土地上房屋征收与补偿条例》第十九条",
+        },
+        "adviser_opinions": [
+            {"name": "赵明律师", "role": "legal-adviser", "summary": "同意"},
+            {"name": "孙丽", "role": "public-lawyer", "summary": "同意，建议明确过渡期限"},
+        ],
+    }
+
+
+class Response(BaseModel):
+    """How the undertaking unit answered one required change."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    item: NonEmptyText
+    change: NonEmptyText
+
+
+class LegalityOpinionAnswered(Payload):
+    """The undertaking unit answered the opinion's required changes (根据审查意见调整或者补充, 条例 art. 28)."""
+
+    event_type = "legality-opinion-answered"
+    stage = "legality_review"
+    answered_on: IsoDate
+    responses: tuple[Response, ...] = Field(min_length=1)
+    example = {
+        "answered_on": "2025-10-14",
+        "responses": [{"item": "明确过渡安置期限", "change": "方案第五条增加“过渡期限不超过24个月”"}],
+    }
+
+
+# --- collective discussion (集体讨论决定) -------------------------------------------------------------------------
+
+Position = Literal["approve", "oppose", "approve-with-changes", "defer"]
+
+
+class MemberOpinion(BaseModel):
+    """One member's opinion, in speaking order."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    member: Name
+    position: Position
+    remarks: Text = ""
+
+
+class MeetingHeld(Payload):
+    """The draft was discussed at the executive or plenary meeting and the head decided (条例 arts. 29–30)."""
+
+    event_type = "meeting-held"
+    stage = "collective_discussion"
+    kind = "conclusion"
+    meeting_type: Literal["executive", "plenary", "mayor-office", "topic", "other"]
+    session: Text = ""
+    held_on: IsoDate
+    members_present: tuple[Name, ...] = ()
+    opinions: tuple[MemberOpinion, ...] = ()
+    head: Name
+    decision: Literal["approved", "approved-with-changes", "rejected", "deferred"]
+    head_reasons: Text = ""
+    package: tuple[Material, ...] = ()
+    minutes_ref: Text = ""
+    example = {
+        "meeting_type": "executive",
+        "session": "八届市政府第72次常务会议",
+        "held_on": "2025-10-27",
+        "members_present": ["刘副市长", "陈副市长", "周副市长", "王秘书长", "李市长"],
+        "opinions": [
+            {"member": "刘副市长", "position": "approve"},
+            {"member": "陈副市长", "position": "approve-with-changes", "remarks": "安置房交付时间应写入方案"},
+            {"member": "周副市长", "position": "approve"},
+            {"member": "王秘书长", "position": "approve"},
+            {"member": "李市长", "position": "approve"},
+        ],
+        "head": "李市长",
+        "decision": "approved",
+        "package": [
+            {"kind": "draft", "title": "三亚市河西片区棚户区改造实施方案（草案）"},
+            {"kind": "participation-report", "title": "公众意见研究采纳情况"},
+            {"kind": "expert-report", "title": "专家论证意见研究采纳情况"},
+            {"kind": "risk-report", "title": "社会稳定风险评估报告"},
+            {"kind": "legality-opinion", "title": "市司法局合法性审查意见书"},
+        ],
+        "minutes_ref": "三府纪〔2025〕72号",
+    }
+
+
+# --- after the decision ---------------------------------------------------------------------------------------
+
+
+class PartyReported(Payload):
+    """The decision was reported to the same-level Party committee before issuance (请示报告, 条例 art. 31)."""
+
+    event_type = "party-reported"
+    stage = "party_report"
+    kind = "conclusion"
+    reported_on: IsoDate
+    reference: NonEmptyText
+    example = {"reported_on": "2025-10-29", "reference": "三府呈〔2025〕41号"}
+
+
+class DecisionPublished(Payload):
+    """The decision was published (决策公布, 条例 art. 32)."""
+
+    event_type = "decision-published"
+    stage = "publication"
+    kind = "conclusion"
+    published_on: IsoDate
+    channels: tuple[Channel, ...] = ()
+    text_sha256: Sha256
+    example = {
+        "published_on": "2025-11-05",
+        "channels": [
+            {"kind": "gazette", "ref": "《三亚市人民政府公报》2025年第11期"},
+            {"kind": "website", "ref": "https://www.sanya.gov.cn/sanyasite/zfwj/202511/decision.html"},
+        ],
+        "text_sha256": "4e07408562bedb8b60ce05c1decfe3ad16b72230967de01f640b7e4729b49fce",
+    }
+
+
+class ExecutionReported(Payload):
+    """An execution unit reported on execution (决策执行情况, 条例 art. 34)."""
+
+    event_type = "execution-reported"
+    stage = "execution"
+    reported_on: IsoDate
+    unit: Name
+    status: NonEmptyText
+    example = {"reported_on": "2026-01-15", "unit": "三亚市住房和城乡建设局", "status": "完成入户调查1,204户，签约率62%"}
+
+
+class PostEvaluationDone(Payload):
+    """A post-decision evaluation was done (决策后评估, 条例 art. 36)."""
+
+    event_type = "post-evaluation-done"
+    stage = "post_evaluation"
+    evaluated_on: IsoDate
+    evaluator: Name
+    trigger: NonEmptyText
+    example = {"evaluated_on": "2026-06-30", "evaluator": "海南省社会科学院", "trigger": "条例第三十六条第一款第三项：决策机关认为有必要"}
+
+
+class AdjustmentDecided(Payload):
+    """An adjustment of the decision (中止, 停止, 变更, 废止; 条例 art. 37)."""
+
+    event_type = "adjustment-decided"
+    stage = "post_evaluation"
+    decided_on: IsoDate
+    kind_of_adjustment: Literal["suspend", "stop", "amend", "repeal"] = Field(alias="kind")
+    ground: NonEmptyText
+    child_case: Name | None = None
+    example = {"decided_on": "2026-07-10", "kind": "suspend", "ground": "条例第三十五条：客观情况发生重大变化（台风损毁安置房工地）"}
+
+
+# --- the workspace stream (@workspace): the clock and the calendar data, recorded like everything else ---------
+
+
+class WorkspaceInitialised(Payload):
+    """The workspace was created, with the system clock or a simulated one."""
+
+    event_type = "workspace-initialised"
+    clock: Literal["system", "simulated"]
+    simulated_now: Text | None = None
+
+
+class ClockSet(Payload):
+    """A simulated workspace's clock was moved forward."""
+
+    event_type = "clock-set"
+    moved_from: Text
+    moved_to: Text
+
+
+class CalendarLoaded(Payload):
+    """A holiday notice (or a local overlay) was loaded as calendar data (CAL-05, CAL-06)."""
+
+    event_type = "calendar-loaded"
+    year: int = Field(ge=1990, le=2200)
+    sha256: Sha256
+    notice: dict[str, Any]
+
+
+EVENT_TYPES: dict[str, type[Payload]] = {
+    cls.event_type: cls
+    for cls in (
+        CaseLaunched,
+        AttemptRefused,
+        ConsultationOpened,
+        HearingAnnounced,
+        HearingHeld,
+        ParticipationActivityHeld,
+        ParticipationConcluded,
+        ParticipationExempted,
+        ExpertReviewConcluded,
+        ExpertReviewWaived,
+        RiskAssessed,
+        RiskAssessmentReused,
+        RiskAssessmentWaived,
+        LegalityReviewSubmitted,
+        LegalityReviewReturned,
+        LegalityOpinionIssued,
+        LegalityOpinionAnswered,
+        MeetingHeld,
+        PartyReported,
+        DecisionPublished,
+        ExecutionReported,
+        PostEvaluationDone,
+        AdjustmentDecided,
+        WorkspaceInitialised,
+        ClockSet,
+        CalendarLoaded,
+    )
+}
+
+# Events recorded by the engine itself, never by `juece record`.
+ENGINE_EVENTS = frozenset(
+    {"case-launched", "attempt-refused", "workspace-initialised", "clock-set", "calendar-loaded"}
+)
+RECORDABLE = tuple(name for name in EVENT_TYPES if name not in ENGINE_EVENTS)
+
+
+def dates_in(payload: Payload) -> dict[str, date]:
+    """The payload's own date fields that must not lie in the future (top level only)."""
+    out = {}
+    for name in type(payload).model_fields:
+        value = getattr(payload, name)
+        if isinstance(value, date) and name not in payload.future_dates:
+            out[name] = value
+    return out

@@ -1,0 +1,272 @@
+"""The append-only, hash-chained event history: the legal record. Everything else is derived from it.
+
+One table. `(case_id, seq)` is unique and is the whole concurrency story; each row keeps the canonical bytes that were
+hashed (`body`) and `hash = sha256(prev_hash ‖ body)`, chained per stream (a case, or `@workspace` for the clock and
+calendar records). A trigger refuses UPDATE and DELETE. Appends use SQLAlchemy Core, reads return rows, not ORM
+objects (the ORM was 7–40× slower on these paths, ARCHITECTURE.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from functools import cached_property
+from typing import Any, Iterable, Iterator
+
+import orjson
+from sqlalchemy import Connection, Engine, LargeBinary, UniqueConstraint, func, insert, select
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Field, SQLModel
+
+from models.canonical import GENESIS, canonical_bytes, chain_hash
+from models.db import is_sqlite
+from policies.errors import ConcurrentModification, IdempotencyConflict
+
+WORKSPACE_STREAM = "@workspace"
+ENVELOPE_VERSION = 1
+
+
+class EventRow(SQLModel, table=True):
+    """Storage only: one stored event. The domain never sees this class."""
+
+    __tablename__ = "events"
+    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_events_case_seq"), {"sqlite_autoincrement": True})
+
+    position: int | None = Field(default=None, primary_key=True)
+    case_id: str = Field(index=True, max_length=64)
+    seq: int
+    type: str = Field(index=True, max_length=64)
+    schema_version: int
+    recorded_at: str = Field(max_length=40)
+    actor: str = Field(max_length=300)
+    role: str = Field(max_length=32)
+    idempotency_key: str = Field(unique=True, max_length=128)
+    body: bytes = Field(sa_type=LargeBinary)
+    prev_hash: str = Field(max_length=64)
+    hash: str = Field(max_length=64)
+
+
+EVENTS = EventRow.__table__  # type: ignore[attr-defined]
+
+_SQLITE_TRIGGERS = (
+    """CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
+       BEGIN SELECT RAISE(ABORT, 'juece: the event history is append-only (ARC-03, 档案法 art. 21)'); END""",
+    """CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
+       BEGIN SELECT RAISE(ABORT, 'juece: the event history is append-only (ARC-03, 档案法 art. 21)'); END""",
+)
+_PG_TRIGGERS = (
+    """CREATE OR REPLACE FUNCTION juece_events_append_only() RETURNS trigger AS $$
+       BEGIN RAISE EXCEPTION 'juece: the event history is append-only (ARC-03, 档案法 art. 21)'; END;
+       $$ LANGUAGE plpgsql""",
+    "DROP TRIGGER IF EXISTS events_append_only ON events",
+    """CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+       FOR EACH ROW EXECUTE FUNCTION juece_events_append_only()""",
+    "DROP TRIGGER IF EXISTS events_no_truncate ON events",
+    """CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+       FOR EACH STATEMENT EXECUTE FUNCTION juece_events_append_only()""",
+)
+
+
+def create_schema(engine: Engine) -> None:
+    """Create the history table and its append-only triggers (idempotent)."""
+    SQLModel.metadata.create_all(engine, tables=[EVENTS])
+    with engine.begin() as conn:
+        for ddl in _SQLITE_TRIGGERS if is_sqlite(engine) else _PG_TRIGGERS:
+            conn.exec_driver_sql(ddl)
+
+
+def utc_text(moment: datetime) -> str:
+    """The stored form of a moment: UTC, microseconds, 'Z'."""
+    if moment.tzinfo is None:
+        raise ValueError("naive datetimes are not recorded; pass an aware datetime")
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_utc(value: str) -> datetime:
+    """Inverse of `utc_text`."""
+    return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    """One row of the history as read back: the columns, and the envelope parsed from the hashed bytes."""
+
+    position: int
+    case_id: str
+    seq: int
+    type: str
+    recorded_at: str
+    actor: str
+    role: str
+    idempotency_key: str
+    body: bytes
+    prev_hash: str
+    hash: str
+
+    @cached_property
+    def envelope(self) -> dict[str, Any]:
+        """The hashed envelope: type, seq, actor, role, policy, acknowledgements, payload, …"""
+        return orjson.loads(self.body)
+
+    @property
+    def payload(self) -> dict[str, Any]:
+        """The event's payload as recorded (JSON form)."""
+        return self.envelope["payload"]
+
+    @property
+    def acknowledgements(self) -> list[dict[str, str]]:
+        """WARN rules acknowledged when this event was recorded, with the reasons."""
+        return self.envelope.get("acknowledgements", [])
+
+    @property
+    def moment(self) -> datetime:
+        """When it was recorded (aware, UTC)."""
+        return parse_utc(self.recorded_at)
+
+
+_COLUMNS = (
+    EVENTS.c.position,
+    EVENTS.c.case_id,
+    EVENTS.c.seq,
+    EVENTS.c.type,
+    EVENTS.c.recorded_at,
+    EVENTS.c.actor,
+    EVENTS.c.role,
+    EVENTS.c.idempotency_key,
+    EVENTS.c.body,
+    EVENTS.c.prev_hash,
+    EVENTS.c.hash,
+)
+
+
+def _row(r: Any) -> StoredEvent:
+    return StoredEvent(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], bytes(r[8]), r[9], r[10])
+
+
+def load_stream(conn: Connection, case_id: str, *, as_of: datetime | None = None) -> list[StoredEvent]:
+    """Every event of one stream in order (optionally only those recorded at or before `as_of`)."""
+    q = select(*_COLUMNS).where(EVENTS.c.case_id == case_id)
+    if as_of is not None:
+        q = q.where(EVENTS.c.recorded_at <= utc_text(as_of))
+    return [_row(r) for r in conn.execute(q.order_by(EVENTS.c.seq))]
+
+
+def iter_all(conn: Connection, *, batch: int = 5000) -> Iterator[StoredEvent]:
+    """Every stored event in global order, read in batches."""
+    last = 0
+    while True:
+        rows = conn.execute(
+            select(*_COLUMNS).where(EVENTS.c.position > last).order_by(EVENTS.c.position).limit(batch)
+        ).all()
+        if not rows:
+            return
+        for r in rows:
+            yield _row(r)
+        last = rows[-1][0]
+
+
+def find_by_key(conn: Connection, key: str) -> StoredEvent | None:
+    """The event recorded under an idempotency key, if any."""
+    r = conn.execute(select(*_COLUMNS).where(EVENTS.c.idempotency_key == key)).first()
+    return _row(r) if r else None
+
+
+def stream_ids(conn: Connection, *, event_type: str) -> list[str]:
+    """Ids of the streams whose first event has the given type (e.g. every case)."""
+    q = select(EVENTS.c.case_id).where(EVENTS.c.seq == 1, EVENTS.c.type == event_type).order_by(EVENTS.c.position)
+    return [r[0] for r in conn.execute(q)]
+
+
+def all_stream_ids(conn: Connection) -> list[str]:
+    """Every stream id in the store except the workspace stream, in order of first appearance."""
+    q = (
+        select(EVENTS.c.case_id)
+        .where(EVENTS.c.case_id != WORKSPACE_STREAM)
+        .group_by(EVENTS.c.case_id)
+        .order_by(func.min(EVENTS.c.position))
+    )
+    return [r[0] for r in conn.execute(q)]
+
+
+def count_with_prefix(conn: Connection, prefix: str) -> int:
+    """How many streams have an id starting with `prefix` (for numbering new cases)."""
+    q = select(func.count()).select_from(EVENTS).where(EVENTS.c.seq == 1, EVENTS.c.case_id.like(prefix + "%"))
+    return int(conn.execute(q).scalar_one())
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """What a use case asks the store to append."""
+
+    type: str
+    schema_version: int
+    payload: dict[str, Any]
+    actor: str
+    role: str
+    idempotency_key: str
+    policy: str | None = None
+    policy_hash: str | None = None
+    acknowledgements: tuple[dict[str, str], ...] = ()
+
+
+def append(conn: Connection, case_id: str, history: list[StoredEvent], new: Iterable[NewEvent], recorded_at: datetime) -> list[StoredEvent]:
+    """Append events after `history` (the stream as the caller read it, in this transaction).
+
+    A writer that lost the race for the next `seq` gets `ConcurrentModification`; it never writes a duplicate.
+    """
+    prev = bytes.fromhex(history[-1].hash) if history else GENESIS
+    seq = history[-1].seq if history else 0
+    stamp = utc_text(recorded_at)
+    out: list[StoredEvent] = []
+    for ev in new:
+        seq += 1
+        envelope = {
+            "v": ENVELOPE_VERSION,
+            "case_id": case_id,
+            "seq": seq,
+            "type": ev.type,
+            "schema_version": ev.schema_version,
+            "recorded_at": stamp,
+            "actor": ev.actor,
+            "role": ev.role,
+            "policy": ev.policy,
+            "policy_hash": ev.policy_hash,
+            "idempotency_key": ev.idempotency_key,
+            "acknowledgements": list(ev.acknowledgements),
+            "payload": ev.payload,
+        }
+        body = canonical_bytes(envelope)
+        digest = chain_hash(prev, body)
+        row = {
+            "case_id": case_id,
+            "seq": seq,
+            "type": ev.type,
+            "schema_version": ev.schema_version,
+            "recorded_at": stamp,
+            "actor": ev.actor,
+            "role": ev.role,
+            "idempotency_key": ev.idempotency_key,
+            "body": body,
+            "prev_hash": prev.hex(),
+            "hash": digest.hex(),
+        }
+        try:
+            position = conn.execute(insert(EVENTS).values(**row)).inserted_primary_key[0]
+        except IntegrityError as exc:
+            text_ = str(exc.orig).lower()
+            if "idempotency_key" in text_:
+                raise IdempotencyConflict(
+                    f"the idempotency key {ev.idempotency_key!r} was already used for another record",
+                    key=ev.idempotency_key,
+                ) from exc
+            raise ConcurrentModification(
+                f"someone else recorded event {seq} of {case_id} at the same moment; nothing was written — "
+                "look at the case again and retry",
+                case_id=case_id,
+                seq=seq,
+            ) from exc
+        stored = StoredEvent(position=position, **{k: v for k, v in row.items() if k != "schema_version"})
+        out.append(stored)
+        prev = digest
+    return out
+

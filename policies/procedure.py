@@ -1,0 +1,119 @@
+"""The procedure's shape: what each stage's status is, given its records, and what is waited on next.
+
+A stage is *recorded* once it is concluded, or waived/exempted by a recorded decision where the pack allows it.
+No stage can be entered until every stage before it is recorded (PROCEDURE.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping, Protocol, Sequence
+
+from policies.pack import Stage
+
+RECORDED = frozenset({"concluded", "waived", "exempted"})
+
+
+class CaseView(Protocol):
+    """What rules may read about a case: its facts and its records so far (payloads as plain values)."""
+
+    case_id: str
+    category: str
+    flags: frozenset[str]
+
+    def records(self, event_type: str) -> Sequence[Mapping[str, Any]]: ...
+
+    def stage_records(self, stage: Stage) -> Sequence[tuple[str, Mapping[str, Any]]]: ...
+
+
+@dataclass(frozen=True)
+class StageStatus:
+    """A stage's status, the record that settled it, and what it waits on while open."""
+
+    status: str  # pending | in-progress | concluded | waived | exempted | closed
+    detail: str = ""
+    waiting_for: str = ""  # an event type the stage waits on, e.g. "legality-opinion-issued"
+
+
+def legality_status(records: Sequence[tuple[str, Mapping[str, Any]]], exploratory: bool = False) -> StageStatus:
+    """Legality review: submitted → (returned → resubmitted)* → opinion → (answered when changes are required)."""
+    state = StageStatus("pending", waiting_for="legality-review-submitted")
+    for event, p in records:
+        if event == "legality-review-submitted":
+            state = StageStatus("in-progress", "submitted, awaiting the opinion (待出具审查意见)", "legality-opinion-issued")
+        elif event == "legality-review-returned":
+            state = StageStatus("in-progress", "returned for completion (退回补充)", "legality-review-submitted")
+        elif event == "legality-opinion-issued":
+            c = p["conclusion"]
+            if c == "lawful":
+                state = StageStatus("concluded", "opinion: lawful (合法)")
+            elif c == "lawful-with-changes":
+                state = StageStatus(
+                    "in-progress", "opinion: lawful with changes; awaiting the unit's response", "legality-opinion-answered"
+                )
+            elif exploratory and p.get("legal_risk_statement", "").strip():
+                # 条例 art. 25(2): an exploratory reform item may go forward with its legal risk stated.
+                state = StageStatus("concluded", "opinion: unlawful; exploratory item, legal risk stated (明示法律风险)")
+            else:
+                state = StageStatus(
+                    "in-progress", "opinion: unlawful (不合法); revise and resubmit", "legality-review-submitted"
+                )
+        elif event == "legality-opinion-answered":
+            state = StageStatus("concluded", "opinion answered (已根据审查意见调整)")
+    return state
+
+
+def meeting_status(records: Sequence[tuple[str, Mapping[str, Any]]]) -> StageStatus:
+    """Collective discussion: a deferred decision keeps it open for another meeting."""
+    state = StageStatus("pending", waiting_for="meeting-held")
+    for event, p in records:
+        if event == "meeting-held":
+            d = p["decision"]
+            if d == "deferred":
+                state = StageStatus("in-progress", f"deferred at the meeting of {p['held_on']} (暂缓)", "meeting-held")
+            else:
+                state = StageStatus("concluded", f"{d} at the meeting of {p['held_on']}")
+    return state
+
+
+def stage_status(
+    stage: Stage, records: Sequence[tuple[str, Mapping[str, Any]]], *, flags: frozenset[str], ended: bool
+) -> StageStatus:
+    """The status of one stage from its records, in order."""
+    if stage.id == "legality_review":
+        status = legality_status(records, exploratory="exploratory" in flags)
+    elif stage.id == "collective_discussion":
+        status = meeting_status(records)
+    else:
+        status = StageStatus("pending", waiting_for=(stage.conclusion or stage.activities)[0])
+        for event, _ in records:
+            if event in stage.conclusion:
+                status = StageStatus("concluded", f"{event}")
+            elif event in stage.waiver:
+                status = StageStatus("waived", f"{event}")
+            elif event in stage.exemption:
+                status = StageStatus("exempted", f"{event}")
+            elif status.status == "pending":
+                status = StageStatus("in-progress", f"{event}", (stage.conclusion or stage.activities)[0])
+    if ended and status.status in {"pending", "in-progress"}:
+        return StageStatus("closed", "the case ended without a decision (决策未通过)")
+    return status
+
+
+def awaiting_name(stage: Stage, status: StageStatus) -> str:
+    """A Prefect-style state name for what the case waits on, e.g. 'AwaitingLegalityOpinion'."""
+    event = status.waiting_for or (stage.conclusion or stage.activities or (stage.id,))[0]
+    words = {
+        "legality-opinion-issued": "LegalityOpinion",
+        "legality-review-submitted": "LegalityReviewSubmission",
+        "legality-opinion-answered": "ResponseToLegalityOpinion",
+        "meeting-held": "CollectiveDiscussion",
+        "participation-concluded": "PublicParticipation",
+        "expert-review-concluded": "ExpertReview",
+        "risk-assessed": "RiskAssessment",
+        "party-reported": "PartyReport",
+        "decision-published": "Publication",
+        "execution-reported": "ExecutionReport",
+        "post-evaluation-done": "PostEvaluation",
+    }
+    return "Awaiting" + words.get(event, "".join(w.title() for w in event.split("-")))
