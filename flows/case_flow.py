@@ -1,0 +1,59 @@
+"""Running a case's flow from the command line: make sure the local Prefect server is up (or use the one
+PREFECT_API_URL names, in the scaled setup), then run `decision-case` in this process."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from typing import Any
+
+from flows.cases import show_case
+from flows.prefect_server import ServerStartError, ensure_server, prefect_env
+from flows.workspace import Workspace
+from policies.errors import DecisionError
+
+
+@dataclass(frozen=True)
+class FlowOutcome:
+    """Where the run is and what the case waits on."""
+
+    case_id: str
+    flow_run_id: str
+    state_name: str
+    ui_url: str
+    artifact_key: str
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return self.__dict__.copy()
+
+
+def prepare_prefect(ws: Workspace) -> str:
+    """Set Prefect's environment before it is imported; return the UI root URL."""
+    external = os.environ.get("PREFECT_API_URL")
+    if external:  # the scaled setup: a Prefect server the operator runs
+        os.environ.update({k: v for k, v in prefect_env(ws.prefect_home).items() if k != "PREFECT_HOME"})
+        return external.removesuffix("/api")
+    try:
+        server = ensure_server(ws.prefect_home)
+    except ServerStartError as exc:
+        raise DecisionError(str(exc), code="prefect-server") from exc
+    os.environ.update(prefect_env(ws.prefect_home, api_url=server.api_url))
+    assert server.url is not None
+    return server.url
+
+
+def run_case_flow(ws: Workspace, case_id: str) -> FlowOutcome:
+    """Run the `decision-case` flow for one case and say where to see it."""
+    show_case(ws, case_id)  # an unknown case is refused before any server is started
+    ui = prepare_prefect(ws)
+    from prefect.settings import temporary_settings
+
+    from flows.prefect_flows import decision_case
+
+    # The flow heartbeat thread costs ~1 s a run; only this setting turns it off (ARCHITECTURE.md).
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        state = decision_case(home=str(ws.home), case_id=case_id, return_state=True)
+    run_id = str(state.state_details.flow_run_id)
+    data = state.result()
+    return FlowOutcome(case_id, run_id, state.name or "", f"{ui}/runs/flow-run/{run_id}", data["artifact"])

@@ -1,0 +1,44 @@
+"""The Prefect flows. Prefect is the orchestrator, not the record: each flow calls the same use cases as the
+command line, tasks are per case (a task costs 9–13 ms), and waiting for people is case data, never a paused run."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from prefect import flow, task
+from prefect.artifacts import create_markdown_artifact
+from prefect.states import Completed, State
+
+from flows.cases import show_case
+from flows.stage_table import stage_table_markdown
+from flows.workspace import open_workspace
+
+
+def artifact_key(case_id: str) -> str:
+    """Artifact keys allow lowercase letters, digits and dashes."""
+    return f"case-{case_id.lower()}-stages"
+
+
+@task(name="replay-case")
+def replay_case_state(home: str, case_id: str) -> Any:
+    """Replay the case's history into its current view (the legal record is the history, not this run)."""
+    return show_case(open_workspace(home), case_id)
+
+
+@task(name="publish-stage-table")
+def publish_stage_table(view: Any) -> str:
+    """Publish the case's stage table as a markdown artifact."""
+    key = artifact_key(view.case_id)
+    create_markdown_artifact(key=key, markdown=stage_table_markdown(view), description=f"Stage table of {view.case_id}")
+    return key
+
+
+@flow(name="decision-case", flow_run_name="{case_id}")
+def decision_case(home: str, case_id: str) -> State:
+    """Advance a case as far as its records allow; end in a state named for what it waits on."""
+    view = replay_case_state(home, case_id)
+    key = publish_stage_table(view)
+    return Completed(
+        name=view.awaiting,
+        data={"case_id": view.case_id, "awaiting": view.awaiting, "status": view.status, "artifact": key},
+    )

@@ -1,0 +1,39 @@
+"""Shared fixtures: every test gets a real workspace on a real SQLite file."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from support import Driver, new_workspace  # noqa: E402
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption("--run-slow", action="store_true", default=False, help="also run the long runs (marked slow)")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    if config.getoption("--run-slow"):
+        return
+    skip = pytest.mark.skip(reason="a long run: pass --run-slow")
+    for item in items:
+        if "slow" in item.keywords:
+            item.add_marker(skip)
+
+
+@pytest.fixture
+def ws(tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A fresh simulated-clock workspace (2025-08-25 09:00 Asia/Shanghai)."""
+    return new_workspace(tmp_path / "ws")
+
+
+@pytest.fixture
+def case(ws):  # type: ignore[no-untyped-def]
+    """A driver with a launched risk-relevant, technical public-construction case."""
+    d = Driver(ws)
+    d.launch("risk-relevant", "technical")
+    return d
