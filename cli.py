@@ -59,7 +59,9 @@ def _main(
 def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
     from rich.console import Console
 
-    return Console(stderr=stderr, highlight=False, soft_wrap=False)
+    stream = sys.stderr if stderr else sys.stdout
+    # Piped output keeps long lines whole (no 80-column wrapping); tables get a generous width.
+    return Console(stderr=stderr, highlight=False, soft_wrap=not stream.isatty(), width=None if stream.isatty() else 160)
 
 
 def emit(as_json: bool, data: dict[str, Any], human: Callable[[], None]) -> None:

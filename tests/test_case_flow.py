@@ -1,0 +1,70 @@
+"""The decision-case flow under Prefect's test harness: it derives the case from its history, publishes the stage
+table as a markdown artifact, and ends in a state named for what the case waits on."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+import pytest
+
+from support import MANDATORY_PATH
+
+pytestmark = pytest.mark.prefect
+
+
+@pytest.fixture(scope="session")
+def prefect_harness():  # type: ignore[no-untyped-def]
+    """One temporary Prefect server for the session (about 10 s to start)."""
+    os.environ.pop("PREFECT_API_URL", None)
+    os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="juece-prefect-home-"))
+    os.environ["PREFECT_SERVER_ANALYTICS_ENABLED"] = "false"
+    os.environ["DO_NOT_TRACK"] = "1"
+    from prefect.testing.utilities import prefect_test_harness
+
+    with prefect_test_harness(server_startup_timeout=90):
+        yield
+
+
+def run_flow(home: str, case_id: str):  # type: ignore[no-untyped-def]
+    from prefect.settings import temporary_settings
+
+    from flows.prefect_flows import decision_case
+
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        return decision_case(home=home, case_id=case_id, return_state=True)
+
+
+def read_artifact(key: str) -> str:
+    from prefect.client.orchestration import get_client
+    from prefect.client.schemas.filters import ArtifactFilter, ArtifactFilterKey
+
+    with get_client(sync_client=True) as client:
+        latest = client.read_latest_artifacts(artifact_filter=ArtifactFilter(key=ArtifactFilterKey(any_=[key])))
+    assert len(latest) == 1
+    return latest[0].data
+
+
+def test_the_flow_ends_awaiting_the_legality_opinion_and_publishes_the_stage_table(prefect_harness, case):  # type: ignore[no-untyped-def]
+    case.walk(MANDATORY_PATH[:5])  # up to legality-review-submitted
+
+    state = run_flow(str(case.ws.home), case.case_id)
+
+    assert state.is_completed()
+    assert state.name == "AwaitingLegalityOpinion"
+    assert state.result()["awaiting"] == "AwaitingLegalityOpinion"
+    table = read_artifact(state.result()["artifact"])
+    assert "| 合法性审查 legality review | in-progress |" in table
+    assert "| 风险评估 risk assessment | concluded | 2025-10-20 |" in table
+
+
+def test_the_flow_is_rerunnable_and_follows_the_records(prefect_harness, case):  # type: ignore[no-untyped-def]
+    case.walk(MANDATORY_PATH[:6])
+    first = run_flow(str(case.ws.home), case.case_id)
+    again = run_flow(str(case.ws.home), case.case_id)
+    assert first.name == again.name == "AwaitingCollectiveDiscussion"
+
+    case.record("meeting-held")
+    after = run_flow(str(case.ws.home), case.case_id)
+    assert after.name == "AwaitingPartyReport"
+    assert "| 集体讨论决定 collective discussion | concluded |" in read_artifact(after.result()["artifact"])
