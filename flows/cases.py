@@ -23,7 +23,7 @@ from models.events import ENGINE_EVENTS, EVENT_TYPES, RECORDABLE, SCHEMA_VERSION
 from models.state import CaseState, replay
 from models.store import NewEvent, StoredEvent
 from policies.calendar import WorkingDayCalendar
-from policies.errors import BadInput, CalendarNotLoaded, IdempotencyConflict, IntegrityFailure, RuleRefusal, UnknownCase
+from policies.errors import BadInput, CalendarNotLoaded, ConcurrentModification, IdempotencyConflict, IntegrityFailure, RuleRefusal, UnknownCase
 from policies.findings import Finding
 from policies.pack import DEFAULT_PACK, PolicyPack, load_pack
 from policies.procedure import RECORDED, StageStatus, awaiting_name
@@ -146,22 +146,28 @@ def launch_case(
     findings = check_launch(pack, category)
     if findings:
         raise RuleRefusal(findings[0].sentence(), findings=findings)
+    # Two launches at the same moment may both pick the next case number; the loser simply takes the one after.
+    for attempt in range(_LAUNCH_ATTEMPTS):
+        try:
+            return _launch_once(ws, actor, pack, idempotency_key, dict(
+                title=title, category=category, organ=organ, lead_unit=lead_unit, co_units=tuple(co_units),
+                catalog_item=catalog_item, flags=tuple(dict.fromkeys(flags)),
+            ))
+        except ConcurrentModification:
+            if attempt == _LAUNCH_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")
+
+
+_LAUNCH_ATTEMPTS = 5
+
+
+def _launch_once(ws: Workspace, actor: Actor, pack: PolicyPack, idempotency_key: str | None, fields: dict[str, Any]) -> tuple[str, bool]:
     with write_transaction(ws.engine) as conn:
         facts = read_facts(conn)
         moment = now(facts)
         try:
-            payload = CaseLaunched(
-                title=title,
-                category=category,  # type: ignore[arg-type]
-                organ=organ,
-                lead_unit=lead_unit,
-                co_units=tuple(co_units),
-                catalog_item=catalog_item,
-                flags=tuple(dict.fromkeys(flags)),  # type: ignore[arg-type]
-                policy=pack.id,
-                policy_hash=pack.hash,
-                launched_on=local_date(moment),
-            )
+            payload = CaseLaunched(**fields, policy=pack.id, policy_hash=pack.hash, launched_on=local_date(moment))
         except ValidationError as exc:
             raise bad_payload("case-launched", exc) from exc
         body = payload.model_dump(mode="json", by_alias=True)

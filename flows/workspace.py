@@ -16,6 +16,7 @@ from sqlalchemy import Connection, Engine
 
 from models import store
 from models.db import make_engine, read_transaction, write_transaction
+from models.migrations import migrate
 from models.events import ClockSet, WorkspaceInitialised
 from models.store import WORKSPACE_STREAM, NewEvent, StoredEvent
 from policies.errors import BadInput, WorkspaceMissing
@@ -132,7 +133,7 @@ def init_workspace(
         config = {"version": 1, **({"prefect_home": str(prefect_home.resolve())} if prefect_home else {})}
         cfg.write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     ws = open_workspace(path)
-    store.create_schema(ws.engine)
+    migrate(ws.engine)
     with write_transaction(ws.engine) as conn:
         facts = read_facts(conn)
         if facts.events:

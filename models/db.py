@@ -7,6 +7,9 @@ from contextlib import contextmanager
 from typing import Iterator
 
 from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy.exc import DBAPIError
+
+from policies.errors import ConcurrentModification
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -48,16 +51,33 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+# PostgreSQL: serialization failure, deadlock detected. SQLite: the busy timeout ran out.
+_RETRYABLE_SQLSTATES = {"40001", "40P01"}
+
+
+def _lost_race(exc: DBAPIError) -> bool:
+    sqlstate = getattr(exc.orig, "sqlstate", None)
+    return sqlstate in _RETRYABLE_SQLSTATES or "database is locked" in str(exc.orig)
+
+
 @contextmanager
 def write_transaction(engine: Engine) -> Iterator[Connection]:
-    """One command = one transaction; on SQLite it takes the write lock up front (BEGIN IMMEDIATE)."""
-    with engine.connect() as conn:
-        if is_sqlite(engine):
-            conn = conn.execution_options(sqlite_begin="IMMEDIATE")
-        else:
-            conn = conn.execution_options(isolation_level="SERIALIZABLE")
-        with conn.begin():
-            yield conn
+    """One command = one transaction; on SQLite it takes the write lock up front (BEGIN IMMEDIATE), on PostgreSQL it
+    runs SERIALIZABLE. Losing a race is `ConcurrentModification` (exit 6): nothing was written; retry."""
+    try:
+        with engine.connect() as conn:
+            if is_sqlite(engine):
+                conn = conn.execution_options(sqlite_begin="IMMEDIATE")
+            else:
+                conn = conn.execution_options(isolation_level="SERIALIZABLE")
+            with conn.begin():
+                yield conn
+    except DBAPIError as exc:
+        if _lost_race(exc):
+            raise ConcurrentModification(
+                "another writer held the case store at the same moment; nothing was written — retry", code="concurrent-modification"
+            ) from exc
+        raise
 
 
 @contextmanager

@@ -2,7 +2,7 @@
 
 One table. `(case_id, seq)` is unique and is the whole concurrency story; each row keeps the canonical bytes that were
 hashed (`body`) and `hash = sha256(prev_hash ‖ body)`, chained per stream (a case, or `@workspace` for the clock and
-calendar records). A trigger refuses UPDATE and DELETE. Appends use SQLAlchemy Core, reads return rows, not ORM
+calendar records). A trigger refuses UPDATE and DELETE (created by models/migrations.py, which owns the schema). Appends use SQLAlchemy Core, reads return rows, not ORM
 objects (the ORM was 7–40× slower on these paths, ARCHITECTURE.md).
 """
 
@@ -19,7 +19,6 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Field, SQLModel
 
 from models.canonical import GENESIS, canonical_bytes, chain_hash
-from models.db import is_sqlite
 from policies.errors import ConcurrentModification, IdempotencyConflict
 
 WORKSPACE_STREAM = "@workspace"
@@ -30,17 +29,21 @@ class EventRow(SQLModel, table=True):
     """Storage only: one stored event. The domain never sees this class."""
 
     __tablename__ = "events"
-    __table_args__ = (UniqueConstraint("case_id", "seq", name="uq_events_case_seq"), {"sqlite_autoincrement": True})
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
+        UniqueConstraint("idempotency_key", name="uq_events_idempotency_key"),
+        {"sqlite_autoincrement": True},
+    )
 
     position: int | None = Field(default=None, primary_key=True)
-    case_id: str = Field(index=True, max_length=64)
+    case_id: str = Field(max_length=64)
     seq: int
     type: str = Field(index=True, max_length=64)
     schema_version: int
     recorded_at: str = Field(max_length=40)
     actor: str = Field(max_length=300)
     role: str = Field(max_length=32)
-    idempotency_key: str = Field(unique=True, max_length=128)
+    idempotency_key: str = Field(max_length=128)
     body: bytes = Field(sa_type=LargeBinary)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)
@@ -48,31 +51,11 @@ class EventRow(SQLModel, table=True):
 
 EVENTS = EventRow.__table__  # type: ignore[attr-defined]
 
-_SQLITE_TRIGGERS = (
-    """CREATE TRIGGER IF NOT EXISTS events_no_update BEFORE UPDATE ON events
-       BEGIN SELECT RAISE(ABORT, 'juece: the event history is append-only (ARC-03, 档案法 art. 21)'); END""",
-    """CREATE TRIGGER IF NOT EXISTS events_no_delete BEFORE DELETE ON events
-       BEGIN SELECT RAISE(ABORT, 'juece: the event history is append-only (ARC-03, 档案法 art. 21)'); END""",
-)
-_PG_TRIGGERS = (
-    """CREATE OR REPLACE FUNCTION juece_events_append_only() RETURNS trigger AS $$
-       BEGIN RAISE EXCEPTION 'juece: the event history is append-only (ARC-03, 档案法 art. 21)'; END;
-       $$ LANGUAGE plpgsql""",
-    "DROP TRIGGER IF EXISTS events_append_only ON events",
-    """CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
-       FOR EACH ROW EXECUTE FUNCTION juece_events_append_only()""",
-    "DROP TRIGGER IF EXISTS events_no_truncate ON events",
-    """CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
-       FOR EACH STATEMENT EXECUTE FUNCTION juece_events_append_only()""",
-)
-
-
 def create_schema(engine: Engine) -> None:
-    """Create the history table and its append-only triggers (idempotent)."""
-    SQLModel.metadata.create_all(engine, tables=[EVENTS])
-    with engine.begin() as conn:
-        for ddl in _SQLITE_TRIGGERS if is_sqlite(engine) else _PG_TRIGGERS:
-            conn.exec_driver_sql(ddl)
+    """Create or bring up to date the schema (models/migrations.py owns it)."""
+    from models.migrations import migrate
+
+    migrate(engine)
 
 
 def utc_text(moment: datetime) -> str:

@@ -31,6 +31,32 @@ def ws(tmp_path: Path):  # type: ignore[no-untyped-def]
     return new_workspace(tmp_path / "ws")
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_ws(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    """The contract suite's workspace: the same tests on SQLite and on PostgreSQL."""
+    if request.param == "sqlite":
+        monkeypatch.delenv("JUECE_DATABASE_URL", raising=False)
+        ws = new_workspace(tmp_path / "ws")
+        yield ws
+        ws.engine.dispose()
+        return
+    from backends import postgres_schema
+
+    with postgres_schema() as url:
+        monkeypatch.setenv("JUECE_DATABASE_URL", url)
+        ws = new_workspace(tmp_path / "ws")
+        yield ws
+        ws.engine.dispose()
+
+
+@pytest.fixture
+def backend_case(backend_ws):  # type: ignore[no-untyped-def]
+    """A launched risk-relevant, technical case on either backend."""
+    d = Driver(backend_ws)
+    d.launch("risk-relevant", "technical")
+    return d
+
+
 @pytest.fixture
 def case(ws):  # type: ignore[no-untyped-def]
     """A driver with a launched risk-relevant, technical public-construction case."""

@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any, Callable
 
 import pytest
-from hypothesis import assume, given, settings
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.calendars import calendar_for, shipped_notices
@@ -118,8 +118,6 @@ def test_a_calendar_day_period_starts_the_day_after_the_trigger():
 
 
 def test_a_period_ending_on_a_working_day_is_not_extended():
-    period = CAL.period_end(date(2025, 9, 3), 30)
-    assert period.nominal_last_day == date(2025, 10, 3) or period.nominal_last_day == date(2025, 9, 3) + timedelta(30)
     period = CAL.period_end(date(2025, 10, 15), 30)
     assert period.nominal_last_day == date(2025, 11, 14)
     assert period.last_day == date(2025, 11, 14)
@@ -191,7 +189,7 @@ def assert_cal05(exc: CalendarNotLoaded, year: int) -> None:
     assert str(year) in finding.message
 
 
-@pytest.mark.parametrize("day", [date(2024, 6, 14), date(2024, 12, 20), date(2027, 1, 4), date(2027, 6, 15)])
+@pytest.mark.parametrize("day", [date(2024, 6, 14), date(2024, 12, 20), date(2027, 1, 15), date(2027, 6, 15)])
 @pytest.mark.parametrize("operation", sorted(OPERATIONS))
 def test_any_date_in_a_year_without_a_loaded_notice_is_refused_with_cal_05(operation: str, day: date):
     with pytest.raises(CalendarNotLoaded) as exc:
@@ -335,15 +333,15 @@ def test_a_period_ends_on_the_first_working_day_on_or_after_its_nominal_last_day
 
 
 @settings(max_examples=100, deadline=None)
-@given(event_day=st.dates(min_value=date(2025, 1, 8), max_value=LOADED_LAST), days=st.integers(min_value=1, max_value=7))
+@given(event_day=st.dates(min_value=date(2025, 1, 9), max_value=LOADED_LAST), days=st.integers(min_value=1, max_value=7))
 def test_a_backward_deadline_is_never_moved_and_its_suggestion_is_the_last_working_day_on_or_before_it(
     event_day: date, days: int
 ):
-    due = event_day - timedelta(days=days)
-    assume(CAL.last_working_day_on_or_before(due) >= LOADED_FIRST if due.year >= 2025 else False)
+    due = event_day - timedelta(days=days)  # on or after 2025-01-02, a working day, so the suggestion stays in 2025
     deadline = CAL.backward_deadline(event_day, days)
     assert deadline.due == due
     assert deadline.due_is_rest_day == (not CAL.is_working_day(due))
     assert deadline.suggested <= due
     assert CAL.is_working_day(deadline.suggested)
-    assert all(not CAL.is_working_day(deadline.suggested + timedelta(days=i)) for i in range(1, (due - deadline.suggested).days + 1))
+    between = [deadline.suggested + timedelta(days=i) for i in range(1, (due - deadline.suggested).days + 1)]
+    assert not any(CAL.is_working_day(d) for d in between)

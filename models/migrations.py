@@ -1,0 +1,160 @@
+"""Versioned schema migrations, one list for both backends; never `create_all` on a live database.
+
+Each migration is literal SQL per dialect, applied once, in order, in one transaction that holds the migration
+lock, and recorded in `schema_migrations` with the sha256 of its SQL (a migration edited after it was applied is
+refused). The SQLModel tables in models/ describe the same schema for queries; a test checks they agree.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+
+from sqlalchemy import Connection, Engine, inspect, text
+
+from models.db import is_sqlite, write_transaction
+from policies.errors import IntegrityFailure
+
+_APPEND_ONLY = "juece: the event history is append-only (ARC-03, 档案法 art. 21)"
+
+
+@dataclass(frozen=True)
+class Migration:
+    """One schema version."""
+
+    version: int
+    name: str
+    sqlite: tuple[str, ...]
+    postgresql: tuple[str, ...]
+
+    def statements(self, dialect: str) -> tuple[str, ...]:
+        """The SQL for one backend."""
+        return self.sqlite if dialect == "sqlite" else self.postgresql
+
+    def digest(self, dialect: str) -> str:
+        """Fingerprint of the SQL, so an applied migration cannot be edited silently."""
+        return hashlib.sha256("\n;\n".join(self.statements(dialect)).encode()).hexdigest()
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(
+        1,
+        "the event history",
+        sqlite=(
+            """CREATE TABLE events (
+                position INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT,
+                case_id VARCHAR(64) NOT NULL,
+                seq INTEGER NOT NULL,
+                type VARCHAR(64) NOT NULL,
+                schema_version INTEGER NOT NULL,
+                recorded_at VARCHAR(40) NOT NULL,
+                actor VARCHAR(300) NOT NULL,
+                role VARCHAR(32) NOT NULL,
+                idempotency_key VARCHAR(128) NOT NULL,
+                body BLOB NOT NULL,
+                prev_hash VARCHAR(64) NOT NULL,
+                hash VARCHAR(64) NOT NULL,
+                CONSTRAINT uq_events_case_seq UNIQUE (case_id, seq),
+                CONSTRAINT uq_events_idempotency_key UNIQUE (idempotency_key)
+            )""",
+            "CREATE INDEX ix_events_type ON events (type)",
+            f"""CREATE TRIGGER events_no_update BEFORE UPDATE ON events
+                BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END""",
+            f"""CREATE TRIGGER events_no_delete BEFORE DELETE ON events
+                BEGIN SELECT RAISE(ABORT, '{_APPEND_ONLY}'); END""",
+        ),
+        postgresql=(
+            """CREATE TABLE events (
+                position BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+                case_id VARCHAR(64) NOT NULL,
+                seq INTEGER NOT NULL,
+                type VARCHAR(64) NOT NULL,
+                schema_version INTEGER NOT NULL,
+                recorded_at VARCHAR(40) NOT NULL,
+                actor VARCHAR(300) NOT NULL,
+                role VARCHAR(32) NOT NULL,
+                idempotency_key VARCHAR(128) NOT NULL,
+                body BYTEA NOT NULL,
+                prev_hash VARCHAR(64) NOT NULL,
+                hash VARCHAR(64) NOT NULL,
+                CONSTRAINT uq_events_case_seq UNIQUE (case_id, seq),
+                CONSTRAINT uq_events_idempotency_key UNIQUE (idempotency_key)
+            )""",
+            "CREATE INDEX ix_events_type ON events (type)",
+            f"""CREATE FUNCTION juece_events_append_only() RETURNS trigger AS $$
+                BEGIN RAISE EXCEPTION '{_APPEND_ONLY}'; END; $$ LANGUAGE plpgsql""",
+            """CREATE TRIGGER events_append_only BEFORE UPDATE OR DELETE ON events
+                FOR EACH ROW EXECUTE FUNCTION juece_events_append_only()""",
+            """CREATE TRIGGER events_no_truncate BEFORE TRUNCATE ON events
+                FOR EACH STATEMENT EXECUTE FUNCTION juece_events_append_only()""",
+        ),
+    ),
+)
+
+_LEDGER = {
+    "sqlite": """CREATE TABLE IF NOT EXISTS schema_migrations (
+        version INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL, applied_at TEXT NOT NULL)""",
+    "postgresql": """CREATE TABLE IF NOT EXISTS schema_migrations (
+        version INTEGER PRIMARY KEY, name TEXT NOT NULL, sha256 TEXT NOT NULL,
+        applied_at TIMESTAMPTZ NOT NULL DEFAULT now())""",
+}
+
+
+def _applied(conn: Connection) -> dict[int, str]:
+    return {int(v): s for v, s in conn.exec_driver_sql("SELECT version, sha256 FROM schema_migrations")}
+
+
+def migrate(engine: Engine, migrations: tuple[Migration, ...] = MIGRATIONS) -> list[int]:
+    """Apply every pending migration in order; returns the versions applied now (empty when up to date)."""
+    dialect = "sqlite" if is_sqlite(engine) else "postgresql"
+    done: list[int] = []
+    with write_transaction(engine) as conn:
+        if dialect == "postgresql":
+            conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7136001)")  # one migrator at a time
+        conn.exec_driver_sql(_LEDGER[dialect])
+        applied = _applied(conn)
+        for m in migrations:
+            if m.version in applied:
+                if applied[m.version] != m.digest(dialect):
+                    raise IntegrityFailure(
+                        f"schema migration {m.version} ({m.name}) was changed after it was applied; "
+                        "a change is a new migration",
+                        code="migration-edited",
+                    )
+                continue
+            for sql in m.statements(dialect):
+                conn.exec_driver_sql(sql)
+            conn.execute(
+                text(
+                    "INSERT INTO schema_migrations (version, name, sha256, applied_at) VALUES (:v, :n, :s, "
+                    + ("datetime('now'))" if dialect == "sqlite" else "now())")
+                ),
+                {"v": m.version, "n": m.name, "s": m.digest(dialect)},
+            )
+            done.append(m.version)
+    return done
+
+
+def schema_version(engine: Engine) -> int:
+    """The highest applied migration (0 for an empty database)."""
+    if not inspect(engine).has_table("schema_migrations"):
+        return 0
+    with engine.connect() as conn:
+        return max(_applied(conn), default=0)
+
+
+def app_role_grants(role: str, schema: str = "public") -> list[str]:
+    """PostgreSQL grants for the application's role: read and append the history, nothing else.
+
+    Run as the schema owner after `migrate`. Without UPDATE, DELETE and TRUNCATE the database itself refuses to
+    rewrite the record, even were the trigger dropped; the owner role is kept for migrations only.
+    """
+    for name in (role, schema):
+        if not name.replace("_", "").isalnum():
+            raise ValueError(f"not a plain identifier: {name!r}")
+    return [
+        f'GRANT USAGE ON SCHEMA "{schema}" TO {role}',
+        f'GRANT SELECT, INSERT ON "{schema}".events TO {role}',
+        f'GRANT SELECT ON "{schema}".schema_migrations TO {role}',
+        f'REVOKE UPDATE, DELETE, TRUNCATE ON "{schema}".events FROM {role}',
+    ]

@@ -1,0 +1,260 @@
+"""Expert review (EXP-01, EXP-02, EXP-04, EXP-06) and risk assessment (RSK-01, RSK-02, RSK-04, RSK-08) — through the
+use cases on a real SQLite workspace."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from flows.audit import replay_case, verify_cases
+from policies.errors import BadInput, RuleRefusal
+from support import Driver, payload
+
+# --- helpers --------------------------------------------------------------------------------------------------
+
+
+def stage_statuses(case: Driver) -> tuple[tuple[str, str], ...]:
+    return tuple((s.stage, s.status) for s in case.show().stages)
+
+
+def recorded_events(case: Driver) -> int:
+    """How many events the case holds, refused attempts not counted."""
+    return sum(1 for e in replay_case(case.ws, case.case_id).events if e.type != "attempt-refused")
+
+
+def assert_refused(case: Driver, event: str, data: dict[str, Any] | None = None, *, rule: str, article: str,
+                   enforcement: str = "HARD", actor=None, acknowledge=(), **changes: Any) -> RuleRefusal:  # type: ignore[no-untyped-def]
+    """Recording is refused naming `rule` and its article, and no stage and no recorded event changes."""
+    before = (stage_statuses(case), recorded_events(case))
+    with pytest.raises(RuleRefusal) as exc:
+        case.record(event, data, actor=actor, acknowledge=acknowledge, **changes)
+    err = exc.value
+    assert err.exit_code == 3
+    found = [f for f in err.findings if f.rule == rule]
+    assert found, f"expected {rule}, refused with {[f.rule for f in err.findings]}: {err.message}"
+    assert article in found[0].article
+    assert found[0].enforcement == enforcement
+    assert (stage_statuses(case), recorded_events(case)) == before
+    return err
+
+
+def assert_acknowledged_warning(case: Driver, event: str, rule: str, reason: str, **changes: Any) -> None:
+    """Recorded with the acknowledgement; `case show` and `audit verify` list it with its reason; verify exits 0."""
+    result = case.record(event, acknowledge=((rule, reason),), **changes)
+    assert [f.rule for f in result.acknowledged] == [rule]
+    assert any(a["rule"] == rule and a["reason"] == reason and a["event"] == event for a in case.show().acknowledged)
+    report = verify_cases(case.ws)
+    assert report.exit_code == 0
+    verdict = next(v for v in report.cases if v.case_id == case.case_id)
+    assert verdict.findings == ()
+    assert [(a["rule"], a["event"], a["reason"]) for a in verdict.acknowledged] == [(rule, event, reason)]
+
+
+PARTICIPATION = ("participation-activity-held", "participation-concluded")
+TO_RISK = PARTICIPATION + ("expert-review-concluded",)
+TO_LEGALITY = TO_RISK + ("risk-assessed",)
+
+EXPERTS = payload("expert-review-concluded")["experts"]
+OPINIONS = payload("expert-review-concluded")["opinions"]
+
+
+def with_expert(i: int, **changes: Any) -> list[dict[str, Any]]:
+    experts = [dict(e) for e in EXPERTS]
+    experts[i].update(changes)
+    return experts
+
+
+def with_opinion(i: int, **changes: Any) -> list[dict[str, Any]]:
+    opinions = [dict(o) for o in OPINIONS]
+    opinions[i].update(changes)
+    return opinions
+
+
+# --- EXP-01: technical items need experts -----------------------------------------------------------------------
+
+
+def test_a_technical_case_cannot_waive_expert_review_exp_01(case):  # type: ignore[no-untyped-def]
+    case.walk(PARTICIPATION)
+    assert_refused(case, "expert-review-waived", rule="EXP-01", article="第十九条")
+
+
+def test_a_case_not_flagged_technical_may_waive_expert_review(ws):  # type: ignore[no-untyped-def]
+    d = Driver(ws)
+    d.launch("risk-relevant")
+    d.walk(PARTICIPATION)
+    d.record("expert-review-waived")
+    assert d.status("expert_review") == "waived"
+    d.record("risk-assessed")
+    assert d.status("risk_assessment") == "concluded"
+
+
+def test_risk_assessment_cannot_start_before_expert_review_is_recorded_exp_01(case):  # type: ignore[no-untyped-def]
+    case.walk(PARTICIPATION)
+    assert_refused(case, "risk-assessed", rule="EXP-01", article="第十九条")
+    case.record("expert-review-concluded")
+    case.record("risk-assessed")
+    assert case.status("risk_assessment") == "concluded"
+
+
+# --- EXP-02: signed and sealed ----------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("changes", [{"signed": False}, {"sealed": False}, {"signed": False, "sealed": False}],
+                         ids=["unsigned", "unsealed", "neither"])
+def test_an_expert_opinion_not_signed_and_sealed_is_refused_with_exp_02(case, changes):  # type: ignore[no-untyped-def]
+    case.walk(PARTICIPATION)
+    assert_refused(case, "expert-review-concluded", rule="EXP-02", article="第十九条第二款",
+                   opinions=with_opinion(1, **changes))
+
+
+def test_signed_and_sealed_expert_opinions_are_recorded(case):  # type: ignore[no-untyped-def]
+    case.walk(PARTICIPATION)
+    case.record("expert-review-concluded")
+    assert case.status("expert_review") == "concluded"
+
+
+# --- EXP-04: neutral and diverse panel --------------------------------------------------------------------------
+
+
+def test_an_expert_with_a_direct_interest_is_refused_with_exp_04(case):  # type: ignore[no-untyped-def]
+    case.walk(PARTICIPATION)
+    err = assert_refused(case, "expert-review-concluded", rule="EXP-04", article="第二十条",
+                         experts=with_expert(1, conflict_of_interest="所在设计院承担本项目施工图设计"))
+    assert next(f for f in err.findings if f.rule == "EXP-04").enforcement == "HARD"
+
+
+def test_a_conflict_of_interest_cannot_be_acknowledged_away(case):  # type: ignore[no-untyped-def]
+    case.walk(PARTICIPATION)
+    assert_refused(case, "expert-review-concluded", rule="EXP-04", article="第二十条",
+                   experts=with_expert(1, conflict_of_interest="承担本项目设计"),
+                   acknowledge=(("EXP-04", "专家库人数不足"),))
+
+
+@pytest.mark.parametrize(
+    "experts",
+    [with_expert(1, affiliation="海南大学"), with_expert(1, stance="支持分期")],
+    ids=["one-affiliation", "one-view"],
+)
+def test_a_homogeneous_panel_is_a_warning_recorded_only_when_acknowledged(case, experts):  # type: ignore[no-untyped-def]
+    case.walk(PARTICIPATION)
+    assert_refused(case, "expert-review-concluded", rule="EXP-04", article="第二十条", enforcement="WARN",
+                   experts=experts)
+    assert_acknowledged_warning(case, "expert-review-concluded", "EXP-04", "省专家库该专业仅两名专家可选",
+                                experts=experts)
+    assert case.status("expert_review") == "concluded"
+
+
+def test_acknowledging_exp_04_for_a_diverse_panel_is_bad_input(case):  # type: ignore[no-untyped-def]
+    case.walk(PARTICIPATION)
+    with pytest.raises(BadInput) as exc:
+        case.record("expert-review-concluded", acknowledge=(("EXP-04", "预防性确认"),))
+    assert exc.value.exit_code == 2
+    assert case.status("expert_review") == "pending"
+
+
+# --- EXP-06: the adoption report --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("report", ["", "   "], ids=["empty", "blank"])
+def test_expert_review_without_an_adoption_report_is_refused_with_exp_06(case, report):  # type: ignore[no-untyped-def]
+    case.walk(PARTICIPATION)
+    assert_refused(case, "expert-review-concluded", rule="EXP-06", article="第二十九条", adoption_report=report)
+
+
+# --- RSK-01: risk-relevant cases are assessed -------------------------------------------------------------------
+
+
+def test_a_risk_relevant_case_cannot_waive_risk_assessment_rsk_01(case):  # type: ignore[no-untyped-def]
+    case.walk(TO_RISK)
+    assert_refused(case, "risk-assessment-waived", rule="RSK-01", article="第二十二条")
+
+
+def test_a_case_not_flagged_risk_relevant_may_waive_risk_assessment(ws):  # type: ignore[no-untyped-def]
+    d = Driver(ws)
+    d.launch("technical")
+    d.walk(TO_RISK)
+    d.record("risk-assessment-waived")
+    assert d.status("risk_assessment") == "waived"
+    d.record("legality-review-submitted")
+    assert d.status("legality_review") == "in-progress"
+
+
+def test_legality_review_cannot_start_before_risk_is_recorded_rsk_01(case):  # type: ignore[no-untyped-def]
+    case.walk(TO_RISK)
+    assert_refused(case, "legality-review-submitted", rule="RSK-01", article="第二十二条")
+    case.record("risk-assessed")
+    case.record("legality-review-submitted")
+    assert case.status("legality_review") == "in-progress"
+
+
+# --- RSK-02: reuse names the prior report -----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("missing", ["ref", "issuer", "issued_on", "scope"])
+def test_reusing_an_assessment_without_identifying_it_is_refused_with_rsk_02(case, missing):  # type: ignore[no-untyped-def]
+    case.walk(TO_RISK)
+    prior = dict(payload("risk-assessment-reused")["prior_report"])
+    prior[missing] = None if missing == "issued_on" else ""
+    assert_refused(case, "risk-assessment-reused", rule="RSK-02", article="第二十二条第二款", prior_report=prior)
+
+
+def test_reusing_an_identified_prior_assessment_concludes_the_risk_stage(case):  # type: ignore[no-untyped-def]
+    case.walk(TO_RISK)
+    case.record("risk-assessment-reused")
+    assert case.status("risk_assessment") == "concluded"
+
+
+# --- RSK-04: the report is complete -----------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [{"departments_consulted": []}, {"risk_points": []}, {"measures": []}, {"contingency_plan": " "}],
+    ids=["no-departments", "no-risk-points", "no-measures", "no-contingency-plan"],
+)
+def test_an_incomplete_risk_report_is_refused_with_rsk_04(case, changes):  # type: ignore[no-untyped-def]
+    case.walk(TO_RISK)
+    assert_refused(case, "risk-assessed", rule="RSK-04", article="第二十三条", **changes)
+
+
+# --- RSK-08: adopting needs controllable risk -------------------------------------------------------------------
+
+
+def uncontrollable_case(case: Driver) -> Driver:
+    case.walk(TO_RISK)
+    case.record("risk-assessed", level="high", controllable=False)
+    case.walk(("legality-review-submitted", "legality-opinion-issued"))
+    return case
+
+
+def test_a_meeting_cannot_adopt_a_draft_whose_risk_is_not_controllable_rsk_08(case):  # type: ignore[no-untyped-def]
+    uncontrollable_case(case)
+    assert_refused(case, "meeting-held", rule="RSK-08", article="第二十四条")
+    assert_refused(case, "meeting-held", rule="RSK-08", article="第二十四条", decision="approved-with-changes",
+                   opinions=[{"member": m, "position": "approve-with-changes"} for m in ("刘副市长", "陈副市长", "李市长")])
+
+
+def test_a_meeting_may_reject_a_draft_whose_risk_is_not_controllable(case):  # type: ignore[no-untyped-def]
+    uncontrollable_case(case)
+    case.record("meeting-held", decision="rejected",
+                opinions=[{"member": m, "position": "oppose"} for m in ("刘副市长", "陈副市长", "李市长")])
+    assert case.status("collective_discussion") == "concluded"
+
+
+def test_a_meeting_adopts_a_draft_whose_risk_was_found_controllable(case):  # type: ignore[no-untyped-def]
+    case.walk(TO_LEGALITY + ("legality-review-submitted", "legality-opinion-issued"))
+    case.record("meeting-held")
+    assert case.status("collective_discussion") == "concluded"
+
+
+def test_after_the_draft_is_adjusted_a_new_assessment_finding_the_risk_controllable_lets_the_meeting_adopt(case):  # type: ignore[no-untyped-def]
+    # 条例 art. 24 and RSK-08: 在采取调整决策草案等措施确保风险可控后，可以作出决策 — the engine's own refusal says
+    # "a new assessment finds the risk controllable", so a re-assessment of the adjusted draft must be recordable.
+    case.walk(TO_RISK)
+    case.record("risk-assessed", level="high", controllable=False)
+    case.record("risk-assessed", assessed_on="2025-10-24", level="low", controllable=True)
+    case.record("legality-review-submitted", submitted_on="2025-10-24")
+    case.record("legality-opinion-issued", issued_on="2025-10-31")
+    case.record("meeting-held", held_on="2025-11-05")
+    assert case.status("collective_discussion") == "concluded"
