@@ -366,6 +366,26 @@ def record(
 
 @app.command()
 @command
+def attach(
+    case_id: str = typer.Argument(..., metavar="CASE"),
+    file: Path = typer.Argument(..., metavar="FILE"),
+    name: Optional[str] = typer.Option(None, "--name", help="The name shown (default: the file's own name)."),
+    title: str = typer.Option("", "--title", help="What the document is, e.g. 社会稳定风险评估报告."),
+    non_disclosure: Optional[str] = typer.Option(None, "--non-disclosure", metavar="BASIS",
+                                                 help="Mark it 依法不予公开, with its legal basis."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Put a document in the content-addressed store and record it on the case."""
+    from flows.documents import attach as attach_document
+
+    r = attach_document(_ws(), _actor(), case_id, file, name=name, title=title, non_disclosure_basis=non_disclosure)
+    emit(as_json, r.to_json(), lambda: _console().print(
+        f"attached {r.display_name} ({r.size} bytes, sha256 {r.sha256}) as {r.case_id} #{r.seq}"
+        + (" (already attached)" if r.repeated else "")))
+
+
+@app.command()
+@command
 def schema(event: str = typer.Argument(..., metavar="EVENT"), as_json: bool = JsonOpt) -> None:
     """The JSON Schema of an event's payload."""
     from models.events import ENGINE_EVENTS, EVENT_TYPES, RECORDABLE

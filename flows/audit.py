@@ -5,10 +5,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Iterator, Sequence
+from typing import Any, Callable, Iterator, Sequence
 
 from flows.cases import CaseView, _load_case, case_calendar, pack_of, view_of
 from flows.clock import local_date, now
+from flows.documents import blob_intact
 from flows.workspace import Workspace, WorkspaceFacts, read_facts
 from models import store
 from models.db import read_transaction
@@ -167,12 +168,21 @@ class VerifyReport:
         return out
 
 
-def verify_case_events(events: Sequence[StoredEvent], facts: WorkspaceFacts) -> CaseVerdict:
-    """Verify one case's stored events: the chain first; then, on an intact chain, every rule again."""
+def verify_case_events(
+    events: Sequence[StoredEvent], facts: WorkspaceFacts, blob_ok: Callable[[str], bool] | None = None
+) -> CaseVerdict:
+    """Verify one case's stored events: the chain, every referenced document, then every rule again."""
     case_id = events[0].case_id
     broken = verify_stream(events)
     if broken:
         return CaseVerdict(case_id, False, len(events), broken)
+    if blob_ok is not None:
+        bad = [e for e in events if e.type == "document-attached" and not blob_ok(e.payload["sha256"])]
+        if bad:
+            e = bad[0]
+            return CaseVerdict(case_id, False, len(events), problem=(
+                f"document {e.payload['display_name']!r} of event {e.seq} (sha256 {e.payload['sha256'][:12]}…) is "
+                "missing from the document store or no longer matches its hash"))
     if events[0].type != "case-launched":
         return CaseVerdict(case_id, False, len(events), problem="the first event is not case-launched")
     findings: list[dict[str, Any]] = []
@@ -203,7 +213,7 @@ def verify_cases(ws: Workspace, case_ids: Sequence[str] = ()) -> VerifyReport:
             events = store.load_stream(conn, case_id)
             if not events:
                 _load_case(conn, case_id)  # raises UnknownCase
-            verdicts.append(verify_case_events(events, facts))
+            verdicts.append(verify_case_events(events, facts, lambda h: blob_intact(ws, h)))
         workspace = None
         if not case_ids:
             wbreak = verify_stream(facts.events)

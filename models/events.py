@@ -73,6 +73,19 @@ class AttemptRefused(Payload):
     payload_sha256: Sha256
 
 
+class DocumentAttached(Payload):
+    """A document (draft, report, minutes) was put in the content-addressed store; events cite it by sha256."""
+
+    event_type = "document-attached"
+    sha256: Sha256
+    size: int = Field(ge=0, le=2**50)
+    display_name: Name
+    media_type: Name = "application/octet-stream"
+    title: Text = ""
+    disclosure: Literal["public", "non-disclosure"] = "public"
+    disclosure_basis: Text = ""
+
+
 # --- public participation (公众参与) --------------------------------------------------------------------------
 
 
@@ -646,6 +659,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
     for cls in (
         CaseLaunched,
         AttemptRefused,
+        DocumentAttached,
         ConsultationOpened,
         HearingAnnounced,
         HearingHeld,
@@ -675,7 +689,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
 
 # Events recorded by the engine itself, never by `juece record`.
 ENGINE_EVENTS = frozenset(
-    {"case-launched", "attempt-refused", "workspace-initialised", "clock-set", "calendar-loaded"}
+    {"case-launched", "attempt-refused", "document-attached", "workspace-initialised", "clock-set", "calendar-loaded"}
 )
 RECORDABLE = tuple(name for name in EVENT_TYPES if name not in ENGINE_EVENTS)
 
