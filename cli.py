@@ -256,6 +256,24 @@ def case_launch(
     emit(as_json, {"case_id": case_id, "created": created}, lambda: print(case_id))
 
 
+@case_app.command("adjust")
+@command
+def case_adjust(
+    case_id: str = typer.Argument(..., metavar="CASE"),
+    kind: str = typer.Option(..., "--kind", help="stop | amend | repeal (a suspension is `record … adjustment-decided` by the head)"),
+    ground: str = typer.Option(..., "--ground", help="The art. 35 ground or evaluation it rests on."),
+    decided_on: str = typer.Option(..., "--decided-on", help="YYYY-MM-DD"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Open a child case to stop, amend or repeal a decision (条例 art. 37: the statutory procedure again)."""
+    from flows.adjustments import open_adjustment
+
+    child, rec = open_adjustment(_ws(), _actor(), case_id, kind=kind, ground=ground, decided_on=decided_on)
+    emit(as_json, {"case_id": case_id, "child_case": child, "seq": rec.seq}, lambda: _console().print(
+        f"{case_id} #{rec.seq}: {kind} opened as child case [bold]{child}[/]; it takes effect once {child} passes "
+        f"legality review and collective discussion and `adjustment-completed` is recorded on {case_id}"))
+
+
 @case_app.command("list")
 @command
 def case_list(status: Optional[str] = typer.Option(None, "--status", help="open | decided | published | ended"), as_json: bool = JsonOpt) -> None:

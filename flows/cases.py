@@ -164,28 +164,33 @@ _LAUNCH_ATTEMPTS = 5
 
 def _launch_once(ws: Workspace, actor: Actor, pack: PolicyPack, idempotency_key: str | None, fields: dict[str, Any]) -> tuple[str, bool]:
     with write_transaction(ws.engine) as conn:
-        facts = read_facts(conn)
-        moment = now(facts)
-        try:
-            payload = CaseLaunched(**fields, policy=pack.id, policy_hash=pack.hash, launched_on=local_date(moment))
-        except ValidationError as exc:
-            raise bad_payload("case-launched", exc) from exc
-        body = payload.model_dump(mode="json", by_alias=True)
-        key = idempotency_key or "launch:" + _key({k: v for k, v in body.items() if k != "launched_on"}, actor.label)
-        existing = store.find_by_key(conn, key)
-        if existing is not None:
-            if existing.type != "case-launched":
-                raise IdempotencyConflict(f"the idempotency key {key!r} was already used for another record", key=key)
-            return existing.case_id, False
-        prefix = f"JC-{payload.launched_on.year}-"
-        case_id = f"{prefix}{store.count_with_prefix(conn, prefix) + 1:04d}"
-        store.append(
-            conn,
-            case_id,
-            [],
-            [NewEvent("case-launched", SCHEMA_VERSION, body, actor.label, actor.role, key, pack.id, pack.hash)],
-            moment,
-        )
+        return launch_in(conn, actor, pack, idempotency_key, fields)
+
+
+def launch_in(conn: Connection, actor: Actor, pack: PolicyPack, idempotency_key: str | None, fields: dict[str, Any]) -> tuple[str, bool]:
+    """The body of `case launch`, inside the caller's write transaction."""
+    facts = read_facts(conn)
+    moment = now(facts)
+    try:
+        payload = CaseLaunched(**fields, policy=pack.id, policy_hash=pack.hash, launched_on=local_date(moment))
+    except ValidationError as exc:
+        raise bad_payload("case-launched", exc) from exc
+    body = payload.model_dump(mode="json", by_alias=True)
+    key = idempotency_key or "launch:" + _key({k: v for k, v in body.items() if k != "launched_on"}, actor.label)
+    existing = store.find_by_key(conn, key)
+    if existing is not None:
+        if existing.type != "case-launched":
+            raise IdempotencyConflict(f"the idempotency key {key!r} was already used for another record", key=key)
+        return existing.case_id, False
+    prefix = f"JC-{payload.launched_on.year}-"
+    case_id = f"{prefix}{store.count_with_prefix(conn, prefix) + 1:04d}"
+    store.append(
+        conn,
+        case_id,
+        [],
+        [NewEvent("case-launched", SCHEMA_VERSION, body, actor.label, actor.role, key, pack.id, pack.hash)],
+        moment,
+    )
     return case_id, True
 
 
@@ -201,68 +206,95 @@ def record_event(
 ) -> Recorded:
     """Record one event on a case, if the case's policy pack allows it; refuse naming the rule otherwise."""
     payload = validate_payload(event, data)
-    body = payload.model_dump(mode="json", by_alias=True)
     acks = _parse_acks(acknowledge)
-    key = idempotency_key or "record:" + _key(case_id, event, body, actor.label, sorted(acks.items()))
-    refusal: RuleRefusal | None = None
     with write_transaction(ws.engine) as conn:
-        existing = store.find_by_key(conn, key)
-        if existing is not None:
-            if existing.case_id != case_id or existing.type != event or existing.payload != body:
-                raise IdempotencyConflict(
-                    f"the idempotency key {key!r} was already used for a different record "
-                    f"({existing.case_id} #{existing.seq} {existing.type})",
-                    key=key,
-                )
-            return Recorded(case_id, existing.seq, event, repeated=True)
-        facts = read_facts(conn)
-        moment = now(facts)
-        today = local_date(moment)
-        future = {k: v for k, v in dates_in(payload).items() if v > today}
-        if future:
-            name, day = next(iter(future.items()))
-            raise BadInput(
-                f"{name} is {day}, which is after today ({today}); record what has happened, when it has happened",
-                field=name,
-            )
-        events, state = _load_case(conn, case_id)
-        pack = pack_of(state)
-        ctx = RuleContext(
-            event=event,
-            payload=payload.model_dump(by_alias=True),
-            case=state,
-            pack=pack,
-            calendar=case_calendar(facts, pack),
-            role=actor.role,
-            today=today,
-            statuses=state.statuses(pack),
-        )
-        findings = check_event(ctx)
-        acknowledged = _apply_acks(findings, acks)
-        blocking = [f for f in findings if f.enforcement == "HARD" or (f.enforcement == "WARN" and not f.acknowledged)]
-        if blocking:
-            refusal = _refusal(event, blocking)
-            if pack.param("record_refused_attempts") and not any(f.rule == "ROLE-01" for f in blocking):
-                _record_attempt(conn, events, event, body, actor, blocking, key, moment)
-        else:
-            new = NewEvent(
-                event,
-                SCHEMA_VERSION,
-                body,
-                actor.label,
-                actor.role,
-                key,
-                pack.id,
-                pack.hash,
-                tuple(
-                    {"rule": f.rule, "reason": acks[f.rule], "message": f.message, "article": f.article}
-                    for f in acknowledged
-                ),
-            )
-            (stored,) = store.append(conn, case_id, events, [new], moment)
-    if refusal is not None:
+        result, refusal = record_in(conn, actor, case_id, event, payload, acks, idempotency_key)
+    if refusal is not None:  # raised after the commit, so the refused attempt stays in the history
         raise refusal
-    return Recorded(case_id, stored.seq, event, tuple(acknowledged))
+    assert result is not None
+    return result
+
+
+def record_in(
+    conn: Connection,
+    actor: Actor,
+    case_id: str,
+    event: str,
+    payload: Any,
+    acks: dict[str, str],
+    idempotency_key: str | None = None,
+) -> tuple[Recorded | None, RuleRefusal | None]:
+    """The body of `record`, inside the caller's write transaction: (the record, None) or (None, the refusal)."""
+    body = payload.model_dump(mode="json", by_alias=True)
+    key = idempotency_key or "record:" + _key(case_id, event, body, actor.label, sorted(acks.items()))
+    existing = store.find_by_key(conn, key)
+    if existing is not None:
+        if existing.case_id != case_id or existing.type != event or existing.payload != body:
+            raise IdempotencyConflict(
+                f"the idempotency key {key!r} was already used for a different record "
+                f"({existing.case_id} #{existing.seq} {existing.type})",
+                key=key,
+            )
+        return Recorded(case_id, existing.seq, event, repeated=True), None
+    facts = read_facts(conn)
+    moment = now(facts)
+    today = local_date(moment)
+    future = {k: v for k, v in dates_in(payload).items() if v > today}
+    if future:
+        name, day = next(iter(future.items()))
+        raise BadInput(
+            f"{name} is {day}, which is after today ({today}); record what has happened, when it has happened",
+            field=name,
+        )
+    events, state = _load_case(conn, case_id)
+    pack = pack_of(state)
+    ctx = RuleContext(
+        event=event,
+        payload=payload.model_dump(by_alias=True),
+        case=state,
+        pack=pack,
+        calendar=case_calendar(facts, pack),
+        role=actor.role,
+        today=today,
+        statuses=state.statuses(pack),
+    )
+    findings = check_event(ctx)
+    if not findings and event == "adjustment-completed":
+        findings = _child_case_decided(conn, pack, ctx.payload["child_case"])
+    acknowledged = _apply_acks(findings, acks)
+    blocking = [f for f in findings if f.enforcement == "HARD" or (f.enforcement == "WARN" and not f.acknowledged)]
+    if blocking:
+        if pack.param("record_refused_attempts") and not any(f.rule == "ROLE-01" for f in blocking):
+            _record_attempt(conn, events, event, body, actor, blocking, key, moment)
+        return None, _refusal(event, blocking)
+    new = NewEvent(
+        event,
+        SCHEMA_VERSION,
+        body,
+        actor.label,
+        actor.role,
+        key,
+        pack.id,
+        pack.hash,
+        tuple(
+            {"rule": f.rule, "reason": acks[f.rule], "message": f.message, "article": f.article} for f in acknowledged
+        ),
+    )
+    (stored,) = store.append(conn, case_id, events, [new], moment)
+    return Recorded(case_id, stored.seq, event, tuple(acknowledged)), None
+
+
+def _child_case_decided(conn: Connection, pack: PolicyPack, child_id: str) -> list[Finding]:
+    """ADJ-01 across cases: an adjustment takes effect only once its child case was decided at a meeting."""
+    _, child = _load_case(conn, child_id)
+    decided = [m for m in child.records("meeting-held") if m["decision"] in ("approved", "approved-with-changes")]
+    if decided:
+        return []
+    info = pack.rules["ADJ-01"]
+    return [Finding("ADJ-01", info.article, "HARD",
+                    f"the adjustment case {child_id} has not been decided at a meeting yet; the decision is not changed "
+                    "or stopped before the statutory procedure is complete (未经法定程序不得随意变更或者停止执行).",
+                    {"child_case": child_id})]
 
 
 def _parse_acks(acknowledge: Sequence[tuple[str, str]]) -> dict[str, str]:

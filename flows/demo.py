@@ -159,7 +159,18 @@ AFTER = [
         "channels": [{"kind": "gazette", "ref": "《三亚市人民政府公报》2025年第11期"},
                      {"kind": "website", "ref": "https://www.sanya.gov.cn/sanyasite/zfwj/202511/hx-penggai.html"}],
         "text_sha256": H["decision"],
-    }, "Published in the gazette and on the website, with the decision text's sha256."),
+        "adoption_explanation": "公众意见412条，采纳补偿系数、安置点选址等3项；专家意见采纳分期实施及补偿与市场价格挂钩",
+        "interpretation": [{"kind": "press-conference", "on": "2025-11-10", "ref": "市政府新闻办第45场新闻发布会"}],
+        "execution": {
+            "units": ["三亚市住房和城乡建设局", "天涯区人民政府"],
+            "goals": "2027年底前完成河西片区1,204户棚户区改造",
+            "procedure": "入户调查—签约—腾退—建设—回迁",
+            "time_limit": "2027-12-31",
+            "feedback": "每季度向市政府报告执行情况",
+            "report_every_days": 90,
+        },
+    }, "Published in the gazette and on the website with the decision text's sha256, its interpretation (PUB-02) and "
+       "who executes it, how and by when (EXE-01)."),
 ]
 
 

@@ -61,6 +61,8 @@ class CaseLaunched(Payload):
     policy: Name
     policy_hash: Sha256
     launched_on: IsoDate
+    parent_case: Name | None = None
+    adjustment: Literal["stop", "amend", "repeal"] | None = None
 
 
 class AttemptRefused(Payload):
@@ -573,15 +575,41 @@ class PartyReported(Payload):
     example = {"reported_on": "2025-10-29", "reference": "三府呈〔2025〕41号"}
 
 
+class Interpretation(BaseModel):
+    """How the decision was explained to the public (宣传解读, 条例 art. 32)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    kind: Literal["press-conference", "interview", "policy-reading", "other"]
+    on: IsoDate
+    ref: Text = ""
+
+
+class ExecutionPlan(BaseModel):
+    """What the decision says about its execution: who, to what end, how, by when, how reported (条例 art. 34;
+    三亚(二十): 执行主体、执行目标、执行程序、执行时限、执行反馈)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    units: tuple[NonEmptyText, ...] = ()
+    goals: Text = ""
+    procedure: Text = ""
+    time_limit: IsoDate | None = None
+    feedback: Text = ""
+    report_every_days: int = Field(default=90, ge=1, le=366)
+
+
 class DecisionPublished(Payload):
     """The decision was published (决策公布, 条例 art. 32)."""
 
     event_type = "decision-published"
     stage = "publication"
     kind = "conclusion"
+    future_dates = frozenset()
     published_on: IsoDate
     channels: tuple[Channel, ...] = ()
     text_sha256: Sha256
+    adoption_explanation: Text = ""
+    interpretation: tuple[Interpretation, ...] = ()
+    execution: ExecutionPlan = ExecutionPlan()
     example = {
         "published_on": "2025-11-05",
         "channels": [
@@ -589,6 +617,34 @@ class DecisionPublished(Payload):
             {"kind": "website", "ref": "https://www.sanya.gov.cn/sanyasite/zfwj/202511/decision.html"},
         ],
         "text_sha256": "4e07408562bedb8b60ce05c1decfe3ad16b72230967de01f640b7e4729b49fce",
+        "adoption_explanation": "公众意见412条，采纳补偿系数等3项；专家意见采纳分期实施",
+        "interpretation": [{"kind": "press-conference", "on": "2025-11-05", "ref": "市政府新闻办第45场新闻发布会"}],
+        "execution": {
+            "units": ["三亚市住房和城乡建设局", "天涯区人民政府"],
+            "goals": "2027年底前完成河西片区1,204户棚户区改造",
+            "procedure": "入户调查—签约—腾退—建设—回迁",
+            "time_limit": "2027-12-31",
+            "feedback": "每季度向市政府报告执行情况",
+            "report_every_days": 90,
+        },
+    }
+
+
+class PublicationExempted(Payload):
+    """Publication withheld, wholly or in part, as lawfully not disclosed (依法不予公开, 条例 art. 32)."""
+
+    event_type = "publication-exempted"
+    stage = "publication"
+    kind = "exemption"
+    decided_on: IsoDate
+    basis: NonEmptyText
+    withheld: NonEmptyText
+    partial_publication_ref: Text = ""
+    example = {
+        "decided_on": "2025-11-05",
+        "basis": "《政府信息公开条例》第十四条",
+        "withheld": "安置房源具体位置及户籍人员名单",
+        "partial_publication_ref": "https://www.sanya.gov.cn/sanyasite/zfwj/202511/decision-summary.html",
     }
 
 
@@ -603,6 +659,34 @@ class ExecutionReported(Payload):
     example = {"reported_on": "2026-01-15", "unit": "三亚市住房和城乡建设局", "status": "完成入户调查1,204户，签约率62%"}
 
 
+class ExecutionProblemReported(Payload):
+    """A problem, a major change of circumstances or force majeure reported to the organ (条例 art. 35(1))."""
+
+    event_type = "execution-problem-reported"
+    stage = "execution"
+    reported_on: IsoDate
+    unit: Name
+    kind_of_problem: Literal["problem", "major-change", "force-majeure"] = Field(alias="kind")
+    description: NonEmptyText
+    reported_to: NonEmptyText
+    example = {
+        "reported_on": "2026-07-08", "unit": "三亚市住房和城乡建设局", "kind": "force-majeure",
+        "description": "台风“摩羯”损毁二期安置房工地围挡及塔吊", "reported_to": "三亚市人民政府",
+    }
+
+
+class PublicFeedbackReceived(Payload):
+    """Opinions from citizens and organisations on execution (信件、电话、电子邮件, 条例 art. 35(2))."""
+
+    event_type = "public-feedback-received"
+    stage = "execution"
+    received_on: IsoDate
+    channel: Literal["letter", "phone", "email", "hotline-12345", "other"]
+    count: int = Field(ge=1, le=10**9)
+    summary: NonEmptyText
+    example = {"received_on": "2026-03-31", "channel": "hotline-12345", "count": 57, "summary": "过渡期租金补贴发放延迟"}
+
+
 class PostEvaluationDone(Payload):
     """A post-decision evaluation was done (决策后评估, 条例 art. 36)."""
 
@@ -611,19 +695,48 @@ class PostEvaluationDone(Payload):
     evaluated_on: IsoDate
     evaluator: Name
     trigger: NonEmptyText
-    example = {"evaluated_on": "2026-06-30", "evaluator": "海南省社会科学院", "trigger": "条例第三十六条第一款第三项：决策机关认为有必要"}
+    public_input: Text = ""
+    participant_groups: tuple[
+        Literal["npc-deputy", "cppcc-member", "people-organisation", "grassroots", "social-organisation"], ...
+    ] = ()
+    report_sha256: Sha256 | None = None
+    recommendations: Text = ""
+    example = {
+        "evaluated_on": "2026-06-30",
+        "evaluator": "海南省社会科学院",
+        "trigger": "条例第三十六条第一款第三项：决策机关认为有必要",
+        "public_input": "问卷调查1,032份，座谈会2场",
+        "participant_groups": ["npc-deputy", "cppcc-member", "grassroots"],
+        "recommendations": "加快二期安置房建设；过渡期补贴按月发放",
+    }
 
 
 class AdjustmentDecided(Payload):
-    """An adjustment of the decision (中止, 停止, 变更, 废止; 条例 art. 37)."""
+    """An adjustment of the decision (条例 art. 37): the head's urgent suspension (中止执行), or a stop, amendment or
+    repeal, which opens a child case that goes through the statutory procedure again."""
 
     event_type = "adjustment-decided"
     stage = "post_evaluation"
     decided_on: IsoDate
     kind_of_adjustment: Literal["suspend", "stop", "amend", "repeal"] = Field(alias="kind")
     ground: NonEmptyText
+    urgency_reason: Text = ""
     child_case: Name | None = None
-    example = {"decided_on": "2026-07-10", "kind": "suspend", "ground": "条例第三十五条：客观情况发生重大变化（台风损毁安置房工地）"}
+    example = {
+        "decided_on": "2026-07-10", "kind": "suspend",
+        "ground": "条例第三十五条：不可抗力（台风损毁安置房工地），见执行问题报告",
+        "urgency_reason": "工地存在坍塌危险，须立即停工",
+    }
+
+
+class AdjustmentCompleted(Payload):
+    """The child case of a stop, amendment or repeal was decided; the adjustment takes effect (条例 art. 37)."""
+
+    event_type = "adjustment-completed"
+    stage = "post_evaluation"
+    completed_on: IsoDate
+    child_case: Name
+    example = {"completed_on": "2026-09-30", "child_case": "JC-2026-0003"}
 
 
 # --- the workspace stream (@workspace): the clock and the calendar data, recorded like everything else ---------
@@ -678,9 +791,13 @@ EVENT_TYPES: dict[str, type[Payload]] = {
         MeetingHeld,
         PartyReported,
         DecisionPublished,
+        PublicationExempted,
         ExecutionReported,
+        ExecutionProblemReported,
+        PublicFeedbackReceived,
         PostEvaluationDone,
         AdjustmentDecided,
+        AdjustmentCompleted,
         WorkspaceInitialised,
         ClockSet,
         CalendarLoaded,

@@ -33,6 +33,7 @@ class Stage:
     waiver: tuple[str, ...]
     exemption: tuple[str, ...]
     activities: tuple[str, ...]
+    ongoing: bool = False  # execution and post-evaluation: open-ended, entered once started, never "concluded"
 
     @property
     def label(self) -> str:
@@ -109,6 +110,7 @@ def _build(data: Mapping[str, Any]) -> PolicyPack:
             waiver=tuple(s.get("waiver", ())),
             exemption=tuple(s.get("exemption", ())),
             activities=tuple(s.get("activities", ())),
+            ongoing=bool(s.get("ongoing", False)),
         )
         for s in data["stages"]
     )

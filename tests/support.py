@@ -46,8 +46,12 @@ ROLE_OF = {
     "party-reported": LEGAL,
     "decision-published": LEGAL,
     "execution-reported": CLERK,
+    "execution-problem-reported": CLERK,
+    "public-feedback-received": CLERK,
+    "publication-exempted": LEGAL,
     "post-evaluation-done": LEGAL,
     "adjustment-decided": HEAD,
+    "adjustment-completed": LEGAL,
 }
 
 H = "ab" * 32  # a sha256-shaped digest
@@ -150,6 +154,26 @@ GOOD: dict[str, dict[str, Any]] = {
         "published_on": "2025-11-10",
         "channels": [{"kind": "gazette", "ref": "《三亚市人民政府公报》2025年第11期"}],
         "text_sha256": H,
+        "adoption_explanation": "采纳补偿系数等3项意见",
+        "interpretation": [{"kind": "press-conference", "on": "2025-11-10", "ref": "第45场新闻发布会"}],
+        "execution": {
+            "units": ["三亚市住房和城乡建设局"], "goals": "2027年底前完成改造", "procedure": "签约—腾退—建设—回迁",
+            "time_limit": "2027-12-31", "feedback": "每季度报告", "report_every_days": 90,
+        },
+    },
+    "publication-exempted": {"decided_on": "2025-11-10", "basis": "《政府信息公开条例》第十四条", "withheld": "安置房源位置"},
+    "execution-problem-reported": {
+        "reported_on": "2026-01-20", "unit": "市住建局", "kind": "force-majeure", "description": "台风损毁工地",
+        "reported_to": "三亚市人民政府",
+    },
+    "public-feedback-received": {"received_on": "2026-01-10", "channel": "hotline-12345", "count": 57, "summary": "补贴延迟"},
+    "post-evaluation-done": {
+        "evaluated_on": "2026-02-10", "evaluator": "海南省社会科学院", "trigger": "条例第三十六条第一款第三项",
+        "public_input": "问卷1,032份", "participant_groups": ["npc-deputy"],
+    },
+    "adjustment-completed": {"completed_on": "2026-03-06", "child_case": "JC-2026-0001"},
+    "adjustment-decided": {
+        "decided_on": "2026-01-21", "kind": "suspend", "ground": "条例第三十五条：不可抗力", "urgency_reason": "工地存在坍塌危险",
     },
     "execution-reported": {"reported_on": "2025-12-15", "unit": "市住建局", "status": "入户调查完成"},
 }
@@ -217,7 +241,7 @@ class Driver:
         """Record an event (good payload unless given), as the role that records it."""
         body = data if data is not None else payload(event, **changes)
         future_ok = getattr(EVENT_TYPES.get(event), "future_dates", frozenset())
-        days = [d for k, v in body.items() if k not in future_ok for d in _dates(v)]
+        days = [d for k, v in body.items() if k not in future_ok and isinstance(v, str) for d in _dates(v)]
         if days:
             self.clock_to(max(days))
         result = record_event(self.ws, actor or ROLE_OF[event], self.case_id, event, body, acknowledge=acknowledge)

@@ -99,4 +99,4 @@ def checks_for(event: str) -> list[str]:
 
 
 # Importing the rule modules registers their checks.
-from policies.rules import discussion, expert, legality, order, participation, risk  # noqa: E402,F401
+from policies.rules import after_decision, discussion, expert, legality, order, participation, risk  # noqa: E402,F401

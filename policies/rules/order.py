@@ -76,7 +76,7 @@ def order_check(ctx: RuleContext) -> Iterator[Violation]:
         return
     for earlier in ctx.pack.stages[: ctx.pack.stages.index(stage)]:
         st = ctx.statuses[earlier.id]
-        if st.status not in RECORDED:
+        if st.status not in RECORDED and not (earlier.ongoing and st.status == "in-progress"):
             yield _gate(ctx, earlier, st, stage)
             return
     own = ctx.statuses[stage.id]
