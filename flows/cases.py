@@ -258,7 +258,10 @@ def record_in(
         today=today,
         statuses=state.statuses(pack),
     )
-    findings = check_event(ctx)
+    try:
+        findings = check_event(ctx)
+    except CalendarNotLoaded as exc:  # a refusal like any other: kept as an attempt
+        findings = list(exc.findings)
     if not findings and event == "adjustment-completed":
         findings = _child_case_decided(conn, pack, ctx.payload["child_case"])
     acknowledged = _apply_acks(findings, acks)

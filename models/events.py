@@ -391,6 +391,7 @@ class Material(BaseModel):
         "legality-opinion",
         "fair-competition-review",
         "dispute-statement",
+        "legal-risk-statement",
         "other",
     ]
     title: NonEmptyText

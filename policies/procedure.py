@@ -86,8 +86,13 @@ def stage_status(
         status = meeting_status(records)
     else:
         status = StageStatus("pending", waiting_for=(stage.conclusion or stage.activities)[0])
-        for event, _ in records:
-            if event in stage.conclusion:
+        for event, p in records:
+            if event in stage.conclusion and p.get("controllable") is False:
+                # 条例 art. 24: the draft may still be adopted after adjustment and a new assessment.
+                status = StageStatus(
+                    "concluded", "risk found not controllable (风险不可控): adjust the draft and assess it again", event
+                )
+            elif event in stage.conclusion:
                 status = StageStatus("concluded", f"{event}")
             elif event in stage.waiver:
                 status = StageStatus("waived", f"{event}")

@@ -218,6 +218,12 @@ def test_an_incomplete_risk_report_is_refused_with_rsk_04(case, changes):  # typ
     assert_refused(case, "risk-assessed", rule="RSK-04", article="第二十三条", **changes)
 
 
+def test_a_complete_risk_report_concludes_the_risk_stage(case):  # type: ignore[no-untyped-def]
+    case.walk(TO_RISK)
+    case.record("risk-assessed")
+    assert case.status("risk_assessment") == "concluded"
+
+
 # --- RSK-08: adopting needs controllable risk -------------------------------------------------------------------
 
 

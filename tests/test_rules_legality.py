@@ -107,7 +107,10 @@ def test_an_exploratory_item_goes_to_the_meeting_with_its_legal_risk_stated(expl
     exploratory.record("legality-opinion-issued", **UNLAWFUL,
                        legal_risk_statement="国家尚无明确规定；存在被上级机关纠正的法律风险，已在草案说明中明示")
     assert exploratory.status("legality_review") == "concluded"
-    exploratory.record("meeting-held")
+    # The legal-risk statement is carried into the meeting package (LEG-02, CD-01).
+    assert_refused(exploratory, "meeting-held", rule="CD-01", article="第二十九条")
+    package = payload("meeting-held")["package"] + [{"kind": "legal-risk-statement", "title": "法律风险说明"}]
+    exploratory.record("meeting-held", package=package)
     assert exploratory.status("collective_discussion") == "concluded"
     assert verify_cases(exploratory.ws).exit_code == 0
 

@@ -226,12 +226,13 @@ def test_participation_cannot_be_concluded_while_the_consultation_is_open_pp_05(
 def test_a_consultation_whose_thirty_days_run_into_2027_is_refused_with_cal_05(tmp_path):  # type: ignore[no-untyped-def]
     d = Driver(new_workspace(tmp_path / "ws", start=datetime(2026, 12, 10, 9, 0, tzinfo=LOCAL)))
     d.launch("risk-relevant")
-    before = (stage_statuses(d), d.show().events)
-    with pytest.raises(CalendarNotLoaded) as exc:
+    before = stage_statuses(d)
+    with pytest.raises(RuleRefusal) as exc:
         d.record("consultation-opened", published_on="2026-12-15", deadline="2027-01-15")
     assert exc.value.code == "CAL-05"
     assert exc.value.exit_code == 3
-    assert (stage_statuses(d), d.show().events) == before
+    assert stage_statuses(d) == before
+    assert [r["rules"] for r in d.show().refused_attempts] == [["CAL-05"]]  # kept like any refused attempt
 
 
 # --- PP-07: the handling report ---------------------------------------------------------------------------------
@@ -291,6 +292,12 @@ def test_a_hearing_announced_in_advance_and_held_is_recorded(case):  # type: ign
 )
 def test_a_hearing_without_an_openly_published_selection_is_refused_with_hrg_03(case, changes):  # type: ignore[no-untyped-def]
     assert_refused(case, "hearing-held", rule="HRG-03", article="第十六条第三款", **changes)
+
+
+def test_a_hearing_with_method_and_list_published_in_advance_and_every_side_represented_is_recorded(case):  # type: ignore[no-untyped-def]
+    result = case.record("hearing-held")
+    assert result.acknowledged == ()
+    assert verify_cases(case.ws).exit_code == 0
 
 
 def test_a_hearing_with_an_unrepresented_side_is_a_warning_recorded_only_when_acknowledged(case):  # type: ignore[no-untyped-def]

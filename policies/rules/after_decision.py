@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from policies.rules import RuleContext, Violation, check
+from policies.rules.participation import cites_non_disclosure_law
 
 OFFICIAL_CHANNELS = {"gazette", "website", "newspaper"}
 
@@ -45,7 +46,13 @@ def concern_and_technical_decisions_explained(ctx: RuleContext) -> Iterator[Viol
 
 @check("PUB-03", "publication-exempted")
 def only_non_disclosed_matters_are_withheld(ctx: RuleContext) -> Iterator[Violation]:
-    """Withholding publication needs the non-disclosure flag; a separable remainder is still published."""
+    """Withholding publication needs the non-disclosure flag and its legal basis."""
+    if not cites_non_disclosure_law(ctx.payload["basis"]):
+        yield Violation(
+            "PUB-03",
+            f"the basis {ctx.payload['basis']!r} does not cite 《政府信息公开条例》第十四条至第十六条 or 《保守国家秘密法》.",
+            {"basis": ctx.payload["basis"]},
+        )
     if "non-disclosure" not in ctx.case.flags:
         yield Violation(
             "PUB-03",

@@ -47,6 +47,7 @@ def every_member_opinion_recorded(ctx: RuleContext) -> Iterator[Violation]:
     spoken = [o["member"] for o in p["opinions"]]
     repeated = sorted({m for m in spoken if spoken.count(m) > 1})
     silent = [m for m in p["members_present"] if m not in spoken]
+    strangers = [m for m in spoken if p["members_present"] and m not in p["members_present"] and m != p["head"]]
     others = [m for m in spoken if m != p["head"]]
     problems = []
     if not others:
@@ -55,6 +56,8 @@ def every_member_opinion_recorded(ctx: RuleContext) -> Iterator[Violation]:
         problems.append("more than one entry for " + ", ".join(repeated))
     if silent:
         problems.append("no opinion recorded for " + ", ".join(silent) + " (present at the meeting)")
+    if strangers:
+        problems.append("opinions recorded for " + ", ".join(strangers) + ", who are not among the members present")
     if problems:
         yield Violation(
             "CD-05",
@@ -111,6 +114,9 @@ def meeting_package_complete(ctx: RuleContext) -> Iterator[Violation]:
         required["risk-report"] = "the risk assessment report (风险评估报告)"
     if "market-activity" in ctx.case.flags:
         required["fair-competition-review"] = "the fair-competition review (公平竞争审查情况)"
+    opinions = ctx.case.records("legality-opinion-issued")
+    if opinions and opinions[-1]["conclusion"] == "unlawful":
+        required["legal-risk-statement"] = "the statement of the legal risk of this exploratory item (明示法律风险, LEG-02)"
     missing = [label for kind, label in required.items() if kind not in kinds]
     if missing:
         yield Violation(

@@ -80,7 +80,8 @@ def order_check(ctx: RuleContext) -> Iterator[Violation]:
             yield _gate(ctx, earlier, st, stage)
             return
     own = ctx.statuses[stage.id]
-    if own.status in RECORDED:
+    reopened = own.status == "concluded" and own.waiting_for and ctx.event in stage.conclusion
+    if own.status in RECORDED and not reopened:
         yield Violation(
             "SEQ-01",
             f"cannot record `{ctx.event}`: {stage.label} is already {own.status} ({own.detail}); a recorded stage is "

@@ -10,9 +10,24 @@ from policies.rules import RuleContext, Violation, check
 ACTIVITIES = ("consultation-opened", "hearing-held", "participation-activity-held")
 
 
+NON_DISCLOSURE_BASES = ("信息公开条例", "保守国家秘密法", "保密法")
+
+
+def cites_non_disclosure_law(basis: str) -> bool:
+    """A basis for not disclosing cites 政府信息公开条例 (arts. 14–16) or the state-secrets law."""
+    return any(law in basis for law in NON_DISCLOSURE_BASES)
+
+
 @check("PP-01", "participation-exempted")
 def exemption_needs_non_disclosure(ctx: RuleContext) -> Iterator[Violation]:
-    """Only a matter lawfully not disclosed (依法不予公开) is exempt from hearing the public."""
+    """Only a matter lawfully not disclosed (依法不予公开) is exempt from hearing the public, on a cited legal basis."""
+    if not cites_non_disclosure_law(ctx.payload["basis"]):
+        yield Violation(
+            "PP-01",
+            f"the basis {ctx.payload['basis']!r} does not cite the law that keeps the matter undisclosed: "
+            "《政府信息公开条例》第十四条至第十六条 or 《保守国家秘密法》.",
+            {"basis": ctx.payload["basis"]},
+        )
     if "non-disclosure" not in ctx.case.flags:
         yield Violation(
             "PP-01",
