@@ -457,13 +457,31 @@ def audit_replay(
     emit(as_json, rep.to_json(), human)
 
 
+def _read_text(path: Path, field: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BadInput(f"cannot read {path}: {exc}", field=field) from exc
+
+
 @audit_app.command("verify")
 @command
-def audit_verify(case_ids: List[str] = typer.Argument(None, metavar="[CASE]..."), as_json: bool = JsonOpt) -> int:
+def audit_verify(
+    case_ids: List[str] = typer.Argument(None, metavar="[CASE]..."),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A checkpoint file kept outside the database."),
+    public_key: Optional[Path] = typer.Option(None, "--public-key", help="The PEM key to check it with (default: this installation's)."),
+    as_json: bool = JsonOpt,
+) -> int:
     """Integrity of every history, and every rule re-run; exit 4 on tampering, 5 on findings."""
     from flows.audit import verify_cases
 
-    report = verify_cases(_ws(), case_ids or [])
+    cp = key = None
+    if checkpoint is not None:
+        from models.checkpoint import load_public_key, parse_checkpoint
+
+        cp = parse_checkpoint(_read_text(checkpoint, "--checkpoint"))
+        key = load_public_key(_read_text(public_key, "--public-key")) if public_key else None
+    report = verify_cases(_ws(), case_ids or [], checkpoint=cp, public_key=key)
     emit(as_json, report.to_json(), lambda: print_verify(report))
     return report.exit_code
 
@@ -492,8 +510,79 @@ def print_verify(report: Any) -> None:
         for a in v.acknowledged:
             con.print(f"[yellow]acknowledged[/] {v.case_id} #{a['seq']} {a['event']}: {a['rule']} ({escape(a['article'])}) "
                       f"by {a['actor']} — reason: {escape(a['reason'])}")
+    if report.checkpoint is not None:
+        c = report.checkpoint
+        con.print(f"checkpoint ({c.tree_size} events signed; {c.stored} stored now): "
+                  + ("[green]the signed tree is intact[/]" if c.ok else f"[bold red]FAILED[/] — {escape(c.reason)}"))
     verdict = {0: "all intact, no findings", 4: "integrity failure", 5: "findings in an intact history"}[report.exit_code]
     con.print(f"verdict: {verdict} (exit {report.exit_code})")
+
+
+@audit_app.command("checkpoint")
+@command
+def audit_checkpoint(
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the checkpoint to this file (keep a copy elsewhere)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Sign a checkpoint of the whole history: tree size, Merkle root (RFC 9162), head hash."""
+    from flows.proofs import make_checkpoint
+
+    cp = make_checkpoint(_ws())
+    if out is not None:
+        out.write_text(cp.to_text(), encoding="utf-8")
+    if as_json:
+        emit(True, cp.to_json(), lambda: None)
+    elif out is None:
+        sys.stdout.write(cp.to_text())
+    else:
+        _console().print(f"checkpoint of {cp.tree_size} events (root {cp.root.hex()[:16]}…) written to {out}")
+
+
+@audit_app.command("key")
+@command
+def audit_key(as_json: bool = JsonOpt) -> None:
+    """Print the installation's public key (PEM), which verifies its checkpoints and proofs."""
+    from flows.proofs import fingerprint, public_key_pem
+
+    pem = public_key_pem(_ws())
+    emit(as_json, {"public_key": pem, "fingerprint": fingerprint(pem)}, lambda: sys.stdout.write(pem))
+
+
+@audit_app.command("prove")
+@command
+def audit_prove(
+    case_id: str = typer.Argument(..., metavar="CASE"),
+    seq: int = typer.Argument(..., metavar="SEQ"),
+    out: Optional[Path] = typer.Option(None, "--out", help="Write the proof to this file."),
+) -> None:
+    """An inclusion proof of one event in a signed checkpoint, verifiable offline (`juece audit check-proof`)."""
+    from flows.proofs import prove
+
+    text = json.dumps(prove(_ws(), case_id, seq), ensure_ascii=False, indent=2) + "\n"
+    if out is None:
+        sys.stdout.write(text)
+    else:
+        out.write_text(text, encoding="utf-8")
+        _console().print(f"inclusion proof of {case_id} #{seq} written to {out}")
+
+
+@audit_app.command("check-proof")
+@command
+def audit_check_proof(
+    file: Path = typer.Argument(..., metavar="FILE"),
+    public_key: Optional[Path] = typer.Option(None, "--public-key", help="The installation's public key, from a copy you trust."),
+    as_json: bool = JsonOpt,
+) -> int:
+    """Verify an inclusion proof offline: no workspace, no database (exit 4 when it does not verify)."""
+    from flows.proofs import check_proof
+
+    try:
+        doc = json.loads(_read_text(file, "FILE"))
+    except json.JSONDecodeError as exc:
+        raise BadInput(f"{file} is not JSON: {exc.msg}", field="FILE") from exc
+    ok, why = check_proof(doc, _read_text(public_key, "--public-key") if public_key else None)
+    emit(as_json, {"ok": ok, "message": why}, lambda: _console().print(("[green]verified[/]: " if ok else "[bold red]does not verify[/]: ") + why))
+    return 0 if ok else 4
 
 
 # --- flows and the Prefect server -------------------------------------------------------------------------------
@@ -508,6 +597,18 @@ def flow_run(case_id: str = typer.Argument(..., metavar="CASE"), as_json: bool =
     outcome = run_case_flow(_ws(), case_id)
     emit(as_json, outcome.to_json(), lambda: _console().print(
         f"flow run {outcome.flow_run_id}: [bold]{outcome.state_name}[/]\n  see it in the Prefect UI: {outcome.ui_url}"
+    ))
+
+
+@flow_app.command("audit")
+@command
+def flow_audit(as_json: bool = JsonOpt) -> None:
+    """Run the audit flow over every case and publish the report as a Prefect artifact."""
+    from flows.case_flow import run_audit_flow
+
+    outcome = run_audit_flow(_ws())
+    emit(as_json, outcome.to_json(), lambda: _console().print(
+        f"audit flow run {outcome.flow_run_id}: [bold]{outcome.state_name}[/]\n  report in the Prefect UI: {outcome.ui_url}"
     ))
 
 

@@ -148,12 +148,13 @@ class VerifyReport:
     workspace: CaseVerdict | None = None
     checked_at: str = ""
     notes: tuple[str, ...] = field(default=())
+    checkpoint: Any = None  # a CheckpointVerdict when a checkpoint was given
 
     @property
     def exit_code(self) -> int:
         """The contract's exit code for this report."""
         verdicts = self.cases + ((self.workspace,) if self.workspace else ())
-        if any(not v.intact for v in verdicts):
+        if any(not v.intact for v in verdicts) or (self.checkpoint is not None and not self.checkpoint.ok):
             return 4
         if any(v.findings for v in verdicts):
             return 5
@@ -164,6 +165,8 @@ class VerifyReport:
         out: dict[str, Any] = {"cases": [c.to_json() for c in self.cases], "checked_at": self.checked_at}
         if self.workspace:
             out["workspace"] = self.workspace.to_json()
+        if self.checkpoint is not None:
+            out["checkpoint"] = self.checkpoint.to_json()
         out["exit_code"] = self.exit_code
         return out
 
@@ -203,8 +206,9 @@ def verify_case_events(
     return CaseVerdict(case_id, True, len(events), None, tuple(findings), tuple(acknowledged), refused)
 
 
-def verify_cases(ws: Workspace, case_ids: Sequence[str] = ()) -> VerifyReport:
-    """`audit verify`: the named cases, or every case and the workspace stream."""
+def verify_cases(ws: Workspace, case_ids: Sequence[str] = (), *, checkpoint: Any = None, public_key: Any = None) -> VerifyReport:
+    """`audit verify`: the named cases, or every case and the workspace stream; and, given a checkpoint kept outside
+    the database, that the history still holds the tree it signed (catches truncation and wholesale rewrites)."""
     with read_transaction(ws.engine) as conn:
         facts = read_facts(conn)
         ids = list(case_ids) or store.all_stream_ids(conn)
@@ -218,4 +222,9 @@ def verify_cases(ws: Workspace, case_ids: Sequence[str] = ()) -> VerifyReport:
         if not case_ids:
             wbreak = verify_stream(facts.events)
             workspace = CaseVerdict(WORKSPACE_STREAM, wbreak is None, len(facts.events), wbreak)
-    return VerifyReport(tuple(verdicts), workspace, now(facts).isoformat())
+    cp_verdict = None
+    if checkpoint is not None:
+        from flows.proofs import verify_against
+
+        cp_verdict = verify_against(ws, checkpoint, public_key)
+    return VerifyReport(tuple(verdicts), workspace, now(facts).isoformat(), checkpoint=cp_verdict)

@@ -57,3 +57,16 @@ def run_case_flow(ws: Workspace, case_id: str) -> FlowOutcome:
     run_id = str(state.state_details.flow_run_id)
     data = state.result()
     return FlowOutcome(case_id, run_id, state.name or "", f"{ui}/runs/flow-run/{run_id}", data["artifact"])
+
+
+def run_audit_flow(ws: Workspace) -> FlowOutcome:
+    """Run `audit-all-cases` and say where its report is."""
+    ui = prepare_prefect(ws)
+    from prefect.settings import temporary_settings
+
+    from flows.prefect_flows import audit_all_cases
+
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        state = audit_all_cases(home=str(ws.home), return_state=True)
+    run_id = str(state.state_details.flow_run_id)
+    return FlowOutcome("*", run_id, state.name or "", f"{ui}/runs/flow-run/{run_id}", "audit-report")

@@ -42,3 +42,29 @@ def decision_case(home: str, case_id: str) -> State:
         name=view.awaiting,
         data={"case_id": view.case_id, "awaiting": view.awaiting, "status": view.status, "artifact": key},
     )
+
+
+@task(name="verify-histories")
+def verify_histories(home: str) -> Any:
+    """Integrity and every rule, over every case (one task for the batch, not one per event)."""
+    from flows.audit import verify_cases
+
+    return verify_cases(open_workspace(home))
+
+
+@task(name="publish-audit-report")
+def publish_audit_report(report: Any) -> str:
+    """Publish the audit report as a markdown artifact."""
+    from flows.audit_report import audit_report_markdown
+
+    create_markdown_artifact(key="audit-report", markdown=audit_report_markdown(report), description="juece audit verify")
+    return "audit-report"
+
+
+@flow(name="audit-all-cases")
+def audit_all_cases(home: str) -> State:
+    """Verify every case's history and publish the report; the run's state names the verdict."""
+    report = verify_histories(home)
+    publish_audit_report(report)
+    name = {0: "Intact", 4: "IntegrityFailure", 5: "RuleFindings"}[report.exit_code]
+    return Completed(name=name, data={"exit_code": report.exit_code, "cases": len(report.cases)})

@@ -171,6 +171,11 @@ def all_stream_ids(conn: Connection) -> list[str]:
     return [r[0] for r in conn.execute(q)]
 
 
+def count_all(conn: Connection) -> int:
+    """How many events the store holds, every stream included."""
+    return int(conn.execute(select(func.count()).select_from(EVENTS)).scalar_one())
+
+
 def count_with_prefix(conn: Connection, prefix: str) -> int:
     """How many streams have an id starting with `prefix` (for numbering new cases)."""
     q = select(func.count()).select_from(EVENTS).where(EVENTS.c.seq == 1, EVENTS.c.case_id.like(prefix + "%"))

@@ -68,3 +68,18 @@ def test_the_flow_is_rerunnable_and_follows_the_records(prefect_harness, case): 
     after = run_flow(str(case.ws.home), case.case_id)
     assert after.name == "AwaitingPartyReport"
     assert "| 集体讨论决定 collective discussion | concluded |" in read_artifact(after.result()["artifact"])
+
+
+def test_the_audit_flow_names_its_verdict_and_publishes_the_report(prefect_harness, case):  # type: ignore[no-untyped-def]
+    from prefect.settings import temporary_settings
+
+    from flows.prefect_flows import audit_all_cases
+
+    case.walk(MANDATORY_PATH[:6])
+    case.record("meeting-held", held_on="2025-10-30", acknowledge=(("LEG-04", "司法局确认审查已完成"),))
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        state = audit_all_cases(home=str(case.ws.home), return_state=True)
+    assert state.name == "Intact"
+    report = read_artifact("audit-report")
+    assert f"| {case.case_id} | 8 | intact | 0 | 1 | 0 |" in report
+    assert "acknowledged **LEG-04**" in report and "司法局确认审查已完成" in report
