@@ -585,6 +585,59 @@ def audit_check_proof(
     return 0 if ok else 4
 
 
+archive_app = typer.Typer(help="Archive dossiers as BagIt bags, and verify them with nothing but the bag.", no_args_is_help=True)
+app.add_typer(archive_app, name="archive")
+
+
+@archive_app.command("export")
+@command
+def archive_export(
+    case_id: str = typer.Argument(..., metavar="CASE"),
+    out: Path = typer.Option(..., "--out", help="A new folder for the bag."),
+    public: bool = typer.Option(False, "--public", help="A disclosure export: leaves out 依法不予公开 material and says where."),
+    fonds: str = typer.Option("Z001", "--fonds", help="全宗号 (fonds number) for the 档号."),
+    org: str = typer.Option("FZ", "--org-code", help="机构（问题）代码 for the 档号."),
+    classification: str = typer.Option("公开", "--classification", help="密级 written in bag-info."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Export a published (or ended) case as a BagIt bag with its history, proofs, documents and dossier page."""
+    from flows.archive import export_archive
+
+    r = export_archive(_ws(), _actor(), case_id, out, public=public, fonds=fonds, org=org, classification=classification)
+    emit(as_json, r.to_json(), lambda: _console().print(
+        f"archived {r.case_id} as {r.archive_id} ({r.export} export): {r.bag} — {r.files} files, {r.bytes:,} bytes"
+        + (f", {r.withheld} withheld (依法不予公开)" if r.withheld else "")
+        + f"\n  tag manifest sha256 {r.tagmanifest_sha256} recorded as {r.case_id} #{r.seq}"))
+
+
+@archive_app.command("verify")
+@command
+def archive_verify(
+    path: Path = typer.Argument(..., metavar="DIR"),
+    public_key: Optional[Path] = typer.Option(None, "--public-key", help="The installation's public key, from a copy you trust."),
+    as_json: bool = JsonOpt,
+) -> int:
+    """Verify a bag with nothing but the bag: full BagIt validation, the chain, the checkpoint, proofs and pages."""
+    from flows.archive import verify_archive
+
+    v = verify_archive(path, public_key_pem_text=_read_text(public_key, "--public-key") if public_key else None)
+
+    def human() -> None:
+        from rich.markup import escape
+
+        con = _console()
+        for c in v.checked:
+            con.print(f"[green]ok[/] {escape(c)}")
+        for f in v.failures:
+            con.print(f"[bold red]FAILED[/] {escape(f)}")
+        for n in v.notes:
+            con.print(f"note: {escape(n)}")
+        con.print("verdict: " + ("the bag verifies (exit 0)" if v.ok else "the bag does NOT verify (exit 4)"))
+
+    emit(as_json, v.to_json(), human)
+    return 0 if v.ok else 4
+
+
 # --- flows and the Prefect server -------------------------------------------------------------------------------
 
 

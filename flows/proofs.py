@@ -131,6 +131,23 @@ def prove(ws: Workspace, case_id: str, seq: int) -> dict[str, Any]:
     }
 
 
+def case_proofs(ws: Workspace, case_id: str) -> tuple[Checkpoint, list[dict[str, Any]]]:
+    """One signed checkpoint and an inclusion proof for every event of a case in it (for the archive)."""
+    cp = make_checkpoint(ws)
+    with read_transaction(ws.engine) as conn:
+        hashes: list[bytes] = []
+        mine: list[tuple[int, Any]] = []
+        for i, ev in enumerate(islice(store.iter_all(conn), cp.tree_size)):
+            hashes.append(merkle.leaf_hash(merkle.event_leaf_data(ev)))
+            if ev.case_id == case_id:
+                mine.append((i, ev))
+    return cp, [
+        {"case_id": case_id, "seq": ev.seq, "hash": ev.hash, "leaf_index": i, "tree_size": cp.tree_size,
+         "proof": [h.hex() for h in merkle.inclusion_proof(i, hashes)]}
+        for i, ev in mine
+    ]
+
+
 def check_proof(doc: dict[str, Any], public_key_pem_text: str | None = None) -> tuple[bool, str]:
     """Verify an inclusion proof with nothing but the file (and, better, a public key the auditor already holds)."""
     try:

@@ -88,6 +88,20 @@ class DocumentAttached(Payload):
     disclosure_basis: Text = ""
 
 
+class DossierArchived(Payload):
+    """The case's dossier was exported as a BagIt package; the tag manifest's hash binds the bag to the history."""
+
+    event_type = "dossier-archived"
+    archive_id: NonEmptyText
+    bag_name: NonEmptyText
+    export: Literal["full", "public"]
+    tagmanifest_sha256: Sha256
+    tree_size: int = Field(ge=1)
+    checkpoint_root: Sha256
+    archived_on: IsoDate
+    supplement_of: Text = ""
+
+
 # --- public participation (公众参与) --------------------------------------------------------------------------
 
 
@@ -774,6 +788,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
         CaseLaunched,
         AttemptRefused,
         DocumentAttached,
+        DossierArchived,
         ConsultationOpened,
         HearingAnnounced,
         HearingHeld,
@@ -807,7 +822,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
 
 # Events recorded by the engine itself, never by `juece record`.
 ENGINE_EVENTS = frozenset(
-    {"case-launched", "attempt-refused", "document-attached", "workspace-initialised", "clock-set", "calendar-loaded"}
+    {"case-launched", "attempt-refused", "document-attached", "dossier-archived", "workspace-initialised", "clock-set", "calendar-loaded"}
 )
 RECORDABLE = tuple(name for name in EVENT_TYPES if name not in ENGINE_EVENTS)
 

@@ -99,7 +99,8 @@ class PolicyPack:
         return tuple(entry["roles"]), entry["article"]
 
 
-def _build(data: Mapping[str, Any]) -> PolicyPack:
+def pack_from_data(data: Mapping[str, Any]) -> PolicyPack:
+    """A pack from its JSON data (as shipped, or as kept inside an archive)."""
     stages = tuple(
         Stage(
             id=s["id"],
@@ -145,4 +146,4 @@ def load_pack(pack_id: str = DEFAULT_PACK) -> PolicyPack:
             f"there is no policy pack {pack_id!r}; available: {', '.join(available_packs())}", field="policy"
         )
     raw = (resources.files("policies") / "packs" / f"{pack_id}.json").read_text(encoding="utf-8")
-    return _build(json.loads(raw))
+    return pack_from_data(json.loads(raw))

@@ -1,0 +1,386 @@
+"""The archive: a completed case exported as a BagIt bag (RFC 8493) that verifies decades later with nothing but the
+bag, and verification of such a bag.
+
+Every payload file is one of three kinds, and `archive verify` checks each its own way:
+- the history (`data/history.jsonl`): the hash chain, plus an RFC 9162 inclusion proof of every event in a signed
+  checkpoint (`data/proofs.jsonl`, `data/checkpoint.json`);
+- documents (`data/documents/`): each must hash to a sha256 recorded in that proven history;
+- derived pages (`data/dossier.html`, `data/four-properties.json`): rendered again from the history and compared
+  byte for byte.
+So an edit is caught even when the bag's manifests were regenerated after it. The tag manifest's sha256 is also
+recorded in the case history (`dossier-archived`), binding the bag to the live record.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass, field
+from datetime import date
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import bagit
+
+from flows.cases import _load_case, pack_of
+from flows.clock import local_date, now
+from flows.documents import blob_path
+from flows.dossier import dossier_html, four_properties_report
+from flows.proofs import case_proofs, public_key_pem
+from flows.workspace import Actor, Workspace, read_facts
+from models import merkle, store
+from models.canonical import canonical_bytes
+from models.checkpoint import Checkpoint, key_id, load_public_key, parse_checkpoint, verify_checkpoint
+from models.db import read_transaction, write_transaction
+from models.events import SCHEMA_VERSION, DossierArchived
+from models.integrity import verify_stream
+from models.state import replay
+from models.store import NewEvent, StoredEvent
+from policies.errors import BadInput, IntegrityFailure, RuleRefusal
+from policies.findings import Finding
+from policies.pack import canonical_json, pack_from_data
+
+ARCHIVAL_CODE = re.compile(r"^[A-Z0-9]{1,8}-[A-Z]{2}·\d{4}-(Y|D30|D10)-[A-Z0-9]{1,8}-\d{4,}$")
+RETENTION_ZH = {"Y": "永久", "D30": "定期30年", "D10": "定期10年"}
+
+
+@dataclass(frozen=True)
+class ArchiveResult:
+    """What an export produced."""
+
+    case_id: str
+    bag: str
+    archive_id: str
+    export: str
+    tagmanifest_sha256: str
+    files: int
+    bytes: int
+    withheld: int
+    seq: int
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return self.__dict__.copy()
+
+
+def archival_code(fonds: str, year: int, retention: str, org: str, item: int) -> str:
+    """档号 in the DA/T 22 form: 全宗号-门类代码·年度-保管期限-机构(问题)代码-件号 (ARC-07)."""
+    code = f"{fonds}-WS·{year}-{retention}-{org}-{item:04d}"
+    if not ARCHIVAL_CODE.match(code):
+        raise BadInput(f"{code!r} is not an archival code of the DA/T 22 form (e.g. Z001-WS·2025-Y-FZ-0001)", field="--fonds")
+    return code
+
+
+def _history_line(ev: StoredEvent) -> str:
+    return json.dumps(
+        {"position": ev.position, "case_id": ev.case_id, "seq": ev.seq, "type": ev.type, "recorded_at": ev.recorded_at,
+         "actor": ev.actor, "role": ev.role, "idempotency_key": ev.idempotency_key, "prev_hash": ev.prev_hash,
+         "hash": ev.hash, "body": ev.body.decode("utf-8")},
+        ensure_ascii=False, sort_keys=True,
+    )
+
+
+def _event_from_line(line: str) -> StoredEvent:
+    d = json.loads(line)
+    return StoredEvent(d["position"], d["case_id"], d["seq"], d["type"], d["recorded_at"], d["actor"], d["role"],
+                       d["idempotency_key"], d["body"].encode("utf-8"), d["prev_hash"], d["hash"])
+
+
+def _pack_json(pack_id: str) -> str:
+    return (resources.files("policies") / "packs" / f"{pack_id}.json").read_text(encoding="utf-8")
+
+
+def _sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def _checks(events: list[StoredEvent], cp: Checkpoint, proofs_ok: int, docs: list[dict[str, Any]], withheld: list[dict[str, Any]],
+            pack_ok: bool, export: str, archive_id: str) -> dict[str, Any]:
+    """The 四性 report's content: what was checked and found (identical at export and at verify when intact)."""
+    return {
+        "format": "juece-four-properties/v1",
+        "standard": "DA/T 70-2018《文书类电子档案检测一般要求》: the items that apply to a decision dossier",
+        "档号": archive_id,
+        "case_id": events[0].case_id,
+        "export": export,
+        "checkpoint": {"tree_size": cp.tree_size, "root": cp.root.hex(), "key_id": cp.key_id, "issued_at": cp.issued_at},
+        "真实性 authenticity": {
+            "hash_chain": f"intact: {len(events)} events, each hash = sha256(prev_hash ‖ canonical record)",
+            "checkpoint_signature": f"valid Ed25519 signature, key {cp.key_id}",
+            "inclusion_proofs": f"{proofs_ok} of {len(events)} events proven in the signed {cp.tree_size}-event tree (RFC 9162)",
+            "policy_pack": "the pack in data/policy has the hash the case pinned at launch" if pack_ok else "MISMATCH",
+        },
+        "完整性 integrity": {
+            "events": f"seq 1..{len(events)} contiguous",
+            "documents": f"{len(docs)} included, each matching the sha256 recorded in the history; {len(withheld)} withheld",
+            "fixity": "payload and tag manifests in sha256 and sha512 (BagIt, RFC 8493)",
+        },
+        "可用性 usability": {
+            "formats": ["JSON Lines, UTF-8 (history, proofs)", "HTML5, UTF-8 (dossier)", "JSON (checkpoint, index, report)", "PEM (public key)"],
+            "dossier": "a static page without scripts, printable",
+        },
+        "安全性 security": {
+            "scripts": "none in the dossier page",
+            "non_disclosure": (f"{len(withheld)} document(s) marked 依法不予公开 withheld from this public export (see data/withheld.json)"
+                               if export == "public" else "full export: handle under the dossier's 密级"),
+            "virus_scan": "not performed by juece; the receiving archive runs its own scanner",
+        },
+    }
+
+
+def export_archive(
+    ws: Workspace, actor: Actor, case_id: str, out: Path, *, public: bool = False, fonds: str = "Z001", org: str = "FZ",
+    classification: str = "公开",
+) -> ArchiveResult:
+    """Export a published (or ended) case as a BagIt bag at `out` (which must not exist), and record it."""
+    if out.exists() and (not out.is_dir() or any(out.iterdir())):
+        raise BadInput(f"{out} already exists; choose a new folder for the bag", field="--out")
+    with read_transaction(ws.engine) as conn:
+        events, state = _load_case(conn, case_id)
+        facts = read_facts(conn)
+    pack = pack_of(state)
+    roles, article = pack.roles_for("dossier-archived")
+    if actor.role not in roles:
+        f = Finding("ROLE-01", article, "HARD", f"a {actor.role} cannot export the archive; the archivist (档案) does.", {})
+        raise RuleRefusal(f.sentence(), findings=[f])
+    statuses = state.statuses(pack)
+    if not (state.ended or statuses["publication"].status in ("concluded", "exempted")):
+        info = pack.rules["ARC-01"]
+        f = Finding("ARC-01", info.article, "HARD",
+                    "a dossier is archived once the decision is published, or once the case ended without a decision; "
+                    f"{case_id} is at: {', '.join(f'{k} {v.status}' for k, v in statuses.items() if v.status != 'pending')}.", {})
+        raise RuleRefusal(f.sentence(), findings=[f])
+    cp, proofs = case_proofs(ws, case_id)
+    item = int(case_id.rsplit("-", 1)[-1])
+    decided = [r.payload["held_on"] for r in state.history if r.type == "meeting-held"]
+    year = (decided[-1] if decided else state.launched_on).year
+    retention = pack.param("archive_retention")
+    archive_id = archival_code(fonds, year, retention, org, item)
+    previous = [e.payload["archive_id"] for e in events if e.type == "dossier-archived"]
+    export = "public" if public else "full"
+
+    tmp = Path(tempfile.mkdtemp(prefix="juece-bag-", dir=out.parent if out.parent.exists() else None))
+    try:
+        (tmp / "documents").mkdir()
+        docs, withheld = [], []
+        for r in state.history:
+            if r.type != "document-attached":
+                continue
+            p = r.payload
+            entry = {"sha256": p["sha256"], "display_name": p["display_name"], "title": p.get("title", ""), "size": p["size"],
+                     "disclosure": p["disclosure"], "seq": r.seq}
+            if public and p["disclosure"] == "non-disclosure":
+                withheld.append({**entry, "basis": p.get("disclosure_basis", "")})
+                continue
+            src = blob_path(ws, p["sha256"])
+            if not src.is_file() or _sha256_file(src) != p["sha256"]:
+                raise IntegrityFailure(f"document {p['display_name']!r} (#{r.seq}) is missing or altered in the store",
+                                       case_id=case_id)
+            shutil.copyfile(src, tmp / "documents" / p["sha256"])
+            docs.append({**entry, "file": f"documents/{p['sha256']}"})
+        (tmp / "documents" / "index.json").write_text(json.dumps(docs, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        if public:
+            (tmp / "withheld.json").write_text(json.dumps(
+                {"note": "依法不予公开 material withheld from this public export; its existence and hash remain in the history",
+                 "withheld": withheld}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        (tmp / "history.jsonl").write_text("".join(_history_line(e) + "\n" for e in events), encoding="utf-8")
+        (tmp / "proofs.jsonl").write_text("".join(json.dumps(p, sort_keys=True) + "\n" for p in proofs), encoding="utf-8")
+        (tmp / "checkpoint.json").write_text(cp.to_text(), encoding="utf-8")
+        (tmp / "public-key.pem").write_text(public_key_pem(ws), encoding="utf-8")
+        (tmp / "policy").mkdir()
+        (tmp / "policy" / f"{state.policy}.json").write_text(_pack_json(state.policy), encoding="utf-8")
+        meta = _meta(archive_id, state, year, retention, classification, cp)
+        (tmp / "dossier.html").write_text(dossier_html(events, pack, meta, withheld), encoding="utf-8")
+        checks = _checks(events, cp, len(proofs), docs, withheld, True, export, archive_id)
+        (tmp / "four-properties.json").write_text(four_properties_report(checks), encoding="utf-8")
+        bag_info = {
+            "Source-Organization": state.organ,
+            "External-Identifier": archive_id,
+            "External-Description": state.title,
+            "Bagging-Date": local_date(now(facts)).isoformat(),
+            "Bag-Group-Identifier": case_id,
+            "档号": archive_id,
+            "题名": state.title,
+            "责任者": state.organ,
+            "日期": meta["日期"],
+            "保管期限": RETENTION_ZH[retention],
+            "密级": classification,
+            "Juece-Case-Id": case_id,
+            "Juece-Export": export,
+            "Juece-Policy": f"{state.policy} {state.policy_hash}",
+            "Juece-Checkpoint": f"{cp.tree_size} {cp.root.hex()} {cp.key_id}",
+            **({"Juece-Supplement-Of": previous[-1]} if previous else {}),
+        }
+        bagit.make_bag(str(tmp), bag_info=bag_info, checksums=["sha256", "sha512"], processes=1)
+        tag_sha = _sha256_file(tmp / "tagmanifest-sha256.txt")
+        out.parent.mkdir(parents=True, exist_ok=True)
+        if out.exists():
+            out.rmdir()
+        tmp.rename(out)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    seq = _record_archived(ws, actor, case_id, pack, DossierArchived(
+        archive_id=archive_id, bag_name=out.name, export=export, tagmanifest_sha256=tag_sha, tree_size=cp.tree_size,
+        checkpoint_root=cp.root.hex(), archived_on=local_date(now(facts)), supplement_of=previous[-1] if previous else "",
+    ))
+    files = [p for p in out.rglob("*") if p.is_file()]
+    return ArchiveResult(case_id, str(out), archive_id, export, tag_sha, len(files), sum(p.stat().st_size for p in files),
+                         len(withheld), seq)
+
+
+def _meta(archive_id: str, state: Any, year: int, retention: str, classification: str, cp: Checkpoint) -> dict[str, str]:
+    published = [r.payload["published_on"] for r in state.history if r.type == "decision-published"]
+    day: date = published[-1] if published else state.launched_on
+    return {"档号": archive_id, "题名": state.title, "责任者": state.organ, "日期": day.strftime("%Y%m%d"),
+            "保管期限": RETENTION_ZH[retention], "密级": classification,
+            "校验": f"checkpoint {cp.tree_size} events, root {cp.root.hex()[:16]}…, key {cp.key_id}"}
+
+
+def _record_archived(ws: Workspace, actor: Actor, case_id: str, pack: Any, payload: DossierArchived) -> int:
+    body = payload.model_dump(mode="json")
+    with write_transaction(ws.engine) as conn:
+        events, _ = _load_case(conn, case_id)
+        facts = read_facts(conn)
+        key = "archive:" + hashlib.sha256(canonical_bytes([case_id, body])).hexdigest()
+        (stored,) = store.append(conn, case_id, events, [NewEvent("dossier-archived", SCHEMA_VERSION, body, actor.label,
+                                                                   actor.role, key, pack.id, pack.hash)], now(facts))
+    return stored.seq
+
+
+# --- verification with nothing but the bag ----------------------------------------------------------------------
+
+
+@dataclass
+class ArchiveVerdict:
+    """What `archive verify` found: ok, or the first failures by kind."""
+
+    bag: str
+    ok: bool = True
+    failures: list[str] = field(default_factory=list)
+    checked: list[str] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    def fail(self, what: str) -> None:
+        """Record a failure."""
+        self.ok = False
+        self.failures.append(what)
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return self.__dict__.copy()
+
+
+def verify_archive(path: Path, *, public_key_pem_text: str | None = None) -> ArchiveVerdict:
+    """Full validation of a bag (never the fast mode), then the chain, checkpoint, proofs, documents, derived pages."""
+    v = ArchiveVerdict(str(path))
+    if not (path / "bagit.txt").is_file():
+        raise BadInput(f"{path} is not a BagIt bag (no bagit.txt)", field="DIR")
+    try:
+        bag = bagit.Bag(str(path))
+        bag.validate(processes=1, fast=False, completeness_only=False)
+        v.checked.append("BagIt full validation: every payload file against the sha256 and sha512 manifests, tag manifests")
+    except bagit.BagValidationError as exc:
+        details = "; ".join(str(d) for d in (exc.details or [])[:5]) or str(exc.message)
+        v.fail(f"BagIt validation: {details}")
+        return v
+    except bagit.BagError as exc:
+        v.fail(f"BagIt: {exc}")
+        return v
+    data = path / "data"
+    try:
+        events = [_event_from_line(line) for line in (data / "history.jsonl").read_text(encoding="utf-8").splitlines() if line]
+        cp = parse_checkpoint((data / "checkpoint.json").read_text(encoding="utf-8"))
+        proofs = [json.loads(line) for line in (data / "proofs.jsonl").read_text(encoding="utf-8").splitlines() if line]
+        key_pem = public_key_pem_text or (data / "public-key.pem").read_text(encoding="utf-8")
+        key = load_public_key(key_pem)
+    except (OSError, ValueError, KeyError, BadInput) as exc:
+        v.fail(f"the bag's history, checkpoint, proofs or key cannot be read: {exc}")
+        return v
+    if public_key_pem_text is None:
+        v.notes.append("the checkpoint was checked with the public key inside the bag; give --public-key from a copy "
+                       "you trust to rule out a re-signed bag")
+    if not events:
+        v.fail("the history is empty")
+        return v
+    broken = verify_stream(events)
+    if broken:
+        v.fail(f"history: {broken.sentence()}")
+    else:
+        v.checked.append(f"hash chain of {len(events)} events")
+    if not verify_checkpoint(cp, key) or key_id(key) != cp.key_id:
+        v.fail("checkpoint: the signature does not verify with the public key")
+    else:
+        v.checked.append(f"checkpoint signature (key {cp.key_id}, {cp.tree_size} events)")
+    by_seq = {p.get("seq"): p for p in proofs}
+    proven = 0
+    for ev in events:
+        p = by_seq.get(ev.seq)
+        leaf = merkle.leaf_hash(bytes.fromhex(ev.hash))
+        if (p is None or p.get("hash") != ev.hash or p.get("tree_size") != cp.tree_size
+                or not merkle.verify_inclusion(leaf, int(p["leaf_index"]), cp.tree_size, [bytes.fromhex(h) for h in p["proof"]], cp.root)):
+            v.fail(f"proofs: event {ev.seq} ({ev.type}) is not proven in the signed tree")
+            break
+        proven += 1
+    else:
+        v.checked.append(f"inclusion proofs of {proven} events")
+    if not v.ok:
+        return v
+    state = replay(events)
+    pack_file = data / "policy" / f"{state.policy}.json"
+    try:
+        pack_data = json.loads(pack_file.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        v.fail(f"policy pack: {exc}")
+        return v
+    pack_ok = hashlib.sha256(canonical_json(pack_data)).hexdigest() == state.policy_hash
+    if not pack_ok:
+        v.fail("policy pack: data/policy does not hold the pack the case pinned at launch")
+        return v
+    pack = pack_from_data(pack_data)
+    try:
+        index = json.loads((data / "documents" / "index.json").read_text(encoding="utf-8"))
+        withheld = json.loads((data / "withheld.json").read_text(encoding="utf-8"))["withheld"] if (data / "withheld.json").exists() else []
+    except (OSError, ValueError, KeyError) as exc:
+        v.fail(f"documents index: {exc}")
+        return v
+    recorded = {r.payload["sha256"]: r for r in state.history if r.type == "document-attached"}
+    listed = {d["sha256"] for d in index} | {w["sha256"] for w in withheld}
+    for d in index:
+        f = data / "documents" / d["sha256"]
+        if d["sha256"] not in recorded:
+            v.fail(f"documents: {d['display_name']!r} is not a document recorded in the history")
+        elif not f.is_file() or _sha256_file(f) != d["sha256"]:
+            v.fail(f"documents: {d['display_name']!r} does not match the sha256 recorded in the history")
+    for sha, r in recorded.items():
+        if sha not in listed:
+            v.fail(f"documents: {r.payload['display_name']!r} (#{r.seq}) recorded in the history is missing from the bag")
+        elif any(w["sha256"] == sha for w in withheld) and r.payload["disclosure"] != "non-disclosure":
+            v.fail(f"documents: {r.payload['display_name']!r} was withheld but is not marked 依法不予公开")
+    if v.ok:
+        v.checked.append(f"{len(index)} documents against the hashes in the history; {len(withheld)} withheld")
+    info = bag.info
+    meta = {"档号": info.get("档号", ""), "题名": state.title, "责任者": state.organ, "日期": info.get("日期", ""),
+            "保管期限": info.get("保管期限", ""), "密级": info.get("密级", ""),
+            "校验": f"checkpoint {cp.tree_size} events, root {cp.root.hex()[:16]}…, key {cp.key_id}"}
+    if info.get("题名") != state.title or info.get("Juece-Case-Id") != state.case_id:
+        v.fail("bag-info: 题名 or Juece-Case-Id does not match the history")
+    export = info.get("Juece-Export", "full")
+    pages = {
+        "dossier.html": dossier_html(events, pack, meta, withheld),
+        "four-properties.json": four_properties_report(_checks(events, cp, proven, index, withheld, pack_ok, export, meta["档号"])),
+    }
+    for name, expected in pages.items():
+        if (data / name).read_text(encoding="utf-8") != expected:
+            v.fail(f"{name}: differs from the page rendered again from the proven history (edited after export)")
+    if v.ok:
+        v.checked.append("dossier.html and four-properties.json rendered again from the history: identical")
+    return v
