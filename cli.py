@@ -638,6 +638,42 @@ def archive_verify(
     return 0 if v.ok else 4
 
 
+publication_app = typer.Typer(help="Check published copies of decisions against their record.", no_args_is_help=True)
+app.add_typer(publication_app, name="publication")
+
+
+@publication_app.command("verify")
+@command
+def publication_verify(
+    case_id: str = typer.Argument(..., metavar="CASE"),
+    url: Optional[str] = typer.Option(None, "--url", help="A web copy of the decision text."),
+    file: Optional[Path] = typer.Option(None, "--file", help="A local copy of the decision text."),
+    as_json: bool = JsonOpt,
+) -> int:
+    """Does a copy match the sha256 recorded with `decision-published`? Exit 4 when it differs."""
+    from flows.publication import fetch, read_copy, verify_copy
+
+    if (url is None) == (file is None):
+        raise BadInput("give exactly one of --url or --file", field="--url")
+    content = fetch(url) if url else read_copy(file)  # type: ignore[arg-type]
+    v = verify_copy(_ws(), case_id, content, url or str(file))
+
+    def human() -> None:
+        from rich.markup import escape
+
+        con = _console()
+        if v.matches:
+            con.print(f"[green]matches[/] the decision recorded for {v.case_id} (sha256 {v.recorded_sha256})")
+        else:
+            con.print(f"[bold red]DIFFERS[/] from the decision recorded for {v.case_id}:\n  recorded sha256 {v.recorded_sha256}\n"
+                      f"  copy     sha256 {v.copy_sha256}")
+            if v.difference:
+                con.print(f"  first difference: {escape(v.difference)}")
+
+    emit(as_json, v.to_json(), human)
+    return 0 if v.matches else 4
+
+
 # --- flows and the Prefect server -------------------------------------------------------------------------------
 
 
