@@ -20,7 +20,6 @@ import shutil
 import tempfile
 from dataclasses import dataclass, field
 from datetime import date
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -42,7 +41,7 @@ from models.state import replay
 from models.store import NewEvent, StoredEvent
 from policies.errors import BadInput, IntegrityFailure, RuleRefusal
 from policies.findings import Finding
-from policies.pack import canonical_json, pack_from_data
+from policies.pack import canonical_json, pack_data, pack_from_data
 
 ARCHIVAL_CODE = re.compile(r"^[A-Z0-9]{1,8}-[A-Z]{2}·\d{4}-(Y|D30|D10)-[A-Z0-9]{1,8}-\d{4,}$")
 RETENTION_ZH = {"Y": "永久", "D30": "定期30年", "D10": "定期10年"}
@@ -91,7 +90,8 @@ def _event_from_line(line: str) -> StoredEvent:
 
 
 def _pack_json(pack_id: str) -> str:
-    return (resources.files("policies") / "packs" / f"{pack_id}.json").read_text(encoding="utf-8")
+    """The pack's effective data (an overlay merged onto its base): what the pinned hash covers."""
+    return json.dumps(pack_data(pack_id), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
 def _sha256_file(path: Path) -> str:

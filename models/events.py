@@ -176,6 +176,9 @@ class HearingHeld(Payload):
     sides: tuple[NonEmptyText, ...] = ()
     participants: tuple[HearingParticipant, ...] = Field(min_length=1)
     transcript_sha256: Sha256 | None = None
+    participant_groups: tuple[
+        Literal["npc-deputy", "cppcc-member", "people-organisation", "grassroots", "social-organisation", "interested-party"], ...
+    ] = ()
     example = {
         "notice_published_on": "2025-09-05",
         "held_on": "2025-09-26",
@@ -201,11 +204,15 @@ class ParticipationActivityHeld(Payload):
     held_on: IsoDate
     description: NonEmptyText
     participants: tuple[NonEmptyText, ...] = ()
+    participant_groups: tuple[
+        Literal["npc-deputy", "cppcc-member", "people-organisation", "grassroots", "social-organisation", "interested-party"], ...
+    ] = ()
     example = {
         "method": "forum",
         "held_on": "2025-09-18",
         "description": "河西片区棚改座谈会：社区居委会、被征收户代表、人大代表、政协委员",
         "participants": ["河西社区居委会", "被征收户代表12人", "市人大代表 符雪梅", "市政协委员 黎明"],
+        "participant_groups": ["grassroots", "interested-party", "npc-deputy", "cppcc-member"],
     }
 
 
@@ -228,6 +235,7 @@ class ParticipationConcluded(Payload):
     concluded_on: IsoDate
     comments_received: int = Field(default=0, ge=0, le=10**9)
     handling_report: HandlingReport | None = None
+    hearing_feedback_published_on: IsoDate | None = None
     example = {
         "concluded_on": "2025-10-10",
         "comments_received": 412,
@@ -287,6 +295,7 @@ class ExpertReviewConcluded(Payload):
     experts: tuple[Expert, ...] = Field(min_length=1)
     opinions: tuple[ExpertOpinion, ...] = Field(min_length=1)
     adoption_report: Text = ""
+    publication_ref: Text = ""
     example = {
         "held_on": "2025-10-16",
         "method": "hearing-of-experts",
@@ -333,6 +342,7 @@ class RiskAssessed(Payload):
     measures: tuple[NonEmptyText, ...] = ()
     contingency_plan: Text = ""
     controllable: bool
+    publication_ref: Text = ""
     example = {
         "assessed_on": "2025-10-24",
         "assessor": "三亚市社会稳定风险评估中心",
@@ -551,6 +561,7 @@ class MeetingHeld(Payload):
     head_reasons: Text = ""
     package: tuple[Material, ...] = ()
     minutes_ref: Text = ""
+    attendees: tuple[NonEmptyText, ...] = ()  # 列席 (CD-07, REC): stakeholders, public, experts, media
     example = {
         "meeting_type": "executive",
         "session": "八届市政府第72次常务会议",
@@ -610,6 +621,17 @@ class ExecutionPlan(BaseModel):
     time_limit: IsoDate | None = None
     feedback: Text = ""
     report_every_days: int = Field(default=90, ge=1, le=366)
+
+
+class NpcReported(Payload):
+    """Reported to the people's congress standing committee (and the CPPCC heard) before issuance (条例 art. 8)."""
+
+    event_type = "npc-reported"
+    stage = "publication"
+    reported_on: IsoDate
+    reference: NonEmptyText
+    cppcc_heard_on: IsoDate | None = None
+    example = {"reported_on": "2025-11-04", "reference": "三府函〔2025〕118号", "cppcc_heard_on": "2025-11-03"}
 
 
 class DecisionPublished(Payload):
@@ -806,6 +828,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
         LegalityOpinionAnswered,
         MeetingHeld,
         PartyReported,
+        NpcReported,
         DecisionPublished,
         PublicationExempted,
         ExecutionReported,

@@ -145,5 +145,18 @@ def load_pack(pack_id: str = DEFAULT_PACK) -> PolicyPack:
         raise BadInput(
             f"there is no policy pack {pack_id!r}; available: {', '.join(available_packs())}", field="policy"
         )
-    raw = (resources.files("policies") / "packs" / f"{pack_id}.json").read_text(encoding="utf-8")
-    return pack_from_data(json.loads(raw))
+    return pack_from_data(pack_data(pack_id))
+
+
+def pack_data(pack_id: str) -> dict[str, Any]:
+    """A pack's effective data: an overlay (`"extends": base`) merged onto its base, rule by rule, key by key."""
+    raw = json.loads((resources.files("policies") / "packs" / f"{pack_id}.json").read_text(encoding="utf-8"))
+    base_id = raw.get("extends")
+    if not base_id:
+        return raw
+    merged = dict(pack_data(base_id))
+    for section in ("rules", "roles", "params"):
+        merged[section] = {**merged.get(section, {}), **raw.get(section, {})}
+    for key in ("id", "version", "title", "basis", "extends"):
+        merged[key] = raw[key]
+    return merged

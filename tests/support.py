@@ -44,6 +44,7 @@ ROLE_OF = {
     "legality-opinion-answered": CLERK,
     "meeting-held": SECRETARY,
     "party-reported": LEGAL,
+    "npc-reported": LEGAL,
     "decision-published": LEGAL,
     "execution-reported": CLERK,
     "execution-problem-reported": CLERK,
@@ -150,6 +151,7 @@ GOOD: dict[str, dict[str, Any]] = {
         ],
     },
     "party-reported": {"reported_on": "2025-11-05", "reference": "三府呈〔2025〕41号"},
+    "npc-reported": {"reported_on": "2025-11-06", "reference": "三府函〔2025〕118号"},
     "decision-published": {
         "published_on": "2025-11-10",
         "channels": [{"kind": "gazette", "ref": "《三亚市人民政府公报》2025年第11期"}],
