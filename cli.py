@@ -701,6 +701,53 @@ def flow_audit(as_json: bool = JsonOpt) -> None:
     ))
 
 
+@flow_app.command("sweep")
+@command
+def flow_sweep(
+    webhook: Optional[str] = typer.Option(None, "--webhook", envvar="JUECE_WEBHOOK_URL", help="Where to POST reminders."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Run the deadline sweep once as a Prefect flow: due and overdue items, reminders to the webhook."""
+    from flows.case_flow import run_sweep_flow
+
+    outcome = run_sweep_flow(_ws(), webhook)
+    emit(as_json, outcome.to_json(), lambda: _console().print(
+        f"deadline sweep {outcome.flow_run_id}: [bold]{outcome.state_name}[/]\n  list in the Prefect UI: {outcome.ui_url}"))
+
+
+@app.command("due")
+@command
+def due(
+    as_of: Optional[str] = typer.Option(None, "--as-of", help="Sweep as of DATETIME."),
+    webhook: Optional[str] = typer.Option(None, "--webhook", envvar="JUECE_WEBHOOK_URL", help="Also POST the reminders here."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """What is due and overdue across every case (the sweep, without Prefect)."""
+    from flows.sweep import TransientDeliveryError, DeliveryRefused, deliver, sweep
+
+    today, items = sweep(_ws(), as_of=_moment(as_of, "--as-of"))
+    delivered = None
+    if webhook and items:
+        try:
+            delivered = deliver(webhook, today, items)
+        except (TransientDeliveryError, DeliveryRefused) as exc:
+            raise DecisionError(f"reminders not delivered: {exc}", code="webhook") from exc
+
+    def human() -> None:
+        from rich.table import Table
+
+        t = Table(title=f"due and overdue on {today} (到期提醒)")
+        for col in ("case", "what", "due", "rule", "state"):
+            t.add_column(col)
+        for i in items:
+            t.add_row(i.case_id, i.what, i.due or "—", i.rule, i.state)
+        _console().print(t)
+        if delivered:
+            _console().print(f"reminders delivered to {webhook} (HTTP {delivered})")
+
+    emit(as_json, {"today": today, "items": [i.to_json() for i in items], "delivered": delivered}, human)
+
+
 def _server_json(st: Any) -> dict[str, Any]:
     return {"running": st.running, "url": st.url, "api_url": st.api_url, "pid": st.pid, "log": str(st.log_path)}
 

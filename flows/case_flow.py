@@ -70,3 +70,16 @@ def run_audit_flow(ws: Workspace) -> FlowOutcome:
         state = audit_all_cases(home=str(ws.home), return_state=True)
     run_id = str(state.state_details.flow_run_id)
     return FlowOutcome("*", run_id, state.name or "", f"{ui}/runs/flow-run/{run_id}", "audit-report")
+
+
+def run_sweep_flow(ws: Workspace, webhook_url: str | None) -> FlowOutcome:
+    """Run `deadline-sweep` once now (the scaled setup runs it on a schedule through `juece worker`)."""
+    ui = prepare_prefect(ws)
+    from prefect.settings import temporary_settings
+
+    from flows.prefect_flows import deadline_sweep
+
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        state = deadline_sweep(home=str(ws.home), webhook_url=webhook_url, return_state=True)
+    run_id = str(state.state_details.flow_run_id)
+    return FlowOutcome("*", run_id, state.name or "", f"{ui}/runs/flow-run/{run_id}", "deadline-sweep")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Mapping, Sequence
 
 from pydantic import ValidationError
@@ -538,12 +538,27 @@ def deadlines_of(state: CaseState, calendar: WorkingDayCalendar, pack: PolicyPac
     if meetings and not state.records("decision-published"):
         limit = pack.param("disclosure_limit_working_days")
 
+        warn_at = pack.param("publication_warn_working_days")
+
         def disclosure() -> Deadline:
             due = calendar.add_working_days(meetings[-1]["held_on"], limit)
+            warn = calendar.add_working_days(meetings[-1]["held_on"], warn_at)
+            state_ = "overdue" if today > due else ("due-soon" if today >= warn else "open")
             return Deadline("publish the decision (20个工作日内公开)", due.isoformat(), "PUB-04",
-                            f"{limit} working days from the meeting on {meetings[-1]['held_on']} (政府信息公开条例 art. 26)",
-                            "overdue" if today > due else "open")
+                            f"{limit} working days from the meeting on {meetings[-1]['held_on']} (政府信息公开条例 art. 26); "
+                            f"reminders from working day {warn_at}, {warn}", state_)
         guarded("publication limit", "PUB-04", disclosure)
+
+    published = state.records("decision-published")
+    if published and not state.ended:
+        plan = published[-1].get("execution") or {}
+        every = plan.get("report_every_days") or 90
+        reports = [r["reported_on"] for r in state.records("execution-reported")]
+        last = max(reports) if reports else published[-1]["published_on"]
+        due = last + timedelta(days=every)
+        out.append(Deadline("next execution report (执行情况报告)", due.isoformat(), "EXE-02",
+                            f"every {every} days as the decision requires; last {'report' if reports else 'publication'} {last}",
+                            "overdue" if today > due else ("due-soon" if (due - today).days <= 14 else "open")))
     return out
 
 

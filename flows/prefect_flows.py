@@ -68,3 +68,40 @@ def audit_all_cases(home: str) -> State:
     publish_audit_report(report)
     name = {0: "Intact", 4: "IntegrityFailure", 5: "RuleFindings"}[report.exit_code]
     return Completed(name=name, data={"exit_code": report.exit_code, "cases": len(report.cases)})
+
+
+def _transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a delivery only when it failed transiently (never on a refusal)."""
+    from flows.sweep import TransientDeliveryError
+
+    return isinstance(state.result(raise_on_failure=False), TransientDeliveryError)
+
+
+@task(name="find-due-items")
+def find_due_items(home: str) -> Any:
+    """Sweep every case's deadlines."""
+    from flows.sweep import sweep
+
+    return sweep(open_workspace(home))
+
+
+@task(name="send-reminders", retries=3, retry_delay_seconds=[1, 5, 20], retry_condition_fn=_transient)
+def send_reminders(url: str, today: str, items: Any) -> int:
+    """POST the reminders to the webhook; Prefect retries transient failures only."""
+    from flows.sweep import post_reminders
+
+    return post_reminders(url, today, items)
+
+
+@flow(name="deadline-sweep")
+def deadline_sweep(home: str, webhook_url: str | None = None) -> State:
+    """Find what is due and overdue across all cases, publish the list, and remind the webhook."""
+    today, items = find_due_items(home)
+    lines = ["# Deadline sweep", "", f"Today {today}: {len(items)} item(s)", "", "| case | what | due | rule | state |", "|---|---|---|---|---|"]
+    lines += [f"| {i.case_id} | {i.what} | {i.due or '—'} | {i.rule} | {i.state} |" for i in items]
+    create_markdown_artifact(key="deadline-sweep", markdown="\n".join(lines) + "\n", description="Due and overdue items")
+    if webhook_url and items:
+        send_reminders(webhook_url, today, items)
+    overdue = sum(i.state == "overdue" for i in items)
+    return Completed(name="Overdue" if overdue else ("Due" if items else "NothingDue"),
+                     data={"items": len(items), "overdue": overdue})

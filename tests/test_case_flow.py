@@ -83,3 +83,40 @@ def test_the_audit_flow_names_its_verdict_and_publishes_the_report(prefect_harne
     report = read_artifact("audit-report")
     assert f"| {case.case_id} | 8 | intact | 0 | 1 | 0 |" in report
     assert "acknowledged **LEG-04**" in report and "司法局确认审查已完成" in report
+
+
+def test_the_sweep_flow_retries_a_webhook_only_on_transient_failures(prefect_harness, case):  # type: ignore[no-untyped-def]
+    import http.server
+    import threading
+
+    from prefect.settings import temporary_settings
+
+    from flows.prefect_flows import deadline_sweep
+
+    statuses = [503, 204, 403]
+    hits: list[int] = []
+
+    class Hook(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            self.rfile.read(int(self.headers["Content-Length"]))
+            hits.append(statuses[min(len(hits), 2)])
+            self.send_response(hits[-1])
+            self.end_headers()
+
+        def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    url = f"http://127.0.0.1:{server.server_address[1]}/hook"
+    case.record("hearing-announced")
+    case.clock_to(__import__("datetime").date(2025, 9, 20))  # the materials deadline 09-19 has passed
+    try:
+        with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+            state = deadline_sweep(home=str(case.ws.home), webhook_url=url, return_state=True)
+            assert state.name == "Overdue" and hits == [503, 204]  # one transient failure, retried once
+            refused = deadline_sweep(home=str(case.ws.home), webhook_url=url, return_state=True)
+    finally:
+        server.shutdown()
+    assert refused.is_failed() and hits == [503, 204, 403]  # the 403 was not retried
+    assert "HRG-04" in read_artifact("deadline-sweep")

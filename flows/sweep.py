@@ -1,0 +1,95 @@
+"""The deadline sweep: what is due and overdue across every case, on the official calendar, and reminders to a
+webhook over httpx. The same deadlines `case show` prints (flows.cases.deadlines_of) are swept here."""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Any, Sequence
+
+import httpx
+
+from flows.cases import list_cases, show_case
+from flows.workspace import Workspace
+
+HORIZON_DAYS = 7
+RETRIES = 3
+TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+
+
+@dataclass(frozen=True)
+class DueItem:
+    """One reminder: a case's deadline that is near, due or past."""
+
+    case_id: str
+    title: str
+    what: str
+    due: str | None
+    rule: str
+    state: str  # upcoming | due-soon | overdue | unknown
+    note: str
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return self.__dict__.copy()
+
+
+def sweep(ws: Workspace, *, as_of: datetime | None = None, horizon_days: int = HORIZON_DAYS) -> tuple[str, list[DueItem]]:
+    """Every open case's deadlines that need attention: overdue, due soon, or within `horizon_days`."""
+    items: list[DueItem] = []
+    today = ""
+    for summary in list_cases(ws):
+        if summary.status == "ended":
+            continue
+        view = show_case(ws, summary.case_id, as_of=as_of)
+        today = view.today
+        day = date.fromisoformat(view.today)
+        for d in view.deadlines:
+            if d.state in ("met", "closed"):
+                continue
+            if d.state == "unknown":
+                items.append(DueItem(view.case_id, view.title, d.what, None, d.rule, "unknown", d.note))
+            elif d.state in ("overdue", "due-soon"):
+                items.append(DueItem(view.case_id, view.title, d.what, d.due, d.rule, d.state, d.note))
+            elif d.due and 0 <= (date.fromisoformat(d.due) - day).days <= horizon_days:
+                items.append(DueItem(view.case_id, view.title, d.what, d.due, d.rule, "upcoming", d.note))
+    order = {"overdue": 0, "due-soon": 1, "upcoming": 2, "unknown": 3}
+    items.sort(key=lambda i: (order[i.state], i.due or "9999", i.case_id))
+    return today, items
+
+
+class TransientDeliveryError(RuntimeError):
+    """The webhook could not be reached or answered 5xx; worth retrying."""
+
+
+class DeliveryRefused(RuntimeError):
+    """The webhook answered 4xx: a configuration problem, never retried."""
+
+
+def post_reminders(url: str, today: str, items: Sequence[DueItem], *, transport: httpx.BaseTransport | None = None) -> int:
+    """POST the reminders once; transport errors and 5xx are transient, 4xx is refused. Returns the HTTP status."""
+    body = {"source": "juece", "today": today, "items": [i.to_json() for i in items]}
+    try:
+        with httpx.Client(timeout=TIMEOUT, transport=transport) as client:
+            r = client.post(url, json=body)
+    except httpx.TransportError as exc:
+        raise TransientDeliveryError(f"{url}: {exc}") from exc
+    if r.status_code >= 500:
+        raise TransientDeliveryError(f"{url} answered HTTP {r.status_code}")
+    if r.status_code >= 400:
+        raise DeliveryRefused(f"{url} refused the reminders: HTTP {r.status_code}")
+    return r.status_code
+
+
+def deliver(url: str, today: str, items: Sequence[DueItem], *, transport: httpx.BaseTransport | None = None,
+            retries: int = RETRIES, backoff: float = 0.5) -> int:
+    """Deliver with retries on transient failures only (outside Prefect; the flow uses Prefect's task retries)."""
+    for attempt in range(retries + 1):
+        try:
+            return post_reminders(url, today, items, transport=transport)
+        except TransientDeliveryError:
+            if attempt == retries:
+                raise
+            time.sleep(backoff * 2**attempt)
+    raise AssertionError("unreachable")

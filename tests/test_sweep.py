@@ -1,0 +1,116 @@
+"""The deadline sweep reports the right items on the right days (the simulated clock fixes the day), and delivers
+reminders to a webhook: a real local HTTP server, and httpx.MockTransport for the failure paths."""
+
+from __future__ import annotations
+
+import http.server
+import json
+import threading
+from datetime import datetime
+
+import httpx
+import pytest
+
+from flows.clock import LOCAL
+from flows.sweep import DeliveryRefused, TransientDeliveryError, deliver, sweep
+from support import MANDATORY_PATH, Driver
+
+
+def at(day: str) -> datetime:
+    return datetime.fromisoformat(day).replace(hour=12, tzinfo=LOCAL)
+
+
+def items_by_rule(ws, day):  # type: ignore[no-untyped-def]
+    _, items = sweep(ws, as_of=at(day))
+    return {(i.case_id, i.rule): i for i in items}
+
+
+def test_an_announced_hearing_shows_its_materials_deadline_a_week_ahead_and_overdue_after(ws):  # type: ignore[no-untyped-def]
+    d = Driver(ws)
+    d.launch("risk-relevant")
+    d.record("hearing-announced")  # hearing 2025-09-26: materials due 09-19
+    assert (d.case_id, "HRG-04") not in items_by_rule(ws, "2025-09-05")
+    soon = items_by_rule(ws, "2025-09-12")[(d.case_id, "HRG-04")]
+    assert (soon.due, soon.state) == ("2025-09-19", "upcoming")
+    assert items_by_rule(ws, "2025-09-20")[(d.case_id, "HRG-04")].state == "overdue"
+
+
+def test_a_hearing_whose_materials_deadline_falls_in_the_spring_festival_suggests_the_last_working_day(tmp_path):  # type: ignore[no-untyped-def]
+    from support import new_workspace
+
+    ws = new_workspace(tmp_path / "ws", start=datetime(2026, 2, 2, 9, tzinfo=LOCAL))
+    d = Driver(ws)
+    d.launch()
+    d.record("hearing-announced", notice_published_on="2026-02-03", scheduled_on="2026-02-26")
+    item = items_by_rule(ws, "2026-02-13")[(d.case_id, "HRG-04")]  # W3
+    assert item.due == "2026-02-19" and "2026-02-14" in item.note and "CAL-04" in item.note
+
+
+def test_the_twenty_working_day_publication_limit_warns_from_day_15_and_is_overdue_after_day_20(case):  # type: ignore[no-untyped-def]
+    case.walk(MANDATORY_PATH)  # decided at the meeting of 2025-11-03
+    assert items_by_rule(case.ws, "2025-11-10").get((case.case_id, "PUB-04")) is None
+    assert items_by_rule(case.ws, "2025-11-24")[(case.case_id, "PUB-04")].state == "due-soon"  # working day 15
+    late = items_by_rule(case.ws, "2025-12-02")[(case.case_id, "PUB-04")]
+    assert (late.due, late.state) == ("2025-12-01", "overdue")
+
+
+def test_an_execution_report_is_overdue_when_the_decisions_period_has_passed(case):  # type: ignore[no-untyped-def]
+    case.walk(MANDATORY_PATH)
+    case.walk(["party-reported", "decision-published"])  # published 2025-11-10, reports every 90 days
+    assert items_by_rule(case.ws, "2026-01-20").get((case.case_id, "EXE-02")) is None
+    assert items_by_rule(case.ws, "2026-02-05")[(case.case_id, "EXE-02")].state == "due-soon"
+    assert items_by_rule(case.ws, "2026-02-09")[(case.case_id, "EXE-02")].state == "overdue"
+
+
+class _Hook(http.server.BaseHTTPRequestHandler):
+    received: list = []
+    status = 204
+
+    def do_POST(self) -> None:  # noqa: N802
+        length = int(self.headers["Content-Length"])
+        _Hook.received.append(json.loads(self.rfile.read(length)))
+        self.send_response(_Hook.status)
+        self.end_headers()
+
+    def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
+def test_reminders_reach_a_real_local_webhook(case):  # type: ignore[no-untyped-def]
+    case.record("hearing-announced")
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        today, items = sweep(case.ws, as_of=at("2025-09-20"))
+        assert deliver(f"http://127.0.0.1:{server.server_address[1]}/hook", today, items) == 204
+    finally:
+        server.shutdown()
+    body = _Hook.received[-1]
+    assert body["today"] == "2025-09-20" and body["items"][0]["rule"] == "HRG-04"
+
+
+def test_delivery_retries_only_transient_failures():  # type: ignore[no-untyped-def]
+    calls = []
+
+    def flaky(request: httpx.Request) -> httpx.Response:
+        calls.append(1)
+        return httpx.Response(503 if len(calls) < 3 else 200)
+
+    assert deliver("http://hook.test/x", "2025-09-20", [], transport=httpx.MockTransport(flaky), backoff=0) == 200
+    assert len(calls) == 3
+
+    refused = []
+
+    def forbidden(request: httpx.Request) -> httpx.Response:
+        refused.append(1)
+        return httpx.Response(403)
+
+    with pytest.raises(DeliveryRefused):
+        deliver("http://hook.test/x", "2025-09-20", [], transport=httpx.MockTransport(forbidden), backoff=0)
+    assert len(refused) == 1  # a refusal is never retried
+
+    def down(request: httpx.Request) -> httpx.Response:
+        raise httpx.ConnectError("connection refused")
+
+    with pytest.raises(TransientDeliveryError):
+        deliver("http://hook.test/x", "2025-09-20", [], transport=httpx.MockTransport(down), retries=2, backoff=0)
