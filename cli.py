@@ -674,6 +674,70 @@ def publication_verify(
     return 0 if v.matches else 4
 
 
+experts_app = typer.Typer(help="The expert pool (决策咨询论证专家库) and recorded panel draws.", no_args_is_help=True)
+app.add_typer(experts_app, name="experts")
+
+
+@experts_app.command("import")
+@command
+def experts_import(
+    file: Path = typer.Argument(..., metavar="FILE"),
+    bank: str = typer.Option(..., "--bank", help="Which bank the list comes from, e.g. 海南省决策咨询论证专家库."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Load the pool (JSON list, or CSV: name, affiliation, specialty, stance, interests separated by ;)."""
+    from flows.experts import import_experts
+
+    n = import_experts(_ws(), _actor(), file, bank=bank)
+    emit(as_json, {"experts": n, "bank": bank}, lambda: _console().print(f"{n} experts in the pool ({bank})"))
+
+
+@experts_app.command("list")
+@command
+def experts_list(as_json: bool = JsonOpt) -> None:
+    """The current pool."""
+    from flows.experts import pool
+
+    bank, digest, experts = pool(_ws())
+
+    def human() -> None:
+        from rich.table import Table
+
+        t = Table(title=f"{bank or 'no pool loaded'} ({len(experts)} experts)")
+        for col in ("name", "affiliation", "specialty", "stance", "declared interests"):
+            t.add_column(col)
+        for e in experts:
+            t.add_row(e.name, e.affiliation, e.specialty, e.stance, "; ".join(e.interests))
+        _console().print(t)
+
+    emit(as_json, {"bank": bank, "sha256": digest, "experts": [e.model_dump() for e in experts]}, human)
+
+
+@experts_app.command("draw")
+@command
+def experts_draw(
+    case_id: str = typer.Argument(..., metavar="CASE"),
+    count: int = typer.Option(3, "--count"),
+    seed: Optional[str] = typer.Option(None, "--seed", help="Repeat a draw with its recorded seed."),
+    specialty: str = typer.Option("", "--specialty"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Draw a panel at random (interested experts excluded, differing views preferred) and record the draw."""
+    from flows.experts import draw_panel
+
+    rec, panel, excluded = draw_panel(_ws(), _actor(), case_id, count=count, seed=seed, specialty=specialty)
+
+    def human() -> None:
+        con = _console()
+        con.print(f"recorded {case_id} #{rec.seq} expert-panel-drawn:")
+        for e in panel:
+            con.print(f"  drawn    {e.name} ({e.affiliation}; {e.specialty}; {e.stance or '未表态'})")
+        for x in excluded:
+            con.print(f"  excluded {x['name']}: {x['reason']}")
+
+    emit(as_json, {"case_id": case_id, "seq": rec.seq, "drawn": [e.model_dump() for e in panel], "excluded": excluded}, human)
+
+
 # --- flows and the Prefect server -------------------------------------------------------------------------------
 
 

@@ -44,6 +44,7 @@ Flag = Literal[
     "non-disclosure",
     "exploratory",
     "npc-report",
+    "hearing-required",
 ]
 
 
@@ -311,6 +312,35 @@ class ExpertReviewConcluded(Payload):
             {"author": "吴德明", "summary": "补偿标准应与周边市场价格挂钩", "signed": True, "sealed": True},
         ],
         "adoption_report": "采纳分期实施及补偿与市场价格挂钩的意见；整体改造意见因资金约束部分采纳",
+    }
+
+
+class PoolExpert(BaseModel):
+    """An expert in the decision-consultation pool (决策咨询论证专家库), with declared interests."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+    name: Name
+    affiliation: NonEmptyText
+    specialty: NonEmptyText
+    stance: Text = ""
+    interests: tuple[NonEmptyText, ...] = ()  # units or matters the expert declared a direct interest in
+
+
+class ExpertPanelDrawn(Payload):
+    """A recorded random draw from the pool (条例 arts. 20–21): the seed, who was excluded and why, who was drawn."""
+
+    event_type = "expert-panel-drawn"
+    stage = "expert_review"
+    drawn_on: IsoDate
+    pool_sha256: Sha256
+    seed: NonEmptyText
+    specialty: Text = ""
+    excluded: tuple[dict[str, str], ...] = ()
+    drawn: tuple[PoolExpert, ...] = Field(min_length=1)
+    example = {
+        "drawn_on": "2025-10-10", "pool_sha256": "ab" * 32, "seed": "c0ffee", "specialty": "",
+        "excluded": [{"name": "周建华", "reason": "declared interest: 三亚城投集团"}],
+        "drawn": [{"name": "李建国", "affiliation": "海南大学", "specialty": "城市更新", "stance": "支持分期实施"}],
     }
 
 
@@ -795,6 +825,15 @@ class ClockSet(Payload):
     moved_to: Text
 
 
+class ExpertsImported(Payload):
+    """The expert pool was loaded (replacing the previous one) from a bank's list."""
+
+    event_type = "experts-imported"
+    bank: NonEmptyText
+    sha256: Sha256
+    experts: tuple[PoolExpert, ...] = Field(min_length=1)
+
+
 class CalendarLoaded(Payload):
     """A holiday notice (or a local overlay) was loaded as calendar data (CAL-05, CAL-06)."""
 
@@ -817,6 +856,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
         ParticipationActivityHeld,
         ParticipationConcluded,
         ParticipationExempted,
+        ExpertPanelDrawn,
         ExpertReviewConcluded,
         ExpertReviewWaived,
         RiskAssessed,
@@ -840,12 +880,14 @@ EVENT_TYPES: dict[str, type[Payload]] = {
         WorkspaceInitialised,
         ClockSet,
         CalendarLoaded,
+        ExpertsImported,
     )
 }
 
 # Events recorded by the engine itself, never by `juece record`.
 ENGINE_EVENTS = frozenset(
-    {"case-launched", "attempt-refused", "document-attached", "dossier-archived", "workspace-initialised", "clock-set", "calendar-loaded"}
+    {"case-launched", "attempt-refused", "document-attached", "dossier-archived", "workspace-initialised", "clock-set", "calendar-loaded",
+     "experts-imported", "expert-panel-drawn"}
 )
 RECORDABLE = tuple(name for name in EVENT_TYPES if name not in ENGINE_EVENTS)
 

@@ -77,8 +77,8 @@ def to_finding(pack: PolicyPack, v: Violation) -> Finding:
 
 def _run(ctx: RuleContext, checks: Iterable[tuple[str, Check]]) -> Iterator[Finding]:
     for rule, fn in checks:
-        if rule not in ctx.pack.rules:  # a pack that does not carry a rule does not run its check
-            continue
+        if rule not in ctx.pack.rules or ctx.pack.rules[rule].level() == "REC":
+            continue  # a pack that does not carry a rule, or only records its data (REC), does not run its check
         for v in fn(ctx):
             if v.rule in ctx.pack.rules:  # a pack that does not carry a rule does not enforce it
                 yield to_finding(ctx.pack, v)

@@ -224,3 +224,31 @@ def hearing_record_signed(ctx: RuleContext) -> Iterator[Violation]:
             "(确认听证会记录并签字) nor has a refusal been recorded (refusal_note).",
             {"unsigned": unsigned},
         )
+
+
+@check("PP-03", "participation-concluded")
+def special_groups_are_consulted(ctx: RuleContext) -> Iterator[Violation]:
+    """A case touching a specific group's interests consults its organisations and representatives."""
+    if "special-group" not in ctx.case.flags:
+        return
+    heard = {g for e in ("participation-activity-held", "hearing-held") for r in ctx.case.records(e)
+             for g in r.get("participant_groups", ())}
+    if not heard & {"people-organisation", "social-organisation", "interested-party"}:
+        yield Violation(
+            "PP-03",
+            "this case touches a specific group's interests (涉及特定群体利益): record the consultation with the relevant "
+            "people's organisations, social organisations or mass representatives (人民团体、社会组织以及群众代表) — a "
+            "`participation-activity-held` with participant_groups.",
+            {"heard": sorted(heard)},
+        )
+
+
+@check("HRG-01", "participation-concluded")
+def hearing_held_where_the_law_requires_one(ctx: RuleContext) -> Iterator[Violation]:
+    """Flagged hearing-required (e.g. 价格法 art. 23): participation cannot conclude without a hearing."""
+    if "hearing-required" in ctx.case.flags and not ctx.case.records("hearing-held"):
+        yield Violation(
+            "HRG-01",
+            "a law requires a hearing for this matter (flag hearing-required; 法律、法规、规章对召开听证会另有规定的，依照其规定): "
+            "record `hearing-held` before concluding participation.",
+        )
