@@ -9,7 +9,7 @@ from typing import Iterator
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.exc import DBAPIError
 
-from policies.errors import ConcurrentModification
+from policies.errors import ConcurrentModification, StorageFailure
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -51,6 +51,7 @@ def make_engine(url: str) -> Engine:
     return create_engine(url, pool_pre_ping=True)
 
 
+_STORAGE_FAILURES = ("disk is full", "disk i/o error", "no space left", "could not extend file", "read-only")
 # PostgreSQL: serialization failure, deadlock detected. SQLite: the busy timeout ran out.
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
@@ -76,6 +77,12 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
         if _lost_race(exc):
             raise ConcurrentModification(
                 "another writer held the case store at the same moment; nothing was written — retry", code="concurrent-modification"
+            ) from exc
+        text = str(exc.orig).lower()
+        if any(s in text for s in _STORAGE_FAILURES):
+            raise StorageFailure(
+                f"the case store could not write ({exc.orig}); the transaction was rolled back and nothing was written. "
+                "Free disk space or fix the storage, then retry the same command: it is idempotent",
             ) from exc
         raise
 

@@ -2,7 +2,7 @@
 
 Every error a user can cause is a `DecisionError` with a stable `code` and an `exit_code` from the command-line
 contract (PRODUCT.md): 2 bad input, 3 refused by a procedure rule, 4 integrity failure, 5 audit findings,
-6 concurrent modification. The command line turns them into a sentence and an exit code; anything else is a bug
+6 concurrent modification; 1 when storage itself failed (disk full, I/O error), with nothing written. The command line turns them into a sentence and an exit code; anything else is a bug
 and is allowed to raise.
 """
 
@@ -82,6 +82,13 @@ class IntegrityFailure(DecisionError):
 
     exit_code = 4
     code = "integrity"
+
+
+class StorageFailure(DecisionError):
+    """The database could not complete the write (disk full, I/O error); nothing was written (exit 1)."""
+
+    exit_code = 1
+    code = "storage"
 
 
 class ConcurrentModification(DecisionError):

@@ -1,0 +1,150 @@
+"""Storage faults: kill -9 around the real `record` command loses no acknowledged record and leaves no half-written
+one; a seeded-bug control proves the harness can fail; a full disk is a typed error with nothing written, and the
+retried command (same idempotency key) records exactly once."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from sqlalchemy import event, text
+
+from flows.audit import verify_cases
+from flows.cases import record_event
+from policies.errors import StorageFailure
+from support import CLERK, MANDATORY_PATH, payload
+
+JUECE = str(Path(sys.executable).with_name("juece"))
+KILLS = int(os.environ.get("JUECE_CRASH_KILLS", "50"))
+
+
+@pytest.fixture
+def executing(case):  # type: ignore[no-untyped-def]
+    """A published case, so that execution reports can be recorded over and over."""
+    case.walk(MANDATORY_PATH)
+    case.walk(["party-reported", "decision-published", "execution-reported"])
+    return case
+
+
+def keys_in_store(ws) -> set[str]:  # type: ignore[no-untyped-def]
+    with ws.engine.connect() as conn:
+        return {r[0] for r in conn.execute(text("SELECT idempotency_key FROM events"))}
+
+
+def crash_loop(ws, case_id: str, tmp: Path, kills: int, command, *, at_ack: bool = False) -> tuple[set[str], list[str]]:  # type: ignore[no-untyped-def]
+    """Start `command` for fresh keys and kill -9 it — at a random moment, or (`at_ack`) the instant it acknowledges.
+
+    Returns (acknowledged keys, all keys): a key is acknowledged when the command printed "recorded" before dying.
+    """
+    rng = random.Random(20251127)
+    acknowledged: set[str] = set()
+    keys = []
+    for i in range(kills):
+        key = f"crash-{i}"
+        keys.append(key)
+        f = tmp / f"{key}.json"
+        f.write_text(json.dumps(payload("execution-reported", status=f"第{i}次报告")), encoding="utf-8")
+        proc = subprocess.Popen(command(key, f), stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        if at_ack:
+            line = proc.stdout.readline()  # type: ignore[union-attr]
+            proc.send_signal(signal.SIGKILL)
+            proc.communicate()
+            if "recorded" in line:
+                acknowledged.add(key)
+            continue
+        time.sleep(rng.uniform(0.05, 0.9))
+        proc.send_signal(signal.SIGKILL)
+        out, _ = proc.communicate()
+        if "recorded" in out:
+            acknowledged.add(key)
+    return acknowledged, keys
+
+
+def test_kill_9_during_record_loses_no_acknowledged_record_and_breaks_nothing(executing, tmp_path):  # type: ignore[no-untyped-def]
+    ws, case_id = executing.ws, executing.case_id
+
+    def command(key: str, f: Path) -> list[str]:
+        return [JUECE, "--home", str(ws.home), "--as", "clerk:李明", "record", case_id, "execution-reported",
+                "--file", str(f), "--idempotency-key", key]
+
+    acknowledged, keys = crash_loop(ws, case_id, tmp_path, KILLS, command)
+    # The same harness, killing the real command the instant it acknowledges, must lose nothing either.
+    more, more_keys = crash_loop(ws, case_id, tmp_path, 5, lambda k, f: command(k + "-ack", f), at_ack=True)
+    assert {k + "-ack" for k in more} <= keys_in_store(ws)
+    stored = keys_in_store(ws)
+    assert acknowledged <= stored, f"acknowledged but lost: {sorted(acknowledged - stored)}"
+    report = verify_cases(ws)
+    assert report.exit_code == 0 and report.cases[0].intact
+    assert executing.show().events == report.cases[0].events  # state = replay(history)
+    # Retrying every command, killed or not, records each exactly once (the error-but-committed case included).
+    for key in keys:
+        r = record_event(ws, CLERK, case_id, "execution-reported",
+                         json.loads((tmp_path / f"{key}.json").read_text(encoding="utf-8")), idempotency_key=key)
+        assert r.repeated == (key in stored)
+    with ws.engine.connect() as conn:
+        n = conn.execute(text("SELECT count(*) FROM events WHERE idempotency_key LIKE 'crash-%' "
+                              "AND idempotency_key NOT LIKE '%-ack'")).scalar_one()
+    assert n == KILLS
+    print(f"\n{KILLS} kills: {len(acknowledged)} acknowledged before the kill, {len(stored & set(keys))} committed, 0 lost")
+
+
+BUGGY_CLIENT = r'''
+import json, sys, time
+sys.path[:0] = [{root!r}, {tests!r}]
+from flows.workspace import open_workspace
+from flows.cases import record_in, validate_payload
+from models.db import write_transaction
+from support import CLERK
+ws = open_workspace({home!r})
+data = json.loads(open(sys.argv[2], encoding="utf-8").read())
+with write_transaction(ws.engine) as conn:
+    rec, refusal = record_in(conn, CLERK, {case!r}, "execution-reported", validate_payload("execution-reported", data), {{}}, sys.argv[1])
+    print("recorded", flush=True)   # THE SEEDED BUG: acknowledged before the commit
+    time.sleep(0.4)
+'''
+
+
+def test_the_harness_catches_a_seeded_bug_that_acknowledges_before_committing(executing, tmp_path):  # type: ignore[no-untyped-def]
+    ws, case_id = executing.ws, executing.case_id
+    script = tmp_path / "buggy.py"
+    root = str(Path(__file__).resolve().parents[1])
+    script.write_text(BUGGY_CLIENT.format(root=root, tests=str(Path(__file__).parent), home=str(ws.home), case=case_id))
+
+    def command(key: str, f: Path) -> list[str]:
+        return [sys.executable, str(script), key, str(f)]
+
+    acknowledged, _ = crash_loop(ws, case_id, tmp_path, 8, command, at_ack=True)
+    lost = acknowledged - keys_in_store(ws)
+    assert acknowledged and lost == acknowledged, "the seeded bug must lose what it acknowledged, or the harness cannot fail"
+    assert verify_cases(ws).exit_code == 0  # nothing half-written even so
+
+
+def test_a_full_disk_is_a_typed_error_with_nothing_written_and_the_retry_records_once(executing):  # type: ignore[no-untyped-def]
+    ws, case_id = executing.ws, executing.case_id
+    before = executing.show().events
+    with ws.engine.connect() as conn:
+        pages = conn.execute(text("PRAGMA page_count")).scalar_one()
+
+    def limit(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+        dbapi_conn.execute(f"PRAGMA max_page_count = {pages}")
+
+    ws.engine.dispose()
+    event.listen(ws.engine, "connect", limit)
+    big = payload("execution-reported", status="执行情况" * 3000)
+    with pytest.raises(StorageFailure) as exc:
+        record_event(ws, CLERK, case_id, "execution-reported", big, idempotency_key="disk-full-1")
+    assert exc.value.exit_code == 1 and "nothing was written" in exc.value.message
+    event.remove(ws.engine, "connect", limit)
+    ws.engine.dispose()
+    assert executing.show().events == before
+    first = record_event(ws, CLERK, case_id, "execution-reported", big, idempotency_key="disk-full-1")
+    again = record_event(ws, CLERK, case_id, "execution-reported", big, idempotency_key="disk-full-1")
+    assert not first.repeated and again.repeated and executing.show().events == before + 1
+    assert verify_cases(ws).exit_code == 0
