@@ -14,9 +14,21 @@ from functools import cached_property
 from typing import Any, Iterable, Iterator
 
 import orjson
-from sqlalchemy import Connection, Engine, LargeBinary, UniqueConstraint, func, insert, select
+from sqlalchemy import (
+    Column,
+    Connection,
+    Engine,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Table,
+    UniqueConstraint,
+    func,
+    insert,
+    select,
+)
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Field, SQLModel
 
 from models.canonical import GENESIS, canonical_bytes, chain_hash
 from policies.errors import ConcurrentModification, IdempotencyConflict
@@ -25,31 +37,27 @@ WORKSPACE_STREAM = "@workspace"
 ENVELOPE_VERSION = 1
 
 
-class EventRow(SQLModel, table=True):
-    """Storage only: one stored event. The domain never sees this class."""
-
-    __tablename__ = "events"
-    __table_args__ = (
-        UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
-        UniqueConstraint("idempotency_key", name="uq_events_idempotency_key"),
-        {"sqlite_autoincrement": True},
-    )
-
-    position: int | None = Field(default=None, primary_key=True)
-    case_id: str = Field(max_length=64)
-    seq: int
-    type: str = Field(index=True, max_length=64)
-    schema_version: int
-    recorded_at: str = Field(max_length=40)
-    actor: str = Field(max_length=300)
-    role: str = Field(max_length=32)
-    idempotency_key: str = Field(max_length=128)
-    body: bytes = Field(sa_type=LargeBinary)
-    prev_hash: str = Field(max_length=64)
-    hash: str = Field(max_length=64)
-
-
-EVENTS = EventRow.__table__  # type: ignore[attr-defined]
+# The history table, for Core inserts and row reads (no ORM on these paths). models/migrations.py creates it;
+# models/tables.py describes the same schema as a SQLModel class, and a test keeps the three in agreement.
+_META = MetaData()
+EVENTS = Table(
+    "events",
+    _META,
+    Column("position", Integer, primary_key=True, autoincrement=True),
+    Column("case_id", String(64), nullable=False),
+    Column("seq", Integer, nullable=False),
+    Column("type", String(64), nullable=False),
+    Column("schema_version", Integer, nullable=False),
+    Column("recorded_at", String(40), nullable=False),
+    Column("actor", String(300), nullable=False),
+    Column("role", String(32), nullable=False),
+    Column("idempotency_key", String(128), nullable=False),
+    Column("body", LargeBinary, nullable=False),
+    Column("prev_hash", String(64), nullable=False),
+    Column("hash", String(64), nullable=False),
+    UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
+    UniqueConstraint("idempotency_key", name="uq_events_idempotency_key"),
+)
 
 def create_schema(engine: Engine) -> None:
     """Create or bring up to date the schema (models/migrations.py owns it)."""
