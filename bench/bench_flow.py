@@ -60,9 +60,9 @@ def main() -> None:
         print(f"  decision-case flow run:      median {statistics.median(flowed) * 1000:7.1f} ms, first {flowed[0] * 1000:.0f} ms, "
               f"max {max(flowed) * 1000:.0f} ms over {args.runs} runs")
         print(f"  Prefect overhead per case advance: ~{(statistics.median(flowed) - statistics.median(direct)) * 1000:.0f} ms")
-        from prefect.logging.handlers import APILogHandler
+        from prefect.logging.handlers import APILogWorker
 
-        APILogHandler.flush()  # send the runs' logs before the server goes away
+        APILogWorker.drain_all()  # send the runs' logs before the server goes away
     finally:
         stop_server(tmp / "prefect")
 
