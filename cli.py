@@ -738,6 +738,77 @@ def experts_draw(
     emit(as_json, {"case_id": case_id, "seq": rec.seq, "drawn": [e.model_dump() for e in panel], "excluded": excluded}, human)
 
 
+comments_app = typer.Typer(help="Public comments (公众意见): import, counts and clusters, dispositions.", no_args_is_help=True)
+app.add_typer(comments_app, name="comments")
+
+
+@comments_app.command("import")
+@command
+def comments_import(
+    case_id: str = typer.Argument(..., metavar="CASE"),
+    file: Path = typer.Argument(..., metavar="FILE"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Import JSON Lines or CSV (submitted_at, channel, author, text): validated, all or nothing, idempotent."""
+    from flows.comments import import_comments
+
+    r = import_comments(_ws(), _actor(), case_id, file)
+    emit(as_json, r.to_json(), lambda: _console().print(
+        f"{r.rows} rows read, {r.new_rows} new ({r.late} late); the case now has {r.received_total} comments received, "
+        f"{r.distinct_total} distinct, {r.clusters_total} after grouping near-duplicates"
+        + (f" — recorded as {case_id} #{r.seq}" if r.seq else " — nothing new to record")))
+
+
+@comments_app.command("show")
+@command
+def comments_show(
+    case_id: str = typer.Argument(..., metavar="CASE"),
+    top: int = typer.Option(10, "--top"),
+    report: bool = typer.Option(False, "--report", help="Also print the handling-report draft (PP-07)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Received, distinct and clustered counts, the biggest clusters, and dispositions."""
+    from flows.comments import comment_summary, handling_report_draft
+
+    s = comment_summary(_ws(), case_id, top=top)
+    draft = handling_report_draft(_ws(), case_id) if report else None
+
+    def human() -> None:
+        from rich.markup import escape
+        from rich.table import Table
+
+        con = _console()
+        con.print(f"{case_id}: {s.received} comments received, {s.distinct} distinct, {s.clusters} after grouping "
+                  f"near-duplicates, {s.late} late")
+        t = Table(title="largest clusters (意见归类)")
+        for col in ("cluster", "size", "distinct", "late", "disposition", "sample"):
+            t.add_column(col)
+        for c in s.to_json()["top"]:
+            t.add_row(str(c.get("cluster")), str(c.get("size")), str(c.get("distinct")), str(c.get("late")),
+                      str(c.get("disposition") or "—"), escape(str(c.get("sample", ""))[:60]))
+        con.print(t)
+        if draft:
+            con.print_json(json.dumps(draft, ensure_ascii=False))
+
+    emit(as_json, {**s.to_json(), **({"handling_report": draft} if draft else {})}, human)
+
+
+@comments_app.command("dispose")
+@command
+def comments_dispose(
+    case_id: str = typer.Argument(..., metavar="CASE"),
+    target: str = typer.Argument(..., metavar="TARGET", help="comment:<id> or cluster:<n>"),
+    disposition: str = typer.Argument(..., metavar="DISPOSITION", help="adopted | partly-adopted | not-adopted"),
+    reason: str = typer.Option("", "--reason"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Record how a comment or a cluster was handled; it feeds the handling report."""
+    from flows.comments import record_disposition
+
+    r = record_disposition(_ws(), _actor(), case_id, target, disposition, reason)
+    emit(as_json, r.to_json(), lambda: _console().print(f"{case_id} {target}: {disposition}"))
+
+
 # --- flows and the Prefect server -------------------------------------------------------------------------------
 
 

@@ -89,6 +89,22 @@ class DocumentAttached(Payload):
     disclosure_basis: Text = ""
 
 
+class CommentsImported(Payload):
+    """A file of public comments was imported (rows kept in the comments table; this record binds them to the chain:
+    `stored_sha256` is the sha256 of the row hashes stored by this import)."""
+
+    event_type = "comments-imported"
+    import_id: Sha256
+    file_sha256: Sha256
+    stored_sha256: Sha256
+    rows: int = Field(ge=0)
+    new_rows: int = Field(ge=0)
+    late: int = Field(ge=0)
+    received_total: int = Field(ge=0)
+    distinct_total: int = Field(ge=0)
+    clusters_total: int = Field(ge=0)
+
+
 class DossierArchived(Payload):
     """The case's dossier was exported as a BagIt package; the tag manifest's hash binds the bag to the history."""
 
@@ -849,6 +865,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
         CaseLaunched,
         AttemptRefused,
         DocumentAttached,
+        CommentsImported,
         DossierArchived,
         ConsultationOpened,
         HearingAnnounced,
@@ -886,7 +903,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
 
 # Events recorded by the engine itself, never by `juece record`.
 ENGINE_EVENTS = frozenset(
-    {"case-launched", "attempt-refused", "document-attached", "dossier-archived", "workspace-initialised", "clock-set", "calendar-loaded",
+    {"case-launched", "attempt-refused", "document-attached", "dossier-archived", "comments-imported", "workspace-initialised", "clock-set", "calendar-loaded",
      "experts-imported", "expert-panel-drawn"}
 )
 RECORDABLE = tuple(name for name in EVENT_TYPES if name not in ENGINE_EVENTS)

@@ -36,6 +36,89 @@ class Migration:
         return hashlib.sha256("\n;\n".join(self.statements(dialect)).encode()).hexdigest()
 
 
+_COMMENTS_APPEND_ONLY = "juece: public comments and their dispositions are append-only (ARC-03, 档案法 art. 21)"
+# Migration 2's DDL: public comments and their dispositions, append-only like the history. A test checks the
+# columns agree with the SQLModel classes in models/comments.py.
+_CHOICES = "'adopted', 'partly-adopted', 'not-adopted'"
+_COMMENTS_DDL: dict[str, tuple[str, ...]] = {
+    "sqlite": (
+        """CREATE TABLE IF NOT EXISTS comments (
+            id INTEGER NOT NULL PRIMARY KEY,
+            case_id VARCHAR(64) NOT NULL,
+            import_id VARCHAR(64) NOT NULL,
+            line INTEGER NOT NULL,
+            submitted_at VARCHAR(40) NOT NULL,
+            channel VARCHAR(300) NOT NULL,
+            author VARCHAR(300) NOT NULL,
+            text TEXT NOT NULL,
+            norm_hash VARCHAR(64) NOT NULL,
+            row_hash VARCHAR(64) NOT NULL,
+            late BOOLEAN NOT NULL,
+            cluster INTEGER NOT NULL,
+            CONSTRAINT uq_comments_case_row UNIQUE (case_id, row_hash)
+        )""",
+        "CREATE INDEX IF NOT EXISTS ix_comments_case_cluster ON comments (case_id, cluster)",
+        f"""CREATE TABLE IF NOT EXISTS dispositions (
+            id INTEGER NOT NULL PRIMARY KEY,
+            case_id VARCHAR(64) NOT NULL,
+            target VARCHAR(40) NOT NULL,
+            disposition VARCHAR(20) NOT NULL CHECK (disposition IN ({_CHOICES})),
+            reason TEXT NOT NULL,
+            recorded_at VARCHAR(40) NOT NULL,
+            actor VARCHAR(300) NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS ix_dispositions_case_target ON dispositions (case_id, target)",
+        *(
+            f"""CREATE TRIGGER IF NOT EXISTS {table}_no_{verb} BEFORE {verb.upper()} ON {table}
+                BEGIN SELECT RAISE(ABORT, '{_COMMENTS_APPEND_ONLY}'); END"""
+            for table in ("comments", "dispositions")
+            for verb in ("update", "delete")
+        ),
+    ),
+    "postgresql": (
+        """CREATE TABLE IF NOT EXISTS comments (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            case_id VARCHAR(64) NOT NULL,
+            import_id VARCHAR(64) NOT NULL,
+            line INTEGER NOT NULL,
+            submitted_at VARCHAR(40) NOT NULL,
+            channel VARCHAR(300) NOT NULL,
+            author VARCHAR(300) NOT NULL,
+            text TEXT NOT NULL,
+            norm_hash VARCHAR(64) NOT NULL,
+            row_hash VARCHAR(64) NOT NULL,
+            late BOOLEAN NOT NULL,
+            cluster INTEGER NOT NULL,
+            CONSTRAINT uq_comments_case_row UNIQUE (case_id, row_hash)
+        )""",
+        "CREATE INDEX IF NOT EXISTS ix_comments_case_cluster ON comments (case_id, cluster)",
+        f"""CREATE TABLE IF NOT EXISTS dispositions (
+            id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+            case_id VARCHAR(64) NOT NULL,
+            target VARCHAR(40) NOT NULL,
+            disposition VARCHAR(20) NOT NULL CHECK (disposition IN ({_CHOICES})),
+            reason TEXT NOT NULL,
+            recorded_at VARCHAR(40) NOT NULL,
+            actor VARCHAR(300) NOT NULL
+        )""",
+        "CREATE INDEX IF NOT EXISTS ix_dispositions_case_target ON dispositions (case_id, target)",
+        f"""CREATE OR REPLACE FUNCTION juece_comments_append_only() RETURNS trigger AS $$
+            BEGIN RAISE EXCEPTION '{_COMMENTS_APPEND_ONLY}'; END; $$ LANGUAGE plpgsql""",
+        *(
+            stmt
+            for table in ("comments", "dispositions")
+            for stmt in (
+                f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}",
+                f"""CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table}
+                    FOR EACH ROW EXECUTE FUNCTION juece_comments_append_only()""",
+                f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}",
+                f"""CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table}
+                    FOR EACH STATEMENT EXECUTE FUNCTION juece_comments_append_only()""",
+            )
+        ),
+    ),
+}
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(
         1,
@@ -89,6 +172,7 @@ MIGRATIONS: tuple[Migration, ...] = (
                 FOR EACH STATEMENT EXECUTE FUNCTION juece_events_append_only()""",
         ),
     ),
+    Migration(2, "public comments and dispositions", sqlite=_COMMENTS_DDL["sqlite"], postgresql=_COMMENTS_DDL["postgresql"]),
 )
 
 _LEDGER = {
@@ -157,4 +241,6 @@ def app_role_grants(role: str, schema: str = "public") -> list[str]:
         f'GRANT SELECT, INSERT ON "{schema}".events TO {role}',
         f'GRANT SELECT ON "{schema}".schema_migrations TO {role}',
         f'REVOKE UPDATE, DELETE, TRUNCATE ON "{schema}".events FROM {role}',
+        f'GRANT SELECT, INSERT ON "{schema}".comments, "{schema}".dispositions TO {role}',
+        f'REVOKE UPDATE, DELETE, TRUNCATE ON "{schema}".comments, "{schema}".dispositions FROM {role}',
     ]

@@ -1,0 +1,425 @@
+"""Public comments (公众意见) at scale: imported whole or not at all, idempotent, NFC; form-letter campaigns grouped;
+late comments kept and flagged; dispositions feeding the handling report that PP-07 requires. On a real workspace."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import random
+import sqlite3
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from flows.cases import show_case
+from flows.comments import (
+    COMMENTS_IMPORTED,
+    comment_summary,
+    handling_report_draft,
+    import_comments,
+    matching_key,
+    matching_keys,
+    record_disposition,
+    verify_comments,
+)
+from models import comments as db
+from models import store
+from models.db import read_transaction
+from models.events import EVENT_TYPES, HandlingReport
+from policies.errors import BadInput, ConcurrentModification, RuleRefusal, UnknownCase
+from support import CLERK, LEGAL, REVIEWER, payload
+
+LETTER = (
+    "尊敬的三亚市住房和城乡建设局：我们是河西片区棚户区改造范围内的被征收户。我们支持改造，但认为《实施方案（征求意见稿）》"
+    "规定的货币补偿标准明显低于周边同类房屋的市场价格。为此提出以下意见：一、货币补偿应以周边近六个月二手房成交均价为基础，"
+    "补偿系数不低于1.2；二、评估机构应由被征收户投票选定，评估报告逐户公示；三、过渡期租金补贴按每月每平方米30元足额发放，"
+    "由ABC物业统一登记。恳请采纳。联名人：{name}"
+)
+SURNAMES = "赵钱孙李周吴郑冯陈褚卫蒋沈韩杨朱秦尤许何"
+GIVEN = ("志强", "秀英", "建国", "丽华", "海燕")
+SENTENCES = (
+    "希望安置房选址离河西小学近一些，方便孩子上学",
+    "担心施工期间交通拥堵，建议增设临时公交站点",
+    "建议保留片区内的老榕树和骑楼老街的历史风貌",
+    "要求公开社会稳定风险评估报告并召开听证会",
+    "希望控制夜间施工的噪音和扬尘，保障居民休息",
+    "建议配建社区医院、菜市场和老年人日间照料中心",
+    "过渡期太长会造成租房困难，要求按月足额发放补贴",
+    "停车位配建比例偏低，请按每户一点二个车位规划",
+    "担心改造后排水不畅，雨季出现内涝，请完善管网",
+    "支持棚户区改造，希望尽快实施并公布时间表",
+    "经营性用房应当单独补偿停产停业期间的损失",
+    "请对低保户、残疾人家庭给予额外的搬迁帮扶",
+    "建议由被征收户代表参与监督评估机构的选定",
+    "希望安置小区建设无障碍通道和电梯，方便老人出行",
+    "垃圾中转站不应建在居民楼和学校附近",
+)
+
+
+def row(text: str, *, at: str = "2025-09-15T10:30:00+08:00", channel: str = "政府网站", author: str = "市民") -> dict[str, Any]:
+    return {"submitted_at": at, "channel": channel, "author": author, "text": text}
+
+
+def write_jsonl(path: Path, rows: list[dict[str, Any]], *, blank_at: int | None = None) -> Path:
+    lines = [json.dumps(r, ensure_ascii=False) for r in rows]
+    if blank_at is not None:
+        lines.insert(blank_at - 1, "")
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return path
+
+
+def write_csv(path: Path, rows: list[dict[str, Any]], *, columns: tuple[str, ...] = ("submitted_at", "channel", "author", "text"), bom: bool = False) -> Path:
+    with path.open("w", encoding="utf-8-sig" if bom else "utf-8", newline="") as f:
+        w = csv.writer(f)
+        w.writerow(columns)
+        for r in rows:
+            w.writerow([r.get(c, "") for c in columns])
+    return path
+
+
+def campaign() -> list[dict[str, Any]]:
+    """300 copies of one form letter (100 signers, 100 with punctuation added, 100 with full-width forms) and 50
+    distinct comments."""
+    names = [s + g for g in GIVEN for s in SURNAMES]
+    assert len(set(names)) == 100 and "王海生" not in names
+    rows = [row(LETTER.format(name=n), author=n, at=f"2025-09-{1 + i % 28:02d}T09:{i % 60:02d}:00+08:00")
+            for i, n in enumerate(names)]
+    base = LETTER.format(name="王海生")
+    for i in range(100):
+        varied = base.replace("。", "！！") if i % 2 else base.replace("：", "： ").replace("，", "，，") + "。"
+        rows.append(row(varied, author=f"居民{i}", at=f"2025-09-20T{i % 24:02d}:00:00+08:00"))
+    full_width = str.maketrans("0123456789.ABC,", "０１２３４５６７８９．ＡＢＣ，")
+    for i in range(100):
+        rows.append(row(base.translate(full_width), author=f"业主{i}", at=f"2025-09-21T{i % 24:02d}:30:00Z"))
+    pairs = [(i, j) for i in range(len(SENTENCES)) for j in range(i + 1, len(SENTENCES))]
+    for n, (i, j) in enumerate(random.Random(5).sample(pairs, 50)):
+        rows.append(row(f"{SENTENCES[i]}。另外，{SENTENCES[j]}。", author=f"个人{n}", channel="电子邮件"))
+    return rows
+
+
+@pytest.fixture
+def opened(case):  # type: ignore[no-untyped-def]
+    """The case with its consultation open (published 2025-09-01, deadline 2025-10-09)."""
+    case.record("consultation-opened")
+    return case
+
+
+def received(case) -> int:  # type: ignore[no-untyped-def]
+    return comment_summary(case.ws, case.case_id).received
+
+
+def history(case) -> list[store.StoredEvent]:  # type: ignore[no-untyped-def]
+    with read_transaction(case.ws.engine) as conn:
+        return store.load_stream(conn, case.case_id)
+
+
+# --- importing ------------------------------------------------------------------------------------------------------
+
+
+def test_a_csv_file_with_a_bom_quoted_line_breaks_and_any_column_order_is_imported(opened, tmp_path):  # type: ignore[no-untyped-def]
+    rows = [
+        row("补偿标准偏低，建议提高到1.2倍。", at="2025-09-03 08:15"),
+        row("第一，过渡期太长；\n第二，租金补贴太少。", author="", channel="信函"),
+        row("支持改造，希望尽快实施。", at="2025-09-05T02:00:00Z", channel="12345热线", author="陈美玲"),
+    ]
+    f = write_csv(tmp_path / "意见.csv", rows, columns=("text", "channel", "submitted_at", "author"), bom=True)
+    r = import_comments(opened.ws, CLERK, opened.case_id, f)
+    assert (r.rows, r.new_rows, r.received_total, r.distinct_total, r.late) == (3, 3, 3, 3, 0)
+    with read_transaction(opened.ws.engine) as conn:
+        stored = db.comments_of_import(conn, r.import_id, opened.case_id)
+    assert [c.line for c in stored] == [2, 3, 5]  # the quoted line break makes record 2 span lines 3–4
+    assert stored[0].submitted_at == "2025-09-03T00:15:00.000000Z"  # zone-less means Beijing time
+    assert stored[1].text == "第一，过渡期太长；\n第二，租金补贴太少。" and stored[1].author == ""
+
+
+def test_a_json_lines_file_is_imported_and_the_import_is_recorded_in_the_history(opened, tmp_path):  # type: ignore[no-untyped-def]
+    rows = [row(f"建议{n}：{SENTENCES[n]}。", author=f"居民{n}") for n in range(12)]
+    f = write_jsonl(tmp_path / "comments.ndjson", rows)
+    r = import_comments(opened.ws, CLERK, opened.case_id, f)
+    assert (r.rows, r.new_rows, r.received_total) == (12, 12, 12) and r.seq is not None
+    event = history(opened)[-1]
+    assert event.type == COMMENTS_IMPORTED and event.seq == r.seq and event.actor == CLERK.label
+    assert event.payload["file_sha256"] == hashlib.sha256(f.read_bytes()).hexdigest()
+    assert {k: event.payload[k] for k in ("import_id", "rows", "new_rows", "late", "received_total", "distinct_total",
+                                          "clusters_total")} == {
+        "import_id": r.import_id, "rows": 12, "new_rows": 12, "late": 0, "received_total": 12, "distinct_total": 12,
+        "clusters_total": r.clusters_total,
+    }
+    assert verify_comments(opened.ws, opened.case_id) == []
+
+
+def test_a_form_letter_campaign_is_counted_as_one_cluster_of_300(opened, tmp_path):  # type: ignore[no-untyped-def]
+    r = import_comments(opened.ws, CLERK, opened.case_id, write_jsonl(tmp_path / "campaign.jsonl", campaign()))
+    s = comment_summary(opened.ws, opened.case_id)
+    # 100 signers' copies differ; punctuation and full-width variants match the letter once normalised.
+    assert (s.received, s.distinct, s.clusters) == (350, 151, 51)
+    assert (r.received_total, r.distinct_total, r.clusters_total) == (350, 151, 51)
+    biggest = s.top[0]
+    assert (biggest.size, biggest.distinct) == (300, 101)
+    assert biggest.sample.startswith("尊敬的三亚市住房和城乡建设局")
+    assert all(c.size == 1 for c in s.top[1:])
+
+
+def test_a_second_wave_of_a_campaign_joins_its_cluster_and_cluster_numbers_never_change(opened, tmp_path):  # type: ignore[no-untyped-def]
+    rows = campaign()
+    first = import_comments(opened.ws, CLERK, opened.case_id, write_jsonl(tmp_path / "a.jsonl", rows[:150] + rows[300:]))
+    before = {c.cluster: c.size for c in comment_summary(opened.ws, opened.case_id, top=100).top}
+    second = import_comments(opened.ws, CLERK, opened.case_id, write_jsonl(tmp_path / "b.jsonl", rows[150:300]))
+    after = comment_summary(opened.ws, opened.case_id, top=100)
+    assert (first.clusters_total, second.clusters_total, second.new_rows) == (51, 51, 150)
+    assert after.top[0].cluster == 1 and after.top[0].size == 300 and before[1] == 150
+    assert {c.cluster: c.size for c in after.top[1:]} == {k: v for k, v in before.items() if k != 1}
+
+
+@pytest.mark.parametrize(
+    ("bad", "field_name"),
+    [
+        ({"submitted_at": "2025-13-40T10:00:00+08:00"}, "submitted_at"),
+        ({"submitted_at": "2025-09-15"}, "submitted_at"),  # a date is not a date-time
+        ({"text": ""}, "text"),
+        ({"text": "   "}, "text"),
+        ({"text": "意见\x00正文"}, "text"),
+        ({"text": "长" * 20001}, "text"),
+        ({"text": 42}, "text"),
+        ({"channel": ""}, "channel"),
+        ({"author": "张\u200b三"}, "author"),
+        ({"ip": "10.0.0.1"}, "ip"),
+    ],
+)
+def test_a_bad_row_refuses_the_whole_file_naming_its_line_and_field(opened, tmp_path, bad, field_name):  # type: ignore[no-untyped-def]
+    import_comments(opened.ws, CLERK, opened.case_id, write_jsonl(tmp_path / "earlier.jsonl", [row("此前的一条意见。")]))
+    events_before = len(history(opened))
+    rows = [row(f"第{n}条意见：{SENTENCES[n % 15]}。", author=f"居民{n}") for n in range(99)]
+    rows[55] = {**rows[55], **bad}  # with a blank line at line 10, row 56 is line 57
+    f = write_jsonl(tmp_path / "bad.jsonl", rows, blank_at=10)
+    with pytest.raises(BadInput) as exc:
+        import_comments(opened.ws, CLERK, opened.case_id, f)
+    assert "line 57" in exc.value.message and field_name in exc.value.message
+    assert exc.value.details["line"] == 57 and exc.value.details["field"] == field_name
+    assert "nothing was imported" in exc.value.message
+    assert received(opened) == 1 and len(history(opened)) == events_before
+
+
+def test_every_bad_line_is_counted_and_the_first_ones_are_quoted(opened, tmp_path):  # type: ignore[no-untyped-def]
+    rows = [row(f"意见{n}") if n % 7 else row("", author=f"居民{n}") for n in range(200)]
+    f = write_csv(tmp_path / "bad.csv", rows)
+    with pytest.raises(BadInput) as exc:
+        import_comments(opened.ws, CLERK, opened.case_id, f)
+    assert exc.value.details["bad_rows"] == 29 and exc.value.details["line"] == 2
+    assert len(exc.value.details["problems"]) == 10 and "and 19 more bad rows" in exc.value.message
+    assert received(opened) == 0
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "expected"),
+    [
+        ("x.csv", "submitted_at,text\n2025-09-15T10:00:00+08:00,没有渠道\n", "channel"),
+        ("x.csv", "", "no comments"),
+        ("x.jsonl", '{"submitted_at": "2025-09-15T10:00:00+08:00", "channel": "网站", "text": "未结束\n', "line 1"),
+        ("x.xlsx", "whatever", ".jsonl, .ndjson or .csv"),
+    ],
+)
+def test_an_unreadable_file_is_refused_saying_why(opened, tmp_path, name, content, expected):  # type: ignore[no-untyped-def]
+    f = tmp_path / name
+    f.write_text(content, encoding="utf-8")
+    with pytest.raises(BadInput) as exc:
+        import_comments(opened.ws, CLERK, opened.case_id, f)
+    assert expected in exc.value.message
+    assert received(opened) == 0
+
+
+def test_importing_the_same_rows_twice_doubles_nothing(opened, tmp_path):  # type: ignore[no-untyped-def]
+    rows = campaign()[:40] + [row("同一条意见。")] * 3  # identical rows in a file are one comment
+    first = import_comments(opened.ws, CLERK, opened.case_id, write_jsonl(tmp_path / "a.jsonl", rows))
+    events = len(history(opened))
+    again = import_comments(opened.ws, CLERK, opened.case_id, write_jsonl(tmp_path / "a.jsonl", rows))
+    as_csv = import_comments(opened.ws, CLERK, opened.case_id, write_csv(tmp_path / "a.csv", rows))
+    assert first.new_rows == 41 and again.new_rows == 0 and as_csv.new_rows == 0 and again.repeated
+    for r in (again, as_csv):
+        assert (r.rows, r.received_total, r.distinct_total, r.clusters_total) == (
+            first.rows, first.received_total, first.distinct_total, first.clusters_total)
+    assert again.import_id == first.import_id and again.seq is None
+    assert len(history(opened)) == events and received(opened) == 41
+
+
+def test_the_rows_and_their_event_are_one_transaction(opened, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    def lost_race(*_a: Any, **_k: Any) -> None:
+        raise ConcurrentModification("someone else recorded event 3 at the same moment", case_id=opened.case_id)
+
+    monkeypatch.setattr(store, "append", lost_race)
+    with pytest.raises(ConcurrentModification):
+        import_comments(opened.ws, CLERK, opened.case_id, write_jsonl(tmp_path / "c.jsonl", campaign()))
+    monkeypatch.undo()
+    assert received(opened) == 0
+
+
+def test_text_is_stored_as_nfc_and_full_width_punctuation_is_kept(opened, tmp_path):  # type: ignore[no-untyped-def]
+    text = "Cafe\u0301的意见：“补偿标准（第3条）偏低！”请ＡＢＣ公司答复？　谢谢。"
+    r = import_comments(opened.ws, CLERK, opened.case_id, write_jsonl(tmp_path / "c.jsonl", [row(text)]))
+    with read_transaction(opened.ws.engine) as conn:
+        (stored,) = db.comments_of_import(conn, r.import_id, opened.case_id)
+    assert stored.text == unicodedata.normalize("NFC", text) == "Café的意见：“补偿标准（第3条）偏低！”请ＡＢＣ公司答复？　谢谢。"
+    assert stored.text != unicodedata.normalize("NFKC", text)  # NFKC would rewrite ：（）！？ and ＡＢＣ
+    assert stored.norm_hash == hashlib.sha256("café的意见补偿标准第3条偏低请abc公司答复谢谢".encode()).hexdigest()
+
+
+def test_comments_after_the_deadline_are_kept_and_flagged_late(opened, tmp_path):  # type: ignore[no-untyped-def]
+    rows = [
+        row("截止日最后一秒。", at="2025-10-09T23:59:59+08:00"),
+        row("UTC 的截止日最后一秒。", at="2025-10-09T15:59:59Z"),
+        row("北京时间10月10日零点。", at="2025-10-09T16:00:00Z"),
+        row("没有时区的10月10日上午。", at="2025-10-10 08:00"),
+        row("一周后才寄到。", at="2025-10-16T09:00:00+08:00", channel="信函"),
+    ]
+    r = import_comments(opened.ws, CLERK, opened.case_id, write_jsonl(tmp_path / "late.jsonl", rows))
+    assert (r.rows, r.new_rows, r.late) == (5, 5, 3)
+    with read_transaction(opened.ws.engine) as conn:
+        stored = db.comments_of_import(conn, r.import_id, opened.case_id)
+    assert [c.late for c in stored] == [False, False, True, True, True]
+    assert comment_summary(opened.ws, opened.case_id).late == 3
+
+
+def test_comments_belong_to_an_open_consultation(case, tmp_path):  # type: ignore[no-untyped-def]
+    with pytest.raises(BadInput) as exc:
+        import_comments(case.ws, CLERK, case.case_id, write_jsonl(tmp_path / "c.jsonl", [row("意见。")]))
+    assert "consultation" in exc.value.message and "consultation-opened" in exc.value.message
+
+
+def test_an_unknown_case_is_refused(ws, tmp_path):  # type: ignore[no-untyped-def]
+    with pytest.raises(UnknownCase):
+        import_comments(ws, CLERK, "JC-2025-0099", write_jsonl(tmp_path / "c.jsonl", [row("意见。")]))
+
+
+@pytest.mark.parametrize("who", [LEGAL, REVIEWER])
+def test_only_the_undertaking_units_clerk_imports_comments(opened, tmp_path, who):  # type: ignore[no-untyped-def]
+    with pytest.raises(RuleRefusal) as exc:
+        import_comments(opened.ws, who, opened.case_id, write_jsonl(tmp_path / "c.jsonl", [row("意见。")]))
+    assert exc.value.code == "ROLE-01"
+    assert "第十四条" in exc.value.findings[0].article and "第十五条" in exc.value.findings[0].article
+    assert received(opened) == 0
+
+
+# --- dispositions and the handling report --------------------------------------------------------------------------
+
+
+@pytest.fixture
+def imported(opened, tmp_path):  # type: ignore[no-untyped-def]
+    import_comments(opened.ws, CLERK, opened.case_id, write_jsonl(tmp_path / "campaign.jsonl", campaign()))
+    return opened
+
+
+def test_dispositions_are_reflected_in_the_handling_report_draft(imported):  # type: ignore[no-untyped-def]
+    ws, cid = imported.ws, imported.case_id
+    top = comment_summary(ws, cid).top
+    with read_transaction(ws.engine) as conn:
+        singles = [db.comment(conn, cid, c.sample_id) for c in top[1:3]]
+        letter_copy = db.comment(conn, cid, top[0].sample_id + 5)
+    record_disposition(ws, CLERK, cid, f"cluster:{top[0].cluster}", "partly-adopted", "补偿系数提高至1.15；评估机构仍依法选定")
+    record_disposition(ws, CLERK, cid, f"comment:{singles[0].id}", "adopted", "")
+    record_disposition(ws, CLERK, cid, f"comment:{singles[1].id}", "not-adopted", "选址已经规划论证，不宜调整")
+    record_disposition(ws, CLERK, cid, f"comment:{letter_copy.id}", "not-adopted", "原地回迁不具备条件")
+    draft = handling_report_draft(ws, cid)
+    report = HandlingReport.model_validate(draft)  # the shape `participation-concluded` takes
+    assert "共收到公众意见350条" in report.main_opinions and "归并相同或基本相同的意见后为51组" in report.main_opinions
+    assert "尊敬的三亚市住房和城乡建设局" in report.main_opinions and "300条" in report.main_opinions
+    assert "【部分采纳】尊敬的三亚市" in report.adopted and "（299条）" in report.adopted  # one copy carved out
+    assert singles[0].text[:10] in report.adopted
+    assert singles[1].text[:10] in report.not_adopted and "原地回迁不具备条件" in report.reasons
+    assert "选址已经规划论证，不宜调整" in report.reasons and "补偿系数提高至1.15" in report.reasons
+    assert comment_summary(ws, cid).top[0].disposition == "partly-adopted"
+
+
+def test_a_later_disposition_supersedes_and_repeating_one_records_nothing(imported):  # type: ignore[no-untyped-def]
+    ws, cid = imported.ws, imported.case_id
+    first = record_disposition(ws, CLERK, cid, "cluster:1", "not-adopted", "超出本决策事项范围")
+    again = record_disposition(ws, CLERK, cid, "cluster:1", "not-adopted", "超出本决策事项范围")
+    changed = record_disposition(ws, CLERK, cid, "cluster:1", "adopted", "经研究予以采纳")
+    assert again.repeated and again.id == first.id and first.comments == 300
+    assert changed.id > first.id
+    draft = handling_report_draft(ws, cid)
+    assert "尊敬的三亚市" in draft["adopted"] and draft["not_adopted"] == ""
+
+
+@pytest.mark.parametrize(
+    ("target", "disposition", "reason", "field_name"),
+    [
+        ("cluster:1", "not-adopted", "", "reason"),
+        ("cluster:1", "partly-adopted", "  ", "reason"),
+        ("cluster:1", "rejected", "理由", "disposition"),
+        ("cluster:999", "adopted", "", "target"),
+        ("comment:999999", "adopted", "", "target"),
+        ("opinion:1", "adopted", "", "target"),
+    ],
+)
+def test_a_disposition_is_refused_without_a_reason_or_a_real_target(imported, target, disposition, reason, field_name):  # type: ignore[no-untyped-def]
+    with pytest.raises(BadInput) as exc:
+        record_disposition(imported.ws, CLERK, imported.case_id, target, disposition, reason)
+    assert exc.value.details["field"] == field_name
+    with read_transaction(imported.ws.engine) as conn:
+        assert db.dispositions(conn, imported.case_id) == []
+
+
+def test_only_the_clerk_records_dispositions(imported):  # type: ignore[no-untyped-def]
+    with pytest.raises(RuleRefusal) as exc:
+        record_disposition(imported.ws, REVIEWER, imported.case_id, "cluster:1", "adopted", "")
+    assert exc.value.code == "ROLE-01" and "第十八条" in exc.value.findings[0].article
+
+
+# --- the record ------------------------------------------------------------------------------------------------------
+
+
+def test_comments_and_dispositions_are_append_only(imported):  # type: ignore[no-untyped-def]
+    record_disposition(imported.ws, CLERK, imported.case_id, "cluster:1", "adopted", "")
+    db_file = imported.ws.home / "juece.db"
+    with sqlite3.connect(db_file) as conn:
+        for sql in ("UPDATE comments SET text = '改过的'", "DELETE FROM comments", "UPDATE dispositions SET reason = 'x'",
+                    "DELETE FROM dispositions"):
+            with pytest.raises(sqlite3.DatabaseError, match="append-only"):
+                conn.execute(sql)
+
+
+def test_a_comment_changed_behind_the_engines_back_is_found(imported):  # type: ignore[no-untyped-def]
+    assert verify_comments(imported.ws, imported.case_id) == []
+    with sqlite3.connect(imported.ws.home / "juece.db") as conn:
+        conn.execute("DROP TRIGGER comments_no_update")
+        conn.execute("UPDATE comments SET text = '被篡改的意见' WHERE id = 7")
+    problems = verify_comments(imported.ws, imported.case_id)
+    assert any("comment 7" in p for p in problems)
+
+
+def test_the_literal_schema_is_the_one_the_models_describe(imported):  # type: ignore[no-untyped-def]
+    from sqlalchemy import inspect
+
+    found = inspect(imported.ws.engine)
+    for table in (db.COMMENTS, db.DISPOSITIONS_TABLE):
+        assert {c["name"] for c in found.get_columns(table.name)} == {c.name for c in table.columns}
+
+
+def test_a_case_with_imported_comments_still_replays_and_concludes_participation(imported):  # type: ignore[no-untyped-def]
+    record_disposition(imported.ws, CLERK, imported.case_id, "cluster:1", "not-adopted", "超出本决策事项范围")
+    report = handling_report_draft(imported.ws, imported.case_id)
+    assert show_case(imported.ws, imported.case_id).events == 3
+    imported.record("participation-concluded", payload("participation-concluded", comments_received=350, handling_report=report))
+    assert imported.status("public_participation") in ("concluded", "done", "recorded")
+
+
+# --- the matching key ----------------------------------------------------------------------------------------------
+
+
+def test_the_matching_key_ignores_width_case_punctuation_and_spacing_but_not_words():  # type: ignore[no-untyped-def]
+    assert matching_key("补偿系数不低于１．２，ＡＢＣ物业！") == matching_key("补偿系数 不低于1.2 abc物业。") == "补偿系数不低于12abc物业"
+    assert matching_key("我同意") != matching_key("我不同意")
+    assert matching_key("👍") != matching_key("👎") and matching_key("．．．") == matching_key("...") == "..."
+
+
+@settings(max_examples=40, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40), max_size=30))
+def test_the_batch_matching_key_equals_the_exact_one(texts):  # type: ignore[no-untyped-def]
+    tricky = ["한국어", "e\u0301", "\u1100\u1161\u11a8", "ﬁ", "ß", "İ", "①②", "㈱", "ｶﾞ", "\u0f73", "\u09c7\u09be", "😀！"]
+    batch = texts + tricky + [f"意见第{n}条，ＡＢＣ！" for n in range(2000)]  # the batch path starts at 2,000 texts
+    assert matching_keys(batch) == [matching_key(t) for t in batch]
