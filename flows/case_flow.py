@@ -43,6 +43,15 @@ def prepare_prefect(ws: Workspace) -> str:
     return server.url
 
 
+def _drain() -> None:
+    """Let Prefect finish sending the run's events and logs before this short-lived process exits."""
+    from prefect.events.worker import EventsWorker
+    from prefect.logging.handlers import APILogWorker
+
+    EventsWorker.drain_all()
+    APILogWorker.drain_all()
+
+
 def run_case_flow(ws: Workspace, case_id: str) -> FlowOutcome:
     """Run the `decision-case` flow for one case and say where to see it."""
     show_case(ws, case_id)  # an unknown case is refused before any server is started
@@ -54,6 +63,7 @@ def run_case_flow(ws: Workspace, case_id: str) -> FlowOutcome:
     # The flow heartbeat thread costs ~1 s a run; only this setting turns it off (ARCHITECTURE.md).
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
         state = decision_case(home=str(ws.home), case_id=case_id, return_state=True)
+    _drain()
     run_id = str(state.state_details.flow_run_id)
     data = state.result()
     return FlowOutcome(case_id, run_id, state.name or "", f"{ui}/runs/flow-run/{run_id}", data["artifact"])
@@ -68,6 +78,7 @@ def run_audit_flow(ws: Workspace) -> FlowOutcome:
 
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
         state = audit_all_cases(home=str(ws.home), return_state=True)
+    _drain()
     run_id = str(state.state_details.flow_run_id)
     return FlowOutcome("*", run_id, state.name or "", f"{ui}/runs/flow-run/{run_id}", "audit-report")
 
@@ -81,5 +92,6 @@ def run_sweep_flow(ws: Workspace, webhook_url: str | None) -> FlowOutcome:
 
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
         state = deadline_sweep(home=str(ws.home), webhook_url=webhook_url, return_state=True)
+    _drain()
     run_id = str(state.state_details.flow_run_id)
     return FlowOutcome("*", run_id, state.name or "", f"{ui}/runs/flow-run/{run_id}", "deadline-sweep")

@@ -1,17 +1,21 @@
 """`juece demo`: a realistic Sanya case walked through the procedure on a fresh simulated-clock workspace.
 
-河西片区棚户区改造 (a shantytown renovation, public-construction, risk-relevant, technical): public consultation and a
-hearing, expert review, risk assessment, legality review with a required change, the executive meeting, the party
-report and publication. One attempted skip is refused (PP-01), one warning is acknowledged with a reason (LEG-04),
-then the whole history is verified and the case's flow runs on the local Prefect server. Every step is also written
+河西片区棚户区改造 (a shantytown renovation, public-construction, risk-relevant, technical): public consultation with
+412 comments (a form-letter campaign among them) and a hearing, expert review, risk assessment, legality review with
+a required change, the executive meeting, the party report and publication with the decision text's hash (and a
+defaced copy caught). One attempted skip is refused (PP-01), one warning is acknowledged with a reason (LEG-04); then
+the whole history is verified, the dossier archived as a BagIt bag, and the case's flow runs on the local Prefect
+server. Every step is also written
 as a payload file and printed as the `juece` command that records it, so the walk can be repeated by hand.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
+import random
 from dataclasses import dataclass
-from datetime import datetime, time
+from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -174,6 +178,91 @@ AFTER = [
 ]
 
 
+FORM_LETTER = "我们坚决要求提高货币补偿标准，补偿系数不低于1.3，并保障原地就近安置！"
+OPINIONS = [
+    "安置房选址离河西小学太远，孩子上学不方便，建议就近安置。",
+    "施工期间请做好交通疏导，解放路早晚高峰已经很堵。",
+    "过渡期租金补贴应按月足额发放，不要拖欠。",
+    "希望公布补偿评估机构的选定程序，做到公开透明。",
+    "老人多的家庭希望优先安排低楼层。",
+    "建议保留片区内的老榕树和骑楼街立面。",
+    "商铺的停业损失如何补偿？方案没有写清楚。",
+    "支持改造，房子漏雨多年了，希望早日开工。",
+]
+
+
+def comments(ws: Any, case_id: str, payloads: Path, say: Any, j: str, clock: Any) -> None:
+    """412 public comments: a 300-letter form campaign with small variations, 100 individual opinions, 12 late."""
+    from flows.comments import import_comments
+
+    rng = random.Random(2025)
+    rows = []
+    for n in range(300):  # the campaign: the same letter, signed differently, punctuation varied
+        text = FORM_LETTER if n % 3 else FORM_LETTER.replace("，", ",").replace("！", "!")
+        rows.append(("网站留言", f"居民{n:03d}", text + ("" if n % 5 else f"（{rng.choice('东西南北')}区{n}号）"), 9 + n % 28))
+    for n in range(100):
+        rows.append(("信函" if n % 4 == 0 else "电子邮件", f"市民{n:03d}", f"{OPINIONS[n % len(OPINIONS)]}（第{n + 1}号意见）", 2 + n % 37))
+    for n in range(12):  # after the 2025-10-09 deadline: kept, flagged late
+        rows.append(("电子邮件", f"迟到{n:02d}", f"{OPINIONS[n % len(OPINIONS)]}——逾期补充{n + 1}", 40))
+    day0 = datetime(2025, 9, 1, 10, 0, tzinfo=LOCAL)
+    f = payloads / "comments.jsonl"
+    with f.open("w", encoding="utf-8") as out:
+        for channel, author, text, offset in rows:
+            out.write(json.dumps({"submitted_at": (day0 + timedelta(days=offset)).isoformat(), "channel": channel,
+                                  "author": author, "text": text}, ensure_ascii=False) + "\n")
+    clock("2025-10-10")
+    r = import_comments(ws, CLERK, case_id, f)
+    say(f"2025-10-10  [green]imported[/] {r.rows} public comments — {r.received_total} received, {r.distinct_total} "
+        f"distinct, {r.clusters_total} after grouping the form-letter campaign; {r.late} late (kept, flagged)")
+    say(f"  $ {j} --as clerk:李明 comments import {case_id} {f}   ·   {j} comments show {case_id}")
+
+
+DECISION_TEXT = """三亚市人民政府关于河西片区棚户区改造的决定
+
+一、改造范围：河西片区1,204户棚户区房屋。
+二、补偿标准：货币补偿系数1.15，增设河西小学周边安置点。
+三、过渡安置期限不超过24个月。
+四、本决定自公布之日起施行。
+""".encode()
+
+
+def decision_text(ws: Any, case_id: str, payloads: Path, say: Any, j: str, clock: Any) -> bytes:
+    """The decision text goes into the document store; its sha256 is what publication records."""
+    from flows.documents import attach
+
+    clock("2025-11-10")
+    f = payloads / "决定全文.txt"
+    f.write_bytes(DECISION_TEXT)
+    attach(ws, LEGAL, case_id, f, title="三亚市人民政府关于河西片区棚户区改造的决定")
+    say(f"2025-11-10  [green]attached[/] 决定全文.txt (sha256 {hashlib.sha256(DECISION_TEXT).hexdigest()[:16]}…)")
+    return DECISION_TEXT
+
+
+def check_copies(ws: Any, case_id: str, text: bytes, payloads: Path, say: Any, j: str) -> None:
+    """A faithful web copy verifies; a defaced one (the Sanya plan's own fate: 关于 → casino spam) exits 4."""
+    from flows.publication import verify_copy
+
+    good = verify_copy(ws, case_id, text, "copy")
+    bad_file = payloads / "defaced-copy.txt"
+    bad_file.write_bytes(text.replace("关于".encode(), "金牌娱乐,金牌娱乐平台".encode()))
+    bad = verify_copy(ws, case_id, bad_file.read_bytes(), str(bad_file))
+    say(f"            publication verify: the published text {'matches' if good.matches else 'DIFFERS'}; a defaced "
+        f"copy {'matches?!' if bad.matches else 'is caught (exit 4)'} — {bad.difference}")
+    say(f"  $ {j} publication verify {case_id} --file {bad_file}")
+
+
+def archive(ws: Any, case_id: str, home: Path, say: Any, j: str) -> None:
+    """Export the dossier as a BagIt bag and verify it with nothing but the bag."""
+    from flows.archive import export_archive, verify_archive
+
+    bag = home / "archive" / case_id
+    r = export_archive(ws, Actor("archivist", "周档案"), case_id, bag)
+    v = verify_archive(bag)
+    say(f"\n[bold]archive[/]: {r.archive_id} — a BagIt bag of {r.files} files at {bag} "
+        f"({'verifies with nothing but the bag' if v.ok else 'DOES NOT VERIFY'}); dossier page: {bag / 'data' / 'dossier.html'}")
+    say(f"  $ {j} --as archivist:周档案 archive export {case_id} --out DIR   ·   juece archive verify {bag}")
+
+
 def _fresh_workspace(root: Path) -> Path:
     root.mkdir(parents=True, exist_ok=True)
     n = 1
@@ -236,14 +325,20 @@ def run_demo(workspace: Path | None, *, run_flow: bool, console: Any) -> None:
             "an attempted skip: straight to legality review while the consultation is still open (exit 3; the "
             "attempt is kept in the history)")
     for i, s in enumerate(STEPS[1:], 2):
+        if s.event == "participation-concluded":
+            comments(ws, case_id, payloads, say, j, clock)
         step(i, s)
     meeting = Step("2025-10-30", SECRETARY, "meeting-held", MEETING, "")
     refused(meeting, "the meeting falls inside the reviewer's 7 working days (a warning: recorded only if acknowledged)")
     step(len(STEPS) + 1, Step(meeting.day, SECRETARY, "meeting-held", MEETING,
          "Approved; the head spoke last, the majority agreed (CD-03, CD-04); the LEG-04 warning acknowledged.",
          acknowledge=(("LEG-04", "市司法局于10月27日出具审查意见并书面确认审查已完成；项目须赶在台风季前开工"),)))
-    for i, s in enumerate(AFTER, len(STEPS) + 2):
-        step(i, s)
+    step(len(STEPS) + 2, AFTER[0])
+    text = decision_text(ws, case_id, payloads, say, j, clock)
+    published = AFTER[1]
+    step(len(STEPS) + 3, Step(published.day, published.actor, published.event,
+                              dict(published.payload, text_sha256=hashlib.sha256(text).hexdigest()), published.say))
+    check_copies(ws, case_id, text, payloads, say, j)
 
     view = show_case(ws, case_id)
     say("")
@@ -256,6 +351,7 @@ def run_demo(workspace: Path | None, *, run_flow: bool, console: Any) -> None:
     for a in v.acknowledged:
         say(f"  acknowledged {a['rule']} by {a['actor']}: {a['reason']}")
     say(f"  $ {j} audit verify")
+    archive(ws, case_id, home, say, j)
     if run_flow:
         from flows.case_flow import run_case_flow
 
