@@ -359,6 +359,7 @@ def record(
     acknowledge: List[str] = typer.Option([], "--acknowledge", help="A WARN rule id to acknowledge (repeatable)."),
     reason: List[str] = typer.Option([], "--reason", help="The reason for each --acknowledge, in the same order."),
     idempotency_key: Optional[str] = typer.Option(None, "--idempotency-key"),
+    if_seq: Optional[int] = typer.Option(None, "--if-seq", help="Record only if the case still has exactly N events (else exit 6)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Record an event on a case, checked against the case's policy pack."""
@@ -370,7 +371,7 @@ def record(
     ws = _ws()
     result = record_event(
         ws, actor, case_id, event, _read_payload(file), acknowledge=list(zip(acknowledge, reason)),
-        idempotency_key=idempotency_key,
+        idempotency_key=idempotency_key, expected_seq=if_seq,
     )
 
     def human() -> None:

@@ -203,12 +203,16 @@ def record_event(
     *,
     acknowledge: Sequence[tuple[str, str]] = (),
     idempotency_key: str | None = None,
+    expected_seq: int | None = None,
 ) -> Recorded:
-    """Record one event on a case, if the case's policy pack allows it; refuse naming the rule otherwise."""
+    """Record one event on a case, if the case's policy pack allows it; refuse naming the rule otherwise.
+
+    `expected_seq` is optimistic concurrency for a user who looked at the case first: the record is written only if
+    the case still has exactly that many events, else someone else wrote first (exit 6)."""
     payload = validate_payload(event, data)
     acks = _parse_acks(acknowledge)
     with write_transaction(ws.engine) as conn:
-        result, refusal = record_in(conn, actor, case_id, event, payload, acks, idempotency_key)
+        result, refusal = record_in(conn, actor, case_id, event, payload, acks, idempotency_key, expected_seq)
     if refusal is not None:  # raised after the commit, so the refused attempt stays in the history
         raise refusal
     assert result is not None
@@ -223,6 +227,7 @@ def record_in(
     payload: Any,
     acks: dict[str, str],
     idempotency_key: str | None = None,
+    expected_seq: int | None = None,
 ) -> tuple[Recorded | None, RuleRefusal | None]:
     """The body of `record`, inside the caller's write transaction: (the record, None) or (None, the refusal)."""
     body = payload.model_dump(mode="json", by_alias=True)
@@ -247,6 +252,12 @@ def record_in(
             field=name,
         )
     events, state = _load_case(conn, case_id)
+    if expected_seq is not None and events[-1].seq != expected_seq:
+        raise ConcurrentModification(
+            f"{case_id} has {events[-1].seq} events now, not the {expected_seq} you looked at: someone else wrote "
+            "first. Look at the case again (`juece case show`) and retry",
+            case_id=case_id, expected=expected_seq, actual=events[-1].seq,
+        )
     pack = pack_of(state)
     ctx = RuleContext(
         event=event,
