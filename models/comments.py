@@ -34,7 +34,6 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
-from models.db import is_sqlite
 
 INSERT_BATCH = 5000
 _BIG_CACHE = -65536  # KiB: 64 MiB while a large import runs

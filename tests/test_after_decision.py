@@ -9,7 +9,7 @@ import pytest
 from flows.adjustments import open_adjustment
 from flows.audit import verify_cases
 from policies.errors import RuleRefusal
-from support import CLERK, HEAD, LEGAL, MANDATORY_PATH, Driver, payload
+from support import CLERK, HEAD, LEGAL, MANDATORY_PATH, Driver
 
 
 @pytest.fixture

@@ -30,7 +30,7 @@ from flows.comments import (
 from models import comments as db
 from models import store
 from models.db import read_transaction
-from models.events import EVENT_TYPES, HandlingReport
+from models.events import HandlingReport
 from policies.errors import BadInput, ConcurrentModification, RuleRefusal, UnknownCase
 from support import CLERK, LEGAL, REVIEWER, payload
 

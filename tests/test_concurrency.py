@@ -17,7 +17,6 @@ from collections import Counter
 from datetime import date
 from pathlib import Path
 
-import pytest
 
 from flows.audit import verify_cases
 from models.store import load_stream

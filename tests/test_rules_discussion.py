@@ -8,39 +8,14 @@ from typing import Any
 
 import pytest
 
-from flows.audit import replay_case, verify_cases
+from flows.audit import verify_cases
 from models import store
 from models.db import read_transaction
-from policies.errors import RuleRefusal
 from policies.rules.discussion import majority_position
 from support import CLERK, HEAD, MANDATORY_PATH, Driver
+from rule_assertions import assert_refused
 
 # --- helpers --------------------------------------------------------------------------------------------------
-
-
-def stage_statuses(case: Driver) -> tuple[tuple[str, str], ...]:
-    return tuple((s.stage, s.status) for s in case.show().stages)
-
-
-def recorded_events(case: Driver) -> int:
-    """How many events the case holds, refused attempts not counted."""
-    return sum(1 for e in replay_case(case.ws, case.case_id).events if e.type != "attempt-refused")
-
-
-def assert_refused(case: Driver, event: str, data: dict[str, Any] | None = None, *, rule: str, article: str,
-                   enforcement: str = "HARD", actor=None, acknowledge=(), **changes: Any) -> RuleRefusal:  # type: ignore[no-untyped-def]
-    """Recording is refused naming `rule` and its article, and no stage and no recorded event changes."""
-    before = (stage_statuses(case), recorded_events(case))
-    with pytest.raises(RuleRefusal) as exc:
-        case.record(event, data, actor=actor, acknowledge=acknowledge, **changes)
-    err = exc.value
-    assert err.exit_code == 3
-    found = [f for f in err.findings if f.rule == rule]
-    assert found, f"expected {rule}, refused with {[f.rule for f in err.findings]}: {err.message}"
-    assert article in found[0].article
-    assert found[0].enforcement == enforcement
-    assert (stage_statuses(case), recorded_events(case)) == before
-    return err
 
 
 def opinions(*positions: str, head_position: str = "approve") -> list[dict[str, str]]:

@@ -8,7 +8,7 @@ import pytest
 from flows.audit import verify_cases
 from policies.errors import RuleRefusal
 from policies.pack import load_pack
-from support import MANDATORY_PATH, Driver, payload
+from support import Driver
 
 
 @pytest.fixture
