@@ -885,20 +885,87 @@ def due(
 
 
 def _server_json(st: Any) -> dict[str, Any]:
-    return {"running": st.running, "url": st.url, "api_url": st.api_url, "pid": st.pid, "log": str(st.log_path)}
+    return {
+        "running": st.running, "url": st.url, "api_url": st.api_url, "pid": st.pid, "log": str(st.log_path),
+        "database_url": st.database_url,
+    }
 
 
 @server_app.command("start")
 @command
-def server_start(as_json: bool = JsonOpt) -> None:
+def server_start(
+    database_url: Optional[str] = typer.Option(
+        None, "--database-url", metavar="URL",
+        help="Keep Prefect's data in this database, e.g. postgresql+asyncpg://prefect@db/prefect (PostgreSQL ≥ 14.9 "
+        "with pg_trgm); default: PREFECT_API_DATABASE_CONNECTION_URL, else SQLite in the workspace.",
+    ),
+    as_json: bool = JsonOpt,
+) -> None:
     """Start the local Prefect server in the background (reused if already running)."""
     from flows.prefect_server import ServerStartError, ensure_server
 
     try:
-        st = ensure_server(_ws().prefect_home)
+        st = ensure_server(_ws().prefect_home, database_url=database_url)
     except ServerStartError as exc:
         raise DecisionError(str(exc), code="prefect-server") from exc
-    emit(as_json, _server_json(st), lambda: _console().print(f"Prefect server running at {st.url} (pid {st.pid})"))
+    on = f" on {st.database_url}" if st.database_url else ""
+    emit(as_json, _server_json(st), lambda: _console().print(f"Prefect server running at {st.url} (pid {st.pid}){on}"))
+
+
+@app.command()
+@command
+def worker(
+    api_url: Optional[str] = typer.Option(
+        None, "--api-url", metavar="URL",
+        help="The Prefect server's API, http://HOST:4200/api (or PREFECT_API_URL; default: this workspace's server).",
+    ),
+    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="At most this many flow runs at once here."),
+    pool: str = typer.Option("juece", "--pool", help="The process work pool to serve."),
+    name: Optional[str] = typer.Option(None, "--name", help="This worker's name in the Prefect UI (one per process)."),
+    poll_seconds: float = typer.Option(2.0, "--poll-seconds", min=0.5, help="How often to ask the server for runs."),
+    deploy: bool = typer.Option(
+        True, "--deploy/--no-deploy", help="Create the work pool if missing and create or update juece's deployments."
+    ),
+    sweep_cron: Optional[str] = typer.Option(
+        None, "--sweep-cron", metavar="CRON", help='Schedule the deadline sweep, e.g. "0 8 * * 1-5" (Asia/Shanghai).'
+    ),
+    sweep_webhook: Optional[str] = typer.Option(
+        None, "--sweep-webhook", metavar="URL", help="Where the scheduled sweep posts its reminders."
+    ),
+) -> None:
+    """Run juece's flows on this machine: serve the Prefect work pool until stopped (SIGTERM or Ctrl-C)."""
+    from flows.worker import deploy_flows, resolve_api_url, run_worker
+
+    ws = _ws()
+    url = resolve_api_url(api_url, ws.prefect_home)
+    if deploy:
+        names = deploy_flows(url, work_pool=pool, sweep_cron=sweep_cron, sweep_webhook=sweep_webhook)
+        _console(stderr=True).print(f"deployed {', '.join(names)} to the work pool {pool!r} at {url}")
+    run_worker(ws.home, api_url=url, limit=limit, work_pool=pool, name=name, query_seconds=poll_seconds)
+
+
+@flow_app.command("trigger")
+@command
+def flow_trigger(
+    case_id: str = typer.Argument(..., metavar="CASE"),
+    worker_home: str = typer.Option(
+        "", "--worker-home", metavar="PATH", help="The workspace as the workers see it (default: each worker's own)."
+    ),
+    api_url: Optional[str] = typer.Option(None, "--api-url", metavar="URL", help="The Prefect server's API."),
+    timeout: float = typer.Option(120.0, "--timeout", help="Seconds to wait for a worker to finish the run."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Run the case's flow on a `juece worker` (the scaled setup) and wait for it."""
+    from flows.cases import show_case
+    from flows.worker import resolve_api_url, trigger_case_flow
+
+    ws = _ws()
+    show_case(ws, case_id)  # an unknown case is refused here, not in a worker's log
+    url = resolve_api_url(api_url, ws.prefect_home)
+    run_id, state = trigger_case_flow(url, worker_home, case_id, timeout=timeout)
+    ui = url.removesuffix("/api")
+    emit(as_json, {"case_id": case_id, "flow_run_id": run_id, "state_name": state, "ui_url": f"{ui}/runs/flow-run/{run_id}"},
+         lambda: _console().print(f"flow run {run_id}: [bold]{state}[/]\n  see it in the Prefect UI: {ui}/runs/flow-run/{run_id}"))
 
 
 @server_app.command("stop")

@@ -5,6 +5,12 @@ fires schedules (docs: ARCHITECTURE.md, "Prefect's place"). So a command that ru
 which starts `prefect server start` detached in its own session, with its home and log inside the workspace, and
 records it in `server.json`; later commands find it there and reuse it.
 
+By default the server keeps its database in SQLite inside its Prefect home. `ensure_server(..., database_url=...)`
+starts it on another database instead — in the scaled setup PostgreSQL (`postgresql+asyncpg://…`, ≥ 14.9 with the
+`pg_trgm` extension, which Prefect's own migrations create when the role may) — and records that URL, with any
+password masked, in `server.json`, so a later request for a different database is refused rather than silently
+served by the wrong server.
+
 This module never imports Prefect (`import prefect` alone costs 1.4–2.0 s): it runs the server as a subprocess and
 talks to it over HTTP.
 """
@@ -19,6 +25,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.parse
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,6 +46,11 @@ _POLL_INTERVAL_SECONDS = 0.2
 # A port picked as free can be taken before the server binds it; try a new one this many times.
 _PORT_ATTEMPTS = 3
 
+# Prefect reads its server database URL from either name; the first one set wins, so a child gets both.
+DATABASE_URL_VARIABLES = ("PREFECT_SERVER_DATABASE_CONNECTION_URL", "PREFECT_API_DATABASE_CONNECTION_URL")
+# Prefect's server needs an async driver.
+_ASYNC_DRIVERS = ("postgresql+asyncpg", "sqlite+aiosqlite")
+
 # Servers this process started, kept so they are reaped through Popen (no zombie, no "still running" warning).
 _children: dict[int, subprocess.Popen[bytes]] = {}
 
@@ -58,12 +70,15 @@ class ServerStatus:
     pid: int | None
     log_path: Path
     prefect_home: Path
+    # The database the server was started on (password masked); None for the default SQLite in its Prefect home.
+    database_url: str | None = None
 
 
 @dataclass(frozen=True)
 class _Record:
     pid: int
     port: int
+    database_url: str | None = None
 
     @property
     def url(self) -> str:
@@ -99,19 +114,34 @@ def server_status(prefect_home: Path) -> ServerStatus:
     return _status(prefect_home, record, running=_is_healthy(record.api_url))
 
 
-def ensure_server(prefect_home: Path, *, timeout: float = 90.0) -> ServerStatus:
-    """Return the workspace's running Prefect server, starting it in the background first if needed."""
+def ensure_server(prefect_home: Path, *, timeout: float = 90.0, database_url: str | None = None) -> ServerStatus:
+    """Return the workspace's running Prefect server, starting it in the background first if needed.
+
+    `database_url` (e.g. `postgresql+asyncpg://prefect@db.example/prefect`) starts the server on that database
+    instead of the SQLite file in its home; a running server started on a different database is refused with
+    `ServerStartError` (stop it first). Without `database_url` any running server is reused, and a new one gets
+    the database the environment names (PREFECT_SERVER_/PREFECT_API_DATABASE_CONNECTION_URL), else SQLite.
+    """
     prefect_home = Path(prefect_home)
+    if database_url is not None:
+        database_url = _checked_database_url(database_url)
     prefect_home.mkdir(parents=True, exist_ok=True)
     with _locked(prefect_home):
         record = _read_record(prefect_home)
         if record is not None and _is_server_process(record.pid):
+            if database_url is not None and record.database_url != mask_database_url(database_url):
+                raise ServerStartError(
+                    f"The local Prefect server (pid {record.pid}, {record.url}) runs on "
+                    f"{record.database_url or 'its SQLite database in ' + str(prefect_home)}, not on "
+                    f"{mask_database_url(database_url)}; stop it first (`juece server stop`) to start it on another "
+                    "database"
+                )
             if _wait_healthy(record, timeout=_remaining_startup(prefect_home, timeout)):
                 return _status(prefect_home, record, running=True)
             # Alive but not answering (hung, or left half-started by a killed command): replace it.
             _terminate(record.pid, timeout=20.0)
         _remove_record(prefect_home)
-        return _start(prefect_home, timeout=timeout)
+        return _start(prefect_home, timeout=timeout, database_url=database_url)
 
 
 def stop_server(prefect_home: Path, *, timeout: float = 20.0) -> ServerStatus:
@@ -127,11 +157,44 @@ def stop_server(prefect_home: Path, *, timeout: float = 20.0) -> ServerStatus:
     return _stopped(prefect_home)
 
 
-def _start(prefect_home: Path, *, timeout: float) -> ServerStatus:
+def mask_database_url(url: str) -> str:
+    """The URL with its password (if any) replaced by `***`, fit to record and to print."""
+    parts = urllib.parse.urlsplit(url)
+    if parts.password is None:
+        return url
+    user = parts.username or ""
+    host = parts.netloc.rpartition("@")[2]
+    return urllib.parse.urlunsplit(parts._replace(netloc=f"{user}:***@{host}"))
+
+
+def _checked_database_url(url: str) -> str:
+    """Prefect's server needs an async driver; a bare `postgresql://` URL is given asyncpg, anything else refused."""
+    scheme, sep, rest = url.partition("://")
+    if not sep or not rest:
+        raise ServerStartError(f"{mask_database_url(url)!r} is not a database URL (expected postgresql+asyncpg://…)")
+    if scheme in ("postgresql", "postgres"):
+        return f"postgresql+asyncpg://{rest}"
+    if scheme not in _ASYNC_DRIVERS:
+        raise ServerStartError(
+            f"Prefect's server needs an async database driver: use postgresql+asyncpg://… "
+            f"(or sqlite+aiosqlite://…), not {scheme}://"
+        )
+    return url
+
+
+def _environment_database_url() -> str | None:
+    return next((os.environ[name] for name in DATABASE_URL_VARIABLES if os.environ.get(name)), None)
+
+
+def _start(prefect_home: Path, *, timeout: float, database_url: str | None = None) -> ServerStatus:
     log_path = prefect_home / LOG_FILE
+    effective_url = database_url or _environment_database_url()
+    recorded_url = mask_database_url(effective_url) if effective_url else None
     for _attempt in range(_PORT_ATTEMPTS):
         port = _free_port()
-        record = _Record(pid=_spawn(prefect_home, port, log_path), port=port)
+        record = _Record(
+            pid=_spawn(prefect_home, port, log_path, database_url=database_url), port=port, database_url=recorded_url
+        )
         # Recorded before it is healthy, so a command killed while waiting leaves a server the next one can find.
         _write_record(prefect_home, record)
         outcome = _wait_started(record, timeout=timeout)
@@ -149,14 +212,20 @@ def _start(prefect_home: Path, *, timeout: float) -> ServerStatus:
     )
 
 
-def _spawn(prefect_home: Path, port: int, log_path: Path) -> int:
+def _spawn(prefect_home: Path, port: int, log_path: Path, *, database_url: str | None = None) -> int:
+    # The server runs in its home: a relative PREFECT_HOME (from a relative --home) would resolve a second time there.
+    prefect_home = prefect_home.resolve()
     env = {key: value for key, value in os.environ.items() if key != "PREFECT_API_URL"}
     # The server's own API URL, so the UI it serves talks to it and not to a server inherited from the caller.
     env.update(prefect_env(prefect_home, api_url=f"http://{HOST}:{port}/api"))
+    if database_url is not None:
+        env.update(dict.fromkeys(DATABASE_URL_VARIABLES, database_url))
     command = [*_prefect_command(), "server", "start", "--host", HOST, "--port", str(port)]
     with log_path.open("ab") as log:
         started = datetime.now(timezone.utc).isoformat(timespec="seconds")
-        log.write(f"\n--- juece: {started} starting: {' '.join(command)}\n".encode())
+        shown = database_url or _environment_database_url()
+        database = mask_database_url(shown) if shown else f"SQLite in {prefect_home}"
+        log.write(f"\n--- juece: {started} starting: {' '.join(command)} on {database}\n".encode())
         log.flush()
         process = subprocess.Popen(
             command,
@@ -295,7 +364,8 @@ def _read_record(prefect_home: Path) -> _Record | None:
     path = prefect_home / RECORD_FILE
     try:
         data = json.loads(path.read_text(encoding="utf-8"))
-        return _Record(pid=int(data["pid"]), port=int(data["port"]))
+        url = data.get("database_url")
+        return _Record(pid=int(data["pid"]), port=int(data["port"]), database_url=str(url) if url else None)
     except FileNotFoundError:
         return None
     except (ValueError, KeyError, TypeError):
@@ -311,6 +381,7 @@ def _write_record(prefect_home: Path, record: _Record) -> None:
         "host": HOST,
         "url": record.url,
         "api_url": record.api_url,
+        "database_url": record.database_url,
         "started_at": datetime.now(timezone.utc).isoformat(timespec="seconds"),
     }
     partial = path.with_suffix(".json.tmp")
@@ -341,6 +412,7 @@ def _status(prefect_home: Path, record: _Record, *, running: bool) -> ServerStat
         pid=record.pid,
         log_path=prefect_home / LOG_FILE,
         prefect_home=prefect_home,
+        database_url=record.database_url,
     )
 
 

@@ -195,7 +195,8 @@ def migrate(engine: Engine, migrations: tuple[Migration, ...] = MIGRATIONS) -> l
     with write_transaction(engine) as conn:
         if dialect == "postgresql":
             conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7136001)")  # one migrator at a time
-        conn.exec_driver_sql(_LEDGER[dialect])
+        if not inspect(conn).has_table("schema_migrations"):  # the app role may not CREATE, even IF NOT EXISTS
+            conn.exec_driver_sql(_LEDGER[dialect])
         applied = _applied(conn)
         for m in migrations:
             if m.version in applied:
