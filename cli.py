@@ -825,6 +825,22 @@ def flow_run(case_id: str = typer.Argument(..., metavar="CASE"), as_json: bool =
     ))
 
 
+@flow_app.command("publish")
+@command
+def flow_publish(
+    case_id: str = typer.Argument(..., metavar="CASE"),
+    portal: str = typer.Option(..., "--portal", help="The publication portal's endpoint (POST)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Post a published decision's text to a portal (retrying only transient failures) and record where it is."""
+    from flows.case_flow import run_publish_flow
+
+    actor = _actor()
+    outcome = run_publish_flow(_ws(), case_id, portal, actor.label)
+    emit(as_json, outcome.to_json(), lambda: _console().print(
+        f"posted {case_id}: now at {outcome.posted_url} (flow run {outcome.flow_run_id}, {outcome.state_name})"))
+
+
 @flow_app.command("audit")
 @command
 def flow_audit(as_json: bool = JsonOpt) -> None:

@@ -22,6 +22,7 @@ class FlowOutcome:
     state_name: str
     ui_url: str
     artifact_key: str
+    posted_url: str = ""  # publish-decision: where the portal now has the text
 
     def to_json(self) -> dict[str, Any]:
         """JSON form."""
@@ -95,3 +96,22 @@ def run_sweep_flow(ws: Workspace, webhook_url: str | None) -> FlowOutcome:
     _drain()
     run_id = str(state.state_details.flow_run_id)
     return FlowOutcome("*", run_id, state.name or "", f"{ui}/runs/flow-run/{run_id}", "deadline-sweep")
+
+
+def run_publish_flow(ws: Workspace, case_id: str, portal: str, actor: str) -> FlowOutcome:
+    """Run `publish-decision`: post the decision text to the portal and record where it is."""
+    from flows.publication import published_text
+
+    published_text(ws, case_id)  # nothing to post is refused before any server is started
+    ui = prepare_prefect(ws)
+    from prefect.settings import temporary_settings
+
+    from flows.prefect_flows import publish_decision
+
+    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+        state = publish_decision(home=str(ws.home), case_id=case_id, portal=portal, actor=actor, return_state=True)
+    _drain()
+    run_id = str(state.state_details.flow_run_id)
+    if not state.is_completed():
+        raise DecisionError(f"the publication flow ended {state.name}: {state.message}", code="publish-flow")
+    return FlowOutcome(case_id, run_id, state.name or "", f"{ui}/runs/flow-run/{run_id}", "", state.result()["url"])

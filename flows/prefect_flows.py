@@ -105,3 +105,31 @@ def deadline_sweep(home: str, webhook_url: str | None = None) -> State:
     overdue = sum(i.state == "overdue" for i in items)
     return Completed(name="Overdue" if overdue else ("Due" if items else "NothingDue"),
                      data={"items": len(items), "overdue": overdue})
+
+
+def _portal_transient(task: Any, task_run: Any, state: Any) -> bool:
+    """Retry a post only when the portal failed transiently (never on a refusal)."""
+    from flows.publication import TransientPortalError
+
+    return isinstance(state.result(raise_on_failure=False), TransientPortalError)
+
+
+@task(name="post-to-portal", retries=3, retry_delay_seconds=[1, 5, 20], retry_condition_fn=_portal_transient)
+def post_decision(portal: str, case_id: str, title: str, text: bytes, sha: str) -> str:
+    """POST the decision text; Prefect retries transport errors and 5xx only."""
+    from flows.publication import post_to_portal
+
+    return post_to_portal(portal, case_id, title, text, sha)
+
+
+@flow(name="publish-decision", flow_run_name="{case_id}")
+def publish_decision(home: str, case_id: str, portal: str, actor: str = "legal-office:publication-flow") -> State:
+    """Post a published decision's text to a portal and record where it now is."""
+    from flows.publication import published_text, record_posted
+    from flows.workspace import parse_actor
+
+    ws = open_workspace(home)
+    title, sha, text = published_text(ws, case_id)
+    where = post_decision(portal, case_id, title, text, sha)
+    seq = record_posted(ws, parse_actor(actor), case_id, portal, where, sha)
+    return Completed(name="Posted", data={"case_id": case_id, "url": where, "seq": seq})

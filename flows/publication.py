@@ -16,7 +16,7 @@ from flows.cases import _load_case
 from flows.documents import blob_path
 from flows.workspace import Workspace
 from models.db import read_transaction
-from policies.errors import BadInput, RuleRefusal
+from policies.errors import BadInput, DecisionError, RuleRefusal
 from policies.findings import Finding
 
 FETCH_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
@@ -96,3 +96,75 @@ def read_copy(path: Path) -> bytes:
         return path.read_bytes()
     except OSError as exc:
         raise BadInput(f"cannot read {path}: {exc.strerror}", field="--file") from exc
+
+
+# --- posting the decision to a publication portal ---------------------------------------------------------------
+
+
+class TransientPortalError(RuntimeError):
+    """The portal could not be reached or answered 5xx: worth retrying."""
+
+
+class PortalRefused(DecisionError):
+    """The portal refused the post (4xx): never retried."""
+
+    exit_code = 2
+    code = "portal-refused"
+
+
+def post_to_portal(url: str, case_id: str, title: str, text: bytes, sha256: str, *,
+                   transport: httpx.BaseTransport | None = None) -> str:
+    """POST the decision text to the portal once; returns the address it was published at (the portal's `url`)."""
+    files = {"text": ("decision.txt", text, "text/plain; charset=utf-8")}
+    data = {"case_id": case_id, "title": title, "sha256": sha256}
+    try:
+        with httpx.Client(timeout=FETCH_TIMEOUT, transport=transport) as client:
+            r = client.post(url, data=data, files=files)
+    except httpx.TransportError as exc:
+        raise TransientPortalError(f"{url}: {exc}") from exc
+    if r.status_code >= 500:
+        raise TransientPortalError(f"{url} answered HTTP {r.status_code}")
+    if r.status_code >= 400:
+        raise PortalRefused(f"the portal {url} refused the decision: HTTP {r.status_code} {r.text[:200]}", field="--portal")
+    try:
+        where = r.json()["url"]
+    except (ValueError, KeyError, TypeError) as exc:
+        raise PortalRefused(f"the portal {url} answered without the address it published at (JSON {{\"url\": …}})",
+                            field="--portal") from exc
+    return str(where)
+
+
+def published_text(ws: Workspace, case_id: str) -> tuple[str, str, bytes]:
+    """(title, sha256, bytes) of the decision text recorded as published, from the document store."""
+    with read_transaction(ws.engine) as conn:
+        _, state = _load_case(conn, case_id)
+    published = state.records("decision-published")
+    if not published:
+        f = Finding("PUB-01", "条例第三十二条 (art. 32)", "HARD",
+                    f"{case_id} has no published decision recorded, so there is nothing to post.", {})
+        raise RuleRefusal(f.sentence(), findings=[f])
+    sha = published[-1]["text_sha256"]
+    path = blob_path(ws, sha)
+    if not path.is_file():
+        raise BadInput(f"the decision text (sha256 {sha[:12]}…) is not in the document store; `juece attach` it first",
+                       field="CASE")
+    return state.title, sha, path.read_bytes()
+
+
+def record_posted(ws: Workspace, actor: Any, case_id: str, portal: str, where: str, sha: str) -> int:
+    """Record where the decision was posted (idempotent: the same post is recorded once)."""
+    from flows.cases import record_in
+    from flows.clock import local_date, now
+    from flows.workspace import read_facts
+    from models.db import write_transaction
+    from models.events import DecisionPosted
+
+    with write_transaction(ws.engine) as conn:
+        today = local_date(now(read_facts(conn)))
+        payload = DecisionPosted(portal=portal, url=where, text_sha256=sha, posted_on=today)
+        recorded, refusal = record_in(conn, actor, case_id, "decision-posted", payload, {},
+                                      f"posted:{case_id}:{portal}:{sha}")
+    if refusal is not None:
+        raise refusal
+    assert recorded is not None
+    return recorded.seq

@@ -105,6 +105,16 @@ class CommentsImported(Payload):
     clusters_total: int = Field(ge=0)
 
 
+class DecisionPosted(Payload):
+    """The decision text was posted to a publication portal by the publication flow; where it now is."""
+
+    event_type = "decision-posted"
+    portal: NonEmptyText
+    url: NonEmptyText
+    text_sha256: Sha256
+    posted_on: IsoDate
+
+
 class DossierArchived(Payload):
     """The case's dossier was exported as a BagIt package; the tag manifest's hash binds the bag to the history."""
 
@@ -866,6 +876,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
         AttemptRefused,
         DocumentAttached,
         CommentsImported,
+        DecisionPosted,
         DossierArchived,
         ConsultationOpened,
         HearingAnnounced,
@@ -903,7 +914,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
 
 # Events recorded by the engine itself, never by `juece record`.
 ENGINE_EVENTS = frozenset(
-    {"case-launched", "attempt-refused", "document-attached", "dossier-archived", "comments-imported", "workspace-initialised", "clock-set", "calendar-loaded",
+    {"case-launched", "attempt-refused", "document-attached", "dossier-archived", "comments-imported", "decision-posted", "workspace-initialised", "clock-set", "calendar-loaded",
      "experts-imported", "expert-panel-drawn"}
 )
 RECORDABLE = tuple(name for name in EVENT_TYPES if name not in ENGINE_EVENTS)

@@ -120,3 +120,64 @@ def test_the_sweep_flow_retries_a_webhook_only_on_transient_failures(prefect_har
         server.shutdown()
     assert refused.is_failed() and hits == [503, 204, 403]  # the 403 was not retried
     assert "HRG-04" in read_artifact("deadline-sweep")
+
+
+def test_the_publication_flow_posts_the_text_retrying_transient_failures_and_records_where(prefect_harness, case, tmp_path):  # type: ignore[no-untyped-def]
+    import hashlib
+    import http.server
+    import json
+    import threading
+
+    from prefect.settings import temporary_settings
+
+    from flows.documents import attach
+    from flows.prefect_flows import publish_decision
+    from flows.publication import verify_copy
+    from support import LEGAL
+
+    text = "三亚市人民政府关于河西片区棚户区改造的决定\n".encode()
+    f = tmp_path / "决定.txt"
+    f.write_bytes(text)
+    case.walk(MANDATORY_PATH)
+    case.record("party-reported")
+    attach(case.ws, LEGAL, case.case_id, f)
+    case.record("decision-published", text_sha256=hashlib.sha256(text).hexdigest())
+    received: list[bytes] = []
+    codes = [502, 200]
+
+    class Portal(http.server.BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            code = codes[min(len(received), 1)]
+            received.append(body)
+            self.send_response(code)
+            self.send_header("Content-Type", "application/json")
+            self.end_headers()
+            if code == 200:
+                self.wfile.write(json.dumps({"url": f"http://127.0.0.1:{self.server.server_address[1]}/d/1.txt"}).encode())
+
+        def do_GET(self) -> None:  # noqa: N802
+            self.send_response(200)
+            self.end_headers()
+            self.wfile.write(text)
+
+        def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Portal)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with temporary_settings(updates={"flows.heartbeat_frequency": None}):
+            state = publish_decision(home=str(case.ws.home), case_id=case.case_id,
+                                     portal=f"http://127.0.0.1:{server.server_address[1]}/post", return_state=True)
+        assert state.name == "Posted" and len(received) == 2  # one 502, retried once
+        assert "三亚市人民政府关于".encode() in received[-1]
+        where = state.result()["url"]
+        from flows.publication import fetch
+
+        assert verify_copy(case.ws, case.case_id, fetch(where), where).matches
+    finally:
+        server.shutdown()
+    from flows.audit import replay_case
+
+    assert replay_case(case.ws, case.case_id).events[-1].type == "decision-posted"

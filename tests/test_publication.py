@@ -85,3 +85,16 @@ def test_fetch_reads_through_any_httpx_transport():  # type: ignore[no-untyped-d
     failing = httpx.MockTransport(lambda request: httpx.Response(503))
     with pytest.raises(BadInput):
         fetch("https://www.sanya.gov.cn/x.txt", transport=failing)
+
+
+def test_posting_to_a_portal_distinguishes_transient_failures_from_refusals():  # type: ignore[no-untyped-def]
+    from flows.publication import PortalRefused, TransientPortalError, post_to_portal
+
+    ok = httpx.MockTransport(lambda r: httpx.Response(201, json={"url": "https://www.sanya.gov.cn/zfwj/1.txt"}))
+    assert post_to_portal("https://portal.test/post", "JC-2025-0001", "决定", TEXT, "ab" * 32, transport=ok).endswith("1.txt")
+    with pytest.raises(TransientPortalError):
+        post_to_portal("https://portal.test/post", "JC", "t", TEXT, "ab" * 32, transport=httpx.MockTransport(lambda r: httpx.Response(503)))
+    with pytest.raises(PortalRefused):
+        post_to_portal("https://portal.test/post", "JC", "t", TEXT, "ab" * 32, transport=httpx.MockTransport(lambda r: httpx.Response(403)))
+    with pytest.raises(PortalRefused):  # a 200 without the address it published at
+        post_to_portal("https://portal.test/post", "JC", "t", TEXT, "ab" * 32, transport=httpx.MockTransport(lambda r: httpx.Response(200, text="ok")))
