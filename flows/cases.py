@@ -567,6 +567,12 @@ def deadlines_of(state: CaseState, calendar: WorkingDayCalendar, pack: PolicyPac
         reports = [r["reported_on"] for r in state.records("execution-reported")]
         last = max(reports) if reports else published[-1]["published_on"]
         due = last + timedelta(days=every)
+        feedback = sum(r["count"] for r in state.records("public-feedback-received"))
+        threshold = pack.param("evaluation_feedback_threshold")
+        if feedback >= threshold and not state.records("post-evaluation-done"):
+            out.append(Deadline("consider a post-decision evaluation (决策后评估)", None, "PDE-01",
+                                f"{feedback} opinions on execution received (threshold {threshold}; 条例第三十六条第一款第二项)",
+                                "suggested"))
         out.append(Deadline("next execution report (执行情况报告)", due.isoformat(), "EXE-02",
                             f"every {every} days as the decision requires; last {'report' if reports else 'publication'} {last}",
                             "overdue" if today > due else ("due-soon" if (due - today).days <= 14 else "open")))

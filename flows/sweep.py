@@ -27,7 +27,7 @@ class DueItem:
     what: str
     due: str | None
     rule: str
-    state: str  # upcoming | due-soon | overdue | unknown
+    state: str  # upcoming | due-soon | overdue | suggested | unknown
     note: str
 
     def to_json(self) -> dict[str, Any]:
@@ -48,13 +48,13 @@ def sweep(ws: Workspace, *, as_of: datetime | None = None, horizon_days: int = H
         for d in view.deadlines:
             if d.state in ("met", "closed"):
                 continue
-            if d.state == "unknown":
-                items.append(DueItem(view.case_id, view.title, d.what, None, d.rule, "unknown", d.note))
+            if d.state in ("unknown", "suggested"):
+                items.append(DueItem(view.case_id, view.title, d.what, d.due, d.rule, d.state, d.note))
             elif d.state in ("overdue", "due-soon"):
                 items.append(DueItem(view.case_id, view.title, d.what, d.due, d.rule, d.state, d.note))
             elif d.due and 0 <= (date.fromisoformat(d.due) - day).days <= horizon_days:
                 items.append(DueItem(view.case_id, view.title, d.what, d.due, d.rule, "upcoming", d.note))
-    order = {"overdue": 0, "due-soon": 1, "upcoming": 2, "unknown": 3}
+    order = {"overdue": 0, "due-soon": 1, "upcoming": 2, "suggested": 3, "unknown": 4}
     items.sort(key=lambda i: (order[i.state], i.due or "9999", i.case_id))
     return today, items
 

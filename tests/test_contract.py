@@ -169,3 +169,20 @@ def test_the_application_role_can_append_and_read_but_not_rewrite(backend_case):
             conn.execute(text(f'REVOKE ALL ON ALL TABLES IN SCHEMA "{schema}" FROM {role}'))
             conn.execute(text(f'REVOKE ALL ON SCHEMA "{schema}" FROM {role}'))
             conn.execute(text(f"DROP ROLE {role}"))
+
+
+def test_the_archive_exports_and_verifies_the_same_on_either_backend(backend_case, tmp_path):  # type: ignore[no-untyped-def]
+    from flows.archive import export_archive, verify_archive
+    from flows.documents import attach
+    from support import Actor
+
+    backend_case.walk(MANDATORY_PATH)
+    backend_case.walk(["party-reported", "decision-published"])
+    doc = tmp_path / "纪要.txt"
+    doc.write_text("八届市政府第72次常务会议纪要", encoding="utf-8")
+    attach(backend_case.ws, CLERK, backend_case.case_id, doc)
+    r = export_archive(backend_case.ws, Actor("archivist", "周档案"), backend_case.case_id, tmp_path / "bag")
+    assert r.archive_id == "Z001-WS·2025-Y-FZ-0001"
+    v = verify_archive(tmp_path / "bag")
+    assert v.ok, v.failures
+    assert verify_cases(backend_case.ws).exit_code == 0

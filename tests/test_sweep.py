@@ -114,3 +114,15 @@ def test_delivery_retries_only_transient_failures():  # type: ignore[no-untyped-
 
     with pytest.raises(TransientDeliveryError):
         deliver("http://hook.test/x", "2025-09-20", [], transport=httpx.MockTransport(down), retries=2, backoff=0)
+
+
+def test_many_opinions_on_execution_suggest_a_post_decision_evaluation(case):  # type: ignore[no-untyped-def]
+    case.walk(MANDATORY_PATH)
+    case.walk(["party-reported", "decision-published"])
+    case.record("public-feedback-received", count=57)
+    assert (case.case_id, "PDE-01") not in items_by_rule(case.ws, "2026-01-12")
+    case.record("public-feedback-received", count=60, received_on="2026-01-11")
+    item = items_by_rule(case.ws, "2026-01-12")[(case.case_id, "PDE-01")]
+    assert item.state == "suggested" and "117 opinions" in item.note
+    case.record("post-evaluation-done")
+    assert (case.case_id, "PDE-01") not in items_by_rule(case.ws, "2026-02-11")
