@@ -148,3 +148,43 @@ def test_a_full_disk_is_a_typed_error_with_nothing_written_and_the_retry_records
     again = record_event(ws, CLERK, case_id, "execution-reported", big, idempotency_key="disk-full-1")
     assert not first.repeated and again.repeated and executing.show().events == before + 1
     assert verify_cases(ws).exit_code == 0
+
+
+def test_a_really_full_file_system_is_a_typed_error_with_nothing_written(tmp_path):  # type: ignore[no-untyped-def]
+    """The workspace on a 1 MiB tmpfs that fills up: a real ENOSPC, not a page-count limit."""
+    from support import Driver, new_workspace
+
+    mnt = tmp_path / "tiny"
+    mnt.mkdir()
+    done = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=1m", "tmpfs", str(mnt)], capture_output=True, text=True)
+    if done.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {done.stderr.strip()}")
+    d = None
+    try:
+        d = Driver(new_workspace(mnt / "ws"))
+        d.launch("risk-relevant", "technical")
+        d.record("consultation-opened")
+        d.clock_to(__import__("datetime").date(2025, 9, 18))
+        before = d.show().events
+        filler = mnt / "filler"
+        fd = os.open(filler, os.O_WRONLY | os.O_CREAT)
+        try:  # leave nothing free
+            while True:
+                os.write(fd, b"\0" * 4096)
+        except OSError:
+            pass
+        finally:
+            os.close(fd)
+        big = payload("participation-activity-held", description="座谈会记录" * 4000)
+        with pytest.raises(StorageFailure):
+            record_event(d.ws, CLERK, d.case_id, "participation-activity-held", big, idempotency_key="enospc")
+        filler.unlink()
+        d.ws.engine.dispose()
+        assert d.show().events == before
+        r = record_event(d.ws, CLERK, d.case_id, "participation-activity-held", big, idempotency_key="enospc")
+        assert not r.repeated and d.show().events == before + 1
+        assert verify_cases(d.ws).exit_code == 0
+    finally:
+        if d is not None:
+            d.ws.engine.dispose()
+        subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
