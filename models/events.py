@@ -21,7 +21,7 @@ SCHEMA_VERSION = 1
 class Payload(BaseModel):
     """Base of every event payload: frozen, unknown fields refused."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False)
+    model_config = ConfigDict(frozen=True, extra="forbid", str_strip_whitespace=False, defer_build=True)
 
     event_type: ClassVar[str]
     stage: ClassVar[str | None] = None
@@ -135,7 +135,7 @@ class DossierArchived(Payload):
 class Channel(BaseModel):
     """Where a notice was published: the website address, the new-media account, the newspaper issue."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     kind: Literal["website", "new-media", "newspaper", "broadcast", "television", "gazette", "other"]
     ref: Text = ""
 
@@ -181,7 +181,7 @@ class HearingAnnounced(Payload):
 class HearingParticipant(BaseModel):
     """One hearing participant: the side represented, when the materials reached them, and the signed record."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     name: Name
     side: NonEmptyText
     materials_delivered_on: IsoDate
@@ -246,7 +246,7 @@ class ParticipationActivityHeld(Payload):
 class HandlingReport(BaseModel):
     """The study and adoption of public opinions (意见研究采纳情况, 条例 arts. 18, 29(2))."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     main_opinions: Text = ""
     adopted: Text = ""
     not_adopted: Text = ""
@@ -292,7 +292,7 @@ class ParticipationExempted(Payload):
 class Expert(BaseModel):
     """One expert or institution on the panel, with the declared interest (null when none)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     name: Name
     affiliation: NonEmptyText
     specialty: Text = ""
@@ -303,7 +303,7 @@ class Expert(BaseModel):
 class ExpertOpinion(BaseModel):
     """A written expert opinion, signed and sealed as 条例 art. 19(2) requires."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     author: Name
     summary: NonEmptyText
     signed: bool = False
@@ -344,7 +344,7 @@ class ExpertReviewConcluded(Payload):
 class PoolExpert(BaseModel):
     """An expert in the decision-consultation pool (决策咨询论证专家库), with declared interests."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     name: Name
     affiliation: NonEmptyText
     specialty: NonEmptyText
@@ -414,7 +414,7 @@ class RiskAssessed(Payload):
 class PriorReport(BaseModel):
     """An earlier assessment that already covers this risk (RSK-02)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     ref: Text = ""
     issuer: Text = ""
     issued_on: IsoDate | None = None
@@ -459,7 +459,7 @@ class RiskAssessmentWaived(Payload):
 class Material(BaseModel):
     """One item sent with a submission or to the meeting."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     kind: Literal[
         "draft",
         "explanation",
@@ -517,7 +517,7 @@ class LegalityReviewReturned(Payload):
 class Findings(BaseModel):
     """The three things a legality review must find on (条例 art. 27)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     authority: Text = ""
     procedure: Text = ""
     content: Text = ""
@@ -526,7 +526,7 @@ class Findings(BaseModel):
 class AdviserOpinion(BaseModel):
     """A legal adviser's or public-sector lawyer's opinion (法律顾问、公职律师, 条例 art. 28)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     name: Name
     role: Literal["legal-adviser", "public-lawyer"]
     summary: Text = ""
@@ -535,7 +535,7 @@ class AdviserOpinion(BaseModel):
 class RequiredChange(BaseModel):
     """One change or supplement the opinion asks for (条例 art. 28)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     item: NonEmptyText
 
 
@@ -569,7 +569,7 @@ class LegalityOpinionIssued(Payload):
 class Response(BaseModel):
     """How the undertaking unit answered one required change."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     item: NonEmptyText
     change: NonEmptyText
 
@@ -595,7 +595,7 @@ Position = Literal["approve", "oppose", "approve-with-changes", "defer"]
 class MemberOpinion(BaseModel):
     """One member's opinion, in speaking order."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     member: Name
     position: Position
     remarks: Text = ""
@@ -660,7 +660,7 @@ class PartyReported(Payload):
 class Interpretation(BaseModel):
     """How the decision was explained to the public (宣传解读, 条例 art. 32)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     kind: Literal["press-conference", "interview", "policy-reading", "other"]
     on: IsoDate
     ref: Text = ""
@@ -670,7 +670,7 @@ class ExecutionPlan(BaseModel):
     """What the decision says about its execution: who, to what end, how, by when, how reported (条例 art. 34;
     三亚(二十): 执行主体、执行目标、执行程序、执行时限、执行反馈)."""
 
-    model_config = ConfigDict(frozen=True, extra="forbid")
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
     units: tuple[NonEmptyText, ...] = ()
     goals: Text = ""
     procedure: Text = ""
