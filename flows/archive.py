@@ -168,6 +168,7 @@ def export_archive(
     export = "public" if public else "full"
 
     tmp = Path(tempfile.mkdtemp(prefix="juece-bag-", dir=out.parent if out.parent.exists() else None))
+    bagged = False
     try:
         (tmp / "documents").mkdir()
         docs, withheld = [], []
@@ -225,9 +226,10 @@ def export_archive(
         if out.exists():
             out.rmdir()
         tmp.rename(out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+        bagged = True
+    finally:
+        if not bagged:  # never leave a half-built bag behind
+            shutil.rmtree(tmp, ignore_errors=True)
     seq = _record_archived(ws, actor, case_id, pack, DossierArchived(
         archive_id=archive_id, bag_name=out.name, export=export, tagmanifest_sha256=tag_sha, tree_size=cp.tree_size,
         checkpoint_root=cp.root.hex(), archived_on=local_date(now(facts)), supplement_of=previous[-1] if previous else "",

@@ -23,6 +23,7 @@ from flows.audit import verify_cases
 from flows.cases import launch_case, record_event, show_case
 from flows.clock import LOCAL
 from flows.workspace import Actor, init_workspace, set_clock
+from models.events import EVENT_TYPES
 from policies.errors import RuleRefusal
 
 DEMO_ROOT = Path(".juece-demo")
@@ -31,11 +32,6 @@ LEGAL = Actor("legal-office", "张伟")
 CLERK = Actor("clerk", "李明")
 REVIEWER = Actor("reviewer", "王芳")
 SECRETARY = Actor("secretary", "陈静")
-H = {
-    "draft": "3b5d5c3712955042212316173ccf37be800cb2ef0b2bd3e6d7c1d0c2f1a1b0f0",
-    "explanation": "9f2c4b1e7a0d3c5b6e8f1a2d4c6b8e0f2a4c6e8b0d2f4a6c8e0b2d4f6a8c0e2b",
-    "decision": "4e07408562bedb8b60ce05c1decfe3ad16b72230967de01f640b7e4729b49fce",
-}
 
 
 @dataclass(frozen=True)
@@ -50,131 +46,72 @@ class Step:
     acknowledge: tuple[tuple[str, str], ...] = ()
 
 
-SUBMISSION = {
-    "submitted_on": "2025-10-21",
-    "materials": [
-        {"kind": "draft", "title": "三亚市河西片区棚户区改造实施方案（送审稿）", "sha256": H["draft"]},
-        {"kind": "explanation", "title": "关于《实施方案（送审稿）》的起草说明"},
-        {"kind": "procedure-statement", "title": "履行决策法定程序的说明"},
-        {"kind": "participation-report", "title": "公众意见研究采纳情况"},
-        {"kind": "expert-report", "title": "专家论证意见研究采纳情况"},
-        {"kind": "risk-report", "title": "社会稳定风险评估报告"},
-    ],
-    "legal_basis": ["《国有土地上房屋征收与补偿条例》", "《海南省城镇棚户区改造实施办法》", "《重大行政决策程序暂行条例》"],
-}
+def _step(day: str, actor: Actor, event: str, say: str, **changes: Any) -> Step:
+    """A step recording the event's example payload (the examples are this demo case's records)."""
+    return Step(day, actor, event, {**EVENT_TYPES[event].example, **changes}, say)
 
+
+SUBMISSION = EVENT_TYPES["legality-review-submitted"].example
+MEETING = EVENT_TYPES["meeting-held"].example
 STEPS = [
-    Step("2025-09-01", CLERK, "consultation-opened", {
-        "published_on": "2025-09-01", "deadline": "2025-10-09",
-        "channels": [{"kind": "website", "ref": "https://www.sanya.gov.cn/sanyasite/zjdc/202509/hx-penggai.html"},
-                     {"kind": "new-media", "ref": "“三亚发布”微信公众号 2025-09-01"},
-                     {"kind": "newspaper", "ref": "《三亚日报》2025年9月1日 第3版"}],
-        "draft_sha256": H["draft"], "explanation_sha256": H["explanation"],
-        "comment_methods": ["电子邮件 sycjb@sanya.gov.cn", "信函：三亚市住房和城乡建设局（邮编572000）"],
-    }, "Day 30 of the consultation is 2025-10-01, inside the National Day break, so the period runs to 2025-10-09 (W2)."),
-    Step("2025-09-05", CLERK, "hearing-announced", {
-        "notice_published_on": "2025-09-05", "scheduled_on": "2025-09-26", "place": "三亚市人民政府第一会议室",
-    }, "The hearing is announced three weeks ahead; its materials are due 7 days before it (HRG-04)."),
-    Step("2025-09-26", CLERK, "hearing-held", {
-        "notice_published_on": "2025-09-05", "held_on": "2025-09-26", "place": "三亚市人民政府第一会议室",
-        "selection_method_published_on": "2025-09-05", "selected_on": "2025-09-12", "list_published_on": "2025-09-15",
-        "sides": ["被征收户", "周边居民", "建设单位"],
-        "participants": [
-            {"name": "王海生", "side": "被征收户", "materials_delivered_on": "2025-09-16", "confirmed": True},
-            {"name": "符秀英", "side": "被征收户", "materials_delivered_on": "2025-09-16", "confirmed": False,
-             "refusal_note": "对补偿标准有异议，拒绝签字，已记录在案"},
-            {"name": "陈美玲", "side": "周边居民", "materials_delivered_on": "2025-09-17", "confirmed": True},
-            {"name": "林志强（三亚城投集团）", "side": "建设单位", "materials_delivered_on": "2025-09-16", "confirmed": True},
-        ],
-    }, "Every side is represented; one participant refused to sign, and the refusal is recorded (HRG-05)."),
-    Step("2025-10-10", CLERK, "participation-concluded", {
-        "concluded_on": "2025-10-10", "comments_received": 412,
-        "handling_report": {
-            "main_opinions": "补偿标准偏低；安置房选址距离学校较远；施工期间交通组织",
-            "adopted": "货币补偿系数提高至1.15；增设河西小学周边安置点",
-            "not_adopted": "全部实行原地回迁",
-            "reasons": "原址位于防洪规划控制区，不具备原地回迁条件",
-        },
-    }, "412 comments; the handling report says what was adopted and why the rest was not (PP-07)."),
-    Step("2025-10-14", CLERK, "expert-review-concluded", {
-        "held_on": "2025-10-14", "method": "hearing-of-experts", "expert_bank": "海南省决策咨询论证专家库",
-        "experts": [
-            {"name": "李建国", "affiliation": "海南大学土木建筑工程学院", "specialty": "城市更新", "stance": "支持分期实施", "conflict_of_interest": None},
-            {"name": "黄雅琴", "affiliation": "海南省建筑设计院", "specialty": "结构安全", "stance": "主张整体改造", "conflict_of_interest": None},
-            {"name": "吴德明", "affiliation": "中山大学城市规划系", "specialty": "住房保障", "stance": "对补偿方案有保留", "conflict_of_interest": None},
-        ],
-        "opinions": [
-            {"author": "李建国", "summary": "项目必要，建议分两期实施", "signed": True, "sealed": True},
-            {"author": "黄雅琴", "summary": "现状房屋多为C、D级危房，改造可行", "signed": True, "sealed": True},
-            {"author": "吴德明", "summary": "补偿标准应与周边市场价格挂钩", "signed": True, "sealed": True},
-        ],
-        "adoption_report": "采纳分期实施及补偿与市场价格挂钩的意见；整体改造意见因资金约束部分采纳",
-    }, "Three experts of differing views, none with an interest (EXP-04); every opinion signed and sealed (EXP-02)."),
-    Step("2025-10-20", CLERK, "risk-assessed", {
-        "assessed_on": "2025-10-20", "assessor": "三亚市社会稳定风险评估中心",
-        "departments_consulted": ["市公安局", "市信访局", "天涯区人民政府", "市自然资源和规划局"],
-        "risk_points": ["补偿争议引发群体性上访", "施工期间交通拥堵", "过渡安置期延长"],
-        "level": "low", "measures": ["一户一策入户协商", "设立现场接待点", "交警部门制定交通疏导方案"],
-        "contingency_plan": "成立应急处置小组，24小时值班；突发事件30分钟内到场", "controllable": True,
-    }, "Risk assessed low and controllable, with departments heard, risk points, measures and a plan (RSK-04)."),
-    Step("2025-10-21", CLERK, "legality-review-submitted", SUBMISSION,
-         "Sent to 市司法局 with the draft, the legal basis and the statement of procedures (LEG-03)."),
-    Step("2025-10-27", REVIEWER, "legality-opinion-issued", {
-        "issued_on": "2025-10-27", "conclusion": "lawful-with-changes",
-        "findings": {
-            "authority": "属于市人民政府法定职权（《国有土地上房屋征收与补偿条例》第四条）",
-            "procedure": "已履行公众参与、听证、专家论证、风险评估程序",
-            "content": "补偿标准符合《国有土地上房屋征收与补偿条例》第十九条；过渡期限未明确",
-        },
-        "adviser_opinions": [{"name": "赵明律师", "role": "legal-adviser", "summary": "同意"},
-                             {"name": "孙丽", "role": "public-lawyer", "summary": "建议明确过渡安置期限"}],
-        "required_changes": [{"item": "明确过渡安置期限"}],
-    }, "Lawful with one required change; the meeting must wait for the unit's answer (LEG-07)."),
-    Step("2025-10-28", CLERK, "legality-opinion-answered", {
-        "answered_on": "2025-10-28",
-        "responses": [{"item": "明确过渡安置期限", "change": "方案第五条增加“过渡安置期限不超过24个月”"}],
-    }, "The change is made."),
+    _step(
+        "2025-09-01",
+        CLERK,
+        "consultation-opened",
+        "Day 30 of the consultation is 2025-10-01, inside the National Day break, so the period runs to 2025-10-09 (W2).",
+    ),
+    _step(
+        "2025-09-05",
+        CLERK,
+        "hearing-announced",
+        "The hearing is announced three weeks ahead; its materials are due 7 days before it (HRG-04).",
+    ),
+    _step(
+        "2025-09-26",
+        CLERK,
+        "hearing-held",
+        "Every side is represented; one participant refused to sign, and the refusal is recorded (HRG-05).",
+    ),
+    _step(
+        "2025-10-10",
+        CLERK,
+        "participation-concluded",
+        "412 comments; the handling report says what was adopted and why the rest was not (PP-07).",
+    ),
+    _step(
+        "2025-10-14",
+        CLERK,
+        "expert-review-concluded",
+        "Three experts of differing views, none with an interest (EXP-04); every opinion signed and sealed (EXP-02).",
+    ),
+    _step(
+        "2025-10-20",
+        CLERK,
+        "risk-assessed",
+        "Risk assessed low and controllable, with departments heard, risk points, measures and a plan (RSK-04).",
+    ),
+    _step(
+        "2025-10-21",
+        CLERK,
+        "legality-review-submitted",
+        "Sent to 市司法局 with the draft, the legal basis and the statement of procedures (LEG-03).",
+    ),
+    _step(
+        "2025-10-27",
+        REVIEWER,
+        "legality-opinion-issued",
+        "Lawful with one required change; the meeting must wait for the unit's answer (LEG-07).",
+    ),
+    _step("2025-10-28", CLERK, "legality-opinion-answered", "The change is made."),
 ]
-MEETING = {
-    "meeting_type": "executive", "session": "八届市政府第72次常务会议", "held_on": "2025-10-30",
-    "members_present": ["刘副市长", "陈副市长", "周副市长", "王秘书长", "李市长"],
-    "opinions": [
-        {"member": "刘副市长", "position": "approve"},
-        {"member": "陈副市长", "position": "approve-with-changes", "remarks": "安置房交付时间应写入方案"},
-        {"member": "周副市长", "position": "approve"},
-        {"member": "王秘书长", "position": "approve"},
-        {"member": "李市长", "position": "approve"},
-    ],
-    "head": "李市长", "decision": "approved",
-    "package": [
-        {"kind": "draft", "title": "三亚市河西片区棚户区改造实施方案（草案）", "sha256": H["draft"]},
-        {"kind": "participation-report", "title": "公众意见研究采纳情况"},
-        {"kind": "expert-report", "title": "专家论证意见研究采纳情况"},
-        {"kind": "risk-report", "title": "社会稳定风险评估报告"},
-        {"kind": "legality-opinion", "title": "市司法局合法性审查意见书"},
-    ],
-    "minutes_ref": "三府纪〔2025〕72号",
-}
 AFTER = [
-    Step("2025-11-03", LEGAL, "party-reported", {"reported_on": "2025-11-03", "reference": "三府呈〔2025〕41号"},
-         "Reported to the municipal Party committee before issuance (PTY-01)."),
-    Step("2025-11-10", LEGAL, "decision-published", {
-        "published_on": "2025-11-10",
-        "channels": [{"kind": "gazette", "ref": "《三亚市人民政府公报》2025年第11期"},
-                     {"kind": "website", "ref": "https://www.sanya.gov.cn/sanyasite/zfwj/202511/hx-penggai.html"}],
-        "text_sha256": H["decision"],
-        "adoption_explanation": "公众意见412条，采纳补偿系数、安置点选址等3项；专家意见采纳分期实施及补偿与市场价格挂钩",
-        "interpretation": [{"kind": "press-conference", "on": "2025-11-10", "ref": "市政府新闻办第45场新闻发布会"}],
-        "execution": {
-            "units": ["三亚市住房和城乡建设局", "天涯区人民政府"],
-            "goals": "2027年底前完成河西片区1,204户棚户区改造",
-            "procedure": "入户调查—签约—腾退—建设—回迁",
-            "time_limit": "2027-12-31",
-            "feedback": "每季度向市政府报告执行情况",
-            "report_every_days": 90,
-        },
-    }, "Published in the gazette and on the website with the decision text's sha256, its interpretation (PUB-02) and "
-       "who executes it, how and by when (EXE-01)."),
+    _step("2025-11-03", LEGAL, "party-reported", "Reported to the municipal Party committee before issuance (PTY-01)."),
+    _step(
+        "2025-11-10",
+        LEGAL,
+        "decision-published",
+        "Published in the gazette and on the website with the decision text's sha256, its interpretation (PUB-02) and who executes it, how and by when (EXE-01).",
+    ),
 ]
 
 
@@ -199,21 +136,42 @@ def comments(ws: Any, case_id: str, payloads: Path, say: Any, j: str, clock: Any
     rows = []
     for n in range(300):  # the campaign: the same letter, signed differently, punctuation varied
         text = FORM_LETTER if n % 3 else FORM_LETTER.replace("，", ",").replace("！", "!")
-        rows.append(("网站留言", f"居民{n:03d}", text + ("" if n % 5 else f"（{rng.choice('东西南北')}区{n}号）"), 9 + n % 28))
+        rows.append(
+            ("网站留言", f"居民{n:03d}", text + ("" if n % 5 else f"（{rng.choice('东西南北')}区{n}号）"), 9 + n % 28)
+        )
     for n in range(100):
-        rows.append(("信函" if n % 4 == 0 else "电子邮件", f"市民{n:03d}", f"{OPINIONS[n % len(OPINIONS)]}（第{n + 1}号意见）", 2 + n % 37))
+        rows.append(
+            (
+                "信函" if n % 4 == 0 else "电子邮件",
+                f"市民{n:03d}",
+                f"{OPINIONS[n % len(OPINIONS)]}（第{n + 1}号意见）",
+                2 + n % 37,
+            )
+        )
     for n in range(12):  # after the 2025-10-09 deadline: kept, flagged late
         rows.append(("电子邮件", f"迟到{n:02d}", f"{OPINIONS[n % len(OPINIONS)]}——逾期补充{n + 1}", 40))
     day0 = datetime(2025, 9, 1, 10, 0, tzinfo=LOCAL)
     f = payloads / "comments.jsonl"
     with f.open("w", encoding="utf-8") as out:
         for channel, author, text, offset in rows:
-            out.write(json.dumps({"submitted_at": (day0 + timedelta(days=offset)).isoformat(), "channel": channel,
-                                  "author": author, "text": text}, ensure_ascii=False) + "\n")
+            out.write(
+                json.dumps(
+                    {
+                        "submitted_at": (day0 + timedelta(days=offset)).isoformat(),
+                        "channel": channel,
+                        "author": author,
+                        "text": text,
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
     clock("2025-10-10")
     r = import_comments(ws, CLERK, case_id, f)
-    say(f"2025-10-10  [green]imported[/] {r.rows} public comments — {r.received_total} received, {r.distinct_total} "
-        f"distinct, {r.clusters_total} after grouping the form-letter campaign; {r.late} late (kept, flagged)")
+    say(
+        f"2025-10-10  [green]imported[/] {r.rows} public comments — {r.received_total} received, {r.distinct_total} "
+        f"distinct, {r.clusters_total} after grouping the form-letter campaign; {r.late} late (kept, flagged)"
+    )
     say(f"  $ {j} --as clerk:李明 comments import {case_id} {f}   ·   {j} comments show {case_id}")
 
 
@@ -246,8 +204,10 @@ def check_copies(ws: Any, case_id: str, text: bytes, payloads: Path, say: Any, j
     bad_file = payloads / "defaced-copy.txt"
     bad_file.write_bytes(text.replace("关于".encode(), "金牌娱乐,金牌娱乐平台".encode()))
     bad = verify_copy(ws, case_id, bad_file.read_bytes(), str(bad_file))
-    say(f"            publication verify: the published text {'matches' if good.matches else 'DIFFERS'}; a defaced "
-        f"copy {'matches?!' if bad.matches else 'is caught (exit 4)'} — {bad.difference}")
+    say(
+        f"            publication verify: the published text {'matches' if good.matches else 'DIFFERS'}; a defaced "
+        f"copy {'matches?!' if bad.matches else 'is caught (exit 4)'} — {bad.difference}"
+    )
     say(f"  $ {j} publication verify {case_id} --file {bad_file}")
 
 
@@ -258,8 +218,10 @@ def archive(ws: Any, case_id: str, home: Path, say: Any, j: str) -> None:
     bag = home / "archive" / case_id
     r = export_archive(ws, Actor("archivist", "周档案"), case_id, bag)
     v = verify_archive(bag)
-    say(f"\n[bold]archive[/]: {r.archive_id} — a BagIt bag of {r.files} files at {bag} "
-        f"({'verifies with nothing but the bag' if v.ok else 'DOES NOT VERIFY'}); dossier page: {bag / 'data' / 'dossier.html'}")
+    say(
+        f"\n[bold]archive[/]: {r.archive_id} — a BagIt bag of {r.files} files at {bag} "
+        f"({'verifies with nothing but the bag' if v.ok else 'DOES NOT VERIFY'}); dossier page: {bag / 'data' / 'dossier.html'}"
+    )
     say(f"  $ {j} --as archivist:周档案 archive export {case_id} --out DIR   ·   juece archive verify {bag}")
 
 
@@ -282,20 +244,30 @@ def run_demo(workspace: Path | None, *, run_flow: bool, console: Any) -> None:
     if not created:
         from policies.errors import BadInput
 
-        raise BadInput(f"{home} already holds a workspace; the demo needs a fresh one (omit --workspace)", field="--workspace")
+        raise BadInput(
+            f"{home} already holds a workspace; the demo needs a fresh one (omit --workspace)", field="--workspace"
+        )
     payloads = home / "payloads"
     payloads.mkdir()
     j = f"juece --home {home}"
     say(f"[bold]juece demo[/] — a fresh workspace at {home}, simulated clock at 2025-08-25 09:00 (Asia/Shanghai)\n")
 
     case_id, _ = launch_case(
-        ws, LEGAL, title="三亚市河西片区棚户区改造项目", category="public-construction", organ="三亚市人民政府",
-        lead_unit="三亚市住房和城乡建设局", co_units=["天涯区人民政府"], catalog_item="2025年度重大行政决策事项目录 第7项",
+        ws,
+        LEGAL,
+        title="三亚市河西片区棚户区改造项目",
+        category="public-construction",
+        organ="三亚市人民政府",
+        lead_unit="三亚市住房和城乡建设局",
+        co_units=["天涯区人民政府"],
+        catalog_item="2025年度重大行政决策事项目录 第7项",
         flags=["risk-relevant", "technical", "livelihood", "public-concern"],
     )
     say(f"[bold]{case_id}[/] launched by the legal office (法制机构) 张伟: 三亚市河西片区棚户区改造项目")
-    say(f"  $ {j} --as legal-office:张伟 case launch --title 三亚市河西片区棚户区改造项目 --category public-construction "
-        "--organ 三亚市人民政府 --lead-unit 三亚市住房和城乡建设局 --flag risk-relevant --flag technical …\n")
+    say(
+        f"  $ {j} --as legal-office:张伟 case launch --title 三亚市河西片区棚户区改造项目 --category public-construction "
+        "--organ 三亚市人民政府 --lead-unit 三亚市住房和城乡建设局 --flag risk-relevant --flag technical …\n"
+    )
 
     def clock(day: str) -> None:
         set_clock(ws, ADMIN, datetime.combine(datetime.fromisoformat(day).date(), time(17, 30), tzinfo=LOCAL))
@@ -321,23 +293,43 @@ def run_demo(workspace: Path | None, *, run_flow: bool, console: Any) -> None:
         raise AssertionError(f"the demo expected {s.event} to be refused")
 
     step(1, STEPS[0])
-    refused(Step("2025-09-02", CLERK, "legality-review-submitted", dict(SUBMISSION, submitted_on="2025-09-02"), ""),
-            "an attempted skip: straight to legality review while the consultation is still open (exit 3; the "
-            "attempt is kept in the history)")
+    refused(
+        Step("2025-09-02", CLERK, "legality-review-submitted", dict(SUBMISSION, submitted_on="2025-09-02"), ""),
+        "an attempted skip: straight to legality review while the consultation is still open (exit 3; the "
+        "attempt is kept in the history)",
+    )
     for i, s in enumerate(STEPS[1:], 2):
         if s.event == "participation-concluded":
             comments(ws, case_id, payloads, say, j, clock)
         step(i, s)
     meeting = Step("2025-10-30", SECRETARY, "meeting-held", MEETING, "")
-    refused(meeting, "the meeting falls inside the reviewer's 7 working days (a warning: recorded only if acknowledged)")
-    step(len(STEPS) + 1, Step(meeting.day, SECRETARY, "meeting-held", MEETING,
-         "Approved; the head spoke last, the majority agreed (CD-03, CD-04); the LEG-04 warning acknowledged.",
-         acknowledge=(("LEG-04", "市司法局于10月27日出具审查意见并书面确认审查已完成；项目须赶在台风季前开工"),)))
+    refused(
+        meeting, "the meeting falls inside the reviewer's 7 working days (a warning: recorded only if acknowledged)"
+    )
+    step(
+        len(STEPS) + 1,
+        Step(
+            meeting.day,
+            SECRETARY,
+            "meeting-held",
+            MEETING,
+            "Approved; the head spoke last, the majority agreed (CD-03, CD-04); the LEG-04 warning acknowledged.",
+            acknowledge=(("LEG-04", "市司法局于10月27日出具审查意见并书面确认审查已完成；项目须赶在台风季前开工"),),
+        ),
+    )
     step(len(STEPS) + 2, AFTER[0])
     text = decision_text(ws, case_id, payloads, say, j, clock)
     published = AFTER[1]
-    step(len(STEPS) + 3, Step(published.day, published.actor, published.event,
-                              dict(published.payload, text_sha256=hashlib.sha256(text).hexdigest()), published.say))
+    step(
+        len(STEPS) + 3,
+        Step(
+            published.day,
+            published.actor,
+            published.event,
+            dict(published.payload, text_sha256=hashlib.sha256(text).hexdigest()),
+            published.say,
+        ),
+    )
     check_copies(ws, case_id, text, payloads, say, j)
 
     view = show_case(ws, case_id)
@@ -345,9 +337,11 @@ def run_demo(workspace: Path | None, *, run_flow: bool, console: Any) -> None:
     say(" | ".join(f"{s.label.split()[0]}: {s.status}" for s in view.stages[:7]))
     report = verify_cases(ws)
     v = report.cases[0]
-    say(f"\n[bold]audit verify[/]: {v.case_id} {'intact' if v.intact else 'BROKEN'}, {v.events} events, "
+    say(
+        f"\n[bold]audit verify[/]: {v.case_id} {'intact' if v.intact else 'BROKEN'}, {v.events} events, "
         f"{len(v.findings)} findings, {len(v.acknowledged)} acknowledged warning(s), {v.refused_attempts} refused attempt(s) "
-        f"kept; exit {report.exit_code}")
+        f"kept; exit {report.exit_code}"
+    )
     for a in v.acknowledged:
         say(f"  acknowledged {a['rule']} by {a['actor']}: {a['reason']}")
     say(f"  $ {j} audit verify")

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 
-from flows.cases import _load_case
+from flows.cases import _load_case, pack_of
 from flows.documents import blob_path
 from flows.workspace import Workspace
 from models.db import read_transaction
@@ -73,16 +73,22 @@ def _first_difference(original: bytes, copy: bytes) -> str:
     return "the texts differ only in line endings or encoding"
 
 
-def verify_copy(ws: Workspace, case_id: str, content: bytes, source: str) -> CopyVerdict:
-    """Compare a copy's sha256 with the one recorded when the decision was published."""
+def _publication(ws: Workspace, case_id: str, purpose: str) -> tuple[Any, Any]:
+    """(the case state, its last `decision-published` payload); refused (PUB-01) when nothing was published."""
     with read_transaction(ws.engine) as conn:
         _, state = _load_case(conn, case_id)
     published = state.records("decision-published")
     if not published:
-        f = Finding("PUB-01", "条例第三十二条 (art. 32)", "HARD",
-                    f"{case_id} has no published decision recorded, so there is no text to verify a copy against.", {})
+        info = pack_of(state).rules["PUB-01"]
+        f = Finding("PUB-01", info.article, "HARD", f"{case_id} has no published decision recorded, so there is {purpose}.", {})
         raise RuleRefusal(f.sentence(), findings=[f])
-    recorded = published[-1]["text_sha256"]
+    return state, published[-1]
+
+
+def verify_copy(ws: Workspace, case_id: str, content: bytes, source: str) -> CopyVerdict:
+    """Compare a copy's sha256 with the one recorded when the decision was published."""
+    _, published = _publication(ws, case_id, "no text to verify a copy against")
+    recorded = published["text_sha256"]
     digest = hashlib.sha256(content).hexdigest()
     difference = ""
     if digest != recorded and blob_path(ws, recorded).is_file():
@@ -136,14 +142,8 @@ def post_to_portal(url: str, case_id: str, title: str, text: bytes, sha256: str,
 
 def published_text(ws: Workspace, case_id: str) -> tuple[str, str, bytes]:
     """(title, sha256, bytes) of the decision text recorded as published, from the document store."""
-    with read_transaction(ws.engine) as conn:
-        _, state = _load_case(conn, case_id)
-    published = state.records("decision-published")
-    if not published:
-        f = Finding("PUB-01", "条例第三十二条 (art. 32)", "HARD",
-                    f"{case_id} has no published decision recorded, so there is nothing to post.", {})
-        raise RuleRefusal(f.sentence(), findings=[f])
-    sha = published[-1]["text_sha256"]
+    state, published = _publication(ws, case_id, "nothing to post")
+    sha = published["text_sha256"]
     path = blob_path(ws, sha)
     if not path.is_file():
         raise BadInput(f"the decision text (sha256 {sha[:12]}…) is not in the document store; `juece attach` it first",

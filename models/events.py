@@ -157,7 +157,8 @@ class ConsultationOpened(Payload):
         "published_on": "2025-09-01",
         "deadline": "2025-10-09",
         "channels": [
-            {"kind": "website", "ref": "https://www.sanya.gov.cn/sanyasite/zjdc/202509/consultation-0901.html"},
+            {"kind": "website", "ref": "https://www.sanya.gov.cn/sanyasite/zjdc/202509/hx-penggai.html"},
+            {"kind": "new-media", "ref": "“三亚发布”微信公众号 2025-09-01"},
             {"kind": "newspaper", "ref": "《三亚日报》2025年9月1日 第3版"},
         ],
         "draft_sha256": "3b5d5c3712955042212316173ccf37be800cb2ef0b2bd3e6d7c1d0c2f1a1b0f0",
@@ -175,7 +176,7 @@ class HearingAnnounced(Payload):
     notice_published_on: IsoDate
     scheduled_on: IsoDate
     place: NonEmptyText
-    example = {"notice_published_on": "2025-09-05", "scheduled_on": "2025-09-26", "place": "三亚市政府第一会议室"}
+    example = {"notice_published_on": "2025-09-05", "scheduled_on": "2025-09-26", "place": "三亚市人民政府第一会议室"}
 
 
 class HearingParticipant(BaseModel):
@@ -204,20 +205,35 @@ class HearingHeld(Payload):
     participants: tuple[HearingParticipant, ...] = Field(min_length=1)
     transcript_sha256: Sha256 | None = None
     participant_groups: tuple[
-        Literal["npc-deputy", "cppcc-member", "people-organisation", "grassroots", "social-organisation", "interested-party"], ...
+        Literal[
+            "npc-deputy", "cppcc-member", "people-organisation", "grassroots", "social-organisation", "interested-party"
+        ],
+        ...,
     ] = ()
     example = {
         "notice_published_on": "2025-09-05",
         "held_on": "2025-09-26",
-        "place": "三亚市政府第一会议室",
+        "place": "三亚市人民政府第一会议室",
         "selection_method_published_on": "2025-09-05",
         "selected_on": "2025-09-12",
         "list_published_on": "2025-09-15",
         "sides": ["被征收户", "周边居民", "建设单位"],
         "participants": [
             {"name": "王海生", "side": "被征收户", "materials_delivered_on": "2025-09-16", "confirmed": True},
-            {"name": "陈美玲", "side": "周边居民", "materials_delivered_on": "2025-09-16", "confirmed": True},
-            {"name": "三亚城投集团 林志强", "side": "建设单位", "materials_delivered_on": "2025-09-16", "confirmed": True},
+            {
+                "name": "符秀英",
+                "side": "被征收户",
+                "materials_delivered_on": "2025-09-16",
+                "confirmed": False,
+                "refusal_note": "对补偿标准有异议，拒绝签字，已记录在案",
+            },
+            {"name": "陈美玲", "side": "周边居民", "materials_delivered_on": "2025-09-17", "confirmed": True},
+            {
+                "name": "林志强（三亚城投集团）",
+                "side": "建设单位",
+                "materials_delivered_on": "2025-09-16",
+                "confirmed": True,
+            },
         ],
     }
 
@@ -232,7 +248,10 @@ class ParticipationActivityHeld(Payload):
     description: NonEmptyText
     participants: tuple[NonEmptyText, ...] = ()
     participant_groups: tuple[
-        Literal["npc-deputy", "cppcc-member", "people-organisation", "grassroots", "social-organisation", "interested-party"], ...
+        Literal[
+            "npc-deputy", "cppcc-member", "people-organisation", "grassroots", "social-organisation", "interested-party"
+        ],
+        ...,
     ] = ()
     example = {
         "method": "forum",
@@ -268,9 +287,9 @@ class ParticipationConcluded(Payload):
         "comments_received": 412,
         "handling_report": {
             "main_opinions": "补偿标准偏低；安置房选址距离学校较远；施工期间交通组织",
-            "adopted": "提高货币补偿系数至1.15；增设河西小学周边安置点",
+            "adopted": "货币补偿系数提高至1.15；增设河西小学周边安置点",
             "not_adopted": "全部实行原地回迁",
-            "reasons": "原址为防洪规划控制区，不具备原地回迁条件（《三亚市防洪规划》）",
+            "reasons": "原址位于防洪规划控制区，不具备原地回迁条件",
         },
     }
 
@@ -324,13 +343,31 @@ class ExpertReviewConcluded(Payload):
     adoption_report: Text = ""
     publication_ref: Text = ""
     example = {
-        "held_on": "2025-10-16",
+        "held_on": "2025-10-14",
         "method": "hearing-of-experts",
         "expert_bank": "海南省决策咨询论证专家库",
         "experts": [
-            {"name": "李建国", "affiliation": "海南大学土木建筑工程学院", "specialty": "城市更新", "stance": "支持分期实施", "conflict_of_interest": None},
-            {"name": "黄雅琴", "affiliation": "海南省建筑设计院", "specialty": "结构安全", "stance": "主张整体改造", "conflict_of_interest": None},
-            {"name": "吴德明", "affiliation": "中山大学城市规划系", "specialty": "住房保障", "stance": "对补偿方案有保留", "conflict_of_interest": None},
+            {
+                "name": "李建国",
+                "affiliation": "海南大学土木建筑工程学院",
+                "specialty": "城市更新",
+                "stance": "支持分期实施",
+                "conflict_of_interest": None,
+            },
+            {
+                "name": "黄雅琴",
+                "affiliation": "海南省建筑设计院",
+                "specialty": "结构安全",
+                "stance": "主张整体改造",
+                "conflict_of_interest": None,
+            },
+            {
+                "name": "吴德明",
+                "affiliation": "中山大学城市规划系",
+                "specialty": "住房保障",
+                "stance": "对补偿方案有保留",
+                "conflict_of_interest": None,
+            },
         ],
         "opinions": [
             {"author": "李建国", "summary": "项目必要，建议分两期实施", "signed": True, "sealed": True},
@@ -364,7 +401,10 @@ class ExpertPanelDrawn(Payload):
     excluded: tuple[dict[str, str], ...] = ()
     drawn: tuple[PoolExpert, ...] = Field(min_length=1)
     example = {
-        "drawn_on": "2025-10-10", "pool_sha256": "ab" * 32, "seed": "c0ffee", "specialty": "",
+        "drawn_on": "2025-10-10",
+        "pool_sha256": "ab" * 32,
+        "seed": "c0ffee",
+        "specialty": "",
         "excluded": [{"name": "周建华", "reason": "declared interest: 三亚城投集团"}],
         "drawn": [{"name": "李建国", "affiliation": "海南大学", "specialty": "城市更新", "stance": "支持分期实施"}],
     }
@@ -400,13 +440,13 @@ class RiskAssessed(Payload):
     controllable: bool
     publication_ref: Text = ""
     example = {
-        "assessed_on": "2025-10-24",
+        "assessed_on": "2025-10-20",
         "assessor": "三亚市社会稳定风险评估中心",
         "departments_consulted": ["市公安局", "市信访局", "天涯区人民政府", "市自然资源和规划局"],
         "risk_points": ["补偿争议引发群体性上访", "施工期间交通拥堵", "过渡安置期延长"],
         "level": "low",
         "measures": ["一户一策入户协商", "设立现场接待点", "交警部门制定交通疏导方案"],
-        "contingency_plan": "成立应急处置小组，24小时值班；信访突发事件30分钟内到场",
+        "contingency_plan": "成立应急处置小组，24小时值班；突发事件30分钟内到场",
         "controllable": True,
     }
 
@@ -487,13 +527,17 @@ class LegalityReviewSubmitted(Payload):
     materials: tuple[Material, ...] = ()
     legal_basis: tuple[NonEmptyText, ...] = ()
     example = {
-        "submitted_on": "2025-09-29",
+        "submitted_on": "2025-10-21",
         "materials": [
-            {"kind": "draft", "title": "三亚市河西片区棚户区改造实施方案（送审稿）"},
+            {
+                "kind": "draft",
+                "title": "三亚市河西片区棚户区改造实施方案（送审稿）",
+                "sha256": "3b5d5c3712955042212316173ccf37be800cb2ef0b2bd3e6d7c1d0c2f1a1b0f0",
+            },
             {"kind": "explanation", "title": "关于《实施方案（送审稿）》的起草说明"},
             {"kind": "procedure-statement", "title": "履行决策法定程序的说明"},
             {"kind": "participation-report", "title": "公众意见研究采纳情况"},
-            {"kind": "expert-report", "title": "专家论证意见采纳情况"},
+            {"kind": "expert-report", "title": "专家论证意见研究采纳情况"},
             {"kind": "risk-report", "title": "社会稳定风险评估报告"},
         ],
         "legal_basis": [
@@ -552,17 +596,18 @@ class LegalityOpinionIssued(Payload):
     required_changes: tuple[RequiredChange, ...] = ()
     legal_risk_statement: Text = ""
     example = {
-        "issued_on": "2025-10-13",
-        "conclusion": "lawful",
+        "issued_on": "2025-10-27",
+        "conclusion": "lawful-with-changes",
         "findings": {
-            "authority": "属于市政府法定职权（《国有土地上房屋征收与补偿条例》第四条）",
-            "procedure": "已履行公众参与、专家论证、风险评估程序",
-            "content": "补偿标准符合《国有土地上房屋征收与补偿条例》第十九条",
+            "authority": "属于市人民政府法定职权（《国有土地上房屋征收与补偿条例》第四条）",
+            "procedure": "已履行公众参与、听证、专家论证、风险评估程序",
+            "content": "补偿标准符合《国有土地上房屋征收与补偿条例》第十九条；过渡期限未明确",
         },
         "adviser_opinions": [
             {"name": "赵明律师", "role": "legal-adviser", "summary": "同意"},
-            {"name": "孙丽", "role": "public-lawyer", "summary": "同意，建议明确过渡期限"},
+            {"name": "孙丽", "role": "public-lawyer", "summary": "建议明确过渡安置期限"},
         ],
+        "required_changes": [{"item": "明确过渡安置期限"}],
     }
 
 
@@ -582,8 +627,8 @@ class LegalityOpinionAnswered(Payload):
     answered_on: IsoDate
     responses: tuple[Response, ...] = Field(min_length=1)
     example = {
-        "answered_on": "2025-10-14",
-        "responses": [{"item": "明确过渡安置期限", "change": "方案第五条增加“过渡期限不超过24个月”"}],
+        "answered_on": "2025-10-28",
+        "responses": [{"item": "明确过渡安置期限", "change": "方案第五条增加“过渡安置期限不超过24个月”"}],
     }
 
 
@@ -621,7 +666,7 @@ class MeetingHeld(Payload):
     example = {
         "meeting_type": "executive",
         "session": "八届市政府第72次常务会议",
-        "held_on": "2025-10-27",
+        "held_on": "2025-10-30",
         "members_present": ["刘副市长", "陈副市长", "周副市长", "王秘书长", "李市长"],
         "opinions": [
             {"member": "刘副市长", "position": "approve"},
@@ -633,7 +678,11 @@ class MeetingHeld(Payload):
         "head": "李市长",
         "decision": "approved",
         "package": [
-            {"kind": "draft", "title": "三亚市河西片区棚户区改造实施方案（草案）"},
+            {
+                "kind": "draft",
+                "title": "三亚市河西片区棚户区改造实施方案（草案）",
+                "sha256": "3b5d5c3712955042212316173ccf37be800cb2ef0b2bd3e6d7c1d0c2f1a1b0f0",
+            },
             {"kind": "participation-report", "title": "公众意见研究采纳情况"},
             {"kind": "expert-report", "title": "专家论证意见研究采纳情况"},
             {"kind": "risk-report", "title": "社会稳定风险评估报告"},
@@ -654,7 +703,7 @@ class PartyReported(Payload):
     kind = "conclusion"
     reported_on: IsoDate
     reference: NonEmptyText
-    example = {"reported_on": "2025-10-29", "reference": "三府呈〔2025〕41号"}
+    example = {"reported_on": "2025-11-03", "reference": "三府呈〔2025〕41号"}
 
 
 class Interpretation(BaseModel):
@@ -704,14 +753,14 @@ class DecisionPublished(Payload):
     interpretation: tuple[Interpretation, ...] = ()
     execution: ExecutionPlan = ExecutionPlan()
     example = {
-        "published_on": "2025-11-05",
+        "published_on": "2025-11-10",
         "channels": [
             {"kind": "gazette", "ref": "《三亚市人民政府公报》2025年第11期"},
-            {"kind": "website", "ref": "https://www.sanya.gov.cn/sanyasite/zfwj/202511/decision.html"},
+            {"kind": "website", "ref": "https://www.sanya.gov.cn/sanyasite/zfwj/202511/hx-penggai.html"},
         ],
         "text_sha256": "4e07408562bedb8b60ce05c1decfe3ad16b72230967de01f640b7e4729b49fce",
-        "adoption_explanation": "公众意见412条，采纳补偿系数等3项；专家意见采纳分期实施",
-        "interpretation": [{"kind": "press-conference", "on": "2025-11-05", "ref": "市政府新闻办第45场新闻发布会"}],
+        "adoption_explanation": "公众意见412条，采纳补偿系数、安置点选址等3项；专家意见采纳分期实施及补偿与市场价格挂钩",
+        "interpretation": [{"kind": "press-conference", "on": "2025-11-10", "ref": "市政府新闻办第45场新闻发布会"}],
         "execution": {
             "units": ["三亚市住房和城乡建设局", "天涯区人民政府"],
             "goals": "2027年底前完成河西片区1,204户棚户区改造",
@@ -749,7 +798,11 @@ class ExecutionReported(Payload):
     reported_on: IsoDate
     unit: Name
     status: NonEmptyText
-    example = {"reported_on": "2026-01-15", "unit": "三亚市住房和城乡建设局", "status": "完成入户调查1,204户，签约率62%"}
+    example = {
+        "reported_on": "2026-01-15",
+        "unit": "三亚市住房和城乡建设局",
+        "status": "完成入户调查1,204户，签约率62%",
+    }
 
 
 class ExecutionProblemReported(Payload):
@@ -763,8 +816,11 @@ class ExecutionProblemReported(Payload):
     description: NonEmptyText
     reported_to: NonEmptyText
     example = {
-        "reported_on": "2026-07-08", "unit": "三亚市住房和城乡建设局", "kind": "force-majeure",
-        "description": "台风“摩羯”损毁二期安置房工地围挡及塔吊", "reported_to": "三亚市人民政府",
+        "reported_on": "2026-07-08",
+        "unit": "三亚市住房和城乡建设局",
+        "kind": "force-majeure",
+        "description": "台风“摩羯”损毁二期安置房工地围挡及塔吊",
+        "reported_to": "三亚市人民政府",
     }
 
 
@@ -777,7 +833,12 @@ class PublicFeedbackReceived(Payload):
     channel: Literal["letter", "phone", "email", "hotline-12345", "other"]
     count: int = Field(ge=1, le=10**9)
     summary: NonEmptyText
-    example = {"received_on": "2026-03-31", "channel": "hotline-12345", "count": 57, "summary": "过渡期租金补贴发放延迟"}
+    example = {
+        "received_on": "2026-03-31",
+        "channel": "hotline-12345",
+        "count": 57,
+        "summary": "过渡期租金补贴发放延迟",
+    }
 
 
 class PostEvaluationDone(Payload):
@@ -816,7 +877,8 @@ class AdjustmentDecided(Payload):
     urgency_reason: Text = ""
     child_case: Name | None = None
     example = {
-        "decided_on": "2026-07-10", "kind": "suspend",
+        "decided_on": "2026-07-10",
+        "kind": "suspend",
         "ground": "条例第三十五条：不可抗力（台风损毁安置房工地），见执行问题报告",
         "urgency_reason": "工地存在坍塌危险，须立即停工",
     }
@@ -914,8 +976,19 @@ EVENT_TYPES: dict[str, type[Payload]] = {
 
 # Events recorded by the engine itself, never by `juece record`.
 ENGINE_EVENTS = frozenset(
-    {"case-launched", "attempt-refused", "document-attached", "dossier-archived", "comments-imported", "decision-posted", "workspace-initialised", "clock-set", "calendar-loaded",
-     "experts-imported", "expert-panel-drawn"}
+    {
+        "case-launched",
+        "attempt-refused",
+        "document-attached",
+        "dossier-archived",
+        "comments-imported",
+        "decision-posted",
+        "workspace-initialised",
+        "clock-set",
+        "calendar-loaded",
+        "experts-imported",
+        "expert-panel-drawn",
+    }
 )
 RECORDABLE = tuple(name for name in EVENT_TYPES if name not in ENGINE_EVENTS)
 
