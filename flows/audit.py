@@ -4,7 +4,8 @@ integrity of the chain, then every rule of the case's pinned pack re-run over th
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
+from itertools import islice
 from typing import Any, Callable, Iterator, Sequence
 
 from flows.cases import CaseView, _load_case, case_calendar, pack_of, view_of
@@ -14,10 +15,12 @@ from flows.workspace import Workspace, WorkspaceFacts, read_facts
 from models import store
 from models.db import read_transaction
 from models.integrity import Break, verify_stream
-from models.state import CaseState, evolve, launch_state
+from models.state import CaseState, evolve_record, gc_paused, launch_state, record_of
 from models.store import WORKSPACE_STREAM, StoredEvent
+from policies.calendar import WorkingDayCalendar
 from policies.errors import CalendarNotLoaded, IntegrityFailure
 from policies.findings import Finding
+from policies.pack import PolicyPack
 from policies.rules import RuleContext, check_event, checks_for
 
 
@@ -48,43 +51,65 @@ class CheckedEvent:
         }
 
 
-def recheck(events: Sequence[StoredEvent], facts: WorkspaceFacts) -> Iterator[tuple[CheckedEvent, CaseState]]:
-    """Replay a case event by event, re-running the rules of its pinned pack on the state before each event."""
-    state = launch_state(events[0])
+_LAUNCH_RULES = ("SCP-02", "SCP-03", "ROLE-01")
+_Rechecked = tuple[StoredEvent, tuple[str, ...], tuple[Finding, ...], tuple[Any, ...], CaseState]
+
+
+def _rechecked(
+    events: Sequence[StoredEvent], facts: WorkspaceFacts, calendar_of: Callable[[PolicyPack], WorkingDayCalendar] | None = None
+) -> Iterator[_Rechecked]:
+    """One pass over a case: (event, rules checked, findings, acknowledgements, state after it) for every event.
+
+    Each event's payload is decoded once; the rules see the state before the event (a prefix view of the case's
+    shared log, models/state.py) and that state's stage statuses, which the log keeps folded as it grows."""
+    first = events[0]
+    state = launch_state(first)
     pack = pack_of(state)
-    calendar = case_calendar(facts, pack)
-    yield CheckedEvent(events[0].seq, events[0].type, events[0].recorded_at, events[0].actor, events[0].role,
-                       ("SCP-02", "SCP-03", "ROLE-01"), (), ()), state
-    for ev in events[1:]:
+    calendar = calendar_of(pack) if calendar_of is not None else case_calendar(facts, pack)
+    yield first, _LAUNCH_RULES, (), (), state
+    days: dict[str, date] = {}
+    checked: dict[str, tuple[str, ...]] = {}
+    for ev in islice(events, 1, None):
+        record = record_of(ev)
+        next_state = evolve_record(state, record)
+        acks = record.acknowledgements
         findings: tuple[Finding, ...] = ()
         rules: tuple[str, ...] = ()
         if ev.type != "attempt-refused":
-            next_state = evolve(state, ev)
+            today = days.get(ev.recorded_at)
+            if today is None:
+                today = days[ev.recorded_at] = local_date(ev.moment)
             ctx = RuleContext(
                 event=ev.type,
-                payload=next_state.history[-1].payload,
+                payload=record.payload,
                 case=state,
                 pack=pack,
                 calendar=calendar,
                 role=ev.role,
-                today=local_date(ev.moment),
+                today=today,
                 statuses=state.statuses(pack),
             )
-            acked = {a["rule"] for a in ev.acknowledgements}
+            acked = {a["rule"] for a in acks}
             try:
                 found = check_event(ctx)
             except CalendarNotLoaded as exc:
                 found = list(exc.findings)
-            findings = tuple(
-                Finding(f.rule, f.article, f.enforcement, f.message, f.values, acknowledged=f.rule in acked and f.enforcement == "WARN")
-                for f in found
-            )
-            rules = ("ROLE-01", "SEQ-01") + tuple(checks_for(ev.type))
-            state = next_state
-        else:
-            state = evolve(state, ev)
-        yield CheckedEvent(ev.seq, ev.type, ev.recorded_at, ev.actor, ev.role, rules, findings,
-                           tuple(ev.acknowledgements)), state
+            if found:
+                findings = tuple(
+                    Finding(f.rule, f.article, f.enforcement, f.message, f.values, acknowledged=f.rule in acked and f.enforcement == "WARN")
+                    for f in found
+                )
+            rules = checked.get(ev.type)  # type: ignore[assignment]
+            if rules is None:
+                rules = checked[ev.type] = ("ROLE-01", "SEQ-01") + tuple(checks_for(ev.type))
+        state = next_state
+        yield ev, rules, findings, acks, state
+
+
+def recheck(events: Sequence[StoredEvent], facts: WorkspaceFacts) -> Iterator[tuple[CheckedEvent, CaseState]]:
+    """Replay a case event by event, re-running the rules of its pinned pack on the state before each event."""
+    for ev, rules, findings, acks, state in _rechecked(events, facts):
+        yield CheckedEvent(ev.seq, ev.type, ev.recorded_at, ev.actor, ev.role, rules, findings, acks), state
 
 
 @dataclass(frozen=True)
@@ -172,7 +197,11 @@ class VerifyReport:
 
 
 def verify_case_events(
-    events: Sequence[StoredEvent], facts: WorkspaceFacts, blob_ok: Callable[[str], bool] | None = None
+    events: Sequence[StoredEvent],
+    facts: WorkspaceFacts,
+    blob_ok: Callable[[str], bool] | None = None,
+    *,
+    calendar_of: Callable[[PolicyPack], WorkingDayCalendar] | None = None,
 ) -> CaseVerdict:
     """Verify one case's stored events: the chain, every referenced document, then every rule again."""
     case_id = events[0].case_id
@@ -192,12 +221,13 @@ def verify_case_events(
     acknowledged: list[dict[str, Any]] = []
     refused = 0
     try:
-        for checked, _ in recheck(events, facts):
-            refused += checked.type == "attempt-refused"
-            for f in checked.findings:
-                item = {"seq": checked.seq, "event": checked.type, "actor": checked.actor, **f.to_json()}
+        for ev, _, found, acks, _ in _rechecked(events, facts, calendar_of):
+            if ev.type == "attempt-refused":
+                refused += 1
+            for f in found:
+                item = {"seq": ev.seq, "event": ev.type, "actor": ev.actor, **f.to_json()}
                 if f.acknowledged:
-                    ack = next(a for a in checked.acknowledgements if a["rule"] == f.rule)
+                    ack = next(a for a in acks if a["rule"] == f.rule)
                     acknowledged.append({**item, "reason": ack["reason"]})
                 else:
                     findings.append(item)
@@ -208,16 +238,29 @@ def verify_case_events(
 
 def verify_cases(ws: Workspace, case_ids: Sequence[str] = (), *, checkpoint: Any = None, public_key: Any = None) -> VerifyReport:
     """`audit verify`: the named cases, or every case and the workspace stream; and, given a checkpoint kept outside
-    the database, that the history still holds the tree it signed (catches truncation and wholesale rewrites)."""
-    with read_transaction(ws.engine) as conn:
+    the database, that the history still holds the tree it signed (catches truncation and wholesale rewrites).
+
+    One read transaction; each case is read by id, its chain checked and its rules re-run in one pass over its
+    events, with the garbage collector paused; the working-day calendar is built once per CAL-01 setting."""
+    calendars: dict[Any, WorkingDayCalendar] = {}
+    with read_transaction(ws.engine) as conn, gc_paused():
         facts = read_facts(conn)
+
+        def calendar_of(pack: PolicyPack) -> WorkingDayCalendar:
+            key = pack.param("count_makeup_days")
+            cal = calendars.get(key)
+            if cal is None:
+                cal = calendars[key] = case_calendar(facts, pack)
+            return cal
+
         ids = list(case_ids) or store.all_stream_ids(conn)
         verdicts = []
         for case_id in ids:
             events = store.load_stream(conn, case_id)
             if not events:
                 _load_case(conn, case_id)  # raises UnknownCase
-            verdicts.append(verify_case_events(events, facts, lambda h: blob_intact(ws, h)))
+            verdicts.append(verify_case_events(events, facts, lambda h: blob_intact(ws, h), calendar_of=calendar_of))
+            del events
         workspace = None
         if not case_ids:
             wbreak = verify_stream(facts.events)

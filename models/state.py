@@ -2,24 +2,311 @@
 
 Live handling and an auditor's replay run this same code, so the state an auditor sees as of a moment is the state
 the engine judged by at that moment.
+
+Cost. A case's records live in one append-only log shared by the states of all its prefixes: a `CaseState` is the
+case's facts plus how many records of the log it sees. `evolve` appends to the log when the state is its newest
+prefix (O(1); evolving an older state copies its prefix first), `replay` builds the log in one pass, and the log
+keeps the records indexed by type, so `records(type)` costs what it returns, and keeps every stage's status folded
+as records arrive, so `statuses(pack)` of the next prefix costs O(1) — an auditor's re-check of a 1,000-event case is
+O(n), not O(n²). `history` and `refused` are real tuples, built on first use. tests/test_replay_equivalence.py checks
+all of this against the straightforward definitions.
+
+Payloads reach the rules as plain values (dates as `date`, lists as tuples) exactly as `payload_values` — the pydantic
+model's validate-and-dump — gives them. `decode_payload` gets the same values without pydantic when the stored JSON
+is already in the model's validated form (what the engine stores: every field present, every string already
+normalised): it checks exactly that, field by field, with the models' own validators, and hands anything else to
+`payload_values`, so the values (or the validation error) are the same either way.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+import gc
+import re
+import threading
+import types
+import typing
+from bisect import bisect_left
+from contextlib import contextmanager
+from dataclasses import FrozenInstanceError, dataclass
 from datetime import date
-from typing import Any, Iterable, Mapping, Sequence
+from heapq import merge
+from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+
+import annotated_types
+import orjson
+from pydantic import AfterValidator, BaseModel, BeforeValidator, StringConstraints
 
 from models.events import EVENT_TYPES
 from models.store import StoredEvent
+from models.text import clean_name, iso_date, nfc
 from policies.pack import PolicyPack, Stage
 from policies.procedure import StageStatus, stage_status
+
+_loads = orjson.loads
+
+
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector around batch work (it dominates replay and import otherwise,
+    ARCHITECTURE.md); restores the previous setting."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
+# --- payloads ---------------------------------------------------------------------------------------------------
 
 
 def payload_values(event_type: str, payload_json: Mapping[str, Any]) -> dict[str, Any]:
     """A recorded payload as plain values for the rules (dates as `date`), through its model (upcasting point)."""
     model = EVENT_TYPES[event_type]
     return model.model_validate(payload_json).model_dump(by_alias=True)
+
+
+class _Slow(Exception):
+    """The fast decoder cannot vouch for this value; the pydantic path decides."""
+
+
+_DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Patterns whose Python `fullmatch` accepts exactly what pydantic's (Rust) regex accepts.
+_KNOWN_PATTERNS = {r"^[0-9a-f]{64}$": re.compile(r"[0-9a-f]{64}")}
+# After-validators that return their input unchanged exactly when it is already in the validated form.
+_NORMALISERS = (clean_name, nfc)
+# Model settings that leave validation as this decoder knows it (anything else: the pydantic path, always).
+_CONFIG_OK = {"frozen": (True, False), "extra": ("forbid", "ignore"), "str_strip_whitespace": (False,),
+              "defer_build": (True, False)}
+_Converter = Callable[[Any], Any]
+
+
+def _str_converter(meta: Sequence[Any]) -> _Converter | None:
+    """A str field with its constraints and normalisers: accepted only at its fixed point."""
+    lo, hi, strip, pattern, funcs = 0, None, False, None, []
+    for m in meta:
+        if isinstance(m, StringConstraints):
+            if any(getattr(m, a) is not None for a in ("to_upper", "to_lower", "strict", "ascii_only")):
+                return None
+            strip = strip or bool(m.strip_whitespace)
+            if m.min_length is not None:
+                lo = max(lo, m.min_length)
+            if m.max_length is not None:
+                hi = m.max_length if hi is None else min(hi, m.max_length)
+            if m.pattern is not None:
+                if m.pattern not in _KNOWN_PATTERNS:
+                    return None
+                pattern = _KNOWN_PATTERNS[m.pattern]
+        elif isinstance(m, annotated_types.MinLen):
+            lo = max(lo, m.min_length)
+        elif isinstance(m, annotated_types.MaxLen):
+            hi = m.max_length if hi is None else min(hi, m.max_length)
+        elif isinstance(m, AfterValidator) and any(m.func is f for f in _NORMALISERS):
+            funcs.append(m.func)
+        else:
+            return None
+    fs = tuple(funcs)
+    seen: dict[str, None] = {}  # short strings already found at their fixed point (names, units, roles recur)
+
+    def conv(v: Any) -> Any:
+        if type(v) is not str:
+            raise _Slow
+        if v in seen:
+            return v
+        n = len(v)
+        if n < lo or (hi is not None and n > hi):
+            raise _Slow
+        if strip and v and (v[0].isspace() or v[-1].isspace()):  # Python's isspace covers Rust's trim set
+            raise _Slow
+        if pattern is not None and pattern.fullmatch(v) is None:
+            raise _Slow
+        for f in fs:
+            if f(v) != v:
+                raise _Slow
+        if n <= 64:
+            if len(seen) >= 4096:
+                seen.clear()
+            seen[v] = None
+        return v
+
+    return conv
+
+
+def _date(v: Any) -> Any:
+    if type(v) is str and len(v) == 10 and _DATE_SHAPE.fullmatch(v):
+        return date.fromisoformat(v)
+    raise _Slow
+
+
+def _converter(tp: Any, meta: Sequence[Any]) -> _Converter | None:
+    """A converter from a stored JSON value to what the model's validate-and-dump gives, or None when the type is
+    not one this decoder knows exactly (the model then always takes the pydantic path)."""
+    origin = typing.get_origin(tp)
+    if origin is typing.Annotated:
+        base, *extra = typing.get_args(tp)
+        return _converter(base, [*meta, *extra])
+    if tp is str:
+        return _str_converter(meta)
+    if tp is date:
+        if len(meta) == 1 and isinstance(meta[0], BeforeValidator) and meta[0].func is iso_date:
+            return _date
+        return None
+    if tp is bool:
+        if meta:
+            return None
+
+        def conv_bool(v: Any) -> Any:
+            if type(v) is not bool:
+                raise _Slow
+            return v
+
+        return conv_bool
+    if tp is int:
+        lo = hi = None
+        for m in meta:
+            if isinstance(m, annotated_types.Ge):
+                lo = m.ge
+            elif isinstance(m, annotated_types.Le):
+                hi = m.le
+            else:
+                return None
+
+        def conv_int(v: Any) -> Any:
+            if type(v) is not int or (lo is not None and v < lo) or (hi is not None and v > hi):
+                raise _Slow
+            return v
+
+        return conv_int
+    if origin is typing.Literal:
+        values = typing.get_args(tp)
+        if meta or not all(type(x) is str for x in values):
+            return None
+        allowed = frozenset(values)
+
+        def conv_literal(v: Any) -> Any:
+            if type(v) is not str or v not in allowed:
+                raise _Slow
+            return v
+
+        return conv_literal
+    if origin is typing.Union or origin is types.UnionType:
+        args = typing.get_args(tp)
+        inner = [a for a in args if a is not type(None)]
+        if meta or len(args) != 2 or len(inner) != 1:
+            return None
+        c = _converter(inner[0], ())
+        if c is None:
+            return None
+
+        def conv_optional(v: Any) -> Any:
+            return None if v is None else c(v)
+
+        return conv_optional
+    if origin is tuple:
+        args = typing.get_args(tp)
+        if len(args) != 2 or args[1] is not Ellipsis:
+            return None
+        lo, hi = 0, None
+        for m in meta:
+            if isinstance(m, annotated_types.MinLen):
+                lo = m.min_length
+            elif isinstance(m, annotated_types.MaxLen):
+                hi = m.max_length
+            else:
+                return None
+        c = _converter(args[0], ())
+        if c is None:
+            return None
+
+        def conv_tuple(v: Any) -> Any:
+            if type(v) is not list or len(v) < lo or (hi is not None and len(v) > hi):
+                raise _Slow
+            return tuple([c(x) for x in v])
+
+        return conv_tuple
+    if origin is dict:
+        args = typing.get_args(tp)
+        if meta or len(args) != 2 or args[0] is not str:
+            return None
+        if args[1] is typing.Any:
+
+            def conv_any_dict(v: Any) -> Any:
+                if type(v) is not dict:
+                    raise _Slow
+                return dict(v)
+
+            return conv_any_dict
+        if args[1] is str:
+
+            def conv_str_dict(v: Any) -> Any:
+                if type(v) is not dict or any(type(x) is not str for x in v.values()):
+                    raise _Slow
+                return dict(v)
+
+            return conv_str_dict
+        return None
+    if isinstance(tp, type) and issubclass(tp, BaseModel) and not meta:
+        return _model_decoder(tp)
+    return None
+
+
+def _model_decoder(model: type[BaseModel]) -> _Converter | None:
+    """A decoder for a model's stored (dumped, JSON) form, or None when the model has anything it does not know."""
+    decorators = model.__pydantic_decorators__
+    if any((decorators.validators, decorators.field_validators, decorators.root_validators,
+            decorators.field_serializers, decorators.model_serializers, decorators.model_validators,
+            decorators.computed_fields)) or model.__pydantic_post_init__ is not None:
+        return None
+    for key, value in model.model_config.items():
+        if key not in _CONFIG_OK or value not in _CONFIG_OK[key]:
+            return None
+    fields: list[tuple[str, _Converter]] = []
+    for name, info in model.model_fields.items():
+        key = info.alias or name
+        if info.validation_alias not in (None, key) or info.serialization_alias not in (None, key) or info.exclude:
+            return None
+        if info.discriminator is not None or info.json_schema_extra is not None:
+            return None
+        conv = _converter(info.annotation, list(info.metadata))
+        if conv is None:
+            return None
+        fields.append((key, conv))
+    count = len(fields)
+    plan = tuple(fields)
+
+    def decode(obj: Any) -> dict[str, Any]:
+        if type(obj) is not dict or len(obj) != count:
+            raise _Slow  # a missing field (a default to fill) or an unknown one: pydantic's call
+        return {key: conv(obj[key]) for key, conv in plan}
+
+    return decode
+
+
+_DECODERS: dict[str, _Converter | None] = {}
+
+
+def fast_decoder(event_type: str) -> _Converter | None:
+    """The compiled fast decoder of an event type's payload (None: that type always takes the pydantic path)."""
+    try:
+        return _DECODERS[event_type]
+    except KeyError:
+        dec = _DECODERS[event_type] = _model_decoder(EVENT_TYPES[event_type])
+        return dec
+
+
+def decode_payload(event_type: str, payload_json: Mapping[str, Any]) -> dict[str, Any]:
+    """`payload_values(event_type, payload_json)`, without pydantic when the stored JSON is in validated form."""
+    dec = _DECODERS.get(event_type) if event_type in _DECODERS else fast_decoder(event_type)
+    if dec is not None:
+        try:
+            return dec(payload_json)
+        except Exception:  # noqa: BLE001, S110 — anything unusual is the model's to judge, just below
+            pass
+    return payload_values(event_type, payload_json)
+
+
+# --- records and the shared log ---------------------------------------------------------------------------------
 
 
 @dataclass(frozen=True)
@@ -35,9 +322,142 @@ class Record:
     acknowledgements: tuple[Mapping[str, str], ...] = ()
 
 
-@dataclass(frozen=True)
+def _envelope(ev: StoredEvent) -> Any:
+    """`ev.envelope`, without cached_property's lock on the replay path (same cache, same value)."""
+    if type(ev) is StoredEvent:
+        d = ev.__dict__
+        env = d.get("envelope")
+        if env is None:
+            env = d["envelope"] = _loads(ev.body)
+        return env
+    return ev.envelope
+
+
+def record_of(ev: StoredEvent) -> Record:
+    """The record a stored event becomes (payload decoded for the rules)."""
+    env = _envelope(ev)
+    return Record(ev.seq, ev.type, decode_payload(ev.type, env["payload"]), ev.recorded_at, ev.actor, ev.role,
+                  tuple(env.get("acknowledgements", [])))
+
+
+class _Log:
+    """A case's records, append-only, shared by the states of its prefixes; indexed by type as they arrive."""
+
+    __slots__ = ("acked", "by_type", "cursors", "ended_at", "items", "refused")
+
+    def __init__(self) -> None:
+        self.items: list[Record] = []
+        self.refused: list[Record] = []
+        self.by_type: dict[str, tuple[list[int], list[Record]]] = {}
+        self.acked: list[int] = []  # indices of records carrying acknowledgements
+        self.ended_at: int | None = None  # index of the first meeting that rejected the draft
+        self.cursors: dict[int, _StatusCursor] = {}
+
+    def add(self, record: Record) -> None:
+        i = len(self.items)
+        self.items.append(record)
+        entry = self.by_type.get(record.type)
+        if entry is None:
+            entry = self.by_type[record.type] = ([], [])
+        entry[0].append(i)
+        entry[1].append(record)
+        if record.acknowledgements:
+            self.acked.append(i)
+        if record.type == "meeting-held" and self.ended_at is None and record.payload["decision"] == "rejected":
+            self.ended_at = i
+
+    def copy(self, n: int, r: int) -> _Log:
+        """A new log holding the first n records and r refused attempts."""
+        log = _Log()
+        for rec in self.items[:n]:
+            log.add(rec)
+        log.refused = self.refused[:r]
+        return log
+
+
+_NO_ENTRY: tuple[list[int], list[Record]] = ([], [])
+
+
+class _StatusCursor:
+    """Every stage's status folded over the log as records arrive, for one pack and one set of flags.
+
+    `stage_status` is a left fold whose whole state is the StageStatus it returns (policies/procedure.py), so the
+    status after one more record is `stage_status(stage, rep + [record])` for any `rep` whose fold gives the current
+    status: the cursor keeps such a `rep` per stage, never the whole list — a record that leaves the status as it
+    was leaves `rep` as it was (the thousandth execution report costs one short fold), one that changes it is
+    appended, or replaces `rep` when it gives that status on its own. tests/test_replay_equivalence.py checks the
+    folded statuses against `stage_status` over every stage's whole record list, prefix by prefix.
+    """
+
+    __slots__ = ("ended", "final", "flags", "m", "pack", "raw", "rep", "snapshot", "stages_of")
+
+    def __init__(self, pack: PolicyPack, flags: frozenset[str]) -> None:
+        self.pack = pack
+        self.flags = flags
+        self.m = 0
+        self.ended = False
+        self.stages_of: dict[str, list[Stage]] = {}
+        for s in pack.stages:
+            for e in s.events:
+                if s not in self.stages_of.setdefault(e, []):
+                    self.stages_of[e].append(s)
+        self.rep: dict[str, list[tuple[str, Mapping[str, Any]]]] = {s.id: [] for s in pack.stages}
+        self.raw = {s.id: stage_status(s, [], flags=flags, ended=False) for s in pack.stages}
+        self.final = dict(self.raw)
+        self.snapshot: dict[str, StageStatus] | None = None
+
+    def advance(self, log: _Log, n: int) -> None:
+        flags = self.flags
+        items = log.items
+        ended_at = log.ended_at
+        for i in range(self.m, n):
+            rec = items[i]
+            stages = self.stages_of.get(rec.type)
+            if stages:
+                r = (rec.type, rec.payload)
+                for s in stages:
+                    rep = self.rep[s.id]
+                    cand = rep + [r]
+                    st = stage_status(s, cand, flags=flags, ended=False)
+                    if st == self.raw[s.id]:
+                        continue  # the record changed nothing: `rep` still folds to the status
+                    if len(cand) > 4 and stage_status(s, [r], flags=flags, ended=False) == st:
+                        cand = [r]  # the record alone gives the status: keep `rep` short
+                    self.rep[s.id] = cand
+                    self.raw[s.id] = st
+                    self.final[s.id] = stage_status(s, cand, flags=flags, ended=True) if self.ended else st
+                    self.snapshot = None
+            if ended_at == i:
+                self.ended = True
+                for s in self.pack.stages:
+                    self.final[s.id] = stage_status(s, self.rep[s.id], flags=flags, ended=True)
+                self.snapshot = None
+        self.m = n
+
+    def statuses(self) -> dict[str, StageStatus]:
+        snap = self.snapshot
+        if snap is None:
+            snap = self.snapshot = {s.id: self.final[s.id] for s in self.pack.stages}
+        return dict(snap)
+
+
+# --- the state --------------------------------------------------------------------------------------------------
+
+_FACTS = ("case_id", "title", "category", "organ", "lead_unit", "flags", "policy", "policy_hash", "launched_on",
+          "launched_by", "co_units", "catalog_item")
+_new = object.__new__
+_set = object.__setattr__
+_LOCK = threading.Lock()  # guards appends to shared logs and the status cursors' folding
+
+
 class CaseState:
-    """What a case is, and everything recorded on it so far."""
+    """What a case is, and everything recorded on it so far.
+
+    Immutable, like the frozen dataclass it was: the case's facts, `history` and `refused` (tuples of `Record`) and
+    `seq`; equality compares all of them. A state is a prefix view of its case's shared log (module docstring).
+    """
+
+    __match_args__ = (*_FACTS, "history", "refused", "seq")
 
     case_id: str
     title: str
@@ -49,42 +469,152 @@ class CaseState:
     policy_hash: str
     launched_on: date
     launched_by: str
-    co_units: tuple[str, ...] = ()
-    catalog_item: str | None = None
-    history: tuple[Record, ...] = ()
-    refused: tuple[Record, ...] = ()
-    seq: int = 0
+    co_units: tuple[str, ...]
+    catalog_item: str | None
+    seq: int
+
+    def __init__(
+        self,
+        case_id: str,
+        title: str,
+        category: str,
+        organ: str,
+        lead_unit: str,
+        flags: frozenset[str],
+        policy: str,
+        policy_hash: str,
+        launched_on: date,
+        launched_by: str,
+        co_units: tuple[str, ...] = (),
+        catalog_item: str | None = None,
+        history: tuple[Record, ...] = (),
+        refused: tuple[Record, ...] = (),
+        seq: int = 0,
+    ) -> None:
+        log = _Log()
+        for rec in history:
+            log.add(rec)
+        log.refused = list(refused)
+        _set(self, "__dict__", {
+            "case_id": case_id, "title": title, "category": category, "organ": organ, "lead_unit": lead_unit,
+            "flags": flags, "policy": policy, "policy_hash": policy_hash, "launched_on": launched_on,
+            "launched_by": launched_by, "co_units": co_units, "catalog_item": catalog_item, "seq": seq,
+            "_log": log, "_n": len(log.items), "_r": len(log.refused), "_history": None, "_refused": None,
+            "_statuses": None,
+        })
+
+    def _view(self, log: _Log, n: int, r: int, seq: int) -> CaseState:
+        """The same case seeing the first n records and r refused attempts of `log`."""
+        d = dict(self.__dict__)
+        d["_log"], d["_n"], d["_r"], d["seq"] = log, n, r, seq
+        d["_history"] = d["_refused"] = d["_statuses"] = None
+        state = _new(CaseState)
+        _set(state, "__dict__", d)
+        return state
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        raise FrozenInstanceError(f"cannot assign to field {name!r}")
+
+    def __delattr__(self, name: str) -> None:
+        raise FrozenInstanceError(f"cannot delete field {name!r}")
+
+    @property
+    def history(self) -> tuple[Record, ...]:
+        """Every recorded event except refused attempts, in order."""
+        h = self.__dict__["_history"]
+        if h is None:
+            h = self.__dict__["_history"] = tuple(self._log.items[: self._n])
+        return h
+
+    @property
+    def refused(self) -> tuple[Record, ...]:
+        """The refused attempts kept in the history, in order."""
+        h = self.__dict__["_refused"]
+        if h is None:
+            h = self.__dict__["_refused"] = tuple(self._log.refused[: self._r])
+        return h
+
+    def _fields(self) -> tuple[Any, ...]:
+        d = self.__dict__
+        return (*(d[k] for k in _FACTS), self.history, self.refused, d["seq"])
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return self._fields() == other._fields()  # type: ignore[attr-defined]
+
+    def __hash__(self) -> int:
+        return hash(self._fields())
+
+    def __repr__(self) -> str:
+        d = self.__dict__
+        parts = [f"{k}={d[k]!r}" for k in _FACTS] + [f"history={self.history!r}", f"refused={self.refused!r}",
+                                                     f"seq={d['seq']!r}"]
+        return f"CaseState({', '.join(parts)})"
 
     def records(self, event_type: str) -> list[Mapping[str, Any]]:
         """The payloads of every recorded event of one type, in order."""
-        return [r.payload for r in self.history if r.type == event_type]
+        idx, recs = self._log.by_type.get(event_type, _NO_ENTRY)
+        n = self._n
+        if not idx or idx[-1] < n:
+            return [r.payload for r in recs]
+        return [r.payload for r in recs[: bisect_left(idx, n)]]
 
     def stage_records(self, stage: Stage) -> list[tuple[str, Mapping[str, Any]]]:
         """(event type, payload) of every record belonging to a stage, in order."""
-        events = set(stage.events)
-        return [(r.type, r.payload) for r in self.history if r.type in events]
+        by_type = self._log.by_type
+        n = self._n
+        runs = []
+        for e in dict.fromkeys(stage.events):
+            idx, recs = by_type.get(e, _NO_ENTRY)
+            if idx:
+                k = len(idx) if idx[-1] < n else bisect_left(idx, n)
+                if k:
+                    runs.append([(idx[j], e, recs[j].payload) for j in range(k)])
+        if not runs:
+            return []
+        if len(runs) == 1:
+            return [(e, p) for _, e, p in runs[0]]
+        return [(e, p) for _, e, p in merge(*runs)]
 
     @property
     def ended(self) -> bool:
         """True once a meeting rejected the draft: the case ends without a decision."""
-        return any(p["decision"] == "rejected" for p in self.records("meeting-held"))
+        at = self._log.ended_at
+        return at is not None and at < self._n
 
     def statuses(self, pack: PolicyPack) -> dict[str, StageStatus]:
         """Every stage's status, in the pack's order."""
-        ended = self.ended
-        return {
-            s.id: stage_status(s, self.stage_records(s), flags=self.flags, ended=ended) for s in pack.stages
-        }
+        cached = self.__dict__["_statuses"]
+        if cached is not None and cached[0] is pack:
+            return dict(cached[1])
+        log, n = self._log, self._n
+        result = None
+        with _LOCK:
+            cursor = log.cursors.get(id(pack))
+            if cursor is None or cursor.pack is not pack or cursor.flags != self.flags:
+                cursor = log.cursors[id(pack)] = _StatusCursor(pack, self.flags)
+            if cursor.m <= n:
+                cursor.advance(log, n)
+                result = cursor.statuses()
+        if result is None:  # an older prefix than the cursor has seen: fold from scratch
+            ended = self.ended
+            result = {
+                s.id: stage_status(s, self.stage_records(s), flags=self.flags, ended=ended) for s in pack.stages
+            }
+        self.__dict__["_statuses"] = (pack, result)
+        return dict(result)
 
     @property
     def acknowledgements(self) -> list[tuple[Record, Mapping[str, str]]]:
         """Every acknowledged warning with the record that carries it."""
-        return [(r, a) for r in self.history for a in r.acknowledgements]
+        items, n = self._log.items, self._n
+        return [(items[i], a) for i in self._log.acked if i < n for a in items[i].acknowledgements]
 
 
 def launch_state(ev: StoredEvent) -> CaseState:
     """The state a `case-launched` event creates."""
-    p = payload_values(ev.type, ev.payload)
+    p = decode_payload(ev.type, _envelope(ev)["payload"])
     return CaseState(
         case_id=ev.case_id,
         title=p["title"],
@@ -102,20 +632,22 @@ def launch_state(ev: StoredEvent) -> CaseState:
     )
 
 
+def evolve_record(state: CaseState, record: Record) -> CaseState:
+    """The state after one more record (O(1) when `state` is the newest prefix of its log)."""
+    log, n, r = state._log, state._n, state._r  # type: ignore[attr-defined]
+    with _LOCK:  # states are values: two threads evolving the same state must not both take its log
+        if n != len(log.items) or r != len(log.refused):
+            log = log.copy(n, r)  # evolving an older state: a new branch, the other states unchanged
+        if record.type == "attempt-refused":
+            log.refused.append(record)
+            return state._view(log, n, r + 1, record.seq)
+        log.add(record)
+    return state._view(log, n + 1, r, record.seq)
+
+
 def evolve(state: CaseState, ev: StoredEvent) -> CaseState:
     """The state after one more event."""
-    record = Record(
-        seq=ev.seq,
-        type=ev.type,
-        payload=payload_values(ev.type, ev.payload),
-        recorded_at=ev.recorded_at,
-        actor=ev.actor,
-        role=ev.role,
-        acknowledgements=tuple(ev.acknowledgements),
-    )
-    if ev.type == "attempt-refused":
-        return replace(state, refused=state.refused + (record,), seq=ev.seq)
-    return replace(state, history=state.history + (record,), seq=ev.seq)
+    return evolve_record(state, record_of(ev))
 
 
 def replay(events: Sequence[StoredEvent] | Iterable[StoredEvent]) -> CaseState:
@@ -124,7 +656,16 @@ def replay(events: Sequence[StoredEvent] | Iterable[StoredEvent]) -> CaseState:
     first = next(it)
     if first.type != "case-launched":
         raise ValueError(f"{first.case_id}: the first event is {first.type}, not case-launched")
-    state = launch_state(first)
-    for ev in it:
-        state = evolve(state, ev)
-    return state
+    with gc_paused():
+        state = launch_state(first)
+        log = state._log  # type: ignore[attr-defined]
+        add, refused = log.add, log.refused
+        seq = state.seq
+        for ev in it:
+            record = record_of(ev)
+            if record.type == "attempt-refused":
+                refused.append(record)
+            else:
+                add(record)
+            seq = record.seq
+        return state._view(log, len(log.items), len(refused), seq)
