@@ -322,7 +322,10 @@ def _is_alive(pid: int) -> bool:
         return False
     except PermissionError:
         return True
-    return _proc_state(pid) != "Z"
+    if _proc_state(pid) == "Z":
+        _reap(pid)  # it exited between the first reap and now: collect it, so no zombie outlives the stop
+        return False
+    return True
 
 
 def _is_server_process(pid: int) -> bool:

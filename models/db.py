@@ -25,10 +25,12 @@ def is_sqlite(engine: Engine) -> bool:
     return engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str) -> Engine:
-    """An engine for the case store; SQLite connections get the durability settings on every connect."""
+def make_engine(url: str, *, connect_args: dict | None = None) -> Engine:
+    """An engine for the case store; SQLite connections get the durability settings on every connect.
+
+    `connect_args` reach the driver (the fault-injection tests pass a sqlite3 connection factory that fails I/O)."""
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30})
+        engine = create_engine(url, connect_args={"timeout": 30, **(connect_args or {})})
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ import json
 import os
 import random
 import signal
+import sqlite3
 import subprocess
 import sys
 import time
@@ -188,3 +189,55 @@ def test_a_really_full_file_system_is_a_typed_error_with_nothing_written(tmp_pat
         if d is not None:
             d.ws.engine.dispose()
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True)
+
+
+class _FailingCommit(sqlite3.Connection):
+    """A pysqlite connection whose commit fails with a disk I/O error — before the commit, or after it succeeded
+    (the acknowledgement lost: "error, but committed")."""
+
+    mode = "off"  # off | before | after
+
+    def commit(self) -> None:  # type: ignore[override]
+        if _FailingCommit.mode == "before":
+            raise sqlite3.OperationalError("disk I/O error")
+        super().commit()
+        if _FailingCommit.mode == "after":
+            raise sqlite3.OperationalError("disk I/O error")
+
+
+@pytest.fixture
+def faulty(executing):  # type: ignore[no-untyped-def]
+    from models.db import make_engine
+
+    executing.ws.engine.dispose()
+    executing.ws.__dict__["engine"] = make_engine(executing.ws.database_url, connect_args={"factory": _FailingCommit})
+    yield executing
+    _FailingCommit.mode = "off"
+    executing.ws.engine.dispose()
+
+
+def test_an_io_error_before_the_commit_is_a_typed_error_with_nothing_written(faulty):  # type: ignore[no-untyped-def]
+    before = faulty.show().events
+    _FailingCommit.mode = "before"
+    with pytest.raises(StorageFailure) as exc:
+        record_event(faulty.ws, CLERK, faulty.case_id, "execution-reported", payload("execution-reported", status="I/O"),
+                     idempotency_key="eio-1")
+    assert exc.value.exit_code == 1 and "disk i/o error" in exc.value.message.lower()
+    _FailingCommit.mode = "off"
+    assert faulty.show().events == before
+    assert not record_event(faulty.ws, CLERK, faulty.case_id, "execution-reported",
+                            payload("execution-reported", status="I/O"), idempotency_key="eio-1").repeated
+
+
+def test_an_io_error_after_a_successful_commit_is_resolved_by_the_idempotency_key(faulty):  # type: ignore[no-untyped-def]
+    before = faulty.show().events
+    _FailingCommit.mode = "after"
+    with pytest.raises(StorageFailure):
+        record_event(faulty.ws, CLERK, faulty.case_id, "execution-reported", payload("execution-reported", status="ack lost"),
+                     idempotency_key="eio-2")
+    _FailingCommit.mode = "off"
+    assert faulty.show().events == before + 1  # it was committed after all
+    again = record_event(faulty.ws, CLERK, faulty.case_id, "execution-reported",
+                         payload("execution-reported", status="ack lost"), idempotency_key="eio-2")
+    assert again.repeated and faulty.show().events == before + 1  # the retry finds it: written once
+    assert verify_cases(faulty.ws).exit_code == 0
