@@ -268,3 +268,33 @@ def new_workspace(path: Path, start: datetime | None = None) -> Workspace:
     """A fresh workspace with a simulated clock (default 2025-08-25 09:00 Asia/Shanghai)."""
     ws, _ = init_workspace(path, ADMIN, simulated_clock=start or datetime(2025, 8, 25, 9, 0, tzinfo=LOCAL))
     return ws
+
+
+def process_running(pid: int) -> bool:
+    """True while the process runs; a zombie (ended, waiting for its parent to collect it) has ended. In this sandbox
+    the parent of a server started by a command that already exited may be slow to collect it."""
+    import os
+
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] != b"Z"
+    except FileNotFoundError:
+        return False
+
+
+def group_running(pgid: int) -> bool:
+    """True while any process of the group runs (zombies, ended and awaiting collection, do not count)."""
+    from pathlib import Path
+
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_bytes().rsplit(b")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid and fields[0] != b"Z":
+            return True
+    return False

@@ -10,6 +10,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from support import process_running
 from flows.prefect_server import ServerStatus, ensure_server, prefect_env, server_status, stop_server
 
 pytestmark = [pytest.mark.prefect, pytest.mark.prefect_server]
@@ -25,12 +26,7 @@ def answers_health(api_url: str) -> bool:
     return response.status_code == 200 and response.json() is True
 
 
-def process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+process_exists = process_running
 
 
 @pytest.fixture(scope="module")

@@ -19,25 +19,15 @@ import pytest
 
 from backends import PG_URL, postgres_schema, require_postgres
 from flows.prefect_server import ServerStartError, ensure_server, server_status, stop_server
-from support import MANDATORY_PATH, Driver, new_workspace
+from support import Driver, MANDATORY_PATH, group_running, new_workspace, process_running
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def process_exists(pid: int) -> bool:
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+process_exists = process_running
 
 
-def group_exists(pgid: int) -> bool:
-    try:
-        os.killpg(pgid, 0)
-    except ProcessLookupError:
-        return False
-    return True
+group_exists = group_running
 
 
 class Worker:
