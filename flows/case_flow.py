@@ -30,16 +30,22 @@ class FlowOutcome:
 
 
 def prepare_prefect(ws: Workspace) -> str:
-    """Set Prefect's environment before it is imported; return the UI root URL."""
+    """Set Prefect's environment before it is imported; return the UI root URL.
+
+    On this short-lived command's console only Prefect's errors are shown: its shutdown notices ("still processing
+    items") are noise to a clerk, and every log line still reaches the Prefect UI."""
+    os.environ["PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"] = "ERROR"
     external = os.environ.get("PREFECT_API_URL")
     if external:  # the scaled setup: a Prefect server the operator runs
-        os.environ.update({k: v for k, v in prefect_env(ws.prefect_home).items() if k != "PREFECT_HOME"})
+        os.environ.update({k: v for k, v in prefect_env(ws.prefect_home).items()
+                           if k not in ("PREFECT_HOME", "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL")})
         return external.removesuffix("/api")
     try:
         server = ensure_server(ws.prefect_home)
     except ServerStartError as exc:
         raise DecisionError(str(exc), code="prefect-server") from exc
-    os.environ.update(prefect_env(ws.prefect_home, api_url=server.api_url))
+    os.environ.update({k: v for k, v in prefect_env(ws.prefect_home, api_url=server.api_url).items()
+                       if k != "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL"})
     assert server.url is not None
     return server.url
 
