@@ -67,6 +67,10 @@ _SKETCH_CHUNK = 4000  # texts per sketching step: keeps the bins array in cache 
 # --- results ----------------------------------------------------------------------------------------------------
 
 
+# What an import counts: the `comments-imported` payload and the command's JSON both carry these.
+_COUNTED = ("import_id", "file_sha256", "rows", "new_rows", "late", "received_total", "distinct_total", "clusters_total")
+
+
 @dataclass(frozen=True)
 class ImportResult:
     """What an import did: the file's rows, how many were new, and the case's totals afterwards."""
@@ -88,35 +92,16 @@ class ImportResult:
         """True when every row was already stored (the same file imported again)."""
         return self.new_rows == 0
 
+    def _counts(self) -> dict[str, Any]:
+        return {name: getattr(self, name) for name in _COUNTED}
+
     def payload(self, stored_sha256: str) -> dict[str, Any]:
         """The `comments-imported` event payload."""
-        return {
-            "import_id": self.import_id,
-            "file_sha256": self.file_sha256,
-            "rows": self.rows,
-            "new_rows": self.new_rows,
-            "late": self.late,
-            "received_total": self.received_total,
-            "distinct_total": self.distinct_total,
-            "clusters_total": self.clusters_total,
-            "stored_sha256": stored_sha256,
-        }
+        return {**self._counts(), "stored_sha256": stored_sha256}
 
     def to_json(self) -> dict[str, Any]:
         """The JSON contract of `comments import`."""
-        return {
-            "case_id": self.case_id,
-            "import_id": self.import_id,
-            "file_sha256": self.file_sha256,
-            "rows": self.rows,
-            "new_rows": self.new_rows,
-            "late": self.late,
-            "received_total": self.received_total,
-            "distinct_total": self.distinct_total,
-            "clusters_total": self.clusters_total,
-            "seq": self.seq,
-            "repeated": self.repeated,
-        }
+        return {"case_id": self.case_id, **self._counts(), "seq": self.seq, "repeated": self.repeated}
 
 
 @dataclass(frozen=True)
