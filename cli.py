@@ -98,7 +98,8 @@ def _print_error(exc: DecisionError) -> None:
     err = _console(stderr=True)
     findings = getattr(exc, "findings", None)
     if findings:
-        err.print(f"[bold red]refused[/] (exit {exc.exit_code}) — nothing was recorded on the case's stages.")
+        where = " on the case's stages" if exc.details.get("event") else ""
+        err.print(f"[bold red]refused[/] (exit {exc.exit_code}) — nothing was recorded{where}.")
         for f in findings:
             kind = "rule" if f.enforcement == "HARD" else "warning"
             err.print(f"  [bold]{f.rule}[/] {escape(f.article)} [{kind}]")
