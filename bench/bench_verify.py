@@ -42,11 +42,10 @@ import subprocess
 import sys
 import tempfile
 import time
-from contextlib import contextmanager
 from datetime import date, datetime, timedelta, timezone
 from datetime import time as dtime
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import orjson
 
@@ -61,7 +60,7 @@ from flows.workspace import Workspace, init_workspace, set_clock
 from models import store
 from models.db import read_transaction, write_transaction
 from models.events import SCHEMA_VERSION, ExecutionReported
-from models.store import WORKSPACE_STREAM, NewEvent, parse_utc
+from models.store import WORKSPACE_STREAM, NewEvent, gc_paused, parse_utc
 from policies.errors import RuleRefusal
 from policies.pack import load_pack
 
@@ -69,17 +68,6 @@ TARGET = 100_000  # events/s for (b) and (c)
 UNITS = ("三亚市住房和城乡建设局", "天涯区人民政府", "三亚市自然资源和规划局", "三亚城投集团")
 STATUS = ("完成入户调查{n}户，签约率{p}%", "腾退房屋{n}户，累计完成{p}%", "安置房主体结构封顶{n}栋，进度{p}%",
           "发放过渡期租金补贴{n}户，足额到位率{p}%", "受理群众来访{n}件，办结率{p}%")
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 # --- building the store -----------------------------------------------------------------------------------------

@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import csv
 import functools
-import gc
 import hashlib
 import io
 import re
@@ -40,7 +39,7 @@ from models import store
 from models.db import read_transaction, write_transaction
 from models.events import SCHEMA_VERSION
 from models.state import launch_state
-from models.store import NewEvent, StoredEvent, utc_text
+from models.store import NewEvent, StoredEvent, gc_paused, utc_text
 from models.text import clean_name
 from policies.errors import BadInput, RuleRefusal, UnknownCase
 from policies.findings import Finding
@@ -679,9 +678,7 @@ def import_comments(ws: Workspace, actor: Actor, case_id: str, path: str | Path)
         data = source.read_bytes()
     except OSError as exc:
         raise BadInput(f"cannot read {source}: {exc.strerror}", field="FILE") from exc
-    paused = gc.isenabled()
-    gc.disable()  # the collector dominated batch work here (87k → 316k rows/s validated with it paused)
-    try:
+    with gc_paused():  # the collector dominated batch work here (87k → 316k rows/s validated with it paused)
         file_sha256 = _sha256_hex(data)
         if data.startswith(b"\xef\xbb\xbf"):
             data = data[3:]
@@ -778,9 +775,6 @@ def import_comments(ws: Workspace, actor: Actor, case_id: str, path: str | Path)
                     )
                     result = replace(result, seq=event.seq)
         timings["store"] = clock() - started  # inserts and the durable commit
-    finally:
-        if paused:
-            gc.enable()
     return result
 
 

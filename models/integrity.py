@@ -7,7 +7,6 @@ Merkle root over all events (what a checkpoint signs) in one streaming pass over
 
 from __future__ import annotations
 
-import gc
 import hashlib
 from dataclasses import dataclass
 from typing import Any, Iterable
@@ -17,7 +16,7 @@ from sqlalchemy import Connection
 
 from models import merkle, store
 from models.canonical import GENESIS
-from models.store import StoredEvent
+from models.store import StoredEvent, gc_paused
 
 _sha256 = hashlib.sha256
 _loads = orjson.loads
@@ -147,9 +146,7 @@ def verify_store(conn: Connection, *, batch: int = 5000) -> StoreVerdict:
     loads = _loads
     node = merkle.NODE_PREFIX
     leaf = merkle.LEAF_PREFIX
-    was = gc.isenabled()
-    gc.disable()
-    try:
+    with gc_paused():
         cur_id: str | None = None
         st = _Stream()
         for rows in store.iter_all_rows(conn, batch=batch):
@@ -197,9 +194,6 @@ def verify_store(conn: Connection, *, batch: int = 5000) -> StoreVerdict:
                     leaves = []
                 head = hash_
                 size += 1
-    finally:
-        if was:
-            gc.enable()
     # The whole chunks are perfect subtrees of _CHUNK leaves: their peaks are the tree's peaks at those levels.
     tree = merkle.TreeBuilder.from_peaks(chunks * _CHUNK, peaks)
     tree.extend(leaves)

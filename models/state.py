@@ -20,42 +20,27 @@ normalised): it checks exactly that, field by field, with the models' own valida
 
 from __future__ import annotations
 
-import gc
 import re
 import threading
 import types
 import typing
 from bisect import bisect_left
-from contextlib import contextmanager
 from dataclasses import FrozenInstanceError, dataclass
 from datetime import date
 from heapq import merge
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any, Callable, Iterable, Mapping, Sequence
 
 import annotated_types
 import orjson
 from pydantic import AfterValidator, BaseModel, BeforeValidator, StringConstraints
 
 from models.events import EVENT_TYPES
-from models.store import StoredEvent
+from models.store import StoredEvent, gc_paused
 from models.text import clean_name, iso_date, nfc
 from policies.pack import PolicyPack, Stage
 from policies.procedure import StageStatus, stage_status
 
 _loads = orjson.loads
-
-
-@contextmanager
-def gc_paused() -> Iterator[None]:
-    """Pause the cyclic garbage collector around batch work (it dominates replay and import otherwise,
-    ARCHITECTURE.md); restores the previous setting."""
-    was = gc.isenabled()
-    gc.disable()
-    try:
-        yield
-    finally:
-        if was:
-            gc.enable()
 
 
 # --- payloads ---------------------------------------------------------------------------------------------------

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from functools import cached_property
@@ -158,18 +159,26 @@ def _row(r: Any) -> StoredEvent:
     return ev
 
 
+@contextmanager
+def gc_paused() -> Iterator[None]:
+    """Pause the cyclic garbage collector around batch work (it dominates replay and import otherwise,
+    ARCHITECTURE.md); restores the previous setting."""
+    was = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was:
+            gc.enable()
+
+
 def load_stream(conn: Connection, case_id: str, *, as_of: datetime | None = None) -> list[StoredEvent]:
     """Every event of one stream in order (optionally only those recorded at or before `as_of`)."""
     q = select(*_COLUMNS).where(EVENTS.c.case_id == case_id)
     if as_of is not None:
         q = q.where(EVENTS.c.recorded_at <= utc_text(as_of))
-    was = gc.isenabled()
-    gc.disable()  # building thousands of rows: the cyclic GC would otherwise dominate (ARCHITECTURE.md)
-    try:
+    with gc_paused():  # building thousands of rows: the cyclic GC would otherwise dominate (ARCHITECTURE.md)
         return list(map(_row, conn.execute(q.order_by(EVENTS.c.seq)).all()))
-    finally:
-        if was:
-            gc.enable()
 
 
 def iter_all(conn: Connection, *, batch: int = 5000) -> Iterator[StoredEvent]:
