@@ -497,7 +497,7 @@ def print_verify(report: Any) -> None:
     t = Table(title="audit verify (完整性与合规复核)")
     for col in ("case", "events", "integrity", "findings", "acknowledged warnings", "refused attempts"):
         t.add_column(col)
-    verdicts = list(report.cases) + ([report.workspace] if report.workspace else [])
+    verdicts = report.verdicts
     for v in verdicts:
         integrity = "[green]intact[/]" if v.intact else "[bold red]BROKEN[/]"
         t.add_row(v.case_id, str(v.events), integrity, str(len(v.findings)), str(len(v.acknowledged)), str(v.refused_attempts))

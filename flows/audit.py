@@ -15,7 +15,8 @@ from flows.workspace import Workspace, WorkspaceFacts, read_facts
 from models import store
 from models.db import read_transaction
 from models.integrity import Break, verify_stream
-from models.state import CaseState, evolve_record, gc_paused, launch_state, record_of
+from models.state import CaseState, evolve_record, launch_state, record_of
+from models.store import gc_paused
 from models.store import WORKSPACE_STREAM, StoredEvent
 from policies.calendar import WorkingDayCalendar
 from policies.errors import CalendarNotLoaded, IntegrityFailure
@@ -176,9 +177,14 @@ class VerifyReport:
     checkpoint: Any = None  # a CheckpointVerdict when a checkpoint was given
 
     @property
+    def verdicts(self) -> tuple[CaseVerdict, ...]:
+        """Every case's verdict, then the workspace stream's when it was checked."""
+        return self.cases + ((self.workspace,) if self.workspace else ())
+
+    @property
     def exit_code(self) -> int:
         """The contract's exit code for this report."""
-        verdicts = self.cases + ((self.workspace,) if self.workspace else ())
+        verdicts = self.verdicts
         if any(not v.intact for v in verdicts) or (self.checkpoint is not None and not self.checkpoint.ok):
             return 4
         if any(v.findings for v in verdicts):

@@ -15,7 +15,7 @@ def audit_report_markdown(report: VerifyReport) -> str:
         "| case | events | integrity | findings | acknowledged | refused attempts |",
         "|---|---|---|---|---|---|",
     ]
-    verdicts = list(report.cases) + ([report.workspace] if report.workspace else [])
+    verdicts = report.verdicts
     for v in verdicts:
         lines.append(f"| {v.case_id} | {v.events} | {'intact' if v.intact else '**BROKEN**'} | {len(v.findings)} | "
                      f"{len(v.acknowledged)} | {v.refused_attempts} |")
