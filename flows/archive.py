@@ -41,7 +41,7 @@ from models.state import replay
 from models.store import NewEvent, StoredEvent
 from policies.errors import BadInput, IntegrityFailure, RuleRefusal
 from policies.findings import Finding
-from policies.pack import canonical_json, pack_data, pack_from_data
+from policies.pack import PolicyPack, canonical_json, pack_from_data
 
 ARCHIVAL_CODE = re.compile(r"^[A-Z0-9]{1,8}-[A-Z]{2}·\d{4}-(Y|D30|D10)-[A-Z0-9]{1,8}-\d{4,}$")
 RETENTION_ZH = {"Y": "永久", "D30": "定期30年", "D10": "定期10年"}
@@ -89,9 +89,9 @@ def _event_from_line(line: str) -> StoredEvent:
                        d["idempotency_key"], d["body"].encode("utf-8"), d["prev_hash"], d["hash"])
 
 
-def _pack_json(pack_id: str) -> str:
-    """The pack's effective data (an overlay merged onto its base): what the pinned hash covers."""
-    return json.dumps(pack_data(pack_id), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
+def _pack_json(pack: PolicyPack) -> str:
+    """The pack version's effective data (an overlay merged onto its base): what the pinned hash covers."""
+    return json.dumps(dict(pack.data), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
 def _sha256_file(path: Path) -> str:
@@ -197,7 +197,7 @@ def export_archive(
         (tmp / "checkpoint.json").write_text(cp.to_text(), encoding="utf-8")
         (tmp / "public-key.pem").write_text(public_key_pem(ws), encoding="utf-8")
         (tmp / "policy").mkdir()
-        (tmp / "policy" / f"{state.policy}.json").write_text(_pack_json(state.policy), encoding="utf-8")
+        (tmp / "policy" / f"{state.policy}.json").write_text(_pack_json(pack), encoding="utf-8")
         meta = _meta(archive_id, state, year, retention, classification, cp)
         (tmp / "dossier.html").write_text(dossier_html(events, pack, meta, withheld), encoding="utf-8")
         checks = _checks(events, cp, len(proofs), docs, withheld, True, export, archive_id)

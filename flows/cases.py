@@ -25,7 +25,7 @@ from models.store import NewEvent, StoredEvent
 from policies.calendar import WorkingDayCalendar
 from policies.errors import BadInput, CalendarNotLoaded, ConcurrentModification, IdempotencyConflict, IntegrityFailure, RuleRefusal, UnknownCase
 from policies.findings import Finding
-from policies.pack import DEFAULT_PACK, PolicyPack, load_pack
+from policies.pack import DEFAULT_PACK, PolicyPack, load_pack, pack_by_hash
 from policies.procedure import RECORDED, StageStatus, awaiting_name
 from policies.rules import RuleContext, check_event
 from policies.rules.launch import check_launch
@@ -100,13 +100,14 @@ def _load_case(conn: Connection, case_id: str, *, as_of: datetime | None = None)
 
 
 def pack_of(state: CaseState) -> PolicyPack:
-    """The pack a case was launched under, refusing to judge it by a pack whose content changed since."""
-    pack = load_pack(state.policy)
-    if pack.hash != state.policy_hash:
+    """The pack version a case was launched under (by the content hash it pinned); a case whose pinned version this
+    installation does not ship cannot be judged, and is refused rather than judged by another version."""
+    pack = pack_by_hash(state.policy, state.policy_hash)
+    if pack is None:
         raise IntegrityFailure(
             f"case {state.case_id} was launched under policy pack {state.policy} with hash {state.policy_hash[:12]}…, "
-            f"but this installation's {state.policy} has hash {pack.hash[:12]}…; a published pack is never edited, so "
-            "this installation cannot judge the case",
+            f"and no published version of {state.policy} in this installation has that hash; a published pack is "
+            "never edited, so this installation cannot judge the case",
             case_id=state.case_id,
         )
     return pack
@@ -669,7 +670,7 @@ def list_cases(ws: Workspace, *, status: str | None = None) -> list[CaseSummary]
     with read_transaction(ws.engine) as conn:
         for case_id in store.stream_ids(conn, event_type="case-launched"):
             state = replay(store.load_stream(conn, case_id))
-            pack = load_pack(state.policy)
+            pack = pack_of(state)
             statuses = state.statuses(pack)
             s = case_status(state, statuses)
             if status and s != status:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
@@ -132,29 +133,87 @@ def pack_from_data(data: Mapping[str, Any]) -> PolicyPack:
     )
 
 
+# A pack file is `ID.json` (version 1, as first published) or `ID.vN.json` (version N). A published version is never
+# edited; a change is a new version. New cases are launched under the newest version of the pack they name; a case
+# is judged forever by the version whose content hash it pinned (`pack_by_hash`).
+_FILE = re.compile(r"^(?P<id>[a-z0-9-]+?)(?:\.v(?P<version>[0-9]+))?\.json$")
+
+
+def _pack_files() -> dict[str, dict[int, str]]:
+    """{pack id: {version: file name}} for the packs shipped with juece."""
+    folder = resources.files("policies") / "packs"
+    out: dict[str, dict[int, str]] = {}
+    for p in folder.iterdir():
+        m = _FILE.match(p.name)
+        if m:
+            out.setdefault(m["id"], {})[int(m["version"] or 1)] = p.name
+    return out
+
+
 def available_packs() -> list[str]:
     """The ids of the packs shipped with juece."""
-    folder = resources.files("policies") / "packs"
-    return sorted(p.name[: -len(".json")] for p in folder.iterdir() if p.name.endswith(".json"))
+    return sorted(_pack_files())
+
+
+def pack_versions(pack_id: str) -> list[int]:
+    """The published versions of a pack, oldest first."""
+    return sorted(_pack_files().get(pack_id, {}))
+
+
+def parse_pack_ref(ref: str) -> tuple[str, int | None]:
+    """'cn-2019' → ('cn-2019', None: the newest); 'cn-2019@1' → ('cn-2019', 1)."""
+    pack_id, sep, version = ref.partition("@")
+    if not sep:
+        return pack_id, None
+    if not version.isdigit():
+        raise BadInput(f"--policy {ref!r}: expected ID or ID@VERSION, e.g. cn-2019@2", field="policy")
+    return pack_id, int(version)
+
+
+def load_pack(pack_ref: str = DEFAULT_PACK, version: int | None = None) -> PolicyPack:
+    """A shipped pack by id (its newest version) or `ID@VERSION`; an unknown one is bad input naming what there is."""
+    pack_id, ref_version = parse_pack_ref(pack_ref)
+    return _load(pack_id, version if version is not None else ref_version)
 
 
 @lru_cache(maxsize=None)
-def load_pack(pack_id: str = DEFAULT_PACK) -> PolicyPack:
-    """Load a shipped pack by id; an unknown id is bad input naming the packs there are."""
-    if pack_id not in available_packs():
+def _load(pack_id: str, version: int | None) -> PolicyPack:
+    versions = pack_versions(pack_id)
+    if not versions:
         raise BadInput(
             f"there is no policy pack {pack_id!r}; available: {', '.join(available_packs())}", field="policy"
         )
-    return pack_from_data(pack_data(pack_id))
+    if version is None:
+        version = versions[-1]
+    elif version not in versions:
+        raise BadInput(
+            f"policy pack {pack_id} has no version {version}; published versions: "
+            + ", ".join(str(v) for v in versions),
+            field="policy",
+        )
+    return pack_from_data(pack_data(pack_id, version))
 
 
-def pack_data(pack_id: str) -> dict[str, Any]:
-    """A pack's effective data: an overlay (`"extends": base`) merged onto its base, rule by rule, key by key."""
-    raw = json.loads((resources.files("policies") / "packs" / f"{pack_id}.json").read_text(encoding="utf-8"))
-    base_id = raw.get("extends")
-    if not base_id:
+def pack_by_hash(pack_id: str, pack_hash: str) -> PolicyPack | None:
+    """The published version of a pack whose content hash is `pack_hash` (what a case pinned at launch), or None."""
+    for version in reversed(pack_versions(pack_id)):
+        pack = _load(pack_id, version)
+        if pack.hash == pack_hash:
+            return pack
+    return None
+
+
+def pack_data(pack_id: str, version: int | None = None) -> dict[str, Any]:
+    """A pack version's effective data: an overlay (`"extends": "BASE"` or `"BASE@N"`; no version means version 1,
+    the form the first published overlays used) merged onto its base, rule by rule, key by key."""
+    versions = _pack_files().get(pack_id, {})
+    name = versions[version if version is not None else max(versions)]
+    raw = json.loads((resources.files("policies") / "packs" / name).read_text(encoding="utf-8"))
+    base_ref = raw.get("extends")
+    if not base_ref:
         return raw
-    merged = dict(pack_data(base_id))
+    base_id, base_version = parse_pack_ref(base_ref)
+    merged = dict(pack_data(base_id, base_version or 1))
     for section in ("rules", "roles", "params"):
         merged[section] = {**merged.get(section, {}), **raw.get(section, {})}
     for key in ("id", "version", "title", "basis", "extends"):
