@@ -804,7 +804,7 @@ def comments_dispose(
     reason: str = typer.Option("", "--reason"),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Record how a comment or a cluster was handled; it feeds the handling report."""
+    """Record how a comment or a cluster was handled (a `comment-disposed` record); it feeds the handling report."""
     from flows.comments import record_disposition
 
     r = record_disposition(_ws(), _actor(), case_id, target, disposition, reason)

@@ -10,6 +10,7 @@ from typing import Any, Callable, Iterator, Sequence
 
 from flows.cases import CaseView, _load_case, case_calendar, pack_of, view_of
 from flows.clock import local_date, now
+from flows.comment_integrity import StoredComments
 from flows.documents import blob_intact
 from flows.workspace import Workspace, WorkspaceFacts, read_facts
 from models import store
@@ -260,17 +261,21 @@ def verify_cases(ws: Workspace, case_ids: Sequence[str] = (), *, checkpoint: Any
             return cal
 
         ids = list(case_ids) or store.all_stream_ids(conn)
+        comments = StoredComments(conn)  # comment and disposition rows against the history (flows/comment_integrity.py)
         verdicts = []
         for case_id in ids:
             events = store.load_stream(conn, case_id)
             if not events:
                 _load_case(conn, case_id)  # raises UnknownCase
-            verdicts.append(verify_case_events(events, facts, lambda h: blob_intact(ws, h), calendar_of=calendar_of))
+            verdict = verify_case_events(events, facts, lambda h: blob_intact(ws, h), calendar_of=calendar_of)
+            verdicts.append(comments.check(events, verdict))
             del events
         workspace = None
         if not case_ids:
             wbreak = verify_stream(facts.events)
             workspace = CaseVerdict(WORKSPACE_STREAM, wbreak is None, len(facts.events), wbreak)
+            if stray := comments.unclaimed(ids):
+                workspace = CaseVerdict(WORKSPACE_STREAM, False, len(facts.events), wbreak, problem="; ".join(stray))
     cp_verdict = None
     if checkpoint is not None:
         from flows.proofs import verify_against

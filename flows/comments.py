@@ -3,7 +3,16 @@ each comment or campaign was handled, and draft the handling report that PP-07 r
 
 An import is one transaction: every row of the file is validated first (a bad row refuses the whole file, naming its
 line and field), then the new rows are stored, each with its exact-duplicate key and near-duplicate cluster, and one
-`comments-imported` event ties the stored rows to the case's history. Re-importing the same rows changes nothing.
+`comments-imported` event ties the stored rows to the case's history by their count and two digests (see
+models/comments.py), which `audit verify` and `archive verify` recompute. Re-importing the same rows changes nothing.
+
+Each disposition is its own `comment-disposed` event in the case's hash-chained history (target, disposition, reason,
+how many comments it covered; actor and time are the record's own). Comments are bulk data and are covered by one
+digest per import; dispositions are not: each is a decision of the undertaking unit on an opinion, with the reason the
+law asks for (条例 art. 18: 不予采纳的理由), few per case (one per cluster or singled-out comment) and each by a named
+person at a moment — so each is a record, judged like every record (ROLE-01 through the pack's roles, re-checked by
+the auditor) and shown in the replay and the dossier. Its row in the `dispositions` table repeats the record for
+queries, and `audit verify` holds the two equal; the handling report and the summaries read the records.
 
 Matching (never storing) uses a normalised key: NFKC, casefold, whitespace and punctuation stripped — so full-width
 and half-width forms, added punctuation and case do not make a form letter look new. Near-duplicates (a changed name,
@@ -33,21 +42,20 @@ from sqlalchemy import Connection
 
 from flows.cases import pack_of
 from flows.clock import LOCAL, now
+from flows.comment_integrity import COMMENT_DISPOSED, COMMENTS_IMPORTED, StoredComments
 from flows.workspace import Actor, Workspace, read_facts
 from models import comments as db
 from models import store
 from models.db import read_transaction, write_transaction
-from models.events import SCHEMA_VERSION
+from models.events import SCHEMA_VERSION, CommentDisposed
 from models.state import launch_state
 from models.store import NewEvent, StoredEvent, gc_paused, utc_text
 from models.text import clean_name
-from policies.errors import BadInput, RuleRefusal, UnknownCase
+from policies.disclosure import public_author
+from policies.errors import BadInput, IntegrityFailure, RuleRefusal, UnknownCase
 from policies.findings import Finding
 from policies.pack import PolicyPack
 
-COMMENTS_IMPORTED = "comments-imported"
-# Not an event: the name under which a pack may list who records dispositions (else: whoever concludes participation).
-DISPOSITION_RECORDED = "comment-disposition-recorded"
 FIELDS = ("submitted_at", "channel", "author", "text")
 REQUIRED = frozenset({"submitted_at", "channel", "text"})  # author may be empty: channels take anonymous comments
 MAX_TEXT = 20000  # the same bound as every free text in the record (models/text.py)
@@ -94,9 +102,9 @@ class ImportResult:
     def _counts(self) -> dict[str, Any]:
         return {name: getattr(self, name) for name in _COUNTED}
 
-    def payload(self, stored_sha256: str) -> dict[str, Any]:
+    def payload(self, stored_sha256: str, public_sha256: str) -> dict[str, Any]:
         """The `comments-imported` event payload."""
-        return {**self._counts(), "stored_sha256": stored_sha256}
+        return {**self._counts(), "stored_sha256": stored_sha256, "public_sha256": public_sha256}
 
     def to_json(self) -> dict[str, Any]:
         """The JSON contract of `comments import`."""
@@ -151,10 +159,10 @@ class Summary:
 
 @dataclass(frozen=True)
 class DispositionRecorded:
-    """What `record_disposition` did."""
+    """What `record_disposition` did: the `comment-disposed` record (its seq), or the one in force when repeated."""
 
     case_id: str
-    id: int
+    seq: int
     target: str
     disposition: str
     reason: str
@@ -629,11 +637,9 @@ def _case(conn: Connection, case_id: str) -> tuple[list[StoredEvent], PolicyPack
     return events, pack_of(launch_state(events[0]))
 
 
-def _require_role(pack: PolicyPack, actor: Actor, event: str, fallback: str, doing: str) -> None:
-    """ROLE-01 with the pack's roles for `event` (or, in a pack that predates it, those for `fallback`)."""
+def _require_role(pack: PolicyPack, actor: Actor, event: str, doing: str) -> None:
+    """ROLE-01 with the pack's roles for `event` (the same the auditor's re-check reads)."""
     roles, article = pack.roles_for(event)
-    if not roles:
-        roles, article = pack.roles_for(fallback)
     if actor.role not in roles:
         f = Finding(
             "ROLE-01",
@@ -665,7 +671,7 @@ def import_comments(ws: Workspace, actor: Actor, case_id: str, path: str | Path)
     db.create_comment_schema(ws.engine)
     with read_transaction(ws.engine) as conn:
         events, pack = _case(conn, case_id)
-    _require_role(pack, actor, COMMENTS_IMPORTED, "consultation-opened", "import public comments")
+    _require_role(pack, actor, COMMENTS_IMPORTED, "import public comments")
     _consultation_deadline(events, case_id)
     source = Path(path)
     kind = source.suffix.lower()
@@ -694,11 +700,8 @@ def import_comments(ws: Workspace, actor: Actor, case_id: str, path: str | Path)
         stamps = _utc_texts(micros)
         keys = matching_keys(rows.texts)
         norm_hashes = [_sha256_hex(k.encode()) for k in keys]
-        dumps = orjson.dumps
-        row_hashes = [
-            _sha256_hex(dumps((s, c, a, t)))
-            for s, c, a, t in zip(stamps, rows.channels, rows.authors, rows.texts)
-        ]
+        row_hash = db.row_hash
+        row_hashes = [row_hash(s, c, a, t) for s, c, a, t in zip(stamps, rows.channels, rows.authors, rows.texts)]
         import_id = _sha256_hex("\n".join(row_hashes).encode())
         timings["validate"] = clock() - started  # reading the file included
 
@@ -764,8 +767,19 @@ def import_comments(ws: Workspace, actor: Actor, case_id: str, path: str | Path)
             if new:
                 key = f"comments-import:{case_id}:{import_id}"
                 if store.find_by_key(conn, key) is None:
-                    stored_sha256 = _sha256_hex("\n".join(row_hashes[i] for i in new).encode())
-                    body = result.payload(stored_sha256)
+                    stored_sha256 = db.rows_digest(row_hashes[i] for i in new)
+                    ids = db.import_ids(conn, case_id, import_id)  # the ids the store gave the rows, in order
+                    if len(ids) != len(new):
+                        raise IntegrityFailure(
+                            f"case {case_id} already holds comment rows of this file that its history does not record "
+                            "(see `juece audit verify`); nothing was imported", case_id=case_id)
+                    shown = {a: public_author(pack, a) for a in {authors[i] for i in new}}
+                    public_sha256 = db.public_digest(
+                        db.public_line(n, lines[i], stamps[i], channels[i], shown[authors[i]], texts[i], norm_hashes[i],
+                                       late_list[i], cluster_of[norm_hashes[i]])
+                        for n, i in zip(ids, new)
+                    )
+                    body = result.payload(stored_sha256, public_sha256)
                     (event,) = store.append(
                         conn,
                         case_id,
@@ -809,7 +823,7 @@ def comment_summary(ws: Workspace, case_id: str, *, top: int = 10) -> Summary:
         events, _ = _case(conn, case_id)
         counts = db.counts(conn, case_id)
         biggest = db.clusters(conn, case_id, limit=top)
-        decided = _latest_dispositions(db.dispositions(conn, case_id))
+    decided = dispositions_in_force(events)
     views = tuple(
         ClusterView(
             c.cluster, c.size, c.distinct, c.late, c.sample_id, c.sample_text,
@@ -830,11 +844,28 @@ def comment_summary(ws: Workspace, case_id: str, *, top: int = 10) -> Summary:
     )
 
 
-def _latest_dispositions(rows: list[db.StoredDisposition]) -> dict[str, db.StoredDisposition]:
-    """The disposition in force for each target: the latest recorded (a correction is a new row, never an edit)."""
-    out: dict[str, db.StoredDisposition] = {}
-    for r in rows:
-        out[r.target] = r
+@dataclass(frozen=True)
+class Disposition:
+    """A disposition as the history records it (`comment-disposed`)."""
+
+    seq: int
+    target: str
+    disposition: str
+    reason: str
+    comments: int
+    recorded_at: str
+    actor: str
+
+
+def dispositions_in_force(events: Sequence[StoredEvent]) -> dict[str, Disposition]:
+    """The disposition in force for each target, read from the history: the latest recorded (a correction is a new
+    record, never an edit)."""
+    out: dict[str, Disposition] = {}
+    for e in events:
+        if e.type == COMMENT_DISPOSED:
+            p = e.payload
+            out[p["target"]] = Disposition(e.seq, p["target"], p["disposition"], p.get("reason", ""), p["comments"],
+                                           e.recorded_at, e.actor)
     return out
 
 
@@ -871,8 +902,8 @@ def record_disposition(
     db.create_comment_schema(ws.engine)
     with write_transaction(ws.engine) as conn:
         facts = read_facts(conn)
-        _, pack = _case(conn, case_id)
-        _require_role(pack, actor, DISPOSITION_RECORDED, "participation-concluded", "record how public comments were handled")
+        events, pack = _case(conn, case_id)
+        _require_role(pack, actor, COMMENT_DISPOSED, "record how public comments were handled")
         if kind == "comment":
             found = db.comment(conn, case_id, number)
             covers = 1 if found else 0
@@ -881,16 +912,23 @@ def record_disposition(
             covers = found_cluster[0].size if found_cluster else 0
         if not covers:
             raise BadInput(f"case {case_id} has no {kind} {number} (see `juece comments show {case_id}`)", field="target")
-        current = _latest_dispositions(db.dispositions(conn, case_id)).get(target)
+        current = dispositions_in_force(events).get(target)
         if current and current.disposition == disposition and current.reason == reason:
-            return DispositionRecorded(case_id, current.id, target, disposition, reason, current.recorded_at,
-                                       current.actor, covers, repeated=True)
-        recorded_at = utc_text(now(facts))
-        new_id = db.insert_disposition(
-            conn, case_id=case_id, target=target, disposition=disposition, reason=reason,
-            recorded_at=recorded_at, actor=actor.label,
+            return DispositionRecorded(case_id, current.seq, target, disposition, reason, current.recorded_at,
+                                       current.actor, current.comments, repeated=True)
+        body = CommentDisposed(target=target, disposition=disposition, reason=reason, comments=covers).model_dump(mode="json")
+        moment = now(facts)
+        key = f"comment-disposed:{case_id}:{events[-1].seq + 1}"
+        (event,) = store.append(
+            conn, case_id, events,
+            [NewEvent(COMMENT_DISPOSED, SCHEMA_VERSION, body, actor.label, actor.role, key, pack.id, pack.hash)],
+            moment,
         )
-    return DispositionRecorded(case_id, new_id, target, disposition, reason, recorded_at, actor.label, covers)
+        db.insert_disposition(  # the queryable copy; `audit verify` holds it equal to the record
+            conn, case_id=case_id, target=target, disposition=disposition, reason=reason,
+            recorded_at=event.recorded_at, actor=event.actor,
+        )
+    return DispositionRecorded(case_id, event.seq, target, disposition, reason, event.recorded_at, event.actor, covers)
 
 
 _REPORT_LIMIT = 20000  # HandlingReport fields are Text (≤ 20,000 characters)
@@ -920,10 +958,10 @@ def handling_report_draft(ws: Workspace, case_id: str) -> dict[str, str]:
     """A draft of `participation-concluded`'s handling_report from the comments and their dispositions (PP-07)."""
     db.create_comment_schema(ws.engine)
     with read_transaction(ws.engine) as conn:
-        _case(conn, case_id)
+        events, _ = _case(conn, case_id)
         counts = db.counts(conn, case_id)
         biggest = db.clusters(conn, case_id, limit=_MAIN_OPINIONS)
-        decided = _latest_dispositions(db.dispositions(conn, case_id))
+        decided = dispositions_in_force(events)
         single = {int(t.split(":")[1]): d for t, d in decided.items() if t.startswith("comment:")}
         singles = {n: db.comment(conn, case_id, n) for n in single}
         grouped = {int(t.split(":")[1]): d for t, d in decided.items() if t.startswith("cluster:")}
@@ -968,37 +1006,21 @@ def handling_report_draft(ws: Workspace, case_id: str) -> dict[str, str]:
 
 
 def verify_comments(ws: Workspace, case_id: str) -> list[str]:
-    """Check the stored comments against the `comments-imported` events: each row's hash recomputes from its
-    columns, and each import's rows hash to what its event recorded. Returns the problems (none when intact)."""
+    """Check a case's stored comments and disposition rows against its history (the check `audit verify` runs):
+    what differs, per import and per disposition (none when intact)."""
     db.create_comment_schema(ws.engine)
-    problems: list[str] = []
     with read_transaction(ws.engine) as conn:
         events, _ = _case(conn, case_id)
-        imports = [e for e in events if e.type == COMMENTS_IMPORTED]
-        for e in imports:
-            p = e.payload
-            got = db.comments_of_import(conn, p["import_id"], case_id)
-            for c in got:
-                if _sha256_hex(orjson.dumps((c.submitted_at, c.channel, c.author, c.text))) != c.row_hash:
-                    problems.append(f"comment {c.id} (line {c.line}) no longer matches its row hash")
-            if len(got) != p["new_rows"]:
-                problems.append(f"import {p['import_id'][:12]}… (event {e.seq}) stored {p['new_rows']} rows; {len(got)} are there")
-            elif p.get("stored_sha256") and _sha256_hex("\n".join(c.row_hash for c in got).encode()) != p["stored_sha256"]:
-                problems.append(f"import {p['import_id'][:12]}… (event {e.seq}): the stored rows differ from those recorded")
-        recorded = sum(e.payload["new_rows"] for e in imports)
-        present = db.counts(conn, case_id).received
-        if present != recorded:
-            problems.append(f"{present} comments are stored but the history records {recorded}")
-    return problems
+        return StoredComments(conn).problems(events)
 
 
 def iter_clusters(ws: Workspace, case_id: str) -> Iterator[ClusterView]:
     """Every cluster of a case, biggest first (for a full listing or an export)."""
     db.create_comment_schema(ws.engine)
     with read_transaction(ws.engine) as conn:
-        _case(conn, case_id)
+        events, _ = _case(conn, case_id)
         rows = db.clusters(conn, case_id)
-        decided = _latest_dispositions(db.dispositions(conn, case_id))
+    decided = dispositions_in_force(events)
     for c in rows:
         d = decided.get(f"cluster:{c.cluster}")
         yield ClusterView(c.cluster, c.size, c.distinct, c.late, c.sample_id, c.sample_text,

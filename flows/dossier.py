@@ -32,7 +32,7 @@ EVENT_ZH = {
     "decision-published": "决策公布", "publication-exempted": "依法不予公开", "execution-reported": "执行情况报告",
     "execution-problem-reported": "执行问题报告", "public-feedback-received": "公众意见反馈",
     "post-evaluation-done": "决策后评估", "adjustment-decided": "决策调整", "adjustment-completed": "调整生效",
-    "comments-imported": "公众意见导入", "dossier-archived": "归档",
+    "comments-imported": "公众意见导入", "comment-disposed": "公众意见处理", "dossier-archived": "归档",
 }
 
 _CSS = """

@@ -7,6 +7,11 @@ comment as submitted, in NFC; `norm_hash` is a hash of the text normalised for *
 whitespace and punctuation stripped) and is never shown as the text. `cluster` is the near-duplicate cluster the
 comment was put in when it was imported; it never changes afterwards, so a disposition on `cluster:<n>` keeps meaning.
 
+The rows are bound to the history by digests the import's event records (`row_hash`, `rows_digest`, `public_line`
+below are those forms, shared by the import, `audit verify` and the archive): `stored_sha256` covers each comment's
+own words (time, channel, author, text), `public_sha256` every column a public register shows. A disposition is a
+`comment-disposed` event; its row here repeats the event, for queries, and `audit verify` holds the two equal.
+
 Like the events table, both tables refuse UPDATE and DELETE (a trigger). Inserts are SQLAlchemy Core executemany in
 batches, inside the caller's one transaction; reads return plain rows. Indexes are few on purpose: besides the unique
 (case_id, row_hash) only (case_id, cluster); an index on norm_hash (random order) cost 30 % of the import's store time
@@ -15,8 +20,11 @@ here, and the queries that group by it scan one case's rows (0.1 s for 10^5).
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any, Iterable, Sequence
+
+import orjson
 
 from sqlalchemy import (
     Boolean,
@@ -77,6 +85,32 @@ class DispositionRow(SQLModel, table=True):
     reason: str = Field(sa_type=Text)
     recorded_at: str = Field(max_length=40)
     actor: str = Field(max_length=300)
+
+
+# --- the canonical forms the history's digests are taken over ----------------------------------------------------
+
+
+def row_hash(submitted_at: str, channel: str, author: str, text: str) -> str:
+    """A comment's row hash: sha256 of its own words as stored (what makes a re-import change nothing)."""
+    return hashlib.sha256(orjson.dumps((submitted_at, channel, author, text))).hexdigest()
+
+
+def rows_digest(row_hashes: Iterable[str]) -> str:
+    """`stored_sha256`: sha256 of an import's row hashes, in the order stored, one a line."""
+    return hashlib.sha256("\n".join(row_hashes).encode()).hexdigest()
+
+
+def public_line(
+    id: int, line: int, submitted_at: str, channel: str, shown_author: str, text: str, norm_hash: str, late: bool, cluster: int
+) -> bytes:
+    """One stored comment as a public register shows it: every column, the author only when it is shown (an
+    organisation's name; a private person's is ''), the row hash never (it would let a name be guessed)."""
+    return orjson.dumps([id, line, submitted_at, channel, shown_author, text, norm_hash, bool(late), cluster])
+
+
+def public_digest(lines: Iterable[bytes]) -> str:
+    """`public_sha256`: sha256 of an import's public lines, in the order stored, one a line."""
+    return hashlib.sha256(b"\n".join(lines)).hexdigest()
 
 
 COMMENTS = CommentRow.__table__  # type: ignore[attr-defined]
@@ -312,3 +346,33 @@ def dispositions(conn: Connection, case_id: str) -> list[StoredDisposition]:
         .order_by(t.c.id)
     )
     return [StoredDisposition(*r) for r in conn.execute(q)]
+
+
+# --- reading for verification and the archive ---------------------------------------------------------------------
+
+# A stored comment as verification and the archive read it: (id, import_id, line, submitted_at, channel, author,
+# text, norm_hash, row_hash, late, cluster).
+FULL_COLUMNS = ("id", "import_id", "line", "submitted_at", "channel", "author", "text", "norm_hash", "row_hash", "late", "cluster")
+
+
+def case_comment_rows(conn: Connection, case_id: str) -> list[tuple[Any, ...]]:
+    """Every comment of a case in the order stored, as tuples in `FULL_COLUMNS` order (`late` a bool)."""
+    q = select(*(COMMENTS.c[name] for name in FULL_COLUMNS)).where(COMMENTS.c.case_id == case_id).order_by(COMMENTS.c.id)
+    return [(*r[:9], bool(r[9]), r[10]) for r in conn.execute(q)]
+
+
+def import_ids(conn: Connection, case_id: str, import_id: str) -> list[int]:
+    """The ids of the comments one import stored, in order."""
+    q = select(COMMENTS.c.id).where(COMMENTS.c.case_id == case_id, COMMENTS.c.import_id == import_id).order_by(COMMENTS.c.id)
+    return list(conn.execute(q).scalars())
+
+
+def rows_per_case(conn: Connection) -> dict[str, tuple[int, int]]:
+    """How many comment and disposition rows each case holds (cases without any are absent): one grouped pass each."""
+    out: dict[str, tuple[int, int]] = {}
+    for case_id, n in conn.execute(select(COMMENTS.c.case_id, func.count()).group_by(COMMENTS.c.case_id)):
+        out[case_id] = (int(n), 0)
+    t = DISPOSITIONS_TABLE
+    for case_id, n in conn.execute(select(t.c.case_id, func.count()).group_by(t.c.case_id)):
+        out[case_id] = (out.get(case_id, (0, 0))[0], int(n))
+    return out

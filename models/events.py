@@ -9,9 +9,9 @@ article; fields that are structure are checked here, so that a malformed one is 
 from __future__ import annotations
 
 from datetime import date
-from typing import Any, ClassVar, Literal
+from typing import Annotated, Any, ClassVar, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
 from models.text import IsoDate, Name, NonEmptyText, Sha256, Text
 
@@ -91,18 +91,35 @@ class DocumentAttached(Payload):
 
 class CommentsImported(Payload):
     """A file of public comments was imported (rows kept in the comments table; this record binds them to the chain:
-    `stored_sha256` is the sha256 of the row hashes stored by this import)."""
+    `stored_sha256` is the sha256 of the row hashes stored by this import, `public_sha256` that of the stored rows as
+    a public register shows them — every column, the author only where the pack classes it an organisation — so a
+    public archive without private persons' names still verifies; imports recorded before it carry none)."""
 
     event_type = "comments-imported"
     import_id: Sha256
     file_sha256: Sha256
     stored_sha256: Sha256
+    public_sha256: Sha256 | None = None
     rows: int = Field(ge=0)
     new_rows: int = Field(ge=0)
     late: int = Field(ge=0)
     received_total: int = Field(ge=0)
     distinct_total: int = Field(ge=0)
     clusters_total: int = Field(ge=0)
+
+
+DISPOSITION_TARGET = r"^(comment|cluster):[1-9][0-9]{0,17}$"  # one comment by its id, or one cluster by its number
+
+
+class CommentDisposed(Payload):
+    """How one public comment or one cluster of them was handled (采纳 / 部分采纳 / 不予采纳) and why (条例 art. 18);
+    recorded by `juece comments dispose`. A later disposition of the same target supersedes, it never edits."""
+
+    event_type = "comment-disposed"
+    target: Annotated[str, StringConstraints(pattern=DISPOSITION_TARGET)]
+    disposition: Literal["adopted", "partly-adopted", "not-adopted"]
+    reason: Text = ""
+    comments: int = Field(ge=1)  # how many comments the target covered when it was disposed
 
 
 class DecisionPosted(Payload):
@@ -938,6 +955,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
         AttemptRefused,
         DocumentAttached,
         CommentsImported,
+        CommentDisposed,
         DecisionPosted,
         DossierArchived,
         ConsultationOpened,
@@ -982,6 +1000,7 @@ ENGINE_EVENTS = frozenset(
         "document-attached",
         "dossier-archived",
         "comments-imported",
+        "comment-disposed",
         "decision-posted",
         "workspace-initialised",
         "clock-set",

@@ -34,7 +34,7 @@ import annotated_types
 import orjson
 from pydantic import AfterValidator, BaseModel, BeforeValidator, StringConstraints
 
-from models.events import EVENT_TYPES
+from models.events import DISPOSITION_TARGET, EVENT_TYPES
 from models.store import StoredEvent, gc_paused
 from models.text import clean_name, iso_date, nfc
 from policies.pack import PolicyPack, Stage
@@ -58,7 +58,8 @@ class _Slow(Exception):
 
 _DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
 # Patterns whose Python `fullmatch` accepts exactly what pydantic's (Rust) regex accepts.
-_KNOWN_PATTERNS = {r"^[0-9a-f]{64}$": re.compile(r"[0-9a-f]{64}")}
+_KNOWN_PATTERNS = {r"^[0-9a-f]{64}$": re.compile(r"[0-9a-f]{64}"),
+                   DISPOSITION_TARGET: re.compile(DISPOSITION_TARGET[1:-1])}
 # After-validators that return their input unchanged exactly when it is already in the validated form.
 _NORMALISERS = (clean_name, nfc)
 # Model settings that leave validation as this decoder knows it (anything else: the pydantic path, always).

@@ -62,6 +62,11 @@ class RuleInfo:
         return self.enforcement.get(part, self.enforcement["default"])
 
 
+# Engine events added after a pack version was published, and the step whose roles they take under such a pack:
+# dispositions of public comments were part of concluding participation (条例 art. 18) before they were records.
+_CARRIED_BY = {"comment-disposed": "participation-concluded"}
+
+
 @dataclass(frozen=True)
 class PolicyPack:
     """A loaded, validated, content-hashed policy pack."""
@@ -93,8 +98,11 @@ class PolicyPack:
         return self.data["params"][name]["value"]
 
     def roles_for(self, event_type: str) -> tuple[tuple[str, ...], str]:
-        """The roles that may record an event, and the article that charges them."""
+        """The roles that may record an event, and the article that charges them (for an engine event newer than the
+        pack: those the pack charges with the step that carried the same duty before)."""
         entry = self.data["roles"].get(event_type)
+        if entry is None and event_type in _CARRIED_BY:
+            entry = self.data["roles"].get(_CARRIED_BY[event_type])
         if entry is None:
             return (), ""
         return tuple(entry["roles"]), entry["article"]

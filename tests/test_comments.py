@@ -16,6 +16,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from flows.audit import verify_cases
 from flows.cases import show_case
 from flows.comments import (
     COMMENTS_IMPORTED,
@@ -339,8 +340,9 @@ def test_a_later_disposition_supersedes_and_repeating_one_records_nothing(import
     first = record_disposition(ws, CLERK, cid, "cluster:1", "not-adopted", "超出本决策事项范围")
     again = record_disposition(ws, CLERK, cid, "cluster:1", "not-adopted", "超出本决策事项范围")
     changed = record_disposition(ws, CLERK, cid, "cluster:1", "adopted", "经研究予以采纳")
-    assert again.repeated and again.id == first.id and first.comments == 300
-    assert changed.id > first.id
+    assert again.repeated and again.seq == first.seq and first.comments == 300
+    assert changed.seq == first.seq + 1  # the repeat recorded nothing
+    assert [e.type for e in history(imported)][-2:] == ["comment-disposed", "comment-disposed"]
     draft = handling_report_draft(ws, cid)
     assert "尊敬的三亚市" in draft["adopted"] and draft["not_adopted"] == ""
 
@@ -403,7 +405,7 @@ def test_the_literal_schema_is_the_one_the_models_describe(imported):  # type: i
 def test_a_case_with_imported_comments_still_replays_and_concludes_participation(imported):  # type: ignore[no-untyped-def]
     record_disposition(imported.ws, CLERK, imported.case_id, "cluster:1", "not-adopted", "超出本决策事项范围")
     report = handling_report_draft(imported.ws, imported.case_id)
-    assert show_case(imported.ws, imported.case_id).events == 3
+    assert show_case(imported.ws, imported.case_id).events == 4  # launch, consultation, import, disposition
     imported.record("participation-concluded", payload("participation-concluded", comments_received=350, handling_report=report))
     assert imported.status("public_participation") in ("concluded", "done", "recorded")
 
@@ -423,3 +425,244 @@ def test_the_batch_matching_key_equals_the_exact_one(texts):  # type: ignore[no-
     tricky = ["한국어", "e\u0301", "\u1100\u1161\u11a8", "ﬁ", "ß", "İ", "①②", "㈱", "ｶﾞ", "\u0f73", "\u09c7\u09be", "😀！"]
     batch = texts + tricky + [f"意见第{n}条，ＡＢＣ！" for n in range(2000)]  # the batch path starts at 2,000 texts
     assert matching_keys(batch) == [matching_key(t) for t in batch]
+
+
+# --- under integrity: `audit verify` re-hashes the rows against the history -------------------------------------------
+
+
+class Attacker:
+    """A raw connection to the workspace's database with the append-only triggers on comments and dispositions
+    dropped, as someone with the database file (SQLite) or a superuser login (PostgreSQL) would."""
+
+    def __init__(self, ws) -> None:  # type: ignore[no-untyped-def]
+        self.sqlite = ws.database_url.startswith("sqlite")
+        if self.sqlite:
+            self.conn = sqlite3.connect(ws.engine.url.database)
+            for table in ("comments", "dispositions"):
+                for verb in ("update", "delete"):
+                    self.conn.execute(f"DROP TRIGGER IF EXISTS {table}_no_{verb}")
+        else:
+            import psycopg
+
+            from backends import _plain
+
+            self.conn = psycopg.connect(_plain(ws.database_url), autocommit=True)
+            for table in ("comments", "dispositions"):
+                self.conn.execute(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+
+    def run(self, sql: str, params: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+        cur = self.conn.execute(sql if self.sqlite else sql.replace("?", "%s"), params)
+        rows = cur.fetchall() if cur.description else []
+        if self.sqlite:
+            self.conn.commit()
+        return rows
+
+    def close(self) -> None:
+        self.conn.close()
+
+
+@pytest.fixture
+def attacked(backend_case, tmp_path):  # type: ignore[no-untyped-def]
+    """On SQLite and PostgreSQL: a case with 350 imported comments and two dispositions, and an attacker at its
+    database."""
+    backend_case.record("consultation-opened")
+    import_comments(backend_case.ws, CLERK, backend_case.case_id, write_jsonl(tmp_path / "campaign.jsonl", campaign()))
+    record_disposition(backend_case.ws, CLERK, backend_case.case_id, "cluster:1", "partly-adopted", "补偿系数提高至1.15")
+    record_disposition(backend_case.ws, CLERK, backend_case.case_id, "cluster:2", "not-adopted", "超出本决策事项范围")
+    attacker = Attacker(backend_case.ws)
+    yield backend_case, attacker
+    attacker.close()
+
+
+def broken(case) -> str:  # type: ignore[no-untyped-def]
+    """`audit verify`'s verdict on the case: exit 4 and the case not intact; returns what it says differs."""
+    report = verify_cases(case.ws)
+    (verdict,) = [v for v in report.cases if v.case_id == case.case_id]
+    assert report.exit_code == 4 and not verdict.intact, verdict
+    return verdict.problem
+
+
+def test_comments_and_dispositions_as_recorded_verify_intact(attacked):  # type: ignore[no-untyped-def]
+    case, _ = attacked
+    report = verify_cases(case.ws)
+    assert report.exit_code == 0 and all(v.intact for v in report.verdicts), report.to_json()
+    imported = [e for e in history(case) if e.type == COMMENTS_IMPORTED]
+    assert imported[0].payload["public_sha256"] and imported[0].payload["new_rows"] == 350
+
+
+def test_a_comment_row_changed_in_the_database_makes_the_case_not_intact(attacked):  # type: ignore[no-untyped-def]
+    case, attacker = attacked
+    (target,) = attacker.run("SELECT id FROM comments WHERE case_id = ? ORDER BY id LIMIT 1 OFFSET 41", (case.case_id,))
+    attacker.run("UPDATE comments SET text = ? WHERE id = ?", ("我们完全同意征求意见稿，没有意见。", target[0]))
+    problem = broken(case)
+    assert f"comment {target[0]}" in problem and "1 row changed" in problem and "350 rows recorded, 350 stored" in problem
+
+
+def test_a_changed_row_whose_hash_was_rewritten_too_is_found_by_the_imports_digest(attacked):  # type: ignore[no-untyped-def]
+    case, attacker = attacked
+    (r,) = attacker.run("SELECT id, submitted_at, channel, author FROM comments WHERE case_id = ? ORDER BY id LIMIT 1",
+                        (case.case_id,))
+    forged = "我们完全同意征求意见稿，没有意见。"
+    attacker.run("UPDATE comments SET text = ?, row_hash = ? WHERE id = ?", (forged, db.row_hash(r[1], r[2], r[3], forged), r[0]))
+    assert "are not the ones recorded" in broken(case)
+
+
+def test_a_hundred_comment_rows_deleted_in_the_database_are_counted_missing(attacked):  # type: ignore[no-untyped-def]
+    case, attacker = attacked
+    ids = [r[0] for r in attacker.run("SELECT id FROM comments WHERE case_id = ? ORDER BY id", (case.case_id,))][:100]
+    attacker.run(f"DELETE FROM comments WHERE id IN ({', '.join(str(i) for i in ids)})")
+    problem = broken(case)
+    assert "350 rows recorded, 250 stored" in problem and "100 missing" in problem
+
+
+def test_a_comment_row_added_in_the_database_with_a_correct_row_hash_is_counted_added(attacked):  # type: ignore[no-untyped-def]
+    case, attacker = attacked
+    (r,) = attacker.run("SELECT import_id, submitted_at, channel, norm_hash, cluster FROM comments WHERE case_id = ? LIMIT 1",
+                        (case.case_id,))
+    text = "伪造的意见：支持按原方案实施。"
+    attacker.run(
+        "INSERT INTO comments (case_id, import_id, line, submitted_at, channel, author, text, norm_hash, row_hash, late, cluster) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        (case.case_id, r[0], 999, r[1], r[2], "赵某", text, r[3], db.row_hash(r[1], r[2], "赵某", text), False, r[4]),
+    )
+    problem = broken(case)
+    assert f"import {r[0][:12]}" in problem and "350 rows recorded, 351 stored" in problem and "1 added" in problem
+
+
+def test_comment_rows_of_an_import_the_history_never_recorded_are_found(attacked):  # type: ignore[no-untyped-def]
+    case, attacker = attacked
+    text = "凭空出现的意见。"
+    attacker.run(
+        "INSERT INTO comments (case_id, import_id, line, submitted_at, channel, author, text, norm_hash, row_hash, late, cluster) "
+        "VALUES (?, ?, 1, '2025-09-02T01:00:00.000000Z', '政府网站', '', ?, ?, ?, ?, 77)",
+        (case.case_id, "cd" * 32, text, "ef" * 32, db.row_hash("2025-09-02T01:00:00.000000Z", "政府网站", "", text), False),
+    )
+    assert "1 comment row of an import the history does not record (cdcdcdcdcdcd…" in broken(case)
+
+
+def test_a_changed_cluster_number_is_found_by_the_public_digest(attacked):  # type: ignore[no-untyped-def]
+    case, attacker = attacked
+    attacker.run("UPDATE comments SET cluster = 2 WHERE id = (SELECT MIN(id) FROM comments WHERE case_id = ?)", (case.case_id,))
+    assert "a column changed beyond the comment's own words" in broken(case)
+
+
+def test_a_disposition_row_edited_in_the_database_is_found(attacked):  # type: ignore[no-untyped-def]
+    case, attacker = attacked
+    attacker.run("UPDATE dispositions SET disposition = 'adopted', reason = '' WHERE target = 'cluster:2'")
+    problem = broken(case)
+    assert "(cluster:2) differs from its record" in problem and "disposition, reason changed" in problem
+    # what the engine reads is the record, not the row
+    assert comment_summary(case.ws, case.case_id).top[1].disposition == "not-adopted"
+
+
+def test_a_disposition_row_deleted_in_the_database_is_found(attacked):  # type: ignore[no-untyped-def]
+    case, attacker = attacked
+    attacker.run("DELETE FROM dispositions WHERE target = 'cluster:1'")
+    assert "the disposition of cluster:1 recorded as event" in broken(case)
+
+
+def test_a_disposition_row_added_in_the_database_is_found(attacked):  # type: ignore[no-untyped-def]
+    case, attacker = attacked
+    attacker.run(
+        "INSERT INTO dispositions (case_id, target, disposition, reason, recorded_at, actor) VALUES (?, 'cluster:3', "
+        "'not-adopted', '不予采纳', '2025-09-01T10:00:00.000000Z', 'clerk:李明')",
+        (case.case_id,),
+    )
+    problem = broken(case)
+    assert "(cluster:3: not-adopted) is not in the history" in problem
+    assert "cluster:3" not in json.dumps(handling_report_draft(case.ws, case.case_id), ensure_ascii=False)
+
+
+def test_rows_filed_under_no_case_make_the_workspace_not_intact(attacked):  # type: ignore[no-untyped-def]
+    case, attacker = attacked
+    attacker.run("INSERT INTO dispositions (case_id, target, disposition, reason, recorded_at, actor) VALUES "
+                 "('JC-2099-0001', 'cluster:1', 'adopted', '', '2025-09-01T10:00:00.000000Z', 'clerk:李明')")
+    report = verify_cases(case.ws)
+    assert report.exit_code == 4 and report.workspace is not None and not report.workspace.intact
+    assert "'JC-2099-0001', which is no case of this store" in report.workspace.problem
+
+
+def cli(ws, *args: str, actor: str | None = None) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+    """The real `juece` executable on the workspace (and its database, SQLite or PostgreSQL)."""
+    import os
+    import subprocess
+    import sys
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUECE_")}
+    env["COLUMNS"] = "250"
+    if not ws.database_url.startswith("sqlite"):
+        env["JUECE_DATABASE_URL"] = ws.database_url
+    exe = str(Path(sys.executable).with_name("juece"))
+    done = subprocess.run([exe, "--home", str(ws.home), *(["--as", actor] if actor else []), *args],
+                          capture_output=True, text=True, env=env, timeout=120)
+    return done.returncode, done.stdout, done.stderr
+
+
+def test_audit_verify_on_the_command_line_exits_4_naming_the_case_and_the_import(attacked):  # type: ignore[no-untyped-def]
+    case, attacker = attacked
+    assert cli(case.ws, "audit", "verify", "--json")[0] == 0
+    ids = [r[0] for r in attacker.run("SELECT id FROM comments WHERE case_id = ? ORDER BY id", (case.case_id,))][-100:]
+    attacker.run(f"DELETE FROM comments WHERE id IN ({', '.join(str(i) for i in ids)})")
+    code, out, _ = cli(case.ws, "audit", "verify", "--json")
+    verdict = next(c for c in json.loads(out)["cases"] if c["case_id"] == case.case_id)
+    assert code == 4 and verdict["intact"] is False and "100 missing" in verdict["problem"]
+    code, out, _ = cli(case.ws, "audit", "verify", case.case_id)
+    assert code == 4 and case.case_id in out and "100 missing" in " ".join(out.split())
+
+
+# --- dispositions are records ----------------------------------------------------------------------------------------
+
+
+def test_a_disposition_is_a_record_in_the_chain_with_its_actor_and_reason(imported):  # type: ignore[no-untyped-def]
+    r = record_disposition(imported.ws, CLERK, imported.case_id, "cluster:1", "not-adopted", "超出本决策事项范围")
+    event = history(imported)[-1]
+    assert (event.type, event.seq, event.actor, event.role) == ("comment-disposed", r.seq, CLERK.label, "clerk")
+    assert event.payload == {"target": "cluster:1", "disposition": "not-adopted", "reason": "超出本决策事项范围", "comments": 300}
+    with read_transaction(imported.ws.engine) as conn:
+        (row,) = db.dispositions(conn, imported.case_id)
+    assert (row.target, row.reason, row.recorded_at, row.actor) == ("cluster:1", "超出本决策事项范围", event.recorded_at, CLERK.label)
+
+
+def test_a_disposition_appended_by_a_reviewer_straight_to_the_store_is_an_audit_finding(imported):  # type: ignore[no-untyped-def]
+    from flows.cases import pack_of
+    from models.db import write_transaction
+    from models.state import launch_state
+    from models.store import NewEvent
+
+    with write_transaction(imported.ws.engine) as conn:
+        events = store.load_stream(conn, imported.case_id)
+        pack = pack_of(launch_state(events[0]))
+        body = {"target": "cluster:1", "disposition": "adopted", "reason": "", "comments": 300}
+        store.append(conn, imported.case_id, events, [NewEvent("comment-disposed", 1, body, REVIEWER.label, "reviewer",
+                                                               "forged-disposition", pack.id, pack.hash)], events[-1].moment)
+        db.insert_disposition(conn, case_id=imported.case_id, target="cluster:1", disposition="adopted", reason="",
+                              recorded_at=events[-1].recorded_at, actor=REVIEWER.label)
+    report = verify_cases(imported.ws, [imported.case_id])
+    (verdict,) = report.cases
+    assert verdict.intact and report.exit_code == 5
+    assert [(f["rule"], f["event"]) for f in verdict.findings] == [("ROLE-01", "comment-disposed")]
+    assert "第十八条" in verdict.findings[0]["article"]
+
+
+def test_under_the_first_pack_version_the_clerk_disposes_as_the_one_who_concludes_participation(ws, tmp_path):  # type: ignore[no-untyped-def]
+    from support import Driver
+
+    d = Driver(ws)
+    d.launch("risk-relevant", "technical", policy="cn-2019@1")
+    d.record("consultation-opened")
+    import_comments(ws, CLERK, d.case_id, write_jsonl(tmp_path / "c.jsonl", [row("意见一。"), row("意见二，完全不同。")]))
+    with pytest.raises(RuleRefusal) as exc:
+        record_disposition(ws, REVIEWER, d.case_id, "comment:1", "adopted", "")
+    assert exc.value.code == "ROLE-01" and "第十八条" in exc.value.findings[0].article
+    record_disposition(ws, CLERK, d.case_id, "comment:1", "adopted", "")
+    assert verify_cases(ws, [d.case_id]).exit_code == 0
+
+
+def test_dispose_on_the_command_line_answers_with_the_records_seq(imported):  # type: ignore[no-untyped-def]
+    code, out, err = cli(imported.ws, "comments", "dispose", imported.case_id, "cluster:1", "not-adopted",
+                         "--reason", "超出本决策事项范围", "--json", actor="clerk:李明")
+    assert code == 0, err
+    answer = json.loads(out)
+    assert answer["seq"] == history(imported)[-1].seq and answer["comments"] == 300 and answer["repeated"] is False
+    code, out, _ = cli(imported.ws, "comments", "dispose", imported.case_id, "cluster:1", "adopted", "--json", actor="reviewer:王芳")
+    assert code == 3 and json.loads(out)["error"]["code"] == "ROLE-01"
