@@ -596,7 +596,7 @@ app.add_typer(archive_app, name="archive")
 def archive_export(
     case_id: str = typer.Argument(..., metavar="CASE"),
     out: Path = typer.Option(..., "--out", help="A new folder for the bag."),
-    public: bool = typer.Option(False, "--public", help="A disclosure export: leaves out 依法不予公开 material and says where."),
+    public: bool = typer.Option(False, "--public", help="A disclosure export: leaves out 依法不予公开 material and the names of private persons who commented, and says where."),
     fonds: str = typer.Option("Z001", "--fonds", help="全宗号 (fonds number) for the 档号."),
     org: str = typer.Option("FZ", "--org-code", help="机构（问题）代码 for the 档号."),
     classification: str = typer.Option("公开", "--classification", help="密级 written in bag-info."),

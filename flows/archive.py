@@ -6,7 +6,10 @@ Every payload file is one of three kinds, and `archive verify` checks each its o
   checkpoint (`data/proofs.jsonl`, `data/checkpoint.json`);
 - documents (`data/documents/`): each must hash to a sha256 recorded in that proven history;
 - derived pages (`data/dossier.html`, `data/four-properties.json`): rendered again from the history and compared
-  byte for byte.
+  byte for byte;
+- public comments and their dispositions (`data/comments/`): each import's rows re-hashed against the digests its
+  record in the proven history holds, each disposition equal to its record (flows/archive_comments.py); a public
+  bag leaves out the names of private persons who commented.
 So an edit is caught even when the bag's manifests were regenerated after it. The tag manifest's sha256 is also
 recorded in the case history (`dossier-archived`), binding the bag to the live record.
 """
@@ -25,6 +28,7 @@ from typing import Any
 
 import bagit
 
+from flows.archive_comments import CommentFiles, read_register, verify_comment_files, withheld_authors, write_comment_files
 from flows.cases import _load_case, pack_of
 from flows.clock import local_date, now
 from flows.documents import blob_path
@@ -103,9 +107,9 @@ def _sha256_file(path: Path) -> str:
 
 
 def _checks(events: list[StoredEvent], cp: Checkpoint, proofs_ok: int, docs: list[dict[str, Any]], withheld: list[dict[str, Any]],
-            pack_ok: bool, export: str, archive_id: str) -> dict[str, Any]:
+            pack_ok: bool, export: str, archive_id: str, comments: CommentFiles | None = None) -> dict[str, Any]:
     """The 四性 report's content: what was checked and found (identical at export and at verify when intact)."""
-    return {
+    out = {
         "format": "juece-four-properties/v1",
         "standard": "DA/T 70-2018《文书类电子档案检测一般要求》: the items that apply to a decision dossier",
         "档号": archive_id,
@@ -134,6 +138,11 @@ def _checks(events: list[StoredEvent], cp: Checkpoint, proofs_ok: int, docs: lis
             "virus_scan": "not performed by juece; the receiving archive runs its own scanner",
         },
     }
+    if comments is not None:  # public comments and their dispositions (flows/archive_comments.py)
+        lines = comments.summary(export)
+        out["完整性 integrity"]["public_comments"] = lines.pop("public_comments")
+        out["安全性 security"].update(lines)
+    return out
 
 
 def export_archive(
@@ -146,6 +155,7 @@ def export_archive(
     with read_transaction(ws.engine) as conn:
         events, state = _load_case(conn, case_id)
         facts = read_facts(conn)
+        register = read_register(conn, case_id)  # public comments and dispositions, checked when written
     pack = pack_of(state)
     roles, article = pack.roles_for("dossier-archived")
     if actor.role not in roles:
@@ -188,10 +198,11 @@ def export_archive(
             shutil.copyfile(src, tmp / "documents" / p["sha256"])
             docs.append({**entry, "file": f"documents/{p['sha256']}"})
         (tmp / "documents" / "index.json").write_text(json.dumps(docs, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+        comments = write_comment_files(register, events, pack, tmp, public=public)
         if public:
             (tmp / "withheld.json").write_text(json.dumps(
                 {"note": "依法不予公开 material withheld from this public export; its existence and hash remain in the history",
-                 "withheld": withheld}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+                 "withheld": withheld, **withheld_authors(comments)}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         (tmp / "history.jsonl").write_text("".join(_history_line(e) + "\n" for e in events), encoding="utf-8")
         (tmp / "proofs.jsonl").write_text("".join(json.dumps(p, sort_keys=True) + "\n" for p in proofs), encoding="utf-8")
         (tmp / "checkpoint.json").write_text(cp.to_text(), encoding="utf-8")
@@ -200,7 +211,7 @@ def export_archive(
         (tmp / "policy" / f"{state.policy}.json").write_text(_pack_json(pack), encoding="utf-8")
         meta = _meta(archive_id, state, year, retention, classification, cp)
         (tmp / "dossier.html").write_text(dossier_html(events, pack, meta, withheld), encoding="utf-8")
-        checks = _checks(events, cp, len(proofs), docs, withheld, True, export, archive_id)
+        checks = _checks(events, cp, len(proofs), docs, withheld, True, export, archive_id, comments)
         (tmp / "four-properties.json").write_text(four_properties_report(checks), encoding="utf-8")
         bag_info = {
             "Source-Organization": state.organ,
@@ -376,9 +387,15 @@ def verify_archive(path: Path, *, public_key_pem_text: str | None = None) -> Arc
     if info.get("题名") != state.title or info.get("Juece-Case-Id") != state.case_id:
         v.fail("bag-info: 题名 or Juece-Case-Id does not match the history")
     export = info.get("Juece-Export", "full")
+    comments = verify_comment_files(data, events, pack, export)  # against the digests in the proven history
+    for failure in comments.failures:
+        v.fail(failure)
+    v.checked += comments.checked
+    v.notes += comments.notes
     pages = {
         "dossier.html": dossier_html(events, pack, meta, withheld),
-        "four-properties.json": four_properties_report(_checks(events, cp, proven, index, withheld, pack_ok, export, meta["档号"])),
+        "four-properties.json": four_properties_report(_checks(events, cp, proven, index, withheld, pack_ok, export, meta["档号"],
+                                                               comments.files)),
     }
     for name, expected in pages.items():
         if (data / name).read_text(encoding="utf-8") != expected:

@@ -57,13 +57,15 @@ def public_lines(rows: Iterable[Sequence[Any]], pack: PolicyPack, *, authors_wit
 
 
 def comment_differences(
-    rows: Sequence[Sequence[Any]], events: Sequence[StoredEvent], pack: PolicyPack, *, authors_withheld: bool = False
+    rows: Sequence[Sequence[Any]], events: Sequence[StoredEvent], pack: PolicyPack, *, authors_withheld: bool = False,
+    unverifiable: list[str] | None = None,
 ) -> list[str]:
     """How a case's stored comments differ from what its history recorded (none when they agree).
 
     `rows` are in the order stored, as `models.comments.FULL_COLUMNS` tuples. With `authors_withheld` (a public archive)
     the private persons' names and the row hashes are absent, so each import is checked by its count and its
-    `public_sha256`; an import recorded before that digest existed is then reported as not checkable."""
+    `public_sha256`; an import recorded before that digest existed cannot be checked so, and is said in
+    `unverifiable` (or, without that list, among the differences)."""
     by_import: dict[str, list[Sequence[Any]]] = {}
     for r in rows:
         by_import.setdefault(r[IMPORT], []).append(r)
@@ -95,8 +97,12 @@ def comment_differences(
             what.append("a column changed beyond the comment's own words (its id, line, matching hash, late flag, "
                         "cluster, or an organisation's name)")
         if not what and digest is None and authors_withheld:
-            what.append("recorded before imports carried a public digest, so its rows cannot be checked without the "
-                        "authors' names (verify the full archive)")
+            why = (f"comments of import {import_id[:12]}… (event {e.seq}) were recorded before imports carried a public "
+                   "digest: their words cannot be checked without the authors' names (verify the full archive)")
+            if unverifiable is None:
+                problems.append(why)
+            else:
+                unverifiable.append(why)
         if what:
             problems.append(f"comments of import {import_id[:12]}… (event {e.seq}, {want} rows recorded, {len(got)} "
                             f"stored): {'; '.join(what)}")

@@ -139,7 +139,8 @@ def dossier_html(
     else:
         parts.append('<p class="note">无附件。</p>')
 
-    parts.append("<h2>六、全部记录（全程留痕）</h2>")
+    parts += _comments_section(events)
+    parts.append("<h2>七、全部记录（全程留痕）</h2>")
     by_seq = {e.seq: e for e in events}
     parts.append(_table(("序号", "记录时间(UTC)", "事项", "操作人", "角色", "哈希"), [
         (str(e.seq), _e(e.recorded_at[:19]), _e(EVENT_ZH.get(e.type, e.type)), _e(e.actor.split(":", 1)[-1]), _e(e.role),
@@ -149,6 +150,41 @@ def dossier_html(
     parts.append(f'<p class="note">本页由 juece 依据事件历史生成；校验：{_e(meta.get("校验", ""))}</p>')
     parts.append("</body></html>")
     return "\n".join(parts) + "\n"
+
+
+DISPOSITION_ZH = {"adopted": "采纳", "partly-adopted": "部分采纳", "not-adopted": "不予采纳"}
+
+
+def _target_zh(target: str) -> str:
+    kind, number = target.split(":", 1)
+    return f"第{number}组意见" if kind == "cluster" else f"第{number}号意见"
+
+
+def _comments_section(events: Sequence[StoredEvent]) -> list[str]:
+    """公众意见及其处理: each import as recorded, and every disposition in the order recorded (条例 art. 18)."""
+    parts = ["<h2>六、公众意见及其处理</h2>"]
+    imports = [e for e in events if e.type == "comments-imported"]
+    disposed = [e for e in events if e.type == "comment-disposed"]
+    if not imports and not disposed:
+        parts.append('<p class="note">无导入的公众意见。</p>')
+        return parts
+    if imports:
+        parts.append(_table(("记录", "导入时间(UTC)", "操作人", "文件条数", "新增", "其中逾期", "累计收到", "去重后", "归并后(组)"), [
+            (f"#{e.seq}", _e(e.recorded_at[:19]), _e(e.actor.split(":", 1)[-1]), _e(e.payload["rows"]), _e(e.payload["new_rows"]),
+             _e(e.payload["late"]), _e(e.payload["received_total"]), _e(e.payload["distinct_total"]), _e(e.payload["clusters_total"]))
+            for e in imports
+        ]))
+    if disposed:
+        latest = {e.payload["target"]: e.seq for e in disposed}
+        parts.append(_table(("记录", "意见", "涉及条数", "处理", "理由", "操作人"), [
+            (f"#{e.seq}", _e(_target_zh(e.payload["target"])), _e(e.payload["comments"]),
+             _e(DISPOSITION_ZH.get(e.payload["disposition"], e.payload["disposition"]))
+             + ("" if latest[e.payload["target"]] == e.seq else f"（已由#{latest[e.payload['target']]}更正）"),
+             _e(e.payload.get("reason", "")), _e(e.actor.split(":", 1)[-1]))
+            for e in disposed
+        ]))
+    parts.append('<p class="note">意见原文见 data/comments/comments.jsonl（公开版不含个人姓名），其哈希值记录于导入事项。</p>')
+    return parts
 
 
 def four_properties_report(checks: Mapping[str, Any]) -> str:

@@ -666,3 +666,174 @@ def test_dispose_on_the_command_line_answers_with_the_records_seq(imported):  # 
     assert answer["seq"] == history(imported)[-1].seq and answer["comments"] == 300 and answer["repeated"] is False
     code, out, _ = cli(imported.ws, "comments", "dispose", imported.case_id, "cluster:1", "adopted", "--json", actor="reviewer:王芳")
     assert code == 3 and json.loads(out)["error"]["code"] == "ROLE-01"
+
+
+# --- the archive carries the comments and the dispositions -------------------------------------------------------------
+
+PERSON, ORGANISATION = "陈美玲", "三亚市河西片区业主委员会"
+
+
+@pytest.fixture
+def published(case, tmp_path):  # type: ignore[no-untyped-def]
+    """A published case whose consultation drew comments from a person, an organisation and an anonymous writer,
+    with one disposition corrected by a later one."""
+    from support import MANDATORY_PATH
+
+    case.record("consultation-opened")
+    rows = [
+        row("补偿标准偏低，建议提高到1.2倍。", author=PERSON),
+        row("业主委员会意见：过渡期租金补贴应按月足额发放。", author=ORGANISATION, channel="信函"),
+        row("希望保留老榕树。", author=""),
+        row("ABC物业愿意配合统一登记。", author="ABC物业有限公司（盖章）"),
+    ] + [row(f"{SENTENCES[n]}。", author=f"市民{n}号") for n in range(6)]
+    import_comments(case.ws, CLERK, case.case_id, write_jsonl(tmp_path / "c.jsonl", rows))
+    record_disposition(case.ws, CLERK, case.case_id, "comment:1", "not-adopted", "补偿标准已按评估结果确定")
+    record_disposition(case.ws, CLERK, case.case_id, "comment:1", "partly-adopted", "补偿系数提高至1.15")
+    record_disposition(case.ws, CLERK, case.case_id, "comment:2", "adopted", "")
+    case.walk(MANDATORY_PATH[1:])
+    case.walk(["party-reported", "decision-published"])
+    return case
+
+
+def export(case, out: Path, *, public: bool = False) -> Path:  # type: ignore[no-untyped-def]
+    from flows.archive import export_archive
+    from support import Actor
+
+    export_archive(case.ws, Actor("archivist", "周档案"), case.case_id, out, public=public)
+    return out
+
+
+def jsonl(path: Path) -> list[dict[str, Any]]:
+    return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line]
+
+
+def regenerated(bag: Path) -> Path:
+    """The forger's last step: the BagIt manifests made to match the edited files."""
+    import bagit
+
+    bagit.Bag(str(bag)).save(processes=1, manifests=True)
+    assert bagit.Bag(str(bag)).is_valid()
+    return bag
+
+
+def test_the_full_bag_carries_every_comment_and_every_disposition_and_verifies(published, tmp_path):  # type: ignore[no-untyped-def]
+    from flows.archive import verify_archive
+
+    bag = export(published, tmp_path / "bag")
+    comments = jsonl(bag / "data" / "comments" / "comments.jsonl")
+    with read_transaction(published.ws.engine) as conn:
+        stored = db.case_comment_rows(conn, published.case_id)
+    assert [tuple(c.values()) for c in comments] == stored and comments[0]["author"] == PERSON
+    disposed = jsonl(bag / "data" / "comments" / "dispositions.jsonl")
+    assert [(d["target"], d["disposition"], d["reason"]) for d in disposed] == [
+        ("comment:1", "not-adopted", "补偿标准已按评估结果确定"), ("comment:1", "partly-adopted", "补偿系数提高至1.15"),
+        ("comment:2", "adopted", "")]
+    records = {e.seq: e for e in history(published)}
+    assert all(records[d["seq"]].type == "comment-disposed" and records[d["seq"]].actor == d["actor"] for d in disposed)
+    index = json.loads((bag / "data" / "comments" / "imports.json").read_text(encoding="utf-8"))
+    (imported,) = [e for e in records.values() if e.type == COMMENTS_IMPORTED]
+    assert index["imports"][0]["stored_sha256"] == imported.payload["stored_sha256"] and index["imports"][0]["seq"] == imported.seq
+    page = (bag / "data" / "dossier.html").read_text(encoding="utf-8")
+    assert "六、公众意见及其处理" in page and "部分采纳" in page and "（已由#" in page and PERSON not in page
+    v = verify_archive(bag)
+    assert v.ok, v.failures
+    assert any("10 comments of 1 import(s) re-hashed" in c and "3 disposition(s)" in c for c in v.checked)
+
+
+def test_the_public_bag_leaves_out_private_persons_names_says_so_and_verifies(published, tmp_path):  # type: ignore[no-untyped-def]
+    from flows.archive import verify_archive
+
+    bag = export(published, tmp_path / "public", public=True)
+    comments = jsonl(bag / "data" / "comments" / "comments.jsonl")
+    authors = [c["author"] for c in comments]
+    assert authors[:4] == [None, ORGANISATION, "", "ABC物业有限公司（盖章）"] and authors[4:] == [None] * 6
+    assert all("row_hash" not in c for c in comments) and comments[0]["text"] == "补偿标准偏低，建议提高到1.2倍。"
+    for f in bag.rglob("*"):
+        if f.is_file():
+            data = f.read_bytes()
+            assert PERSON.encode() not in data and "市民3号".encode() not in data, f"a private name leaked into {f}"
+    withheld = json.loads((bag / "data" / "withheld.json").read_text(encoding="utf-8"))
+    assert withheld["comment_authors"]["count"] == 7 and "第十五条" in withheld["comment_authors"]["basis"]
+    report = json.loads((bag / "data" / "four-properties.json").read_text(encoding="utf-8"))
+    assert "the names of 7 private person(s) who commented withheld" in report["安全性 security"]["comment_authors"]
+    v = verify_archive(bag)
+    assert v.ok, v.failures
+    assert any("(7 private persons' names withheld)" in c for c in v.checked)
+
+
+@pytest.mark.parametrize("public", [False, True], ids=["full", "public"])
+def test_an_edited_comment_is_caught_even_with_regenerated_manifests(published, tmp_path, public):  # type: ignore[no-untyped-def]
+    from flows.archive import verify_archive
+
+    bag = export(published, tmp_path / "bag", public=public)
+    f = bag / "data" / "comments" / "comments.jsonl"
+    f.write_text(f.read_text(encoding="utf-8").replace("补偿标准偏低", "补偿标准合理"), encoding="utf-8")
+    v = verify_archive(regenerated(bag))
+    assert not v.ok and any(x.startswith("comments.jsonl: comments of import") for x in v.failures), v.failures
+
+
+@pytest.mark.parametrize("public", [False, True], ids=["full", "public"])
+def test_a_deleted_comment_line_is_caught_even_with_regenerated_manifests(published, tmp_path, public):  # type: ignore[no-untyped-def]
+    from flows.archive import verify_archive
+
+    bag = export(published, tmp_path / "bag", public=public)
+    f = bag / "data" / "comments" / "comments.jsonl"
+    f.write_text("".join(f.read_text(encoding="utf-8").splitlines(keepends=True)[1:]), encoding="utf-8")
+    v = verify_archive(regenerated(bag))
+    assert not v.ok and any("10 rows recorded, 9 stored): 1 missing" in x for x in v.failures), v.failures
+
+
+def test_a_withheld_name_put_back_into_a_public_bag_is_caught(published, tmp_path):  # type: ignore[no-untyped-def]
+    from flows.archive import verify_archive
+
+    bag = export(published, tmp_path / "public", public=True)
+    f = bag / "data" / "comments" / "comments.jsonl"
+    f.write_text(f.read_text(encoding="utf-8").replace('"author":null', f'"author":"{PERSON}"', 1), encoding="utf-8")
+    v = verify_archive(regenerated(bag))
+    assert not v.ok and any("shows the name of a private person" in x for x in v.failures)
+
+
+def test_an_edited_disposition_is_caught_even_with_regenerated_manifests(published, tmp_path):  # type: ignore[no-untyped-def]
+    from flows.archive import verify_archive
+
+    bag = export(published, tmp_path / "bag")
+    f = bag / "data" / "comments" / "dispositions.jsonl"
+    f.write_text(f.read_text(encoding="utf-8").replace("补偿系数提高至1.15", "补偿系数提高至1.5"), encoding="utf-8")
+    v = verify_archive(regenerated(bag))
+    assert not v.ok and any(x.startswith("dispositions.jsonl: disposition row") and "reason changed" in x for x in v.failures)
+
+
+def test_a_bag_stripped_of_its_comments_is_caught(published, tmp_path):  # type: ignore[no-untyped-def]
+    import shutil
+
+    from flows.archive import verify_archive
+
+    bag = export(published, tmp_path / "bag")
+    shutil.rmtree(bag / "data" / "comments")
+    v = verify_archive(regenerated(bag))
+    assert not v.ok and any("data/comments/ is missing" in x for x in v.failures)
+
+
+def test_comments_tampered_in_the_database_are_not_archived(published, tmp_path):  # type: ignore[no-untyped-def]
+    from policies.errors import IntegrityFailure
+
+    attacker = Attacker(published.ws)
+    attacker.run("DELETE FROM comments WHERE id = 3")
+    attacker.close()
+    with pytest.raises(IntegrityFailure) as exc:
+        export(published, tmp_path / "bag")
+    assert "10 rows recorded, 9 stored): 1 missing" in exc.value.message
+    assert not (tmp_path / "bag").exists() and not list(tmp_path.glob("juece-bag-*"))
+    assert history(published)[-1].type != "dossier-archived"
+
+
+def test_archive_export_and_verify_on_the_command_line(published, tmp_path):  # type: ignore[no-untyped-def]
+    out = tmp_path / "public"
+    code, _, err = cli(published.ws, "archive", "export", published.case_id, "--out", str(out), "--public", "--json",
+                       actor="archivist:周档案")
+    assert code == 0, err
+    assert cli(published.ws, "archive", "verify", str(out))[0] == 0
+    f = out / "data" / "comments" / "comments.jsonl"
+    f.write_text(f.read_text(encoding="utf-8").replace("希望保留老榕树", "希望砍掉老榕树"), encoding="utf-8")
+    code, stdout, _ = cli(published.ws, "archive", "verify", str(regenerated(out)), "--json")
+    assert code == 4 and any("comments.jsonl" in x for x in json.loads(stdout)["failures"])
