@@ -811,6 +811,109 @@ def comments_dispose(
     emit(as_json, r.to_json(), lambda: _console().print(f"{case_id} {target}: {disposition}"))
 
 
+catalog_app = typer.Typer(help="The decision catalog (重大行政决策事项目录): publish versions, list them, year-end report.",
+                          no_args_is_help=True)
+app.add_typer(catalog_app, name="catalog")
+
+
+@catalog_app.command("publish")
+@command
+def catalog_publish(
+    file: str = typer.Argument(..., metavar="FILE", help="JSON: organ, year, version, items, party_consent, published_on, url."),
+    policy: str = typer.Option("cn-2019", "--policy", help="The policy pack the catalog is published under."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Publish a version of an organ's catalog for a year (legal office), with the Party committee's consent (SCP-05)."""
+    from flows.catalog import publish_catalog
+
+    r = publish_catalog(_ws(), _actor(), _read_payload(file), policy=policy)
+    emit(as_json, r.to_json(), lambda: _console().print(
+        f"{'already published' if r.repeated else 'published'}: the {r.year} decision catalog of {_esc(r.organ)}, "
+        f"version {r.version} ({r.items} items) — @workspace #{r.seq}"))
+
+
+@catalog_app.command("list")
+@command
+def catalog_list(
+    organ: Optional[str] = typer.Option(None, "--organ"),
+    year: Optional[int] = typer.Option(None, "--year"),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Every published catalog version, and the items of the versions in force."""
+    from flows.catalog import list_catalogs
+
+    rows = list_catalogs(_ws(), organ=organ, year=year)
+
+    def human() -> None:
+        from rich.table import Table
+
+        con = _console()
+        t = Table(title="decision catalogs (重大行政决策事项目录)")
+        for col in ("organ", "year", "version", "published", "party consent", "items", "in force", "adjustment", "url"):
+            t.add_column(col)
+        for v, current in rows:
+            consent = v.party_consent or {}
+            t.add_row(_esc(v.organ), str(v.year), str(v.version), v.published_on.isoformat(),
+                      _esc(f"{consent.get('decided_on') or ''} {consent.get('ref') or ''}".strip()), str(len(v.items)),
+                      "yes" if current else "", _esc(v.adjustment_reason), _esc(v.url))
+        con.print(t)
+        for v, current in rows:
+            if not current:
+                continue
+            items = Table(title=f"{_esc(v.organ)} {v.year}, version {v.version}")
+            for col in ("item", "title", "category", "lead unit", "quarter", "criteria"):
+                items.add_column(col)
+            for i in v.items:
+                items.add_row(_esc(i["item_no"]), _esc(i["title"]), i["category"], _esc(i.get("lead_unit", "")),
+                              _esc(i.get("planned_quarter", "")), _esc(i.get("criteria", "")))
+            con.print(items)
+        if not rows:
+            con.print("no decision catalog is published (`juece catalog publish FILE`)")
+
+    emit(as_json, {"catalogs": [{**v.to_json(), "current": current} for v, current in rows]}, human)
+
+
+@catalog_app.command("report")
+@command
+def catalog_report(
+    year: Optional[int] = typer.Option(None, "--year", help="The catalog year (default: this year)."),
+    organ: Optional[str] = typer.Option(None, "--organ"),
+    as_json: bool = JsonOpt,
+) -> int:
+    """The year-end report (SCP-06): every catalog item and whether its dossier is archived; exit 5 when any is not."""
+    from flows.catalog import year_end_report
+
+    r = year_end_report(_ws(), year=year, organ=organ)
+
+    def human() -> None:
+        from rich.table import Table
+
+        con = _console()
+        t = Table(title=f"{r.year} catalog items: archived? (年度目录事项立卷归档)")
+        for col in ("organ", "item", "title", "cases", "archived", "why not"):
+            t.add_column(col)
+        for i in r.items:
+            t.add_row(_esc(i.organ), _esc(i.item["item_no"]), _esc(i.item["title"]),
+                      ", ".join(c.case_id for c in i.cases) or "—", "[green]yes[/]" if i.archived else "[red]no[/]",
+                      _esc(i.reason))
+        con.print(t)
+        for n in r.notes:
+            con.print(f"note: {_esc(n)}")
+        for f in r.findings:
+            con.print(f"[yellow]warning[/] {f.rule} ({_esc(f.article)}): {_esc(f.message)}")
+        con.print(f"verdict: {len(r.items) - len(r.findings)} of {len(r.items)} items archived (exit {r.exit_code})")
+
+    emit(as_json, r.to_json(), human)
+    return r.exit_code
+
+
+def _esc(text: Any) -> str:
+    """Typed text shown as typed (never read as Rich markup)."""
+    from rich.markup import escape
+
+    return escape(str(text))
+
+
 # --- flows and the Prefect server -------------------------------------------------------------------------------
 
 

@@ -29,7 +29,7 @@ from typing import Any
 import bagit
 
 from flows.archive_comments import CommentFiles, read_register, verify_comment_files, withheld_authors, write_comment_files
-from flows.cases import _load_case, pack_of
+from flows.cases import _load_case, case_calendar, pack_of
 from flows.clock import local_date, now
 from flows.documents import blob_path
 from flows.dossier import dossier_html, four_properties_report
@@ -46,6 +46,7 @@ from models.store import NewEvent, StoredEvent
 from policies.errors import BadInput, IntegrityFailure, RuleRefusal
 from policies.findings import Finding
 from policies.pack import PolicyPack, canonical_json, pack_from_data
+from policies.rules import RuleContext, check_event
 
 ARCHIVAL_CODE = re.compile(r"^[A-Z0-9]{1,8}-[A-Z]{2}·\d{4}-(Y|D30|D10)-[A-Z0-9]{1,8}-\d{4,}$")
 RETENTION_ZH = {"Y": "永久", "D30": "定期30年", "D10": "定期10年"}
@@ -168,6 +169,7 @@ def export_archive(
                     "a dossier is archived once the decision is published, or once the case ended without a decision; "
                     f"{case_id} is at: {', '.join(f'{k} {v.status}' for k, v in statuses.items() if v.status != 'pending')}.", {})
         raise RuleRefusal(f.sentence(), findings=[f])
+    handed_over = _documents_handed_over(ws, state, pack, actor, facts)
     cp, proofs = case_proofs(ws, case_id)
     item = int(case_id.rsplit("-", 1)[-1])
     decided = [r.payload["held_on"] for r in state.history if r.type == "meeting-held"]
@@ -191,11 +193,14 @@ def export_archive(
             if public and p["disclosure"] == "non-disclosure":
                 withheld.append({**entry, "basis": p.get("disclosure_basis", "")})
                 continue
-            src = blob_path(ws, p["sha256"])
-            if not src.is_file() or _sha256_file(src) != p["sha256"]:
+            copy = tmp / "documents" / p["sha256"]
+            try:
+                shutil.copyfile(blob_path(ws, p["sha256"]), copy)
+            except FileNotFoundError:
+                copy.unlink(missing_ok=True)
+            if not copy.is_file() or _sha256_file(copy) != p["sha256"]:  # the copy is hashed: one read of each file
                 raise IntegrityFailure(f"document {p['display_name']!r} (#{r.seq}) is missing or altered in the store",
                                        case_id=case_id)
-            shutil.copyfile(src, tmp / "documents" / p["sha256"])
             docs.append({**entry, "file": f"documents/{p['sha256']}"})
         (tmp / "documents" / "index.json").write_text(json.dumps(docs, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
         comments = write_comment_files(register, events, pack, tmp, public=public)
@@ -244,10 +249,27 @@ def export_archive(
     seq = _record_archived(ws, actor, case_id, pack, DossierArchived(
         archive_id=archive_id, bag_name=out.name, export=export, tagmanifest_sha256=tag_sha, tree_size=cp.tree_size,
         checkpoint_root=cp.root.hex(), archived_on=local_date(now(facts)), supplement_of=previous[-1] if previous else "",
+        documents=handed_over,
     ))
     files = [p for p in out.rglob("*") if p.is_file()]
     return ArchiveResult(case_id, str(out), archive_id, export, tag_sha, len(files), sum(p.stat().st_size for p in files),
                          len(withheld), seq)
+
+
+def _documents_handed_over(ws: Workspace, state: Any, pack: PolicyPack, actor: Actor, facts: Any) -> tuple[str, ...]:
+    """ARC-02: the attached documents the store holds, to be handed over; the export is refused, before anything is
+    written, when the history records a document the store does not hold (the check `audit verify` runs again on the
+    `dossier-archived` record)."""
+    attached = dict.fromkeys(p["sha256"] for p in state.records("document-attached"))
+    handed = tuple(sha for sha in attached if blob_path(ws, sha).is_file())
+    ctx = RuleContext(event="dossier-archived", payload={"documents": handed}, case=state, pack=pack,
+                      calendar=case_calendar(facts, pack), role=actor.role, today=local_date(now(facts)),
+                      statuses=state.statuses(pack))
+    findings = check_event(ctx)
+    if findings:
+        raise RuleRefusal("refused: " + " | ".join(f.sentence() for f in findings), findings=findings,
+                          case_id=state.case_id)
+    return handed
 
 
 def _meta(archive_id: str, state: Any, year: int, retention: str, classification: str, cp: Checkpoint) -> dict[str, str]:

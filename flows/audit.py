@@ -9,6 +9,7 @@ from itertools import islice
 from typing import Any, Callable, Iterator, Sequence
 
 from flows.cases import CaseView, _load_case, case_calendar, pack_of, view_of
+from flows.catalog import workspace_findings
 from flows.clock import local_date, now
 from flows.comment_integrity import StoredComments
 from flows.documents import blob_intact
@@ -273,7 +274,9 @@ def verify_cases(ws: Workspace, case_ids: Sequence[str] = (), *, checkpoint: Any
         workspace = None
         if not case_ids:
             wbreak = verify_stream(facts.events)
-            workspace = CaseVerdict(WORKSPACE_STREAM, wbreak is None, len(facts.events), wbreak)
+            workspace = CaseVerdict(WORKSPACE_STREAM, wbreak is None, len(facts.events), wbreak,
+                                    findings=() if wbreak else tuple(workspace_findings(facts)),
+                                    refused_attempts=sum(1 for e in facts.events if e.type == "attempt-refused"))
             if stray := comments.unclaimed(ids):
                 workspace = CaseVerdict(WORKSPACE_STREAM, False, len(facts.events), wbreak, problem="; ".join(stray))
     cp_verdict = None

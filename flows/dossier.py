@@ -33,6 +33,7 @@ EVENT_ZH = {
     "execution-problem-reported": "执行问题报告", "public-feedback-received": "公众意见反馈",
     "post-evaluation-done": "决策后评估", "adjustment-decided": "决策调整", "adjustment-completed": "调整生效",
     "comments-imported": "公众意见导入", "comment-disposed": "公众意见处理", "dossier-archived": "归档",
+    "departments-consulted": "征求有关部门意见", "dispute-stated": "说明争议情况",
 }
 
 _CSS = """

@@ -58,6 +58,7 @@ class CaseLaunched(Payload):
     lead_unit: Name
     co_units: tuple[Name, ...] = ()
     catalog_item: Name | None = None
+    catalog_version: int | None = None  # the version of the organ's catalog the item was found in (SCP-05)
     flags: tuple[Flag, ...] = ()
     policy: Name
     policy_hash: Sha256
@@ -144,6 +145,7 @@ class DossierArchived(Payload):
     checkpoint_root: Sha256
     archived_on: IsoDate
     supplement_of: Text = ""
+    documents: tuple[Sha256, ...] = ()  # the attached documents handed over from the store (ARC-02)
 
 
 # --- public participation (公众参与) --------------------------------------------------------------------------
@@ -948,6 +950,112 @@ class CalendarLoaded(Payload):
     notice: dict[str, Any]
 
 
+# --- the decision catalog, drafting consultations (catalog helper: SCP-05, DRF-04) ------------------------------
+
+
+class CatalogItem(BaseModel):
+    """One item of a decision catalog (决策事项目录): its number, title, category, criteria, lead unit, quarter."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    item_no: Name
+    title: NonEmptyText
+    category: Category
+    criteria: Text = ""
+    lead_unit: Text = ""
+    planned_quarter: Text = ""
+
+
+class PartyConsent(BaseModel):
+    """The same-level Party committee's consent to a catalog version: when, and its document reference."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    decided_on: IsoDate | None = None
+    ref: Text = ""
+
+
+class CatalogPublished(Payload):
+    """A version of an organ's decision catalog for a year was published, with the Party committee's consent
+    (条例 art. 3(3); 三亚(十八)); an adjustment is a new version. Kept in the `@workspace` stream."""
+
+    event_type = "catalog-published"
+    organ: Name
+    year: int = Field(ge=1990, le=2200)
+    version: int = Field(ge=1, le=100000)
+    items: tuple[CatalogItem, ...] = ()
+    party_consent: PartyConsent | None = None
+    published_on: IsoDate
+    url: Text = ""
+    adjustment_reason: Text = ""
+
+
+class DepartmentConsultation(BaseModel):
+    """One department's or lower government's answer on the draft (征求有关部门意见): agreed or not, and why."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    unit: Name
+    replied_on: IsoDate | None = None
+    opinion: NonEmptyText
+    agreed: bool
+
+
+class DepartmentsConsulted(Payload):
+    """The undertaking unit consulted the departments and lower governments whose duties the draft touches
+    (充分协商, 条例 art. 13); a unit that later agrees settles its earlier disagreement."""
+
+    event_type = "departments-consulted"
+    stage = "drafting"
+    consulted_on: IsoDate
+    draft_sha256: Sha256 | None = None
+    consultations: tuple[DepartmentConsultation, ...] = Field(min_length=1)
+    example = {
+        "consulted_on": "2025-09-20",
+        "consultations": [
+            {"unit": "三亚市财政局", "replied_on": "2025-09-15", "opinion": "资金来源已纳入三年滚动预算，同意", "agreed": True},
+            {"unit": "三亚市自然资源和规划局", "replied_on": "2025-09-18",
+             "opinion": "安置地块位于防洪规划控制区，建议另选址", "agreed": False},
+        ],
+    }
+
+
+class UnitOpinion(BaseModel):
+    """A consulted unit's opinion as the dispute statement puts it before the organ."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    unit: Name
+    opinion: NonEmptyText
+
+
+class UndertakingOpinion(BaseModel):
+    """The undertaking unit's own opinion on the dispute, with its reasons and basis (意见、理由和依据)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    opinion: NonEmptyText
+    reasons: NonEmptyText
+    basis: NonEmptyText
+
+
+class DisputeStated(Payload):
+    """Agreement could not be reached: the statement the organ receives — the main points in dispute, each unit's
+    opinion, the undertaking unit's opinion with reasons and basis (条例 art. 13)."""
+
+    event_type = "dispute-stated"
+    stage = "drafting"
+    stated_on: IsoDate
+    points: tuple[NonEmptyText, ...] = Field(min_length=1)
+    unit_opinions: tuple[UnitOpinion, ...] = Field(min_length=1)
+    undertaking_unit_opinion: UndertakingOpinion
+    example = {
+        "stated_on": "2025-09-25",
+        "points": ["二期安置地块是否位于防洪规划控制区内"],
+        "unit_opinions": [{"unit": "三亚市自然资源和规划局", "opinion": "安置地块位于防洪规划控制区，建议另选址"}],
+        "undertaking_unit_opinion": {
+            "opinion": "维持原选址，抬高场地标高至50年一遇防洪水位以上",
+            "reasons": "另选址将使回迁推迟两年以上，被征收户意见强烈",
+            "basis": "《三亚市防洪规划（2021—2035年）》第4.2条：控制区内采取工程措施后可以建设",
+        },
+    }
+
+
 EVENT_TYPES: dict[str, type[Payload]] = {
     cls.event_type: cls
     for cls in (
@@ -989,6 +1097,9 @@ EVENT_TYPES: dict[str, type[Payload]] = {
         ClockSet,
         CalendarLoaded,
         ExpertsImported,
+        CatalogPublished,
+        DepartmentsConsulted,
+        DisputeStated,
     )
 }
 
@@ -1007,6 +1118,7 @@ ENGINE_EVENTS = frozenset(
         "calendar-loaded",
         "experts-imported",
         "expert-panel-drawn",
+        "catalog-published",
     }
 )
 RECORDABLE = tuple(name for name in EVENT_TYPES if name not in ENGINE_EVENTS)

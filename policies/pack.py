@@ -35,6 +35,8 @@ class Stage:
     exemption: tuple[str, ...]
     activities: tuple[str, ...]
     ongoing: bool = False  # execution and post-evaluation: open-ended, entered once started, never "concluded"
+    # Drafting runs beside the ordered stages, from launch until this stage is concluded, and never gates them.
+    concurrent_until: str | None = None
 
     @property
     def label(self) -> str:
@@ -121,6 +123,7 @@ def pack_from_data(data: Mapping[str, Any]) -> PolicyPack:
             exemption=tuple(s.get("exemption", ())),
             activities=tuple(s.get("activities", ())),
             ongoing=bool(s.get("ongoing", False)),
+            concurrent_until=s.get("concurrent_until"),
         )
         for s in data["stages"]
     )

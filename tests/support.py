@@ -53,6 +53,8 @@ ROLE_OF = {
     "post-evaluation-done": LEGAL,
     "adjustment-decided": HEAD,
     "adjustment-completed": LEGAL,
+    "departments-consulted": CLERK,
+    "dispute-stated": CLERK,
 }
 
 H = "ab" * 32  # a sha256-shaped digest
@@ -178,6 +180,21 @@ GOOD: dict[str, dict[str, Any]] = {
         "decided_on": "2026-01-21", "kind": "suspend", "ground": "条例第三十五条：不可抗力", "urgency_reason": "工地存在坍塌危险",
     },
     "execution-reported": {"reported_on": "2025-12-15", "unit": "市住建局", "status": "入户调查完成"},
+    "departments-consulted": {
+        "consulted_on": "2025-09-20",
+        "consultations": [
+            {"unit": "三亚市财政局", "replied_on": "2025-09-15", "opinion": "资金已纳入预算，同意", "agreed": True},
+            {"unit": "三亚市自然资源和规划局", "replied_on": "2025-09-18", "opinion": "安置地块位于防洪控制区，建议另选址",
+             "agreed": False},
+        ],
+    },
+    "dispute-stated": {
+        "stated_on": "2025-09-25",
+        "points": ["安置地块是否位于防洪规划控制区内"],
+        "unit_opinions": [{"unit": "三亚市自然资源和规划局", "opinion": "建议另选址"}],
+        "undertaking_unit_opinion": {"opinion": "维持原选址并抬高场地标高", "reasons": "另选址将推迟回迁两年",
+                                     "basis": "《三亚市防洪规划》第4.2条"},
+    },
 }
 
 # The shortest clean path through the five mandatory stages, then party report and publication.

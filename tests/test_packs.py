@@ -53,14 +53,22 @@ def test_every_rule_names_its_article_enforcement_and_words(pack_id):  # type: i
 @pytest.mark.parametrize("pack_id", SHIPPED)
 def test_every_event_has_a_stage_or_is_an_engine_record_and_someone_who_records_it(pack_id):  # type: ignore[no-untyped-def]
     pack = load_pack(pack_id)
+    # An event added after a version was published (DRF-04's drafting records came with cn-2019@2) is unknown to the
+    # earlier version: it gives the event no stage and no one to record it, so its cases cannot record it. The newest
+    # version of every pack knows every event.
+    newest = pack.version == pack_versions(pack.id)[-1]
     for event in RECORDABLE:
-        assert pack.stage_of(event) is not None, f"{event} belongs to no stage"
-        assert pack.roles_for(event)[0], f"nobody records {event}"
+        known = bool(pack.roles_for(event)[0])
+        assert known or not newest, f"nobody records {event}"
+        if known:
+            assert pack.stage_of(event) is not None, f"{event} belongs to no stage"
+        else:
+            assert pack.stage_of(event) is None, f"{event} has a stage but nobody who records it"
     for stage in pack.stages:
         for event in stage.events:
             assert event in EVENT_TYPES, f"{stage.id} names an unknown event {event}"
     for event in ENGINE_EVENTS - {"attempt-refused", "workspace-initialised", "clock-set", "calendar-loaded", "experts-imported"}:
-        assert pack.roles_for(event)[0] or event == "case-launched", event
+        assert pack.roles_for(event)[0] or event == "case-launched" or not newest, event
 
 
 def test_every_check_belongs_to_a_rule_of_some_pack():  # type: ignore[no-untyped-def]

@@ -102,3 +102,4 @@ def checks_for(event: str) -> list[str]:
 
 # Importing the rule modules registers their checks.
 from policies.rules import after_decision, discussion, expert, legality, order, participation, risk, sanya  # noqa: E402,F401
+from policies.rules import archiving, catalog, drafting  # noqa: E402,F401

@@ -74,7 +74,11 @@ def order_check(ctx: RuleContext) -> Iterator[Violation]:
             {"event": ctx.event},
         )
         return
+    if stage.concurrent_until:
+        return  # drafting runs beside the ordered stages: its own rule says until when (DRF-04, rules/drafting.py)
     for earlier in ctx.pack.stages[: ctx.pack.stages.index(stage)]:
+        if earlier.concurrent_until:
+            continue  # … and never gates them
         st = ctx.statuses[earlier.id]
         if st.status not in RECORDED and not (earlier.ongoing and st.status == "in-progress"):
             yield _gate(ctx, earlier, st, stage)

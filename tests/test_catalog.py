@@ -1,0 +1,290 @@
+"""The decision catalog (重大行政决策事项目录, 条例 art. 3(3)): SCP-05 — a version is published only with the Party
+committee's consent, adjustments are new versions; SCP-06 — the year-end report of catalog items not yet archived.
+Through the use cases and through the real command line."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flows.archive import export_archive
+from flows.audit import verify_cases
+from flows.catalog import list_catalogs, publish_catalog, year_end_report
+from models import store
+from models.db import read_transaction, write_transaction
+from models.events import SCHEMA_VERSION
+from models.store import WORKSPACE_STREAM, NewEvent
+from policies.errors import BadInput, RuleRefusal
+from policies.pack import load_pack
+from support import CLERK, LEGAL, MANDATORY_PATH, Actor, Driver
+from test_cli import juece, one_line, write_json
+
+ARCHIVIST = Actor("archivist", "周档案")
+ORGAN = "三亚市人民政府"
+CATALOG: dict[str, Any] = {
+    "organ": ORGAN,
+    "year": 2025,
+    "version": 1,
+    "items": [
+        {"item_no": "1", "title": "三亚市河西片区棚户区改造项目", "category": "public-construction", "criteria": "投资10亿元以上",
+         "lead_unit": "三亚市住房和城乡建设局", "planned_quarter": "2025Q3"},
+        {"item_no": "2", "title": "三亚市公共停车场建设规划", "category": "plan", "criteria": "全市性规划",
+         "lead_unit": "三亚市交通运输局", "planned_quarter": "2025Q4"},
+    ],
+    "party_consent": {"decided_on": "2025-02-20", "ref": "三委办〔2025〕12号"},
+    "published_on": "2025-02-25",
+    "url": "https://www.sanya.gov.cn/sanyasite/mulu/2025.html",
+}
+
+
+def catalog(**changes: Any) -> dict[str, Any]:
+    c = copy.deepcopy(CATALOG)
+    c.update(changes)
+    return c
+
+
+def workspace_events(ws) -> list:  # type: ignore[no-untyped-def]
+    with read_transaction(ws.engine) as conn:
+        return store.load_stream(conn, WORKSPACE_STREAM)
+
+
+# --- SCP-05: publishing a catalog version -----------------------------------------------------------------------
+
+
+def test_a_catalog_published_with_the_party_committees_consent_is_recorded_in_the_workspace_history(ws):  # type: ignore[no-untyped-def]
+    r = publish_catalog(ws, LEGAL, catalog())
+    assert (r.organ, r.year, r.version, r.items, r.repeated) == (ORGAN, 2025, 1, 2, False)
+    last = workspace_events(ws)[-1]
+    assert (last.type, last.seq, last.role) == ("catalog-published", r.seq, "legal-office")
+    assert last.payload["party_consent"] == {"decided_on": "2025-02-20", "ref": "三委办〔2025〕12号"}
+    assert last.envelope["policy_hash"] == load_pack("cn-2019").hash
+    [(version, current)] = list_catalogs(ws)
+    assert current and [i["item_no"] for i in version.items] == ["1", "2"]
+    assert verify_cases(ws).exit_code == 0
+
+
+@pytest.mark.parametrize("consent", [None, {}, {"decided_on": "2025-02-20"}, {"ref": "三委办〔2025〕12号"},
+                                     {"decided_on": "2025-02-20", "ref": "  "}], ids=repr)
+def test_a_catalog_without_a_party_consent_record_is_refused_naming_SCP_05(ws, consent):  # type: ignore[no-untyped-def]
+    data = catalog(party_consent=consent)
+    if consent is None:
+        del data["party_consent"]
+    with pytest.raises(RuleRefusal) as exc:
+        publish_catalog(ws, LEGAL, data)
+    assert exc.value.code == "SCP-05" and exc.value.exit_code == 3
+    assert "art. 3(3)" in exc.value.findings[0].article and "党委同意" in exc.value.message
+    assert list_catalogs(ws) == []
+    assert [e.type for e in workspace_events(ws)] == ["workspace-initialised", "attempt-refused"]
+
+
+def test_a_catalog_published_before_the_consent_was_given_is_refused(ws):  # type: ignore[no-untyped-def]
+    with pytest.raises(RuleRefusal) as exc:
+        publish_catalog(ws, LEGAL, catalog(party_consent={"decided_on": "2025-02-26", "ref": "三委办〔2025〕12号"}))
+    assert exc.value.code == "SCP-05"
+    publish_catalog(ws, LEGAL, catalog(party_consent={"decided_on": "2025-02-25", "ref": "三委办〔2025〕12号"}))
+
+
+def test_only_the_legal_office_publishes_a_catalog(ws):  # type: ignore[no-untyped-def]
+    with pytest.raises(RuleRefusal) as exc:
+        publish_catalog(ws, CLERK, catalog())
+    assert exc.value.code == "ROLE-01"
+    assert list_catalogs(ws) == []
+
+
+def test_publishing_the_same_version_again_changes_nothing(ws):  # type: ignore[no-untyped-def]
+    first = publish_catalog(ws, LEGAL, catalog())
+    again = publish_catalog(ws, LEGAL, catalog())
+    assert again.repeated and again.seq == first.seq
+    assert len(list_catalogs(ws)) == 1
+
+
+def test_an_adjustment_is_a_new_version_with_consent_and_a_reason(ws):  # type: ignore[no-untyped-def]
+    publish_catalog(ws, LEGAL, catalog())
+    items = CATALOG["items"] + [{"item_no": "3", "title": "三亚市生活垃圾分类管理办法", "category": "public-policy"}]
+    with pytest.raises(BadInput) as exc:
+        publish_catalog(ws, LEGAL, catalog(version=2, items=items, published_on="2025-06-10"))
+    assert exc.value.details["field"] == "adjustment_reason"
+    with pytest.raises(RuleRefusal):
+        publish_catalog(ws, LEGAL, catalog(version=2, items=items, published_on="2025-06-10", party_consent=None,
+                                           adjustment_reason="增列第3项"))
+    publish_catalog(ws, LEGAL, catalog(version=2, items=items, published_on="2025-06-10", adjustment_reason="增列第3项",
+                                       party_consent={"decided_on": "2025-06-05", "ref": "三委办〔2025〕31号"}))
+    versions = list_catalogs(ws)
+    assert [(v.version, current, len(v.items)) for v, current in versions] == [(1, False, 2), (2, True, 3)]
+
+
+@pytest.mark.parametrize(("changes", "field"), [
+    ({"version": 3, "adjustment_reason": "跳号"}, "version"),
+    ({"version": 1, "url": "https://www.sanya.gov.cn/other.html"}, "version"),
+])
+def test_versions_run_one_after_another(ws, changes, field):  # type: ignore[no-untyped-def]
+    publish_catalog(ws, LEGAL, catalog())
+    with pytest.raises(BadInput) as exc:
+        publish_catalog(ws, LEGAL, catalog(**changes))
+    assert exc.value.details["field"] == field
+
+
+def test_each_organ_and_year_has_its_own_versions(ws):  # type: ignore[no-untyped-def]
+    publish_catalog(ws, LEGAL, catalog())
+    publish_catalog(ws, LEGAL, catalog(organ="三亚市天涯区人民政府"))
+    publish_catalog(ws, LEGAL, catalog(year=2026))
+    assert sorted((v.organ, v.year, v.version) for v, _ in list_catalogs(ws)) == [
+        ("三亚市人民政府", 2025, 1), ("三亚市人民政府", 2026, 1), ("三亚市天涯区人民政府", 2025, 1)]
+
+
+@pytest.mark.parametrize(("data", "field"), [
+    (catalog(items=[{"item_no": "1", "category": "plan"}]), "items.0.title"),
+    (catalog(items=[{"item_no": "1", "title": "甲", "category": "budget"}]), "items.0.category"),
+    (catalog(items=CATALOG["items"] + [dict(CATALOG["items"][0])]), "items"),
+    (catalog(published_on="2025-09-30"), "published_on"),
+    (catalog(party_consent={"decided_on": "2025-12-01", "ref": "三委办"}, published_on="2025-08-01"),
+     "party_consent.decided_on"),
+    (catalog(year="二〇二五"), "year"),
+    (["not", "an", "object"], "(payload)"),
+])
+def test_a_malformed_catalog_is_bad_input_naming_the_field(ws, data, field):  # type: ignore[no-untyped-def]
+    with pytest.raises(BadInput) as exc:
+        publish_catalog(ws, LEGAL, data)
+    assert exc.value.details["field"] == field
+    assert list_catalogs(ws) == []
+
+
+def test_a_catalog_appended_without_consent_behind_the_rules_back_is_an_audit_finding(ws):  # type: ignore[no-untyped-def]
+    pack = load_pack("cn-2019")
+    body = {**catalog(), "party_consent": None, "adjustment_reason": ""}
+    for item in body["items"]:
+        item.setdefault("criteria", "")
+    with write_transaction(ws.engine) as conn:
+        history = store.load_stream(conn, WORKSPACE_STREAM)
+        store.append(conn, WORKSPACE_STREAM, history, [NewEvent("catalog-published", SCHEMA_VERSION, body, "legal-office:张伟",
+                                                                "legal-office", "forged-catalog", pack.id, pack.hash)],
+                     history[-1].moment)
+    report = verify_cases(ws)
+    assert report.exit_code == 5
+    assert report.workspace is not None and report.workspace.intact
+    assert [(f["rule"], f["event"]) for f in report.workspace.findings] == [("SCP-05", "catalog-published")]
+
+
+# --- SCP-06: the year-end report --------------------------------------------------------------------------------
+
+
+def archived_case(ws, item: str, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
+    d = Driver(ws)
+    d.launch("risk-relevant", "technical", catalog_item=item)
+    d.walk(MANDATORY_PATH)
+    d.walk(["party-reported", "decision-published"])
+    export_archive(ws, ARCHIVIST, d.case_id, tmp_path / f"bag-{d.case_id}")
+    return d.case_id
+
+
+def test_the_year_end_report_lists_every_item_and_warns_for_those_not_archived(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+    publish_catalog(ws, LEGAL, catalog())
+    done = archived_case(ws, "1", tmp_path)
+    report = year_end_report(ws, year=2025)
+    assert [(i.item["item_no"], i.archived, [c.case_id for c in i.cases]) for i in report.items] == [
+        ("1", True, [done]), ("2", False, [])]
+    assert report.items[1].reason == "no case has been launched for this item"
+    assert [(f.rule, f.enforcement, f.values["item_no"]) for f in report.findings] == [("SCP-06", "WARN", "2")]
+    assert report.exit_code == 5
+
+
+def test_an_item_whose_case_is_still_open_says_what_it_waits_on(ws):  # type: ignore[no-untyped-def]
+    publish_catalog(ws, LEGAL, catalog())
+    d = Driver(ws)
+    d.launch("risk-relevant", "technical", catalog_item="2", category="plan")
+    (item,) = [i for i in year_end_report(ws, year=2025).items if i.item["item_no"] == "2"]
+    assert not item.archived and item.reason == f"{d.case_id} is open, waiting on AwaitingPublicParticipation"
+
+
+def test_the_report_exits_0_once_every_item_is_archived(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+    publish_catalog(ws, LEGAL, catalog(items=CATALOG["items"][:1]))
+    archived_case(ws, "1", tmp_path)
+    report = year_end_report(ws, year=2025)
+    assert report.exit_code == 0 and report.findings == () and [i.archived for i in report.items] == [True]
+
+
+def test_a_year_without_a_catalog_has_nothing_to_report(ws):  # type: ignore[no-untyped-def]
+    report = year_end_report(ws, year=2024)
+    assert report.items == () and report.exit_code == 0
+    assert "no decision catalog is published" in report.notes[0]
+
+
+def test_the_report_follows_the_catalog_version_in_force(ws):  # type: ignore[no-untyped-def]
+    publish_catalog(ws, LEGAL, catalog())
+    Driver(ws).launch(catalog_item="2", category="plan")
+    publish_catalog(ws, LEGAL, catalog(version=2, items=CATALOG["items"][:1], published_on="2025-06-10",
+                                       adjustment_reason="第2项调出目录",
+                                       party_consent={"decided_on": "2025-06-05", "ref": "三委办〔2025〕31号"}))
+    report = year_end_report(ws, year=2025)
+    assert [i.item["item_no"] for i in report.items] == ["1"]
+    assert any("item 2" in n and "no longer lists" in n for n in report.notes)
+
+
+# --- the command line -------------------------------------------------------------------------------------------
+
+
+def test_catalog_publish_list_and_report_through_the_command_line(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+    home = ws.home
+    f = write_json(tmp_path / "catalog.json", catalog())
+    code, out, err = juece(home, "catalog", "publish", str(f), "--json", actor="legal-office:张伟")
+    assert code == 0, err
+    assert json.loads(out) == {"organ": ORGAN, "year": 2025, "version": 1, "items": 2, "seq": 2, "policy": "cn-2019",
+                               "repeated": False}
+    code, out, err = juece(home, "catalog", "list", "--json")
+    assert code == 0, err
+    (listed,) = json.loads(out)["catalogs"]
+    assert (listed["version"], listed["current"], [i["item_no"] for i in listed["items"]]) == (1, True, ["1", "2"])
+    assert listed["party_consent"] == {"decided_on": "2025-02-20", "ref": "三委办〔2025〕12号"}
+    code, out, err = juece(home, "catalog", "report", "--year", "2025", "--json")
+    assert code == 5, err
+    data = json.loads(out)
+    assert [(i["item_no"], i["archived"]) for i in data["items"]] == [("1", False), ("2", False)]
+    assert [f["rule"] for f in data["findings"]] == ["SCP-06", "SCP-06"] and data["exit_code"] == 5
+    code, out, err = juece(home, "catalog", "report", "--year", "2025")
+    assert code == 5 and "SCP-06" in out and "no case has been launched" in out
+    code, out, err = juece(home, "catalog", "report", "--year", "2024", "--json")
+    assert code == 0 and json.loads(out)["items"] == []
+
+
+def test_publishing_without_consent_through_the_command_line_exits_3_naming_SCP_05(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+    data = catalog()
+    del data["party_consent"]
+    f = write_json(tmp_path / "catalog.json", data)
+    code, out, err = juece(ws.home, "catalog", "publish", str(f), actor="legal-office:张伟")
+    assert code == 3, (out, err)
+    assert "SCP-05" in err and "art. 3(3)" in err and "党委" in err and "Traceback" not in err
+    code, out, err = juece(ws.home, "catalog", "publish", str(f), "--json", actor="legal-office:张伟")
+    assert code == 3 and json.loads(out)["error"]["code"] == "SCP-05"
+    code, out, _ = juece(ws.home, "catalog", "list", "--json")
+    assert json.loads(out) == {"catalogs": []}
+
+
+@pytest.mark.parametrize(("args", "actor", "names"), [
+    (["catalog", "publish", "nowhere.json"], "legal-office:张伟", "nowhere.json"),
+    (["catalog", "publish", "bad.json"], "legal-office:张伟", "items.0.title"),
+    (["catalog", "publish", "good.json"], None, "--as"),
+    (["catalog", "publish", "good.json", "--policy", "cn-2030"], "legal-office:张伟", "cn-2030"),
+    (["catalog", "report", "--year", "last"], None, "--year"),
+])
+def test_catalog_commands_give_bad_input_exit_2_naming_the_problem(ws, tmp_path: Path, args, actor, names):  # type: ignore[no-untyped-def]
+    write_json(tmp_path / "good.json", catalog())
+    write_json(tmp_path / "bad.json", catalog(items=[{"item_no": "1", "category": "plan"}]))
+    args = [str(tmp_path / a) if a.endswith(".json") else a for a in args]
+    code, out, err = juece(ws.home, *args, actor=actor)
+    assert code == 2, (out, err)
+    assert names in one_line(err) and "Traceback" not in err
+    assert list_catalogs(ws) == []
+
+
+def test_catalog_list_shows_what_people_typed_as_typed(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+    typed = "河西片区[bold]棚改[/bold] <b>项目</b>"
+    publish_catalog(ws, LEGAL, catalog(items=[{"item_no": "1", "title": typed, "category": "plan"}]))
+    code, out, err = juece(ws.home, "catalog", "list")
+    assert code == 0, err
+    assert typed in out
+    code, out, err = juece(ws.home, "catalog", "report", "--year", "2025")
+    assert typed in out
