@@ -37,6 +37,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from support import CLERK, Driver, new_workspace  # noqa: E402
 
+from flows.workspace import Workspace  # noqa: E402
+
 from flows.comments import import_comments, matching_keys, near_duplicate_pairs, near_duplicate_roots  # noqa: E402
 
 IMPORT_TARGET = 50_000  # comments/s
@@ -209,6 +211,7 @@ def run_once(n: int, seed: int, tmp: Path, fmt: str) -> dict[str, float]:
     again = import_comments(ws, CLERK, case.case_id, path)
     reimport = time.perf_counter() - start
     assert again.new_rows == 0 and again.received_total == result.received_total
+    checks = integrity_checks(ws, case.case_id, tmp / f"bag-{seed}")
     t = result.timings
     no_cluster = wall - t["cluster"]
     return {
@@ -226,7 +229,40 @@ def run_once(n: int, seed: int, tmp: Path, fmt: str) -> dict[str, float]:
         "end_to_end_rate": result.rows / wall,
         "reimport": reimport,
         "mb": path.stat().st_size / 1e6,
+        **checks,
     }
+
+
+def integrity_checks(ws: Workspace, case_id: str, bag: Path) -> dict[str, float]:
+    """The same rows checked against the history: `audit verify` of the case (its chain, its rules, its comments
+    re-hashed), and the archive's comment files written and verified, full and public."""
+    from flows.archive_comments import read_register, verify_comment_files, write_comment_files
+    from flows.audit import verify_cases
+    from flows.cases import pack_of
+    from models.db import read_transaction
+    from models.state import launch_state
+    from models.store import load_stream
+
+    out: dict[str, float] = {}
+    start = time.perf_counter()
+    report = verify_cases(ws, [case_id])
+    out["audit_verify"] = time.perf_counter() - start
+    assert report.exit_code == 0, report.to_json()
+    with read_transaction(ws.engine) as conn:
+        events = load_stream(conn, case_id)
+        register = read_register(conn, case_id)
+    pack = pack_of(launch_state(events[0]))
+    for export in ("full", "public"):
+        data = bag / export
+        data.mkdir(parents=True)
+        start = time.perf_counter()
+        write_comment_files(register, events, pack, data, public=export == "public")
+        out[f"write_{export}"] = time.perf_counter() - start
+        start = time.perf_counter()
+        check = verify_comment_files(data, events, pack, export)
+        out[f"verify_{export}"] = time.perf_counter() - start
+        assert not check.failures, check.failures
+    return out
 
 
 def main() -> None:
@@ -261,7 +297,9 @@ def main() -> None:
             print(
                 f"  run {run + 1}: {r['rows']:,} rows ({r['mb']:.1f} MB) in {r['wall']:.2f} s — validate {r['validate']:.2f} s, "
                 f"read {r['read']:.2f} s, cluster {r['cluster']:.2f} s, store+commit {r['store']:.2f} s; "
-                f"re-import {r['reimport']:.2f} s",
+                f"re-import {r['reimport']:.2f} s; audit verify {r['audit_verify']:.2f} s; bag comments written "
+                f"{r['write_full']:.2f} s / {r['write_public']:.2f} s (public), verified {r['verify_full']:.2f} s / "
+                f"{r['verify_public']:.2f} s",
                 flush=True,
             )
     med = lambda k: statistics.median(r[k] for r in results)  # noqa: E731
@@ -285,6 +323,10 @@ def main() -> None:
           f"is named after (sample of 2,000; clusters are transitive): median {q['sim_median']:.2f}, "
           f"5th percentile {q['sim_p5']:.2f}, {q['sim_below_06']:.1%} below 0.6")
     print(f"re-import of the same file (nothing written): {med('reimport'):.2f} s")
+    print(f"audit verify of the case (chain, rules, every comment re-hashed against its import's digests): "
+          f"{med('audit_verify'):.2f} s")
+    print(f"archive comment files, full / public: written {med('write_full'):.2f} / {med('write_public'):.2f} s, "
+          f"verified against the history {med('verify_full'):.2f} / {med('verify_public'):.2f} s")
 
 
 if __name__ == "__main__":

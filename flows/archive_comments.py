@@ -96,11 +96,11 @@ def _imports_json(events: Sequence[StoredEvent], pack: PolicyPack, files: Commen
         "dispositions": files.dispositions,
         "imports": imports,
         "how_to_verify": (
-            "stored_sha256 = sha256 of the import's row hashes joined by \\n, each row hash = sha256 of the JSON array "
-            "[submitted_at, channel, author, text]; public_sha256 = sha256 of the import's rows joined by \\n, each the "
-            "compact JSON array [id, line, submitted_at, channel, author if an organisation else \"\", text, norm_hash, "
-            "late, cluster]; rows in comments.jsonl order. Both are recorded in the comments-imported lines of "
-            "history.jsonl."),
+            "rows in comments.jsonl order, per import_id: stored_sha256 = sha256 of the rows' row hashes joined by "
+            "\\n, each row hash = sha256 of the compact JSON array [submitted_at, channel, author, text]; "
+            "public_sha256 = sha256 of the compact JSON array of the rows, each [id, line, submitted_at, channel, "
+            "author if an organisation else \"\", text, norm_hash, late, cluster]. Both are recorded in the "
+            "comments-imported lines of history.jsonl."),
     }
     if export == "public":
         forms = pack.data["params"].get(FORMS_PARAM)

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable, Iterator, Sequence
 
 from sqlalchemy import Connection, inspect
 
@@ -40,11 +40,10 @@ def _plural(n: int, word: str) -> str:
     return f"{n} {word}{'' if n == 1 else 's'}"
 
 
-def public_lines(rows: Iterable[Sequence[Any]], pack: PolicyPack, *, authors_withheld: bool = False) -> list[bytes]:
-    """The public lines of stored rows (`models.comments.public_line`); with `authors_withheld` the rows come from a
-    public copy, whose author is already only what may be shown ('' or None for a private person)."""
-    shown = {}
-    out = []
+def public_rows(rows: Iterable[Sequence[Any]], pack: PolicyPack, *, authors_withheld: bool = False) -> Iterator[tuple[Any, ...]]:
+    """Stored rows as `models.comments.public_digest` takes them; with `authors_withheld` the rows come from a public
+    copy, whose author is already only what may be shown ('' or None for a private person)."""
+    shown: dict[str, str] = {}
     for r in rows:
         author = r[AUTHOR] or ""
         if not authors_withheld:
@@ -52,8 +51,7 @@ def public_lines(rows: Iterable[Sequence[Any]], pack: PolicyPack, *, authors_wit
             if a is None:
                 a = shown[author] = public_author(pack, author)
             author = a
-        out.append(db.public_line(r[ID], r[LINE], r[AT], r[CHANNEL], author, r[TEXT], r[NORM], r[LATE], r[CLUSTER]))
-    return out
+        yield (r[ID], r[LINE], r[AT], r[CHANNEL], author, r[TEXT], r[NORM], r[LATE], r[CLUSTER])
 
 
 def comment_differences(
@@ -93,7 +91,7 @@ def comment_differences(
                 what.append(f"the {len(got)} stored rows are not the ones recorded (rows replaced, their hashes "
                             "rewritten or their order changed)")
         digest = p.get("public_sha256")
-        if not what and digest is not None and db.public_digest(public_lines(got, pack, authors_withheld=authors_withheld)) != digest:
+        if not what and digest is not None and db.public_digest(public_rows(got, pack, authors_withheld=authors_withheld)) != digest:
             what.append("a column changed beyond the comment's own words (its id, line, matching hash, late flag, "
                         "cluster, or an organisation's name)")
         if not what and digest is None and authors_withheld:

@@ -52,7 +52,7 @@ from models.state import launch_state
 from models.store import NewEvent, StoredEvent, gc_paused, utc_text
 from models.text import clean_name
 from policies.disclosure import public_author
-from policies.errors import BadInput, IntegrityFailure, RuleRefusal, UnknownCase
+from policies.errors import BadInput, RuleRefusal, UnknownCase
 from policies.findings import Finding
 from policies.pack import PolicyPack
 
@@ -741,14 +741,12 @@ def import_comments(ws: Workspace, actor: Actor, case_id: str, path: str | Path)
                 late_list = late.tolist()
                 lines = rows.lines
                 channels, authors, texts = rows.channels, rows.authors, rows.texts
-                db.insert_comments(
-                    conn,
-                    [
-                        (case_id, import_id, lines[i], stamps[i], channels[i], authors[i], texts[i], norm_hashes[i],
-                         row_hashes[i], late_list[i], cluster_of[norm_hashes[i]])
-                        for i in new
-                    ],
-                )
+                inserted = [
+                    (case_id, import_id, lines[i], stamps[i], channels[i], authors[i], texts[i], norm_hashes[i],
+                     row_hashes[i], late_list[i], cluster_of[norm_hashes[i]])
+                    for i in new
+                ]
+                ids = db.insert_comments(conn, inserted)
                 totals = db.Counts(len(stored) + len(new), len(existing) + len(first_new), len(set(cluster_of.values())), 0)
             else:
                 totals = db.counts(conn, case_id)  # nothing new: the totals as they stand
@@ -767,18 +765,11 @@ def import_comments(ws: Workspace, actor: Actor, case_id: str, path: str | Path)
             if new:
                 key = f"comments-import:{case_id}:{import_id}"
                 if store.find_by_key(conn, key) is None:
-                    stored_sha256 = db.rows_digest(row_hashes[i] for i in new)
-                    ids = db.import_ids(conn, case_id, import_id)  # the ids the store gave the rows, in order
-                    if len(ids) != len(new):
-                        raise IntegrityFailure(
-                            f"case {case_id} already holds comment rows of this file that its history does not record "
-                            "(see `juece audit verify`); nothing was imported", case_id=case_id)
-                    shown = {a: public_author(pack, a) for a in {authors[i] for i in new}}
-                    public_sha256 = db.public_digest(
-                        db.public_line(n, lines[i], stamps[i], channels[i], shown[authors[i]], texts[i], norm_hashes[i],
-                                       late_list[i], cluster_of[norm_hashes[i]])
-                        for n, i in zip(ids, new)
-                    )
+                    _, _, c_line, c_at, c_channel, c_author, c_text, c_norm, c_hash, c_late, c_cluster = zip(*inserted)
+                    stored_sha256 = db.rows_digest(c_hash)
+                    shown = {a: public_author(pack, a) for a in set(c_author)}
+                    public_sha256 = db.public_digest(zip(
+                        ids, c_line, c_at, c_channel, map(shown.__getitem__, c_author), c_text, c_norm, c_late, c_cluster))
                     body = result.payload(stored_sha256, public_sha256)
                     (event,) = store.append(
                         conn,

@@ -7,7 +7,7 @@ comment as submitted, in NFC; `norm_hash` is a hash of the text normalised for *
 whitespace and punctuation stripped) and is never shown as the text. `cluster` is the near-duplicate cluster the
 comment was put in when it was imported; it never changes afterwards, so a disposition on `cluster:<n>` keeps meaning.
 
-The rows are bound to the history by digests the import's event records (`row_hash`, `rows_digest`, `public_line`
+The rows are bound to the history by digests the import's event records (`row_hash`, `rows_digest`, `public_digest`
 below are those forms, shared by the import, `audit verify` and the archive): `stored_sha256` covers each comment's
 own words (time, channel, author, text), `public_sha256` every column a public register shows. A disposition is a
 `comment-disposed` event; its row here repeats the event, for queries, and `audit verify` holds the two equal.
@@ -100,17 +100,26 @@ def rows_digest(row_hashes: Iterable[str]) -> str:
     return hashlib.sha256("\n".join(row_hashes).encode()).hexdigest()
 
 
-def public_line(
-    id: int, line: int, submitted_at: str, channel: str, shown_author: str, text: str, norm_hash: str, late: bool, cluster: int
-) -> bytes:
-    """One stored comment as a public register shows it: every column, the author only when it is shown (an
-    organisation's name; a private person's is ''), the row hash never (it would let a name be guessed)."""
-    return orjson.dumps([id, line, submitted_at, channel, shown_author, text, norm_hash, bool(late), cluster])
+_DIGEST_CHUNK = 10_000  # rows serialised at a time: one orjson call per chunk, not per row (4× faster here)
 
 
-def public_digest(lines: Iterable[bytes]) -> str:
-    """`public_sha256`: sha256 of an import's public lines, in the order stored, one a line."""
-    return hashlib.sha256(b"\n".join(lines)).hexdigest()
+def public_digest(rows: Iterable[Sequence[Any]]) -> str:
+    """`public_sha256`: sha256 of the compact JSON array of an import's rows in the order stored, each row
+    [id, line, submitted_at, channel, shown_author, text, norm_hash, late, cluster] — the row as a public register
+    shows it: the author only when it is shown (an organisation's name; a private person's is ""), the row hash never
+    (a withheld name could be guessed from it). Streamed in chunks; the bytes are those of one `orjson.dumps`."""
+    h = hashlib.sha256(b"[")
+    batch: list[Sequence[Any]] = []
+    first = True
+    for row in rows:
+        batch.append(row)
+        if len(batch) == _DIGEST_CHUNK:
+            h.update((b"" if first else b",") + orjson.dumps(batch)[1:-1])
+            first, batch = False, []
+    if batch:
+        h.update((b"" if first else b",") + orjson.dumps(batch)[1:-1])
+    h.update(b"]")
+    return h.hexdigest()
 
 
 COMMENTS = CommentRow.__table__  # type: ignore[attr-defined]
@@ -142,13 +151,19 @@ INSERT_COLUMNS = (
 )
 
 
-def insert_comments(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
-    """Insert comment rows (tuples in `INSERT_COLUMNS` order) in batches, in the caller's transaction.
+def insert_comments(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+    """Insert comment rows (tuples in `INSERT_COLUMNS` order) in batches, in the caller's transaction; returns the
+    ids the store gave them, in order.
 
     The Core `insert()` is compiled once for the connection's dialect; where the driver takes positional parameters
     (SQLite) the batches go to its executemany as tuples, which skips SQLAlchemy's per-row parameter processing
-    (5 µs a row here, a quarter of the import's budget). Returns how many rows were inserted.
+    (5 µs a row here, a quarter of the import's budget). The ids: when the highest id grew by exactly the number of
+    rows, the new rows hold the ids in between (n distinct ids above the old highest, none above the new); otherwise
+    (another writer's rows interleaved, possible on PostgreSQL) they are read back — reading them always cost 0.2 s
+    for 10^5 rows, a scan of the table.
     """
+    highest = select(func.coalesce(func.max(COMMENTS.c.id), 0))
+    before = int(conn.execute(highest).scalar_one())
     stmt = insert(COMMENTS).values({name: bindparam(name) for name in INSERT_COLUMNS})
     compiled = stmt.compile(dialect=conn.dialect)
     positional = compiled.positiontup is not None and list(compiled.positiontup) == list(INSERT_COLUMNS)
@@ -168,7 +183,12 @@ def insert_comments(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> int:
     finally:
         if sqlite and len(rows) > INSERT_BATCH:
             conn.exec_driver_sql(f"PRAGMA cache_size={int(cache)}")
-    return len(rows)
+    after = int(conn.execute(highest).scalar_one())
+    if after - before == len(rows):
+        return list(range(before + 1, after + 1))
+    case_id, import_id = rows[0][0], rows[0][1]
+    q = select(COMMENTS.c.id).where(COMMENTS.c.case_id == case_id, COMMENTS.c.import_id == import_id, COMMENTS.c.id > before)
+    return list(conn.execute(q.order_by(COMMENTS.c.id)).scalars())
 
 
 def insert_disposition(
@@ -359,12 +379,6 @@ def case_comment_rows(conn: Connection, case_id: str) -> list[tuple[Any, ...]]:
     """Every comment of a case in the order stored, as tuples in `FULL_COLUMNS` order (`late` a bool)."""
     q = select(*(COMMENTS.c[name] for name in FULL_COLUMNS)).where(COMMENTS.c.case_id == case_id).order_by(COMMENTS.c.id)
     return [(*r[:9], bool(r[9]), r[10]) for r in conn.execute(q)]
-
-
-def import_ids(conn: Connection, case_id: str, import_id: str) -> list[int]:
-    """The ids of the comments one import stored, in order."""
-    q = select(COMMENTS.c.id).where(COMMENTS.c.case_id == case_id, COMMENTS.c.import_id == import_id).order_by(COMMENTS.c.id)
-    return list(conn.execute(q).scalars())
 
 
 def rows_per_case(conn: Connection) -> dict[str, tuple[int, int]]:
