@@ -168,11 +168,13 @@ class StoredComments:
         self.conn = conn
         self.tables = inspect(conn).has_table("dispositions")  # a store from before migration 2 has none
         self.held = db.rows_per_case(conn) if self.tables else {}
+        # Cases whose history records comments or dispositions (by the events' type index: no pass over every event).
+        self.recorded = db.cases_recording(conn, (COMMENTS_IMPORTED, COMMENT_DISPOSED))
 
     def problems(self, events: Sequence[StoredEvent]) -> list[str]:
         """What differs between one case's rows and its history (none when they agree)."""
         case_id = events[0].case_id
-        if case_id not in self.held and not any(e.type in (COMMENTS_IMPORTED, COMMENT_DISPOSED) for e in events):
+        if case_id not in self.held and case_id not in self.recorded:
             return []
         if not self.tables:
             return ["the history records public comments or dispositions but the store has no comments tables"]

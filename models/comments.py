@@ -42,6 +42,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from models.store import EVENTS
+
 
 INSERT_BATCH = 5000
 _BIG_CACHE = -65536  # KiB: 64 MiB while a large import runs
@@ -73,7 +75,8 @@ class CommentRow(SQLModel, table=True):
 
 
 class DispositionRow(SQLModel, table=True):
-    """Storage only: how one comment or one cluster was handled (采纳 / 部分采纳 / 不予采纳), with the reason."""
+    """Storage only: how one comment or one cluster was handled (采纳 / 部分采纳 / 不予采纳), with the reason — a
+    copy of a `comment-disposed` record, in the order recorded."""
 
     __tablename__ = "dispositions"
     __table_args__ = (Index("ix_dispositions_case_target", "case_id", "target"),)
@@ -390,3 +393,8 @@ def rows_per_case(conn: Connection) -> dict[str, tuple[int, int]]:
     for case_id, n in conn.execute(select(t.c.case_id, func.count()).group_by(t.c.case_id)):
         out[case_id] = (out.get(case_id, (0, 0))[0], int(n))
     return out
+
+
+def cases_recording(conn: Connection, event_types: Sequence[str]) -> set[str]:
+    """The streams whose history holds an event of these types (through the events' type index)."""
+    return set(conn.execute(select(EVENTS.c.case_id).where(EVENTS.c.type.in_(list(event_types))).distinct()).scalars())

@@ -515,6 +515,14 @@ def test_a_hundred_comment_rows_deleted_in_the_database_are_counted_missing(atta
     assert "350 rows recorded, 250 stored" in problem and "100 missing" in problem
 
 
+def test_every_comment_row_deleted_is_found_from_the_history_alone(attacked):  # type: ignore[no-untyped-def]
+    case, attacker = attacked
+    attacker.run("DELETE FROM comments")
+    attacker.run("DELETE FROM dispositions")
+    problem = broken(case)
+    assert "350 rows recorded, 0 stored): 350 missing" in problem and "is missing from the dispositions table" in problem
+
+
 def test_a_comment_row_added_in_the_database_with_a_correct_row_hash_is_counted_added(attacked):  # type: ignore[no-untyped-def]
     case, attacker = attacked
     (r,) = attacker.run("SELECT import_id, submitted_at, channel, norm_hash, cluster FROM comments WHERE case_id = ? LIMIT 1",
