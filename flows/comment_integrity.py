@@ -92,7 +92,9 @@ def comment_differences(
                             "rewritten or their order changed)")
         digest = p.get("public_sha256")
         if not what and digest is not None and db.public_digest(public_rows(got, pack, authors_withheld=authors_withheld)) != digest:
-            what.append("a column changed beyond the comment's own words (its id, line, matching hash, late flag, "
+            what.append("the rows differ from those recorded (their public digest does not match: a comment's words, "
+                        "time, channel, id, line, late flag, cluster or an organisation's name)" if authors_withheld else
+                        "a column changed beyond the comment's own words (its id, line, matching hash, late flag, "
                         "cluster, or an organisation's name)")
         if not what and digest is None and authors_withheld:
             why = (f"comments of import {import_id[:12]}… (event {e.seq}) were recorded before imports carried a public "
