@@ -17,26 +17,33 @@ _TRAILING = " \t.。,，;；:：!！)）]】"  # "某某有限公司。" and "�
 _STAMP = ("（盖章）", "(盖章)", "（公章）", "(公章)")
 
 
-_FORMS: dict[str, tuple[str, ...]] = {}  # by pack hash: a pack version's forms never change
+_FORMS: dict[str, tuple[tuple[str, ...], frozenset[str]]] = {}  # by pack hash: a pack version's forms never change
 
 
-def _forms(pack: PolicyPack) -> tuple[str, ...]:
-    forms = _FORMS.get(pack.hash)
-    if forms is None:
+def _forms(pack: PolicyPack) -> tuple[tuple[str, ...], frozenset[str]]:
+    """The pack's forms of an organisation, normalised, and the characters they end in."""
+    found = _FORMS.get(pack.hash)
+    if found is None:
         spec = pack.data["params"].get(FORMS_PARAM)
-        values = spec["value"] if spec is not None else ()
-        forms = _FORMS[pack.hash] = tuple(unicodedata.normalize("NFKC", f).casefold() for f in values)
-    return forms
+        forms = tuple(unicodedata.normalize("NFKC", f).casefold() for f in (spec["value"] if spec is not None else ()))
+        found = _FORMS[pack.hash] = (forms, frozenset(f[-1] for f in forms if f))
+    return found
 
 
 def author_is_organisation(pack: PolicyPack, author: str) -> bool:
     """True when the author's name ends in one of the pack's forms of an organisation (公司, 协会, 委员会, …)."""
-    forms = _forms(pack)
+    forms, finals = _forms(pack)
     if not forms or not author:
         return False
     name = author
     for stamp in _STAMP:
         name = name.removesuffix(stamp)
+    name = name.rstrip(_TRAILING)
+    if not name:
+        return False
+    last = name[-1]
+    if "\u4e00" <= last <= "\u9fff" and last not in finals:
+        return False  # a CJK ideograph is its own NFKC and casefold: no form can end here (most personal names)
     name = unicodedata.normalize("NFKC", name).casefold().rstrip(_TRAILING)
     return bool(name) and name.endswith(forms)
 

@@ -845,3 +845,35 @@ def test_archive_export_and_verify_on_the_command_line(published, tmp_path):  # 
     f.write_text(f.read_text(encoding="utf-8").replace("希望保留老榕树", "希望砍掉老榕树"), encoding="utf-8")
     code, stdout, _ = cli(published.ws, "archive", "verify", str(regenerated(out)), "--json")
     assert code == 4 and any("comments.jsonl" in x for x in json.loads(stdout)["failures"])
+
+
+# --- who is a private person -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("author", "organisation"),
+    [("陈美玲", False), ("市民", False), ("个人3", False), ("", False), (ORGANISATION, True), ("海南大学", True),
+     ("ABC物业有限公司（盖章）", True), ("三亚市住房和城乡建设局", True), ("某某律师事务所。", True), ("Acme Co., Ltd.", True),
+     ("ＡＢＣ　ＬＴＤ", True), ("Wang Fang", False)],
+)
+def test_an_author_is_an_organisation_only_by_a_form_the_pack_names(author, organisation):  # type: ignore[no-untyped-def]
+    from policies.disclosure import author_is_organisation
+    from policies.pack import load_pack
+
+    assert author_is_organisation(load_pack("cn-2019"), author) is organisation
+    assert author_is_organisation(load_pack("cn-2019@1"), author) is False  # the first version names no forms
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("李明华公司协会委员局学院中心心（）()盖章。. ＡＬｔｄltdco,") + ["\u3400", "\uf900", "\u2f00"]), max_size=12))
+def test_the_quick_path_of_the_author_classification_equals_its_plain_reading(author):  # type: ignore[no-untyped-def]
+    from policies.disclosure import _STAMP, _TRAILING, FORMS_PARAM, author_is_organisation
+    from policies.pack import load_pack
+
+    pack = load_pack("cn-2019")
+    forms = tuple(unicodedata.normalize("NFKC", f).casefold() for f in pack.data["params"][FORMS_PARAM]["value"])
+    name = author
+    for stamp in _STAMP:
+        name = name.removesuffix(stamp)
+    plain = unicodedata.normalize("NFKC", name).casefold().rstrip(_TRAILING)
+    assert author_is_organisation(pack, author) is (bool(author) and bool(plain) and plain.endswith(forms))
