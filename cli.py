@@ -123,15 +123,34 @@ def _actor():  # type: ignore[no-untyped-def]
     return parse_actor(G.actor)
 
 
-def _read_payload(file: str) -> Any:
+def _read_payload(file: str, field: str = "--file") -> Any:
+    """A JSON payload from a file or stdin, read within LIM-01 (at most one byte past 1 MiB is ever read, and the
+    depth is counted before parsing)."""
+    from policies.limits import MAX_BYTES, parse_json
+
     try:
-        text = sys.stdin.read() if file == "-" else Path(file).read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read {file}: {exc}", field="--file") from exc
+        if file == "-":
+            data = sys.stdin.buffer.read(MAX_BYTES + 1)
+        else:
+            with open(file, "rb") as f:
+                data = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise BadInput(f"cannot read {file}: {exc.strerror or exc}", field=field) from exc
+    return parse_json(data, field if file == "-" else f"{field} {file}")
+
+
+def _day(text: Optional[str], field: str):  # type: ignore[no-untyped-def]
+    """A YYYY-MM-DD option, or bad input naming it."""
+    if text is None:
+        return None
+    from datetime import date
+
     try:
-        return json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{file} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", field="--file") from exc
+        if len(text) != 10:
+            raise ValueError(text)
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise BadInput(f"{field}: {text!r} is not a date written YYYY-MM-DD", field=field) from exc
 
 
 def _moment(text: Optional[str], field: str):  # type: ignore[no-untyped-def]
@@ -239,20 +258,35 @@ def case_launch(
     title: str = typer.Option(..., "--title"),
     category: str = typer.Option(..., "--category", help="public-policy | plan | resources | public-construction | other"),
     organ: str = typer.Option(..., "--organ", help="The decision organ (决策机关), e.g. 三亚市人民政府."),
-    lead_unit: str = typer.Option(..., "--lead-unit", help="The lead undertaking unit (牵头承办单位)."),
+    lead_unit: Optional[str] = typer.Option(None, "--lead-unit", help="The lead undertaking unit (牵头承办单位; INI-03)."),
     catalog: Optional[str] = typer.Option(None, "--catalog", help="The decision-catalog item (决策事项目录)."),
     flag: List[str] = typer.Option([], "--flag", help="technical, risk-relevant, special-group, … (repeatable)"),
     co_unit: List[str] = typer.Option([], "--co-unit", help="Another undertaking unit (repeatable)."),
     policy: str = typer.Option("cn-2019", "--policy"),
-    idempotency_key: Optional[str] = typer.Option(None, "--idempotency-key"),
+    decided_on: Optional[str] = typer.Option(
+        None, "--decided-on", help="YYYY-MM-DD: the day the decision organ decided to launch the procedure (INI-02; "
+        "default today)."),
+    proposal: Optional[str] = typer.Option(
+        None, "--proposal", metavar="FILE", help="The proposal it answers, JSON (INI-01: proposer_type, proposer, and "
+        "for a department or lower government problem, reasons_basis, preliminary_plan, necessity, feasibility)."),
+    acknowledge: List[str] = typer.Option([], "--acknowledge", help="A WARN rule id to acknowledge (repeatable)."),
+    reason: List[str] = typer.Option([], "--reason", help="The reason for each --acknowledge, in the same order."),
+    idempotency_key: Optional[str] = typer.Option(None, "--idempotency-key", help="A retry with the same key returns "
+                                                  "the first case; without one every launch is a new case."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Launch a case (legal office); prints the new case id."""
     from flows.cases import launch_case
 
+    if len(acknowledge) != len(reason):
+        raise BadInput("give one --reason for each --acknowledge, in the same order", field="--reason")
+    proposal_data = _read_payload(proposal, "--proposal") if proposal is not None else None
+    if proposal_data is not None and not isinstance(proposal_data, dict):
+        raise BadInput("--proposal: expected one JSON object", field="--proposal")
     case_id, created = launch_case(
         _ws(), _actor(), title=title, category=category, organ=organ, lead_unit=lead_unit, catalog_item=catalog,
         flags=flag, co_units=co_unit, policy=policy, idempotency_key=idempotency_key,
+        decided_on=_day(decided_on, "--decided-on"), proposal=proposal_data, acknowledge=list(zip(acknowledge, reason)),
     )
     emit(as_json, {"case_id": case_id, "created": created}, lambda: print(case_id))
 

@@ -34,6 +34,7 @@ def open_adjustment(
             flags=tuple(sorted(parent.flags)),
             parent_case=case_id,
             adjustment=kind,
+            decided_on=decided_on,
         )
         child_id, _ = launch_in(conn, actor, pack, f"adjust:{case_id}:{kind}:{decided_on}", fields)
         payload = validate_payload(

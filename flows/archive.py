@@ -45,10 +45,12 @@ from models.state import replay
 from models.store import NewEvent, StoredEvent
 from policies.errors import BadInput, IntegrityFailure, RuleRefusal
 from policies.findings import Finding
+from policies.rules import to_finding
+from policies.rules.archival_code import archival_code_violation
+from policies.rules.order import require_role
 from policies.pack import PolicyPack, canonical_json, pack_from_data
 from policies.rules import RuleContext, check_event
 
-ARCHIVAL_CODE = re.compile(r"^[A-Z0-9]{1,8}-[A-Z]{2}·\d{4}-(Y|D30|D10)-[A-Z0-9]{1,8}-\d{4,}$")
 RETENTION_ZH = {"Y": "永久", "D30": "定期30年", "D10": "定期10年"}
 
 
@@ -71,11 +73,15 @@ class ArchiveResult:
         return self.__dict__.copy()
 
 
-def archival_code(fonds: str, year: int, retention: str, org: str, item: int) -> str:
-    """档号 in the DA/T 22 form: 全宗号-门类代码·年度-保管期限-机构(问题)代码-件号 (ARC-07)."""
+def archival_code(fonds: str, year: int, retention: str, org: str, item: int, pack: PolicyPack | None = None) -> str:
+    """档号 in the DA/T 22 form: 全宗号-门类代码·年度-保管期限-机构(问题)代码-件号; refused under ARC-07 otherwise."""
     code = f"{fonds}-WS·{year}-{retention}-{org}-{item:04d}"
-    if not ARCHIVAL_CODE.match(code):
-        raise BadInput(f"{code!r} is not an archival code of the DA/T 22 form (e.g. Z001-WS·2025-Y-FZ-0001)", field="--fonds")
+    v = archival_code_violation(code)
+    if v is not None:
+        if pack is None or "ARC-07" not in pack.rules:
+            raise BadInput(v.message, field="--fonds")
+        f = to_finding(pack, v)
+        raise RuleRefusal(f.sentence(), findings=[f])
     return code
 
 
@@ -158,10 +164,7 @@ def export_archive(
         facts = read_facts(conn)
         register = read_register(conn, case_id)  # public comments and dispositions, checked when written
     pack = pack_of(state)
-    roles, article = pack.roles_for("dossier-archived")
-    if actor.role not in roles:
-        f = Finding("ROLE-01", article, "HARD", f"a {actor.role} cannot export the archive; the archivist (档案) does.", {})
-        raise RuleRefusal(f.sentence(), findings=[f])
+    require_role(pack, actor.role, "dossier-archived", "export the archive (归档)")
     statuses = state.statuses(pack)
     if not (state.ended or statuses["publication"].status in ("concluded", "exempted")):
         info = pack.rules["ARC-01"]
@@ -175,7 +178,7 @@ def export_archive(
     decided = [r.payload["held_on"] for r in state.history if r.type == "meeting-held"]
     year = (decided[-1] if decided else state.launched_on).year
     retention = pack.param("archive_retention")
-    archive_id = archival_code(fonds, year, retention, org, item)
+    archive_id = archival_code(fonds, year, retention, org, item, pack)
     previous = [e.payload["archive_id"] for e in events if e.type == "dossier-archived"]
     export = "public" if public else "full"
 

@@ -3,13 +3,14 @@ integrity of the chain, then every rule of the case's pinned pack re-run over th
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from itertools import islice
 from typing import Any, Callable, Iterator, Sequence
 
 from flows.cases import CaseView, _load_case, case_calendar, pack_of, view_of
 from flows.catalog import workspace_findings
+from flows.moments import CaseLoader, WorkspaceTimeline, key_of, rule_context
 from flows.clock import local_date, now
 from flows.comment_integrity import StoredComments
 from flows.documents import blob_intact
@@ -54,64 +55,119 @@ class CheckedEvent:
         }
 
 
-_LAUNCH_RULES = ("SCP-02", "SCP-03", "ROLE-01")
-_Rechecked = tuple[StoredEvent, tuple[str, ...], tuple[Finding, ...], tuple[Any, ...], CaseState]
+_Rechecked = tuple[StoredEvent, tuple[str, ...], tuple[Finding, ...], tuple[Any, ...], CaseState, "CalendarChange | None"]
+
+
+@dataclass(frozen=True)
+class CalendarChange:
+    """An event whose verdict today's calendar would change (CAL-08): listed, never a finding — the event was judged
+    on the calendar as it stood when it was recorded."""
+
+    seq: int
+    event: str
+    as_recorded: tuple[Finding, ...]
+    with_todays_calendar: tuple[Finding, ...]
+
+    def to_json(self) -> dict[str, Any]:
+        """JSON form."""
+        return {
+            "seq": self.seq,
+            "event": self.event,
+            "as_recorded": [f.to_json() for f in self.as_recorded],
+            "with_todays_calendar": [f.to_json() for f in self.with_todays_calendar],
+        }
+
+
+class _Watched:
+    """A calendar that notes whether a rule consulted it (only such verdicts can depend on the calendar)."""
+
+    __slots__ = ("_cal", "used")
+
+    def __init__(self, cal: WorkingDayCalendar) -> None:
+        self._cal = cal
+        self.used = False
+
+    def __getattr__(self, name: str) -> Any:
+        self.used = True
+        return getattr(self._cal, name)
+
+
+def _no_cases(case_id: str) -> Sequence[StoredEvent]:
+    return ()
+
+
+def _verdict(ctx: RuleContext, acked: set[str]) -> tuple[Finding, ...]:
+    try:
+        found = check_event(ctx)
+    except CalendarNotLoaded as exc:
+        found = list(exc.findings)
+    return tuple(
+        Finding(f.rule, f.article, f.enforcement, f.message, f.values, acknowledged=f.rule in acked and f.enforcement == "WARN")
+        for f in found
+    )
 
 
 def _rechecked(
-    events: Sequence[StoredEvent], facts: WorkspaceFacts, calendar_of: Callable[[PolicyPack], WorkingDayCalendar] | None = None
+    events: Sequence[StoredEvent],
+    facts: WorkspaceFacts,
+    *,
+    timeline: WorkspaceTimeline | None = None,
+    load_case: CaseLoader | None = None,
 ) -> Iterator[_Rechecked]:
-    """One pass over a case: (event, rules checked, findings, acknowledgements, state after it) for every event.
+    """One pass over a case: (event, rules checked, findings, acknowledgements, state after it, calendar change) for
+    every event, the launch included.
 
-    Each event's payload is decoded once; the rules see the state before the event (a prefix view of the case's
-    shared log, models/state.py) and that state's stage statuses, which the log keeps folded as it grows."""
+    Each event is judged by `check_event` on the context the live check built (flows/moments.py): the state before
+    the event (a prefix view of the case's shared log, models/state.py, whose stage statuses the log keeps folded),
+    the calendar and the named cases as they stood when it was recorded. An event judged on an older calendar than
+    today's, whose rules consulted the calendar, is judged again on today's; a different verdict is reported as a
+    calendar change (CAL-08)."""
+    timeline = timeline if timeline is not None else WorkspaceTimeline(facts)
+    load = load_case if load_case is not None else _no_cases
+    latest = timeline.latest
+    days: dict[str, date] = {}
+    checked: dict[str, tuple[str, ...]] = {}
     first = events[0]
     state = launch_state(first)
     pack = pack_of(state)
-    calendar = calendar_of(pack) if calendar_of is not None else case_calendar(facts, pack)
-    yield first, _LAUNCH_RULES, (), (), state
-    days: dict[str, date] = {}
-    checked: dict[str, tuple[str, ...]] = {}
-    for ev in islice(events, 1, None):
+    for i, ev in enumerate(events):
         record = record_of(ev)
-        next_state = evolve_record(state, record)
+        next_state = state if i == 0 else evolve_record(state, record)
         acks = record.acknowledgements
         findings: tuple[Finding, ...] = ()
         rules: tuple[str, ...] = ()
+        change = None
         if ev.type != "attempt-refused":
             today = days.get(ev.recorded_at)
             if today is None:
                 today = days[ev.recorded_at] = local_date(ev.moment)
-            ctx = RuleContext(
-                event=ev.type,
-                payload=record.payload,
-                case=state,
-                pack=pack,
-                calendar=calendar,
-                role=ev.role,
-                today=today,
-                statuses=state.statuses(pack),
+            ctx, version = rule_context(
+                event=ev.type, payload=record.payload, state=state, pack=pack, role=ev.role, actor=ev.actor,
+                today=today, key=key_of(ev), timeline=timeline, load_case=load,
             )
             acked = {a["rule"] for a in acks}
-            try:
-                found = check_event(ctx)
-            except CalendarNotLoaded as exc:
-                found = list(exc.findings)
-            if found:
-                findings = tuple(
-                    Finding(f.rule, f.article, f.enforcement, f.message, f.values, acknowledged=f.rule in acked and f.enforcement == "WARN")
-                    for f in found
-                )
+            watched = None
+            if version != latest:
+                watched = _Watched(ctx.calendar)
+                ctx = replace(ctx, calendar=watched)  # type: ignore[arg-type]
+            findings = _verdict(ctx, acked)
+            if watched is not None and watched.used:
+                today_cal = timeline.calendar(latest, pack.param("count_makeup_days"))
+                again = _verdict(replace(ctx, calendar=today_cal), acked)
+                if again != findings:
+                    change = CalendarChange(ev.seq, ev.type, findings, again)
             rules = checked.get(ev.type)  # type: ignore[assignment]
             if rules is None:
-                rules = checked[ev.type] = ("ROLE-01", "SEQ-01") + tuple(checks_for(ev.type))
+                rules = checked[ev.type] = tuple(checks_for(ev.type, pack))
         state = next_state
-        yield ev, rules, findings, acks, state
+        yield ev, rules, findings, acks, state, change
 
 
-def recheck(events: Sequence[StoredEvent], facts: WorkspaceFacts) -> Iterator[tuple[CheckedEvent, CaseState]]:
+def recheck(
+    events: Sequence[StoredEvent], facts: WorkspaceFacts, load_case: CaseLoader | None = None
+) -> Iterator[tuple[CheckedEvent, CaseState]]:
     """Replay a case event by event, re-running the rules of its pinned pack on the state before each event."""
-    for ev, rules, findings, acks, state in _rechecked(events, facts):
+    for ev, rules, findings, acks, state, _ in _rechecked(events, facts, load_case=load_case):
         yield CheckedEvent(ev.seq, ev.type, ev.recorded_at, ev.actor, ev.role, rules, findings, acks), state
 
 
@@ -132,7 +188,7 @@ def replay_case(ws: Workspace, case_id: str, *, as_of: datetime | None = None) -
     with read_transaction(ws.engine) as conn:
         facts = read_facts(conn)
         events, state = _load_case(conn, case_id, as_of=as_of)
-    checked = tuple(c for c, _ in recheck(events, facts))
+        checked = tuple(c for c, _ in recheck(events, facts, _case_loader(conn)))
     pack = pack_of(state)
     view = view_of(state, pack, case_calendar(facts, pack), local_date(as_of or now(facts)), as_of)
     return Replay(view, checked)
@@ -150,9 +206,10 @@ class CaseVerdict:
     acknowledged: tuple[dict[str, Any], ...] = ()
     refused_attempts: int = 0
     problem: str = ""
+    calendar_changes: tuple[CalendarChange, ...] = ()  # CAL-08: listed, never findings
 
     def to_json(self) -> dict[str, Any]:
-        """The JSON contract: {"case_id", "intact", "findings": [{"rule", …}], …}."""
+        """The JSON contract: {"case_id", "intact", "findings": [{"rule", …}], "calendar_changes": […], …}."""
         out: dict[str, Any] = {
             "case_id": self.case_id,
             "intact": self.intact,
@@ -160,6 +217,7 @@ class CaseVerdict:
             "findings": list(self.findings),
             "acknowledged": list(self.acknowledged),
             "refused_attempts": self.refused_attempts,
+            "calendar_changes": [c.to_json() for c in self.calendar_changes],
         }
         if self.broken:
             out["broken_at"] = {"seq": self.broken.seq, "position": self.broken.position, "reason": self.broken.reason}
@@ -209,9 +267,12 @@ def verify_case_events(
     facts: WorkspaceFacts,
     blob_ok: Callable[[str], bool] | None = None,
     *,
-    calendar_of: Callable[[PolicyPack], WorkingDayCalendar] | None = None,
+    timeline: WorkspaceTimeline | None = None,
+    load_case: CaseLoader | None = None,
 ) -> CaseVerdict:
-    """Verify one case's stored events: the chain, every referenced document, then every rule again."""
+    """Verify one case's stored events: the chain, every referenced document, then every rule again (the launch
+    included), each on the calendar and the named cases as they stood (`load_case` reads another case's events; without
+    it a named case counts as absent)."""
     case_id = events[0].case_id
     broken = verify_stream(events)
     if broken:
@@ -227,11 +288,14 @@ def verify_case_events(
         return CaseVerdict(case_id, False, len(events), problem="the first event is not case-launched")
     findings: list[dict[str, Any]] = []
     acknowledged: list[dict[str, Any]] = []
+    changes: list[CalendarChange] = []
     refused = 0
     try:
-        for ev, _, found, acks, _ in _rechecked(events, facts, calendar_of):
+        for ev, _, found, acks, _, change in _rechecked(events, facts, timeline=timeline, load_case=load_case):
             if ev.type == "attempt-refused":
                 refused += 1
+            if change is not None:
+                changes.append(change)
             for f in found:
                 item = {"seq": ev.seq, "event": ev.type, "actor": ev.actor, **f.to_json()}
                 if f.acknowledged:
@@ -241,7 +305,21 @@ def verify_case_events(
                     findings.append(item)
     except IntegrityFailure as exc:
         return CaseVerdict(case_id, False, len(events), problem=exc.message)
-    return CaseVerdict(case_id, True, len(events), None, tuple(findings), tuple(acknowledged), refused)
+    return CaseVerdict(case_id, True, len(events), None, tuple(findings), tuple(acknowledged), refused,
+                       calendar_changes=tuple(changes))
+
+
+def _case_loader(conn: Any) -> CaseLoader:
+    """Another case's events, read once per audit (adjustments name their child cases)."""
+    cache: dict[str, list[StoredEvent]] = {}
+
+    def load(case_id: str) -> Sequence[StoredEvent]:
+        events = cache.get(case_id)
+        if events is None:
+            events = cache[case_id] = store.load_stream(conn, case_id) if case_id != WORKSPACE_STREAM else []
+        return events
+
+    return load
 
 
 def verify_cases(ws: Workspace, case_ids: Sequence[str] = (), *, checkpoint: Any = None, public_key: Any = None) -> VerifyReport:
@@ -249,18 +327,11 @@ def verify_cases(ws: Workspace, case_ids: Sequence[str] = (), *, checkpoint: Any
     the database, that the history still holds the tree it signed (catches truncation and wholesale rewrites).
 
     One read transaction; each case is read by id, its chain checked and its rules re-run in one pass over its
-    events, with the garbage collector paused; the working-day calendar is built once per CAL-01 setting."""
-    calendars: dict[Any, WorkingDayCalendar] = {}
+    events, with the garbage collector paused; the workspace stream is folded once (the calendars as they stood)."""
     with read_transaction(ws.engine) as conn, gc_paused():
         facts = read_facts(conn)
-
-        def calendar_of(pack: PolicyPack) -> WorkingDayCalendar:
-            key = pack.param("count_makeup_days")
-            cal = calendars.get(key)
-            if cal is None:
-                cal = calendars[key] = case_calendar(facts, pack)
-            return cal
-
+        timeline = WorkspaceTimeline(facts)
+        load_case = _case_loader(conn)
         ids = list(case_ids) or store.all_stream_ids(conn)
         comments = StoredComments(conn)  # comment and disposition rows against the history (flows/comment_integrity.py)
         verdicts = []
@@ -268,7 +339,8 @@ def verify_cases(ws: Workspace, case_ids: Sequence[str] = (), *, checkpoint: Any
             events = store.load_stream(conn, case_id)
             if not events:
                 _load_case(conn, case_id)  # raises UnknownCase
-            verdict = verify_case_events(events, facts, lambda h: blob_intact(ws, h), calendar_of=calendar_of)
+            verdict = verify_case_events(events, facts, lambda h: blob_intact(ws, h), timeline=timeline,
+                                         load_case=load_case)
             verdicts.append(comments.check(events, verdict))
             del events
         workspace = None

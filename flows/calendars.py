@@ -16,6 +16,8 @@ from models.events import CalendarLoaded
 from models.store import WORKSPACE_STREAM, NewEvent
 from policies.calendar import WorkingDayCalendar, YearNotice, parse_notice
 from policies.errors import BadInput
+from policies.pack import load_pack
+from policies.rules.order import require_role
 from flows.clock import now
 from flows.workspace import Actor, Workspace, WorkspaceFacts, read_facts, read_workspace_facts
 
@@ -77,8 +79,7 @@ def list_calendars(ws: Workspace) -> list[CalendarEntry]:
 
 def load_calendar(ws: Workspace, actor: Actor, path: Path) -> CalendarEntry:
     """Validate a notice file and record it (admin only); loading the same notice twice changes nothing."""
-    if actor.role != "admin":
-        raise BadInput("only an admin may load calendar data (--as admin:NAME)", field="--as")
+    require_role(load_pack(), actor.role, "calendar-loaded", "load calendar data (--as admin:NAME)")
     try:
         raw = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, UnicodeDecodeError) as exc:

@@ -6,6 +6,7 @@ Each command is one transaction: read the case's events, replay them, let the po
 from __future__ import annotations
 
 import hashlib
+import uuid
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any, Mapping, Sequence
@@ -13,22 +14,23 @@ from typing import Any, Mapping, Sequence
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
-from flows.calendars import calendar_for
 from flows.clock import local_date, now
+from flows.moments import WorkspaceTimeline, live_key, rule_context
 from flows.workspace import Actor, Workspace, WorkspaceFacts, read_facts
 from models import store
 from models.canonical import canonical_bytes, sha256_hex
 from models.db import read_transaction, write_transaction
 from models.events import ENGINE_EVENTS, EVENT_TYPES, RECORDABLE, SCHEMA_VERSION, AttemptRefused, CaseLaunched, dates_in
-from models.state import CaseState, replay
+from models.state import CaseState, replay, state_of_launch
 from models.store import NewEvent, StoredEvent
 from policies.calendar import WorkingDayCalendar
+from policies.deadlines import Deadline, deadlines_of  # noqa: F401  (Deadline: part of CaseView)
 from policies.errors import BadInput, CalendarNotLoaded, ConcurrentModification, IdempotencyConflict, IntegrityFailure, RuleRefusal, UnknownCase
 from policies.findings import Finding
+from policies.limits import check_depth, check_size
 from policies.pack import DEFAULT_PACK, PolicyPack, load_pack, pack_by_hash
 from policies.procedure import RECORDED, StageStatus, awaiting_name
 from policies.rules import RuleContext, check_event
-from policies.rules.launch import check_launch
 
 
 # --- input ------------------------------------------------------------------------------------------------------
@@ -57,10 +59,20 @@ def validate_payload(event: str, data: Any) -> Any:
         )
     if not isinstance(data, Mapping):
         raise BadInput(f"the `{event}` payload must be one JSON object", field="(payload)")
+    check_depth(data, "(payload)")
+    model = EVENT_TYPES[event]
     try:
-        return EVENT_TYPES[event].model_validate(dict(data))
+        payload = model.model_validate(dict(data))
     except ValidationError as exc:
         raise bad_payload(event, exc) from exc
+    check_size(len(canonical_bytes(payload.model_dump(mode="json", by_alias=True))), "(payload)")
+    for name in model.required_on_record:
+        if not getattr(payload, name):
+            raise BadInput(
+                f"the `{event}` payload must give {name}: it is required and may not be empty. See `juece schema {event}`.",
+                field=name,
+            )
+    return payload
 
 
 # --- results ----------------------------------------------------------------------------------------------------
@@ -114,8 +126,9 @@ def pack_of(state: CaseState) -> PolicyPack:
 
 
 def case_calendar(facts: WorkspaceFacts, pack: PolicyPack) -> WorkingDayCalendar:
-    """The calendar with the pack's CAL-01 switch."""
-    return calendar_for(facts, count_makeup_days=pack.param("count_makeup_days"))
+    """Today's calendar (every load counted) with the pack's CAL-01 switch."""
+    timeline = WorkspaceTimeline(facts)
+    return timeline.calendar(timeline.latest, pack.param("count_makeup_days"))
 
 
 def _key(*parts: Any) -> str:
@@ -129,31 +142,32 @@ def launch_case(
     title: str,
     category: str,
     organ: str,
-    lead_unit: str,
+    lead_unit: str | None,
     catalog_item: str | None = None,
     flags: Sequence[str] = (),
     co_units: Sequence[str] = (),
     policy: str = DEFAULT_PACK,
     idempotency_key: str | None = None,
+    decided_on: date | str | None = None,
+    proposal: Mapping[str, Any] | None = None,
+    acknowledge: Sequence[tuple[str, str]] = (),
 ) -> tuple[str, bool]:
-    """Launch a case (legal office); returns the new case id, and False if the same launch was already recorded."""
+    """Launch a case (legal office); returns the case id, and False when `idempotency_key` names an earlier launch.
+
+    Without a key every launch is a new case, even with every field equal to an earlier one's (PRODUCT.md). The
+    launch is judged like any record (`case-launched`: ROLE-01, SCP-02, SCP-03, INI-01/02/03 …), and a refusal
+    writes nothing. `decided_on` is the organ's launch decision (INI-02; default today)."""
     pack = load_pack(policy)
-    roles, article = pack.roles_for("case-launched")
-    if actor.role not in roles:
-        finding = Finding(
-            "ROLE-01", article, "HARD", f"a {actor.role} cannot launch a case; the legal office (法制机构) does.", {}
-        )
-        raise RuleRefusal(finding.sentence(), findings=[finding])
-    findings = check_launch(pack, category)
-    if findings:
-        raise RuleRefusal(findings[0].sentence(), findings=findings)
+    acks = _parse_acks(acknowledge)
+    fields: dict[str, Any] = dict(
+        title=title, category=category, organ=organ, lead_unit=lead_unit, co_units=tuple(co_units),
+        catalog_item=catalog_item, flags=tuple(dict.fromkeys(flags)), decided_on=decided_on, proposal=proposal,
+    )
     # Two launches at the same moment may both pick the next case number; the loser simply takes the one after.
     for attempt in range(_LAUNCH_ATTEMPTS):
         try:
-            return _launch_once(ws, actor, pack, idempotency_key, dict(
-                title=title, category=category, organ=organ, lead_unit=lead_unit, co_units=tuple(co_units),
-                catalog_item=catalog_item, flags=tuple(dict.fromkeys(flags)),
-            ))
+            with write_transaction(ws.engine) as conn:
+                return launch_in(conn, actor, pack, idempotency_key, fields, acks)
         except ConcurrentModification:
             if attempt == _LAUNCH_ATTEMPTS - 1:
                 raise
@@ -161,38 +175,83 @@ def launch_case(
 
 
 _LAUNCH_ATTEMPTS = 5
+# Fields a retry under the same idempotency key may leave to their defaults (they default to the day of the call).
+_LAUNCH_DEFAULTED = ("launched_on", "decided_on")
 
 
-def _launch_once(ws: Workspace, actor: Actor, pack: PolicyPack, idempotency_key: str | None, fields: dict[str, Any]) -> tuple[str, bool]:
-    with write_transaction(ws.engine) as conn:
-        return launch_in(conn, actor, pack, idempotency_key, fields)
-
-
-def launch_in(conn: Connection, actor: Actor, pack: PolicyPack, idempotency_key: str | None, fields: dict[str, Any]) -> tuple[str, bool]:
+def launch_in(
+    conn: Connection,
+    actor: Actor,
+    pack: PolicyPack,
+    idempotency_key: str | None,
+    fields: dict[str, Any],
+    acks: Mapping[str, str] | None = None,
+) -> tuple[str, bool]:
     """The body of `case launch`, inside the caller's write transaction."""
     facts = read_facts(conn)
     moment = now(facts)
+    today = local_date(moment)
+    fields = dict(fields)
+    if not (fields.get("lead_unit") or "").strip():
+        fields["lead_unit"] = None  # INI-03 refuses it, naming the rule
+    if fields.get("decided_on") is None:
+        fields["decided_on"] = today
     try:
-        payload = CaseLaunched(**fields, policy=pack.id, policy_hash=pack.hash, launched_on=local_date(moment))
+        payload = CaseLaunched(**fields, policy=pack.id, policy_hash=pack.hash, launched_on=today)
     except ValidationError as exc:
         raise bad_payload("case-launched", exc) from exc
+    if payload.decided_on is not None and payload.decided_on > today:
+        raise BadInput(f"--decided-on {payload.decided_on} is after today ({today}); record the launch decision once "
+                       "the organ has taken it", field="--decided-on")
     body = payload.model_dump(mode="json", by_alias=True)
-    key = idempotency_key or "launch:" + _key({k: v for k, v in body.items() if k != "launched_on"}, actor.label)
-    existing = store.find_by_key(conn, key)
-    if existing is not None:
-        if existing.type != "case-launched":
-            raise IdempotencyConflict(f"the idempotency key {key!r} was already used for another record", key=key)
-        return existing.case_id, False
+    if idempotency_key is not None:
+        existing = store.find_by_key(conn, idempotency_key)
+        if existing is not None:
+            same = existing.type == "case-launched" and all(
+                existing.payload.get(k) == v for k, v in body.items() if k not in _LAUNCH_DEFAULTED)
+            if not same:
+                raise IdempotencyConflict(
+                    f"the idempotency key {idempotency_key!r} was already used for another record "
+                    f"({existing.case_id} #{existing.seq} {existing.type})", key=idempotency_key)
+            return existing.case_id, False
     prefix = f"JC-{payload.launched_on.year}-"
     case_id = f"{prefix}{store.count_with_prefix(conn, prefix) + 1:04d}"
+    values = payload.model_dump(by_alias=True)
+    state = state_of_launch(case_id, values, actor.label)
+    ctx, _ = rule_context(
+        event="case-launched", payload=values, state=state, pack=pack, role=actor.role, actor=actor.label,
+        today=today, key=live_key(moment), timeline=WorkspaceTimeline(facts),
+        load_case=lambda cid: store.load_stream(conn, cid),
+    )
+    findings = _judge(ctx)
+    acks = dict(acks or {})
+    acknowledged = _apply_acks(findings, acks)
+    blocking = [f for f in findings if f.enforcement == "HARD" or (f.enforcement == "WARN" and not f.acknowledged)]
+    if blocking:
+        raise _refusal("case-launched", blocking)  # no case exists yet: nothing is written
+    key = idempotency_key or f"launch:{uuid.uuid4().hex}"
     store.append(
         conn,
         case_id,
         [],
-        [NewEvent("case-launched", SCHEMA_VERSION, body, actor.label, actor.role, key, pack.id, pack.hash)],
+        [NewEvent("case-launched", SCHEMA_VERSION, body, actor.label, actor.role, key, pack.id, pack.hash,
+                  _ack_records(acknowledged, acks))],
         moment,
     )
     return case_id, True
+
+
+def _judge(ctx: RuleContext) -> list[Finding]:
+    """`check_event`, with a year whose calendar is not loaded (CAL-05) as a finding like any other."""
+    try:
+        return check_event(ctx)
+    except CalendarNotLoaded as exc:
+        return list(exc.findings)
+
+
+def _ack_records(acknowledged: Sequence[Finding], acks: Mapping[str, str]) -> tuple[dict[str, str], ...]:
+    return tuple({"rule": f.rule, "reason": acks[f.rule], "message": f.message, "article": f.article}
+                 for f in acknowledged)
 
 
 def record_event(
@@ -260,22 +319,12 @@ def record_in(
             case_id=case_id, expected=expected_seq, actual=events[-1].seq,
         )
     pack = pack_of(state)
-    ctx = RuleContext(
-        event=event,
-        payload=payload.model_dump(by_alias=True),
-        case=state,
-        pack=pack,
-        calendar=case_calendar(facts, pack),
-        role=actor.role,
-        today=today,
-        statuses=state.statuses(pack),
+    ctx, _ = rule_context(
+        event=event, payload=payload.model_dump(by_alias=True), state=state, pack=pack, role=actor.role,
+        actor=actor.label, today=today, key=live_key(moment), timeline=WorkspaceTimeline(facts),
+        load_case=lambda cid: store.load_stream(conn, cid),
     )
-    try:
-        findings = check_event(ctx)
-    except CalendarNotLoaded as exc:  # a refusal like any other: kept as an attempt
-        findings = list(exc.findings)
-    if not findings and event == "adjustment-completed":
-        findings = _child_case_decided(conn, pack, ctx.payload["child_case"])
+    findings = _judge(ctx)  # a CAL-05 refusal is a refusal like any other: kept as an attempt
     acknowledged = _apply_acks(findings, acks)
     blocking = [f for f in findings if f.enforcement == "HARD" or (f.enforcement == "WARN" and not f.acknowledged)]
     if blocking:
@@ -291,25 +340,10 @@ def record_in(
         key,
         pack.id,
         pack.hash,
-        tuple(
-            {"rule": f.rule, "reason": acks[f.rule], "message": f.message, "article": f.article} for f in acknowledged
-        ),
+        _ack_records(acknowledged, acks),
     )
     (stored,) = store.append(conn, case_id, events, [new], moment)
     return Recorded(case_id, stored.seq, event, tuple(acknowledged)), None
-
-
-def _child_case_decided(conn: Connection, pack: PolicyPack, child_id: str) -> list[Finding]:
-    """ADJ-01 across cases: an adjustment takes effect only once its child case was decided at a meeting."""
-    _, child = _load_case(conn, child_id)
-    decided = [m for m in child.records("meeting-held") if m["decision"] in ("approved", "approved-with-changes")]
-    if decided:
-        return []
-    info = pack.rules["ADJ-01"]
-    return [Finding("ADJ-01", info.article, "HARD",
-                    f"the adjustment case {child_id} has not been decided at a meeting yet; the decision is not changed "
-                    "or stopped before the statutory procedure is complete (未经法定程序不得随意变更或者停止执行).",
-                    {"child_case": child_id})]
 
 
 def _parse_acks(acknowledge: Sequence[tuple[str, str]]) -> dict[str, str]:
@@ -321,7 +355,7 @@ def _parse_acks(acknowledge: Sequence[tuple[str, str]]) -> dict[str, str]:
     return acks
 
 
-def _apply_acks(findings: list[Finding], acks: dict[str, str]) -> list[Finding]:
+def _apply_acks(findings: list[Finding], acks: Mapping[str, str]) -> list[Finding]:
     """Mark acknowledged WARN findings; an acknowledgement of a rule that raised no warning is refused."""
     warned = {f.rule for f in findings if f.enforcement == "WARN"}
     stray = [r for r in acks if r not in warned]
@@ -340,6 +374,7 @@ def _apply_acks(findings: list[Finding], acks: dict[str, str]) -> list[Finding]:
 
 
 def _refusal(event: str, blocking: list[Finding]) -> RuleRefusal:
+    blocking = sorted(blocking, key=lambda f: f.enforcement != "HARD")  # the code names a rule that cannot be waived
     lines = [f.sentence() + ("" if f.enforcement == "HARD" else f" — a warning: record it with --acknowledge {f.rule} --reason TEXT") for f in blocking]
     head = f"refused: `{event}` was not recorded. " if len(lines) > 1 else "refused: "
     return RuleRefusal(head + " | ".join(lines), findings=blocking, event=event)
@@ -390,21 +425,6 @@ class StageView:
     def to_json(self) -> dict[str, Any]:
         """The JSON contract: {"stage", "status", …}."""
         return {"stage": self.stage, "label": self.label, "status": self.status, "detail": self.detail, "recorded_on": self.recorded_on}
-
-
-@dataclass(frozen=True)
-class Deadline:
-    """A date the case must respect, with the rule it comes from."""
-
-    what: str
-    due: str | None
-    rule: str
-    note: str = ""
-    state: str = "open"  # open | met | overdue | unknown
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON form."""
-        return {"what": self.what, "due": self.due, "rule": self.rule, "note": self.note, "state": self.state}
 
 
 @dataclass(frozen=True)
@@ -494,98 +514,6 @@ def next_steps(pack: PolicyPack, state: CaseState, statuses: Mapping[str, StageS
     return "Complete", []
 
 
-def deadlines_of(state: CaseState, calendar: WorkingDayCalendar, pack: PolicyPack, today: date) -> list[Deadline]:
-    """The dates the case must respect, computed on the official calendar (CAL-05 shown, never guessed)."""
-    out: list[Deadline] = []
-
-    def guarded(what: str, rule: str, compute) -> None:  # type: ignore[no-untyped-def]
-        try:
-            out.append(compute())
-        except CalendarNotLoaded as exc:
-            out.append(Deadline(what, None, "CAL-05", exc.findings[0].message, "unknown"))
-
-    days = pack.param("consultation_min_days")
-    for c in state.records("consultation-opened"):
-        def consultation(c=c) -> Deadline:  # type: ignore[no-untyped-def]
-            period = calendar.period_end(c["published_on"], days)
-            note = f"day {days} is {period.nominal_last_day}"
-            if period.extended:
-                note += f", a rest day: the period runs to {period.last_day} (CAL-03)"
-            if c.get("shortened_reason"):
-                note += f"; shortened: {c['shortened_reason']}"
-            closed = bool(state.records("participation-concluded"))
-            return Deadline("public consultation closes (公开征求意见截止)", c["deadline"].isoformat(), "PP-05", note,
-                            "met" if closed else ("open" if today <= c["deadline"] else "closed"))
-        guarded("public consultation closes", "PP-05", consultation)
-
-    mat_days = pack.param("hearing_material_days")
-    held = bool(state.records("hearing-held"))
-    for h in state.records("hearing-announced"):
-        def materials(h=h) -> Deadline:  # type: ignore[no-untyped-def]
-            b = calendar.backward_deadline(h["scheduled_on"], mat_days)
-            note = f"{mat_days} days before the hearing on {h['scheduled_on']}"
-            if b.due_is_rest_day:
-                note += (f"; {b.due} is a rest day and backward deadlines do not move (CAL-04): deliver by "
-                         f"{b.suggested}, the last working day before it")
-            state_ = "met" if held else ("overdue" if today > b.due else "open")
-            return Deadline("hearing materials to every participant (听证材料送达)", b.due.isoformat(), "HRG-04", note, state_)
-        guarded("hearing materials", "HRG-04", materials)
-
-    submissions = state.records("legality-review-submitted")
-    if submissions and not state.records("meeting-held"):
-        basis = submissions[-1] if pack.param("legality_clock_restarts_on_resubmission") else submissions[0]
-        wd = pack.param("legality_review_min_working_days")
-
-        def review() -> Deadline:
-            last = calendar.add_working_days(basis["submitted_on"], wd)
-            makeup = [d for d in _dates_between(basis["submitted_on"], last) if calendar.is_makeup_day(d)]
-            note = f"{wd} working days from {basis['submitted_on']}; a meeting on or before {last} needs LEG-04 acknowledged"
-            if makeup:
-                note += "; counts make-up working day(s) " + ", ".join(d.isoformat() for d in makeup) + " (调休上班日)"
-            return Deadline("legality reviewer's 7 working days end (合法性审查时间)", last.isoformat(), "LEG-04", note,
-                            "met" if today > last else "open")
-        guarded("legality review time", "LEG-04", review)
-
-    meetings = [m for m in state.records("meeting-held") if m["decision"] in ("approved", "approved-with-changes")]
-    if meetings and not state.records("decision-published"):
-        limit = pack.param("disclosure_limit_working_days")
-
-        warn_at = pack.param("publication_warn_working_days")
-
-        def disclosure() -> Deadline:
-            due = calendar.add_working_days(meetings[-1]["held_on"], limit)
-            warn = calendar.add_working_days(meetings[-1]["held_on"], warn_at)
-            state_ = "overdue" if today > due else ("due-soon" if today >= warn else "open")
-            return Deadline("publish the decision (20个工作日内公开)", due.isoformat(), "PUB-04",
-                            f"{limit} working days from the meeting on {meetings[-1]['held_on']} (政府信息公开条例 art. 26); "
-                            f"reminders from working day {warn_at}, {warn}", state_)
-        guarded("publication limit", "PUB-04", disclosure)
-
-    published = state.records("decision-published")
-    if published and not state.ended:
-        plan = published[-1].get("execution") or {}
-        every = plan.get("report_every_days") or 90
-        reports = [r["reported_on"] for r in state.records("execution-reported")]
-        last = max(reports) if reports else published[-1]["published_on"]
-        due = last + timedelta(days=every)
-        feedback = sum(r["count"] for r in state.records("public-feedback-received"))
-        threshold = pack.param("evaluation_feedback_threshold")
-        if feedback >= threshold and not state.records("post-evaluation-done"):
-            out.append(Deadline("consider a post-decision evaluation (决策后评估)", None, "PDE-01",
-                                f"{feedback} opinions on execution received (threshold {threshold}; 条例第三十六条第一款第二项)",
-                                "suggested"))
-        out.append(Deadline("next execution report (执行情况报告)", due.isoformat(), "EXE-02",
-                            f"every {every} days as the decision requires; last {'report' if reports else 'publication'} {last}",
-                            "overdue" if today > due else ("due-soon" if (due - today).days <= 14 else "open")))
-    return out
-
-
-def _dates_between(start: date, end: date) -> list[date]:
-    from datetime import timedelta
-
-    return [start + timedelta(days=i) for i in range(1, (end - start).days + 1)]
-
-
 def view_of(state: CaseState, pack: PolicyPack, calendar: WorkingDayCalendar, today: date, as_of: datetime | None) -> CaseView:
     """The readable view of a case state."""
     statuses = state.statuses(pack)
@@ -619,7 +547,7 @@ def view_of(state: CaseState, pack: PolicyPack, calendar: WorkingDayCalendar, to
         stages=tuple(stages),
         next=tuple(steps),
         awaiting=awaiting,
-        deadlines=tuple(deadlines_of(state, calendar, pack, today)),
+        deadlines=tuple(deadlines_of(state, calendar, pack, today, ended=state.ended)),
         acknowledged=acknowledged,
         refused_attempts=refused,
         events=state.seq,

@@ -55,6 +55,7 @@ from policies.disclosure import public_author
 from policies.errors import BadInput, RuleRefusal, UnknownCase
 from policies.findings import Finding
 from policies.pack import PolicyPack
+from policies.rules.order import require_role
 
 FIELDS = ("submitted_at", "channel", "author", "text")
 REQUIRED = frozenset({"submitted_at", "channel", "text"})  # author may be empty: channels take anonymous comments
@@ -639,16 +640,7 @@ def _case(conn: Connection, case_id: str) -> tuple[list[StoredEvent], PolicyPack
 
 def _require_role(pack: PolicyPack, actor: Actor, event: str, doing: str) -> None:
     """ROLE-01 with the pack's roles for `event` (the same the auditor's re-check reads)."""
-    roles, article = pack.roles_for(event)
-    if actor.role not in roles:
-        f = Finding(
-            "ROLE-01",
-            article,
-            "HARD",
-            f"a {actor.role} cannot {doing}; under the {pack.id} pack that is done by: {', '.join(roles)}.",
-            {"role": actor.role, "allowed": list(roles), "event": event},
-        )
-        raise RuleRefusal(f.sentence(), findings=[f])
+    require_role(pack, actor.role, event, doing)
 
 
 def _consultation_deadline(events: list[StoredEvent], case_id: str) -> date:

@@ -19,8 +19,8 @@ from models.db import write_transaction
 from models.events import SCHEMA_VERSION, DocumentAttached
 from models.store import NewEvent
 from models.text import clean_name
-from policies.errors import BadInput, RuleRefusal
-from policies.findings import Finding
+from policies.errors import BadInput
+from policies.rules.order import require_role
 
 _CHUNK = 1 << 20
 _SEPARATORS = re.compile(r"[\\/／＼]")
@@ -130,11 +130,7 @@ def attach(
         facts = read_facts(conn)
         events, state = _load_case(conn, case_id)
         pack = pack_of(state)
-        roles, article = pack.roles_for("document-attached")
-        if actor.role not in roles:
-            f = Finding("ROLE-01", article, "HARD", f"a {actor.role} cannot attach documents to a case; "
-                        f"under the {pack.id} pack that is done by: {', '.join(roles)}.", {})
-            raise RuleRefusal(f.sentence(), findings=[f])
+        require_role(pack, actor.role, "document-attached", "attach documents to a case")
         (stored,) = store.append(
             conn, case_id, events,
             [NewEvent("document-attached", SCHEMA_VERSION, body, actor.label, actor.role, key, pack.id, pack.hash)],

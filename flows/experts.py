@@ -26,6 +26,8 @@ from models.db import write_transaction
 from models.events import SCHEMA_VERSION, ExpertPanelDrawn, ExpertsImported, PoolExpert
 from models.store import WORKSPACE_STREAM, NewEvent
 from policies.errors import BadInput
+from policies.pack import load_pack
+from policies.rules.order import require_role
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -51,8 +53,7 @@ def _rows(path: Path) -> list[dict[str, Any]]:
 
 def import_experts(ws: Workspace, actor: Actor, path: Path, *, bank: str) -> int:
     """Load the pool from a bank's list (JSON list or CSV with name, affiliation, specialty, stance, interests)."""
-    if actor.role not in ("admin", "legal-office"):
-        raise BadInput("only the legal office or an admin maintains the expert pool (--as legal-office:NAME)", field="--as")
+    require_role(load_pack(), actor.role, "experts-imported", "maintain the expert pool (--as legal-office:NAME)")
     experts = []
     for i, row in enumerate(_rows(path), 1):
         try:

@@ -162,8 +162,10 @@ def init_workspace(
 
 def set_clock(ws: Workspace, actor: Actor, moment: datetime) -> tuple[datetime, datetime]:
     """Move a simulated clock forward (recorded); the system clock cannot be set, and time never runs backwards."""
-    if actor.role != "admin":
-        raise BadInput("only an admin may move the simulated clock (--as admin:NAME)", field="--as")
+    from policies.pack import load_pack
+    from policies.rules.order import require_role
+
+    require_role(load_pack(), actor.role, "clock-set", "move the simulated clock (--as admin:NAME)")
     with write_transaction(ws.engine) as conn:
         facts = read_facts(conn)
         if facts.clock != "simulated" or facts.simulated_now is None:

@@ -28,6 +28,21 @@ class Payload(BaseModel):
     kind: ClassVar[str] = "activity"
     # Date fields that may lie in the future when recorded (a deadline, a scheduled day); all others may not.
     future_dates: ClassVar[frozenset[str]] = frozenset()
+    # Fields a new record must give, non-empty (bad input naming the field otherwise); earlier records that lack them
+    # still read back, so they are required here rather than in the field's type.
+    required_on_record: ClassVar[tuple[str, ...]] = ()
+
+    @classmethod
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+        """The JSON Schema, with the fields a new record must give marked required."""
+        schema = super().model_json_schema(*args, **kwargs)
+        if cls.required_on_record:
+            schema["required"] = list(dict.fromkeys([*schema.get("required", []), *cls.required_on_record]))
+            for name in cls.required_on_record:
+                prop = schema.get("properties", {}).get(name, {})
+                if prop.get("type") == "array":
+                    prop["minItems"] = max(1, prop.get("minItems", 0))
+        return schema
     example: ClassVar[dict[str, Any]] = {}
 
 
@@ -48,14 +63,40 @@ Flag = Literal[
 ]
 
 
+ProposerType = Literal[
+    "leader", "department", "lower-government", "npc-deputy", "cppcc-member", "citizen", "organisation"
+]
+
+
+class Proposal(BaseModel):
+    """Where the decision item came from (条例 art. 10): who proposed it and, for a department or a lower-level
+    government, the five things its proposal must argue (INI-01); for the others, the unit that studied it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", defer_build=True)
+    proposer_type: ProposerType
+    proposer: Name
+    received_on: IsoDate | None = None
+    content: Text = ""
+    problem: Text = ""  # 拟解决的主要问题
+    reasons_basis: Text = ""  # 建议理由和依据
+    preliminary_plan: Text = ""  # 解决问题的初步方案
+    necessity: Text = ""  # 必要性
+    feasibility: Text = ""  # 可行性
+    study_unit: Text = ""  # 交有关单位研究论证 (a leader's, a deputy's, a member's or the public's proposal)
+    study_result: Text = ""
+
+
 class CaseLaunched(Payload):
-    """The decision organ launched the procedure for a decision item (条例 arts. 10–11)."""
+    """The decision organ launched the procedure for a decision item (条例 arts. 10–11).
+
+    `category` is judged by SCP-02/SCP-03 and `lead_unit` by INI-03 (refusals naming the rule, not bad input);
+    `decided_on` is the organ's launch decision (INI-02), absent in cases launched before it was recorded."""
 
     event_type = "case-launched"
     title: Name
-    category: Category
+    category: Name
     organ: Name
-    lead_unit: Name
+    lead_unit: Name | None = None
     co_units: tuple[Name, ...] = ()
     catalog_item: Name | None = None
     catalog_version: int | None = None  # the version of the organ's catalog the item was found in (SCP-05)
@@ -65,6 +106,8 @@ class CaseLaunched(Payload):
     launched_on: IsoDate
     parent_case: Name | None = None
     adjustment: Literal["stop", "amend", "repeal"] | None = None
+    decided_on: IsoDate | None = None
+    proposal: Proposal | None = None
 
 
 class AttemptRefused(Payload):
@@ -671,6 +714,7 @@ class MeetingHeld(Payload):
     event_type = "meeting-held"
     stage = "collective_discussion"
     kind = "conclusion"
+    required_on_record = ("members_present",)  # CD-05: the attendance list the opinions are checked against
     meeting_type: Literal["executive", "plenary", "mayor-office", "topic", "other"]
     session: Text = ""
     held_on: IsoDate
@@ -744,7 +788,7 @@ class ExecutionPlan(BaseModel):
     procedure: Text = ""
     time_limit: IsoDate | None = None
     feedback: Text = ""
-    report_every_days: int = Field(default=90, ge=1, le=366)
+    report_every_days: int = Field(default=0, ge=0, le=366)  # 0: the pack's period (EXE-02, CFG)
 
 
 class NpcReported(Payload):
@@ -830,12 +874,14 @@ class ExecutionProblemReported(Payload):
     event_type = "execution-problem-reported"
     stage = "execution"
     reported_on: IsoDate
+    occurred_on: IsoDate | None = None  # when it happened or was found (EXE-03)
     unit: Name
     kind_of_problem: Literal["problem", "major-change", "force-majeure"] = Field(alias="kind")
     description: NonEmptyText
     reported_to: NonEmptyText
     example = {
         "reported_on": "2026-07-08",
+        "occurred_on": "2026-07-06",
         "unit": "三亚市住房和城乡建设局",
         "kind": "force-majeure",
         "description": "台风“摩羯”损毁二期安置房工地围挡及塔吊",

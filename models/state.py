@@ -430,7 +430,7 @@ class _StatusCursor:
 # --- the state --------------------------------------------------------------------------------------------------
 
 _FACTS = ("case_id", "title", "category", "organ", "lead_unit", "flags", "policy", "policy_hash", "launched_on",
-          "launched_by", "co_units", "catalog_item")
+          "launched_by", "co_units", "catalog_item", "parent_case", "adjustment", "launch_decided_on")
 _new = object.__new__
 _set = object.__setattr__
 _LOCK = threading.Lock()  # guards appends to shared logs and the status cursors' folding
@@ -457,6 +457,9 @@ class CaseState:
     launched_by: str
     co_units: tuple[str, ...]
     catalog_item: str | None
+    parent_case: str | None  # the case whose adjustment opened this one (`case adjust`)
+    adjustment: str | None  # stop | amend | repeal, for such a child case
+    launch_decided_on: date | None  # the decision organ's launch decision (INI-02), the anchor of ORD-02
     seq: int
 
     def __init__(
@@ -476,6 +479,10 @@ class CaseState:
         history: tuple[Record, ...] = (),
         refused: tuple[Record, ...] = (),
         seq: int = 0,
+        *,
+        parent_case: str | None = None,
+        adjustment: str | None = None,
+        launch_decided_on: date | None = None,
     ) -> None:
         log = _Log()
         for rec in history:
@@ -484,7 +491,8 @@ class CaseState:
         _set(self, "__dict__", {
             "case_id": case_id, "title": title, "category": category, "organ": organ, "lead_unit": lead_unit,
             "flags": flags, "policy": policy, "policy_hash": policy_hash, "launched_on": launched_on,
-            "launched_by": launched_by, "co_units": co_units, "catalog_item": catalog_item, "seq": seq,
+            "launched_by": launched_by, "co_units": co_units, "catalog_item": catalog_item, "parent_case": parent_case,
+            "adjustment": adjustment, "launch_decided_on": launch_decided_on, "seq": seq,
             "_log": log, "_n": len(log.items), "_r": len(log.refused), "_history": None, "_refused": None,
             "_statuses": None,
         })
@@ -600,21 +608,28 @@ class CaseState:
 
 def launch_state(ev: StoredEvent) -> CaseState:
     """The state a `case-launched` event creates."""
-    p = decode_payload(ev.type, _envelope(ev)["payload"])
+    return state_of_launch(ev.case_id, decode_payload(ev.type, _envelope(ev)["payload"]), ev.actor, ev.seq)
+
+
+def state_of_launch(case_id: str, p: Mapping[str, Any], launched_by: str, seq: int = 1) -> CaseState:
+    """The state a launch with these payload values creates (the launch use case judges the launch on it)."""
     return CaseState(
-        case_id=ev.case_id,
+        case_id=case_id,
         title=p["title"],
         category=p["category"],
         organ=p["organ"],
-        lead_unit=p["lead_unit"],
+        lead_unit=p["lead_unit"] or "",
         flags=frozenset(p["flags"]),
         policy=p["policy"],
         policy_hash=p["policy_hash"],
         launched_on=p["launched_on"],
-        launched_by=ev.actor,
+        launched_by=launched_by,
         co_units=tuple(p["co_units"]),
         catalog_item=p["catalog_item"],
-        seq=ev.seq,
+        parent_case=p.get("parent_case"),
+        adjustment=p.get("adjustment"),
+        launch_decided_on=p.get("decided_on"),
+        seq=seq,
     )
 
 

@@ -22,6 +22,14 @@ def canonical_json(data: Any) -> bytes:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False).encode("utf-8")
 
 
+# Parameters introduced by a later pack version, with the value the engine applied before they were parameters, so a
+# case judged by a published earlier version keeps exactly the verdicts it had (a published pack is never edited).
+PREDATED: Mapping[str, Any] = {
+    "execution_report_every_days": 90,  # EXE-02: cn-2019@1 cases reported every 90 days unless the decision said
+    "execution_report_due_soon_days": 14,  # EXE-02: and were reminded two weeks ahead
+}
+
+
 @dataclass(frozen=True)
 class Stage:
     """One stage of the procedure, and the events that carry it."""
@@ -96,7 +104,11 @@ class PolicyPack:
         return None
 
     def param(self, name: str) -> Any:
-        """A CFG parameter's value."""
+        """A CFG parameter's value (for a pack version published before the parameter existed, the value the engine
+        applied to its cases then)."""
+        entry = self.data["params"].get(name)
+        if entry is None and name in PREDATED:
+            return PREDATED[name]
         return self.data["params"][name]["value"]
 
     def roles_for(self, event_type: str) -> tuple[tuple[str, ...], str]:

@@ -7,6 +7,7 @@ No stage can be entered until every stage before it is recorded (PROCEDURE.md).
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Mapping, Protocol, Sequence
 
 from policies.pack import Stage
@@ -19,11 +20,32 @@ class CaseView(Protocol):
 
     case_id: str
     category: str
+    organ: str
     flags: frozenset[str]
+    parent_case: str | None
+    launch_decided_on: date | None
 
     def records(self, event_type: str) -> Sequence[Mapping[str, Any]]: ...
 
     def stage_records(self, stage: Stage) -> Sequence[tuple[str, Mapping[str, Any]]]: ...
+
+
+@dataclass(frozen=True)
+class LinkedCase:
+    """What a rule may read about another case this one names (a parent, an adjustment's child case), as that case
+    stood when the event being judged was recorded: the live check and the auditor's re-check see the same facts."""
+
+    case_id: str
+    exists: bool
+    parent_case: str | None = None  # the case whose adjustment opened this one (`case adjust`)
+    adjustment: str | None = None  # stop | amend | repeal, for a child case
+    decision: str | None = None  # the last meeting's decision (approved, approved-with-changes, rejected, deferred)
+    decided_on: date | None = None  # the day of the meeting that adopted the draft, once one did
+
+    @property
+    def adopted(self) -> bool:
+        """True once a meeting adopted the child's draft (通过 / 修改后通过)."""
+        return self.decided_on is not None
 
 
 @dataclass(frozen=True)
@@ -90,7 +112,14 @@ def stage_status(
             if event in stage.conclusion and p.get("controllable") is False:
                 # 条例 art. 24: the draft may still be adopted after adjustment and a new assessment.
                 status = StageStatus(
-                    "concluded", "risk found not controllable (风险不可控): adjust the draft and assess it again", event
+                    "concluded", "risk found not controllable (风险不可控): adjust the draft and assess it again",
+                    "risk-assessed",
+                )
+            elif event == "risk-assessment-reused" and status.waiting_for == "risk-assessed":
+                # RSK-08 (PROCEDURE.md (d)): a reused report does not clear a finding of uncontrollable risk.
+                status = StageStatus(
+                    "concluded", "risk found not controllable (风险不可控); a reused report does not clear it: assess "
+                    "the adjusted draft again", "risk-assessed",
                 )
             elif event in stage.conclusion:
                 status = StageStatus("concluded", f"{event}")

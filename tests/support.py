@@ -167,7 +167,8 @@ GOOD: dict[str, dict[str, Any]] = {
     },
     "publication-exempted": {"decided_on": "2025-11-10", "basis": "《政府信息公开条例》第十四条", "withheld": "安置房源位置"},
     "execution-problem-reported": {
-        "reported_on": "2026-01-20", "unit": "市住建局", "kind": "force-majeure", "description": "台风损毁工地",
+        "reported_on": "2026-01-20", "occurred_on": "2026-01-19", "unit": "市住建局", "kind": "force-majeure",
+        "description": "台风损毁工地",
         "reported_to": "三亚市人民政府",
     },
     "public-feedback-received": {"received_on": "2026-01-10", "channel": "hotline-12345", "count": 57, "summary": "补贴延迟"},

@@ -347,11 +347,12 @@ def test_calendar_load_by_an_admin_makes_the_year_usable(ws, tmp_path: Path):  #
     assert verify_cases(ws).exit_code == 0  # the load is recorded in the @workspace stream, chained like the rest
 
 
-def test_calendar_load_by_a_clerk_is_bad_input_and_loads_nothing(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_calendar_load_by_a_clerk_is_refused_under_role_01_and_loads_nothing(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
     f = write_json(tmp_path / "2027.json", TEST_NOTICE_2027)
-    code, out, err = juece(ws.home, "calendar", "load", str(f), actor="clerk:李明")
-    assert code == 2, (out, err)
-    assert "--as" in one_line(err)
+    code, out, err = juece(ws.home, "calendar", "load", str(f), "--json", actor="clerk:李明")
+    assert code == 3, (out, err)
+    error = json.loads(out)["error"]
+    assert error["code"] == "ROLE-01" and "CAL-05" in error["article"] and "admin" in error["message"]
     assert juece(ws.home, "calendar", "days", "2027")[0] == 3
 
 

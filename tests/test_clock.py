@@ -11,7 +11,7 @@ from freezegun import freeze_time
 from flows.cases import launch_case, record_event, show_case
 from flows.clock import LOCAL
 from flows.workspace import init_workspace, set_clock
-from policies.errors import BadInput
+from policies.errors import BadInput, RuleRefusal
 from support import ADMIN, CLERK, LEGAL, payload
 
 
@@ -49,5 +49,9 @@ def test_the_simulated_clock_only_moves_forward_and_each_move_is_recorded(ws):  
 
 
 def test_only_an_admin_moves_the_clock(ws):  # type: ignore[no-untyped-def]
-    with pytest.raises(BadInput):
+    with pytest.raises(RuleRefusal) as exc:
         set_clock(ws, CLERK, datetime(2025, 9, 1, 9, tzinfo=LOCAL))
+    assert exc.value.code == "ROLE-01" and exc.value.exit_code == 3
+    from flows.workspace import read_workspace_facts
+
+    assert [e.type for e in read_workspace_facts(ws).events] == ["workspace-initialised"]

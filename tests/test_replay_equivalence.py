@@ -256,6 +256,9 @@ class RefState:
     history: tuple[RefRecord, ...] = ()
     refused: tuple[RefRecord, ...] = ()
     seq: int = 0
+    parent_case: str | None = None
+    adjustment: str | None = None
+    launch_decided_on: date | None = None
 
     def records(self, event_type: str) -> list[Mapping[str, Any]]:
         return [r.payload for r in self.history if r.type == event_type]
@@ -279,8 +282,10 @@ class RefState:
 
 def ref_launch(ev: StoredEvent) -> RefState:
     p = payload_values(ev.type, ev.payload)
-    return RefState(ev.case_id, p["title"], p["category"], p["organ"], p["lead_unit"], frozenset(p["flags"]), p["policy"],
-                    p["policy_hash"], p["launched_on"], ev.actor, tuple(p["co_units"]), p["catalog_item"], seq=ev.seq)
+    return RefState(ev.case_id, p["title"], p["category"], p["organ"], p["lead_unit"] or "", frozenset(p["flags"]),
+                    p["policy"], p["policy_hash"], p["launched_on"], ev.actor, tuple(p["co_units"]), p["catalog_item"],
+                    seq=ev.seq, parent_case=p.get("parent_case"), adjustment=p.get("adjustment"),
+                    launch_decided_on=p.get("decided_on"))
 
 
 def ref_evolve(state: RefState, ev: StoredEvent) -> RefState:
@@ -304,7 +309,7 @@ def records_of(records: Iterable[Any]) -> list[tuple[Any, ...]]:
 
 def assert_state_matches(state: CaseState, ref: RefState, *, packs: tuple[PolicyPack, ...] = PACKS) -> None:
     for name in ("case_id", "title", "category", "organ", "lead_unit", "flags", "policy", "policy_hash", "launched_on",
-                 "launched_by", "co_units", "catalog_item", "seq"):
+                 "launched_by", "co_units", "catalog_item", "parent_case", "adjustment", "launch_decided_on", "seq"):
         same(getattr(state, name), getattr(ref, name), name)
     assert type(state.history) is tuple and type(state.refused) is tuple
     same(records_of(state.history), records_of(ref.history), "history")
@@ -470,18 +475,21 @@ FACTS = WorkspaceFacts("simulated", None, (), ())
 
 
 def ref_recheck(events: list[StoredEvent], facts: WorkspaceFacts) -> list[tuple[Any, ...]]:
-    """flows.audit.recheck as it was: the reference fold, the rules on the state before each event."""
+    """flows.audit.recheck by its definition: the reference fold, and every event (the launch on the state it
+    creates, the others on the state before them) judged by `check_event`, listing the rules the pinned pack runs."""
     state = ref_launch(events[0])
     pack = pack_of(state)  # type: ignore[arg-type]
     calendar = case_calendar(facts, pack)
-    out = [(events[0].seq, events[0].type, ("SCP-02", "SCP-03", "ROLE-01"), (), ())]
-    for ev in events[1:]:
+    out = []
+    for i, ev in enumerate(events):
         findings: tuple[Finding, ...] = ()
         rules: tuple[str, ...] = ()
+        next_state = state if i == 0 else ref_evolve(state, ev)
         if ev.type != "attempt-refused":
-            next_state = ref_evolve(state, ev)
-            ctx = RuleContext(event=ev.type, payload=next_state.history[-1].payload, case=state, pack=pack,  # type: ignore[arg-type]
-                              calendar=calendar, role=ev.role, today=local_date(ev.moment), statuses=state.statuses(pack))
+            payload = (next_state.history[-1] if i else None)
+            ctx = RuleContext(event=ev.type, payload=payload.payload if payload else payload_values(ev.type, ev.payload),
+                              case=state, pack=pack, calendar=calendar, role=ev.role,  # type: ignore[arg-type]
+                              today=local_date(ev.moment), statuses=state.statuses(pack), actor=ev.actor)
             acked = {a["rule"] for a in ev.acknowledgements}
             try:
                 found = check_event(ctx)
@@ -489,10 +497,8 @@ def ref_recheck(events: list[StoredEvent], facts: WorkspaceFacts) -> list[tuple[
                 found = list(exc.findings)
             findings = tuple(Finding(f.rule, f.article, f.enforcement, f.message, f.values,
                                      acknowledged=f.rule in acked and f.enforcement == "WARN") for f in found)
-            rules = ("ROLE-01", "SEQ-01") + tuple(checks_for(ev.type))
-            state = next_state
-        else:
-            state = ref_evolve(state, ev)
+            rules = tuple(checks_for(ev.type, pack))
+        state = next_state
         out.append((ev.seq, ev.type, rules, findings, tuple(ev.acknowledgements)))
     return out
 

@@ -126,9 +126,10 @@ def test_after_a_return_the_opinion_waits_for_the_complete_resubmission_leg_03(c
     assert case.status("legality_review") == "concluded"
 
 
-def test_a_second_submission_while_the_first_is_with_the_reviewer_is_refused_with_seq_01(case):  # type: ignore[no-untyped-def]
+def test_a_second_submission_while_the_first_is_with_the_reviewer_is_refused_with_leg_03(case):  # type: ignore[no-untyped-def]
     case.walk(TO_LEGALITY + ("legality-review-submitted",))
-    assert_refused(case, "legality-review-submitted", rule="SEQ-01", article="第三十三条", submitted_on="2025-10-22")
+    err = assert_refused(case, "legality-review-submitted", rule="LEG-03", article="第二十六条", submitted_on="2025-10-22")
+    assert "already with the reviewer" in err.message
 
 
 # --- LEG-04: seven working days (W1) ----------------------------------------------------------------------------

@@ -18,10 +18,14 @@ def sanya(ws):  # type: ignore[no-untyped-def]
     return d
 
 
-def test_the_overlay_keeps_every_national_rule_and_adds_the_sanya_ones():  # type: ignore[no-untyped-def]
-    base, sanya = load_pack("cn-2019"), load_pack("sanya-2022")
+@pytest.mark.parametrize("version, added", [
+    (1, {"PP-08", "PP-09", "HRG-06", "EXP-05", "RSK-05", "SCP-07"}),
+    (2, {"PP-08", "PP-09", "HRG-06", "EXP-05", "RSK-05"}),  # SCP-07 is national from cn-2019@2 on (条例 art. 8)
+])
+def test_the_overlay_keeps_every_national_rule_and_adds_the_sanya_ones(version, added):  # type: ignore[no-untyped-def]
+    base, sanya = load_pack("cn-2019", version), load_pack("sanya-2022", version)
     assert set(base.rules) < set(sanya.rules)
-    assert {"PP-08", "PP-09", "HRG-06", "EXP-05", "RSK-05", "SCP-07"} == set(sanya.rules) - set(base.rules)
+    assert added == set(sanya.rules) - set(base.rules)
     assert sanya.hash != base.hash and sanya.stages == base.stages
 
 
@@ -39,6 +43,11 @@ def test_a_livelihood_case_without_a_survey_or_deputies_heard_is_warned(sanya): 
     sanya.record("participation-activity-held", method="opinion-poll", description="入户问卷调查1,032份",
                  participant_groups=["grassroots", "npc-deputy"])
     sanya.record("participation-concluded")
+
+
+def test_the_sanya_overlay_asks_every_case_for_the_npc_report_as_a_warning():  # type: ignore[no-untyped-def]
+    assert load_pack("sanya-2022").rules["SCP-07"].enforcement == {"default": "HARD", "unflagged": "WARN"}
+    assert load_pack("cn-2019").rules["SCP-07"].enforcement == {"default": "HARD"}
 
 
 def test_the_same_steps_pass_under_the_national_baseline(case):  # type: ignore[no-untyped-def]

@@ -1,9 +1,18 @@
 """Rule checks with ids and article citations.
 
 A check is a small generator registered for one rule id and the event types it reads; it yields `Violation`s in a
-clerk's words with the values it compared. `check_event` runs, in order, the role check, the stage-order gate and
-the event's own rules, and turns violations into `Finding`s with the article and enforcement level the case's
-policy pack gives the rule. The same code serves the refusal, the WARN acknowledgement and the auditor's re-check.
+clerk's words with the values it compared. `check_event` runs, in order, the gates (who may record the step, ROLE-01;
+the stage order, SEQ-01 and the stage gate rules; the sequence inside a stage) and then the event's own rules, and
+turns violations into `Finding`s with the article and enforcement level the case's policy pack gives the rule.
+
+The same code serves the refusal, the WARN acknowledgement and the auditor's re-check: the use case that records an
+event and the auditor who re-checks it each build a `RuleContext` from the same stored data (the case before the
+event, the facts of the cases it names as they stood, the workspace's calendar as it stood) and call `check_event`.
+`case-launched` goes through the same registry: its checks see the case the launch creates.
+
+Every rule lives in one module: `check`, `gate` and `declare` remember where each rule id is implemented and refuse a
+second module (tests/test_rule_registry.py holds every HARD and WARN rule of every shipped pack to an implementation,
+or to the pack's own `capture_only` note with its article).
 """
 
 from __future__ import annotations
@@ -15,7 +24,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from policies.calendar import WorkingDayCalendar
 from policies.findings import Finding
 from policies.pack import PolicyPack
-from policies.procedure import CaseView, StageStatus
+from policies.procedure import CaseView, LinkedCase, StageStatus
 
 
 @dataclass(frozen=True)
@@ -31,8 +40,13 @@ class Violation:
 
 @dataclass(frozen=True)
 class RuleContext:
-    """Everything a check may read: the event and payload being recorded, the case before it, the pack, the
-    calendar, the actor's role and today's local date (passed in; rules never read a clock)."""
+    """Everything a check may read, as it stood when the event was (or is being) recorded.
+
+    The event and payload being recorded; the case before it (for `case-launched`: the case the launch creates);
+    the pack the case pinned; the working-day calendar as it stood (CAL-08: the shipped notices and the loads recorded
+    before the event); the actor and role; the local date of recording (passed in; rules never read a clock); the
+    stage statuses; the cases the payload names (`linked`, as they stood); and `standing`, the other workspace facts
+    as they stood (empty today; account grants for AUTH-01 go here)."""
 
     event: str
     payload: Mapping[str, Any]
@@ -42,25 +56,81 @@ class RuleContext:
     role: str
     today: date
     statuses: Mapping[str, StageStatus]
+    actor: str = ""
+    linked: Mapping[str, LinkedCase] = field(default_factory=dict)
+    standing: Mapping[str, Any] = field(default_factory=dict)
 
     def param(self, name: str) -> Any:
         """A CFG parameter of the case's pack."""
         return self.pack.param(name)
 
+    def linked_case(self, case_id: str) -> LinkedCase:
+        """The facts of a case the payload names, as they stood (a case that did not exist then: `exists=False`)."""
+        return self.linked.get(case_id) or LinkedCase(case_id, exists=False)
+
 
 Check = Callable[[RuleContext], Iterable[Violation]]
 _CHECKS: dict[str, list[tuple[str, Check]]] = {}
+_GATES: list[tuple[str, Check, frozenset[str] | None]] = []
+_HOMES: dict[str, str] = {}  # rule id -> the module that implements it
+_NAMED_CASES: dict[str, Callable[[Mapping[str, Any]], Iterable[str]]] = {}
+
+
+def _home(rule: str, module: str) -> None:
+    where = _HOMES.setdefault(rule, module)
+    if where != module:
+        raise RuntimeError(f"{rule} is implemented in {where} and again in {module}: a rule lives in one place")
 
 
 def check(rule: str, *events: str) -> Callable[[Check], Check]:
     """Register a check for a rule id on the given event types."""
 
     def register(fn: Check) -> Check:
+        _home(rule, fn.__module__)
         for e in events:
             _CHECKS.setdefault(e, []).append((rule, fn))
         return fn
 
     return register
+
+
+def gate(rule: str, *events: str) -> Callable[[Check], Check]:
+    """Register a gate: run before the event's own checks (on every event when none are named); a gate that refuses
+    stops the evaluation — a step that may not be taken is not judged on its content."""
+
+    def register(fn: Check) -> Check:
+        _home(rule, fn.__module__)
+        _GATES.append((rule, fn, frozenset(events) if events else None))
+        return fn
+
+    return register
+
+
+def declare(rule: str, module: str) -> None:
+    """Record where a rule is enforced outside the event checks (input limits, the calendar, the deadline sweep)."""
+    _home(rule, module)
+
+
+def implemented_rules() -> dict[str, str]:
+    """Every rule id with an implementation, and the module it lives in."""
+    return dict(_HOMES)
+
+
+def names_cases(*events: str) -> Callable[[Callable[[Mapping[str, Any]], Iterable[str]]], Any]:
+    """Register which other cases an event's payload names, so their facts are put in the context."""
+
+    def register(fn: Callable[[Mapping[str, Any]], Iterable[str]]) -> Any:
+        for e in events:
+            _NAMED_CASES[e] = fn
+        return fn
+
+    return register
+
+
+def linked_ids(event: str, payload: Mapping[str, Any]) -> tuple[str, ...]:
+    """The ids of the cases whose facts a check of this event reads (in order, no repeats)."""
+    fn = _NAMED_CASES.get(event)
+    return tuple(dict.fromkeys(i for i in fn(payload) if i)) if fn else ()
 
 
 def to_finding(pack: PolicyPack, v: Violation) -> Finding:
@@ -75,31 +145,65 @@ def to_finding(pack: PolicyPack, v: Violation) -> Finding:
     )
 
 
+def enforced(pack: PolicyPack, rule: str) -> bool:
+    """True when the pack carries the rule at HARD or WARN (a REC rule only records its data)."""
+    info = pack.rules.get(rule)
+    return info is not None and info.level() != "REC"
+
+
 def _run(ctx: RuleContext, checks: Iterable[tuple[str, Check]]) -> Iterator[Finding]:
     for rule, fn in checks:
-        if rule not in ctx.pack.rules or ctx.pack.rules[rule].level() == "REC":
+        if not enforced(ctx.pack, rule):
             continue  # a pack that does not carry a rule, or only records its data (REC), does not run its check
         for v in fn(ctx):
             if v.rule in ctx.pack.rules:  # a pack that does not carry a rule does not enforce it
                 yield to_finding(ctx.pack, v)
 
 
-def check_event(ctx: RuleContext) -> list[Finding]:
-    """All findings for recording `ctx.event`: role first, then stage order, then the event's own rules.
+def _gates_for(event: str) -> list[tuple[str, Check]]:
+    return [(rule, fn) for rule, fn, events in _GATES if events is None or event in events]
 
-    Role and order refusals stop the evaluation: the event's content is not judged for a step that may not be taken.
-    """
-    gate = list(_run(ctx, order.GATES))
-    if gate:
-        return gate
+
+def check_event(ctx: RuleContext) -> list[Finding]:
+    """All findings for recording `ctx.event`: the gates first (role, stage order, the sequence inside a stage),
+    then the event's own rules. A gate's refusal stops the evaluation: the content of a step that may not be taken
+    is not judged."""
+    for rule, fn in _gates_for(ctx.event):
+        found = list(_run(ctx, ((rule, fn),)))
+        if found:
+            return found
     return list(_run(ctx, _CHECKS.get(ctx.event, ())))
 
 
-def checks_for(event: str) -> list[str]:
-    """The rule ids checked when this event is recorded (for documentation and tests)."""
-    return [rule for rule, _ in _CHECKS.get(event, ())]
+def checks_for(event: str, pack: PolicyPack | None = None) -> list[str]:
+    """The rule ids checked when this event is recorded (only those the pack enforces, when a pack is given)."""
+    rules = [rule for rule, _ in _gates_for(event)] + [rule for rule, _ in _CHECKS.get(event, ())]
+    rules = list(dict.fromkeys(rules))
+    return rules if pack is None else [r for r in rules if enforced(pack, r)]
 
 
-# Importing the rule modules registers their checks.
-from policies.rules import after_decision, discussion, expert, legality, order, participation, risk, sanya  # noqa: E402,F401
-from policies.rules import archiving, catalog, drafting  # noqa: E402,F401
+# Rules enforced outside the event checks, where they live.
+declare("EXE-02", "policies.deadlines")  # overdue execution reports: the sweep and `case show`, never at recording
+declare("CAL-05", "policies.calendar")  # a year without its holiday notice is refused by the calendar itself
+declare("LIM-01", "policies.limits")  # a payload's size and depth, before it is parsed (bad input, exit 2)
+declare("CAL-08", "flows.moments")  # the calendar as it stood: the context both paths build, and the audit's list
+
+# Importing the rule modules registers their checks; `order` first: its gates (ROLE-01, then the stage order) run
+# before any other; the dates last: ORD-01 gates after the sequence inside a stage (LEG-03, LEG-07).
+from policies.rules import order  # noqa: E402,F401  isort: skip
+from policies.rules import (  # noqa: E402,F401
+    adjustment,
+    after_decision,
+    archival_code,
+    archiving,
+    catalog,
+    discussion,
+    drafting,
+    expert,
+    launch,
+    legality,
+    participation,
+    risk,
+    sanya,
+)
+from policies.rules import dates  # noqa: E402,F401  isort: skip

@@ -1,10 +1,12 @@
-"""After the decision: publication (PUB-01 to PUB-04), execution (EXE-01, EXE-03), post-evaluation (PDE-02, PDE-03)
-and adjustment (ADJ-01 to ADJ-03). (PTY-01 gates publication, in order.py; EXE-02 is judged by the deadline sweep.)"""
+"""After the decision: publication (SCP-07, PUB-01 to PUB-04), execution (EXE-01, EXE-03), post-evaluation (PDE-02,
+PDE-03).
+(PTY-01 gates publication, in order.py; EXE-02 is judged by the deadline sweep; adjustment is in adjustment.py.)"""
 
 from __future__ import annotations
 
 from typing import Iterator
 
+from policies.deadlines import adopting_meeting, disclosure_limit
 from policies.rules import RuleContext, Violation, check
 from policies.rules.participation import cites_non_disclosure_law
 
@@ -23,6 +25,26 @@ def published_through_official_channels(ctx: RuleContext) -> Iterator[Violation]
             "(政府网站) or a local newspaper (报纸), with the issue or address of each (channels[].ref).",
             {"channels": [c["kind"] for c in channels]},
         )
+
+
+@check("SCP-07", "decision-published")
+def reported_to_the_npc_before_issuance(ctx: RuleContext) -> Iterator[Violation]:
+    """Flagged npc-report: publication waits for a recorded `npc-reported` (HARD, 条例 art. 8). A pack whose SCP-07
+    has an `unflagged` part (the Sanya plan: report and hear the CPPCC before issuance) asks it of every case (WARN)."""
+    if ctx.case.records("npc-reported"):
+        return
+    flagged = "npc-report" in ctx.case.flags
+    if not flagged and "unflagged" not in ctx.pack.rules["SCP-07"].enforcement:
+        return
+    yield Violation(
+        "SCP-07",
+        "the decision has not been reported to the people's congress standing committee (向人大常委会报告)"
+        + ("" if flagged else " nor the CPPCC heard (听取政协意见)")
+        + " before issuance; record `npc-reported` first"
+        + ("" if flagged else ", or acknowledge why this decision needs no report") + ".",
+        {"flagged": flagged},
+        part="default" if flagged else "unflagged",
+    )
 
 
 @check("PUB-02", "decision-published")
@@ -65,17 +87,16 @@ def only_non_disclosed_matters_are_withheld(ctx: RuleContext) -> Iterator[Violat
 @check("PUB-04", "decision-published")
 def published_within_twenty_working_days(ctx: RuleContext) -> Iterator[Violation]:
     """Published within 20 working days of the meeting that decided it (the date it was 'formed')."""
-    meetings = [m for m in ctx.case.records("meeting-held") if m["decision"] in ("approved", "approved-with-changes")]
-    if not meetings:
+    meeting = adopting_meeting(ctx.case)
+    if meeting is None:
         return
-    limit = ctx.param("disclosure_limit_working_days")
-    due = ctx.calendar.add_working_days(meetings[-1]["held_on"], limit)
-    if ctx.payload["published_on"] > due:
+    lim = disclosure_limit(ctx.pack, ctx.calendar, meeting["held_on"])
+    if ctx.payload["published_on"] > lim.due:
         yield Violation(
             "PUB-04",
-            f"the decision of {meetings[-1]['held_on']} should have been published within {limit} working days, by "
-            f"{due} (20个工作日内及时公开); it was published on {ctx.payload['published_on']}.",
-            {"decided_on": meetings[-1]["held_on"], "due": due, "published_on": ctx.payload["published_on"]},
+            f"the decision of {lim.formed_on} should have been published within {lim.limit} working days, by "
+            f"{lim.due} (20个工作日内及时公开); it was published on {ctx.payload['published_on']}.",
+            {"decided_on": lim.formed_on, "due": lim.due, "published_on": ctx.payload["published_on"]},
         )
 
 
@@ -96,6 +117,30 @@ def decision_names_its_execution(ctx: RuleContext) -> Iterator[Violation]:
             "EXE-01",
             "the decision must state how it is executed — missing: " + ", ".join(missing) + " (execution).",
             {"missing": missing},
+        )
+
+
+@check("EXE-03", "execution-problem-reported")
+def problem_reported_to_the_organ_with_what_and_when(ctx: RuleContext) -> Iterator[Violation]:
+    """The structured report of a problem, a major change or force majeure (条例 art. 35(1)): what happened (the kind
+    and the description, by the schema), when it happened (occurred_on, not after the report), and to whom — the
+    decision organ (应当及时向决策机关报告)."""
+    p = ctx.payload
+    problems = []
+    organ = ctx.case.organ
+    to = p["reported_to"].strip()
+    if not (organ in to or to in organ):
+        problems.append(f"it is addressed to {to}, not to the decision organ {organ} (向决策机关报告, reported_to)")
+    if p.get("occurred_on") is None:
+        problems.append("it does not say when the problem arose or was found (occurred_on)")
+    elif p["occurred_on"] > p["reported_on"]:
+        problems.append(f"it happened on {p['occurred_on']}, after the report of {p['reported_on']} (occurred_on)")
+    if problems:
+        yield Violation(
+            "EXE-03",
+            "a problem in execution is reported to the decision organ, saying what happened and when: "
+            + "; ".join(problems) + ".",
+            {"problems": problems, "organ": organ},
         )
 
 
@@ -130,50 +175,3 @@ def evaluation_hears_the_public_and_deputies(ctx: RuleContext) -> Iterator[Viola
         missing.append("deputies, members or organisations taking part (人大代表、政协委员…参与评估, participant_groups)")
     if missing:
         yield Violation("PDE-03", "the evaluation should record " + "; ".join(missing) + ".", {"missing": missing})
-
-
-@check("ADJ-02", "adjustment-decided")
-def only_the_head_suspends_urgently_on_an_article_35_ground(ctx: RuleContext) -> Iterator[Violation]:
-    """中止执行: the head alone, urgent, after an art. 35 situation was reported."""
-    p = ctx.payload
-    if p["kind"] != "suspend":
-        return
-    problems = []
-    if ctx.role != "head":
-        problems.append(f"only the head (行政首长) may suspend execution; this is recorded by a {ctx.role}")
-    if not ctx.case.records("execution-problem-reported"):
-        problems.append("no art. 35 situation (a problem, major change or force majeure) has been reported "
-                        "(record `execution-problem-reported` first)")
-    if not (p.get("urgency_reason") or "").strip():
-        problems.append("the urgency is not stated (情况紧急, urgency_reason)")
-    if problems:
-        yield Violation("ADJ-02", "execution cannot be suspended: " + "; ".join(problems) + ".", {"problems": problems})
-
-
-@check("ADJ-03", "adjustment-decided")
-def major_adjustments_open_a_child_case(ctx: RuleContext) -> Iterator[Violation]:
-    """Stop, amend and repeal are opened by the legal office as a child case, never recorded bare."""
-    p = ctx.payload
-    if p["kind"] == "suspend":
-        return
-    if ctx.role != "legal-office" or not p.get("child_case"):
-        yield Violation(
-            "ADJ-03",
-            f"a {p['kind']} of the decision must go through the statutory procedure again (依照本条例履行相关法定程序): the "
-            "legal office opens it with `juece case adjust`, which launches a child case that must pass legality review "
-            "and collective discussion before the adjustment takes effect.",
-            {"kind": p["kind"], "role": ctx.role},
-        )
-
-
-@check("ADJ-01", "adjustment-completed")
-def adjustment_takes_effect_only_through_its_child_case(ctx: RuleContext) -> Iterator[Violation]:
-    """The adjustment completes only for an opened child case (its decision is checked by the use case)."""
-    opened = [a.get("child_case") for a in ctx.case.records("adjustment-decided") if a["kind"] != "suspend"]
-    if ctx.payload["child_case"] not in opened:
-        yield Violation(
-            "ADJ-01",
-            f"{ctx.payload['child_case']} is not an adjustment case opened for this decision; a decision is not changed "
-            "or stopped without the statutory procedure (未经法定程序不得随意变更或者停止执行).",
-            {"child_case": ctx.payload["child_case"], "opened": opened},
-        )

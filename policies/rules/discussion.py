@@ -4,9 +4,9 @@ the risk gate (RSK-08) and the legality reviewer's seven working days (LEG-04)."
 from __future__ import annotations
 
 from collections import Counter
-from datetime import timedelta
 from typing import Iterator, Mapping, Sequence
 
+from policies.deadlines import ADOPTING, legality_review_window
 from policies.rules import RuleContext, Violation, check
 
 DECISION_OF_POSITION = {
@@ -15,7 +15,6 @@ DECISION_OF_POSITION = {
     "oppose": "rejected",
     "defer": "deferred",
 }
-ADOPTING = ("approved", "approved-with-changes")
 
 
 def majority_position(opinions: Sequence[Mapping[str, str]], head: str) -> str | None:
@@ -128,15 +127,33 @@ def meeting_package_complete(ctx: RuleContext) -> Iterator[Violation]:
 
 @check("RSK-08", "meeting-held")
 def adoption_needs_controllable_risk(ctx: RuleContext) -> Iterator[Violation]:
-    """Adopting the draft needs the last risk assessment to have found the risk controllable."""
+    """Adopting the draft needs the risk found controllable — and once an assessment found it not controllable, only
+    a new `risk-assessed` dated after that assessment clears the way; a reused report never does (PROCEDURE.md (d):
+    the reading of RSK-08; 条例 art. 24: adjust the draft, then assess again)."""
     if ctx.payload["decision"] not in ADOPTING:
         return
-    assessed = list(ctx.case.records("risk-assessed")) + list(ctx.case.records("risk-assessment-reused"))
-    if assessed and not assessed[-1]["controllable"]:
+    records = ctx.case.stage_records(ctx.pack.stage("risk_assessment"))
+    assessments = [(e, p) for e, p in records if e in ("risk-assessed", "risk-assessment-reused")]
+    if not assessments:
+        return
+    last_event, last = assessments[-1]
+    found = [i for i, (e, p) in enumerate(assessments) if e == "risk-assessed" and p["controllable"] is False]
+    why = None
+    if not last["controllable"]:
+        why = f"the last assessment (`{last_event}`) found the risk not controllable (风险不可控)"
+    elif found:
+        bad = assessments[found[-1]][1]
+        cleared = any(e == "risk-assessed" and p["controllable"] and p["assessed_on"] > bad["assessed_on"]
+                      for e, p in assessments[found[-1] + 1:])
+        if not cleared:
+            why = (f"the assessment of {bad['assessed_on']} found the risk not controllable (风险不可控), and no new "
+                   f"`risk-assessed` dated after {bad['assessed_on']} has found it controllable — reusing a report "
+                   "(`risk-assessment-reused`) or an assessment of that day or earlier does not clear it")
+    if why:
         yield Violation(
             "RSK-08",
-            "the risk assessment found the risk not controllable (风险不可控); the draft can be adopted only after it is "
-            "adjusted and a new assessment finds the risk controllable (采取调整决策草案等措施确保风险可控后).",
+            f"{why}; the draft can be adopted only after it is adjusted and a new assessment finds the risk "
+            "controllable (采取调整决策草案等措施确保风险可控后，可以作出决策).",
             {"decision": ctx.payload["decision"]},
         )
 
@@ -144,20 +161,17 @@ def adoption_needs_controllable_risk(ctx: RuleContext) -> Iterator[Violation]:
 @check("LEG-04", "meeting-held")
 def reviewer_had_seven_working_days(ctx: RuleContext) -> Iterator[Violation]:
     """WARN when the meeting is held on or before the 7th working day after the complete submission (CAL-01)."""
-    submissions = ctx.case.records("legality-review-submitted")
-    if not submissions:
+    w = legality_review_window(ctx.pack, ctx.calendar, ctx.case.records("legality-review-submitted"))
+    if w is None:
         return
-    basis = submissions[-1] if ctx.param("legality_clock_restarts_on_resubmission") else submissions[0]
-    days = ctx.param("legality_review_min_working_days")
-    last = ctx.calendar.add_working_days(basis["submitted_on"], days)
     held = ctx.payload["held_on"]
-    if held <= last:
+    if held <= w.last_day:
         yield Violation(
             "LEG-04",
-            f"the draft was submitted for legality review on {basis['submitted_on']}; the reviewer's {days} working days "
-            f"(一般不少于7个工作日) run to {last}, and the meeting on {held} falls inside them. "
-            f"The first clean date is {last + timedelta(days=1)}; "
+            f"the draft was submitted for legality review on {w.submitted_on}; the reviewer's {w.working_days} working "
+            f"days (一般不少于7个工作日) run to {w.last_day}, and the meeting on {held} falls inside them. "
+            f"The first clean date is {w.first_clean_day}; "
             "or acknowledge LEG-04 with a reason (e.g. the reviewing department confirms its review was complete).",
-            {"submitted_on": basis["submitted_on"], "seventh_working_day": last, "held_on": held},
+            {"submitted_on": w.submitted_on, "seventh_working_day": w.last_day, "held_on": held},
         )
 

@@ -1,11 +1,71 @@
-"""Legality review (合法性审查): LEG-03, LEG-05, LEG-06, LEG-07. (LEG-01 and LEG-02 gate the meeting, in order.py;
-LEG-04 is judged at the meeting, in discussion.py.)"""
+"""Legality review (合法性审查): the sequence inside the review (submitted → returned or opinion → answered; LEG-03,
+LEG-07), why the meeting waits on it (LEG-01 is the stage's gate rule; LEG-02, LEG-07 name the reason), and the
+content of each step: LEG-03, LEG-05, LEG-06, LEG-07. (LEG-04 is judged at the meeting, in discussion.py.)"""
 
 from __future__ import annotations
 
 from typing import Iterator
 
-from policies.rules import RuleContext, Violation, check
+from policies.procedure import StageStatus
+from policies.rules import RuleContext, Violation, check, gate
+from policies.rules.order import explains_gate
+
+
+@explains_gate("legality_review", "LEG-02", "LEG-07")
+def legality_not_recorded(ctx: RuleContext, status: StageStatus) -> tuple[str, str, str]:
+    """Why a later stage waits on the legality review: unanswered changes (LEG-07), an unlawful opinion (LEG-02), or
+    no review at all (LEG-01, the stage's gate rule)."""
+    if status.waiting_for == "legality-opinion-answered":
+        return ("LEG-07",
+                "the legality opinion asked for changes that the undertaking unit has not yet answered "
+                "(根据审查意见调整或者补充)",
+                "record `legality-opinion-answered` first, with a response to each required change")
+    if "unlawful" in status.detail:
+        return ("LEG-02",
+                "the legality opinion found the draft unlawful (经审查不合法); revise and resubmit it for review",
+                "record `legality-review-submitted` with the revised draft first")
+    return (ctx.pack.stage("legality_review").gate_rule,
+            "the draft has not been through legality review (未经合法性审查); soliciting opinions cannot replace it", "")
+
+
+def _review_state(ctx: RuleContext) -> StageStatus:
+    return ctx.statuses["legality_review"]
+
+
+@gate("LEG-03", "legality-review-submitted", "legality-review-returned", "legality-opinion-issued")
+def review_works_on_a_submission(ctx: RuleContext) -> Iterator[Violation]:
+    """The reviewer returns or gives an opinion on a submission that is with it; a new submission follows a return
+    or an opinion that the draft is unlawful (条例 art. 26(1))."""
+    own = _review_state(ctx)
+    expected = own.waiting_for
+    if ctx.event == "legality-review-submitted" and expected != "legality-review-submitted":
+        yield Violation(
+            "LEG-03",
+            "cannot submit the draft for legality review again: a submission is already with the reviewer "
+            f"({own.detail}); a new submission follows a return (退回) or an unlawful opinion.",
+            {"status": own.detail},
+        )
+    elif ctx.event != "legality-review-submitted" and expected != "legality-opinion-issued":
+        yield Violation(
+            "LEG-03",
+            f"cannot record `{ctx.event}`: no complete submission is with the reviewer "
+            f"({own.detail or 'nothing submitted'}); the review works on the draft and materials the undertaking unit "
+            "submits (送请合法性审查).",
+            {"status": own.detail},
+        )
+
+
+@gate("LEG-07", "legality-opinion-answered")
+def an_opinion_waits_for_the_answer(ctx: RuleContext) -> Iterator[Violation]:
+    """The unit answers an opinion that asked for changes, and only such an opinion."""
+    own = _review_state(ctx)
+    if own.waiting_for != "legality-opinion-answered":
+        yield Violation(
+            "LEG-07",
+            "cannot record `legality-opinion-answered`: no legality opinion is waiting for the unit's response "
+            f"({own.detail or 'no opinion yet'}).",
+            {"status": own.detail},
+        )
 
 REQUIRED_MATERIALS = {
     "draft": "the draft (决策草案)",

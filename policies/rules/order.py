@@ -1,12 +1,32 @@
-"""Who may record a step (ROLE-01), and the stage order: no stage is entered until the one before it is recorded."""
+"""Who may record a step (ROLE-01), and the stage order: no stage is entered until the one before it is recorded
+(SEQ-01 and each stage's gate rule). A stage may explain its own gate more precisely (`explains_gate`: the legality
+review names LEG-02 or LEG-07); the sequence inside a stage is that stage's module's gate."""
 
 from __future__ import annotations
 
-from typing import Iterator
+from typing import Callable, Iterator
 
-from policies.pack import Stage
+from policies.errors import RuleRefusal
+from policies.pack import PolicyPack, Stage
 from policies.procedure import RECORDED, StageStatus
-from policies.rules import Check, RuleContext, Violation
+from policies.rules import RuleContext, Violation, _home, gate, to_finding
+
+# (rule id, why, what to record instead of the stage's own conclusion, or "" for the generic advice) or None
+GateReason = Callable[[RuleContext, StageStatus], "tuple[str, str, str] | None"]
+_GATE_REASONS: dict[str, GateReason] = {}
+
+
+def explains_gate(stage_id: str, *rules: str) -> Callable[[GateReason], GateReason]:
+    """Register a stage's own reason for refusing entry past it while it is not recorded: (rule id, why) or None
+    for the generic gate. The rule ids it may name live in the registering module."""
+
+    def register(fn: GateReason) -> GateReason:
+        for rule in rules:
+            _home(rule, fn.__module__)
+        _GATE_REASONS[stage_id] = fn
+        return fn
+
+    return register
 
 
 def _ways_to_record(ctx: RuleContext, stage: Stage) -> str:
@@ -28,41 +48,59 @@ def _ways_to_record(ctx: RuleContext, stage: Stage) -> str:
     return f"record {text} first" + (f" ({'; '.join(blocked)})" if blocked else "")
 
 
+def role_violation(pack: PolicyPack, role: str, event: str, doing: str | None = None) -> Violation | None:
+    """ROLE-01: the one test of who may record an event (or do what records it), from the pack's roles table."""
+    roles, article = pack.roles_for(event)
+    if role in roles:
+        return None
+    who = ", ".join(roles) or "nobody (recorded by the engine itself)"
+    sentence = (f"a {role} cannot {doing}; under the {pack.id} pack that is done by: {who}." if doing else
+                f"a {role} cannot record `{event}`; under the {pack.id} pack it is recorded by: {who}.")
+    return Violation(
+        "ROLE-01",
+        sentence,
+        {"role": role, "allowed": list(roles), "event": event},
+        article=article or None,
+    )
+
+
+def require_role(pack: PolicyPack, role: str, event: str, doing: str | None = None) -> None:
+    """Refuse (ROLE-01, exit 3) a use case that writes `event` for an actor whose role the pack does not name; every
+    writing use case calls this (or `check_event`, whose first gate is the same test)."""
+    v = role_violation(pack, role, event, doing)
+    if v is not None:
+        f = to_finding(pack, v)
+        raise RuleRefusal(f.sentence(), findings=[f])
+
+
+@gate("ROLE-01")
 def role_check(ctx: RuleContext) -> Iterator[Violation]:
     """ROLE-01: each step is recorded by the body the regulation charges with it."""
-    roles, article = ctx.pack.roles_for(ctx.event)
-    if ctx.role not in roles:
-        who = ", ".join(roles) or "nobody (recorded by the engine itself)"
-        yield Violation(
-            "ROLE-01",
-            f"a {ctx.role} cannot record `{ctx.event}`; under the {ctx.pack.id} pack it is recorded by: {who}.",
-            {"role": ctx.role, "allowed": list(roles), "event": ctx.event},
-            article=article or None,
-        )
+    v = role_violation(ctx.pack, ctx.role, ctx.event)
+    if v is not None:
+        yield v
 
 
 def _gate(ctx: RuleContext, stage: Stage, status: StageStatus, entering: Stage) -> Violation:
     """The refusal for entering `entering` while the earlier `stage` is not recorded."""
     rule = stage.gate_rule
     why = f"{stage.label} is not recorded yet ({status.status}{': ' + status.detail if status.detail else ''})"
-    if stage.id == "legality_review":
-        if status.waiting_for == "legality-opinion-answered":
-            rule = "LEG-07"
-            why = "the legality opinion asked for changes that the undertaking unit has not yet answered (根据审查意见调整或者补充)"
-        elif "unlawful" in status.detail:
-            rule = "LEG-02"
-            why = "the legality opinion found the draft unlawful (经审查不合法); revise and resubmit it for review"
-        else:
-            why = "the draft has not been through legality review (未经合法性审查); soliciting opinions cannot replace it"
+    ways = _ways_to_record(ctx, stage)
+    reason = _GATE_REASONS.get(stage.id)
+    own = reason(ctx, status) if reason is not None else None
+    if own is not None:
+        rule, why, instead = own
+        ways = instead or ways
     return Violation(
         rule,
-        f"cannot record `{ctx.event}` ({entering.label}): {why}; {_ways_to_record(ctx, stage)}.",
+        f"cannot record `{ctx.event}` ({entering.label}): {why}; {ways}.",
         {"blocking_stage": stage.id, "blocking_status": status.status, "event": ctx.event},
     )
 
 
+@gate("SEQ-01")
 def order_check(ctx: RuleContext) -> Iterator[Violation]:
-    """Stage order, and the sequence of steps inside the legality review and the meeting."""
+    """Stage order: every earlier stage recorded, and a recorded stage not recorded again."""
     stage = ctx.pack.stage_of(ctx.event)
     if stage is None:
         return
@@ -93,34 +131,3 @@ def order_check(ctx: RuleContext) -> Iterator[Violation]:
             {"stage": stage.id, "status": own.status, "event": ctx.event},
         )
         return
-    if stage.id == "legality_review":
-        yield from _legality_sequence(ctx, own)
-
-
-def _legality_sequence(ctx: RuleContext, own: StageStatus) -> Iterator[Violation]:
-    expected = own.waiting_for
-    event = ctx.event
-    if event == "legality-review-submitted" and expected != "legality-review-submitted":
-        yield Violation(
-            "SEQ-01",
-            "cannot submit the draft for legality review again: a submission is already with the reviewer "
-            f"({own.detail}).",
-            {"status": own.detail},
-        )
-    elif event in ("legality-opinion-issued", "legality-review-returned") and expected != "legality-opinion-issued":
-        yield Violation(
-            "LEG-03",
-            f"cannot record `{event}`: no complete submission is with the reviewer ({own.detail or 'nothing submitted'}); "
-            "the review works on the draft and materials the undertaking unit submits (送请合法性审查).",
-            {"status": own.detail},
-        )
-    elif event == "legality-opinion-answered" and expected != "legality-opinion-answered":
-        yield Violation(
-            "LEG-07",
-            "cannot record `legality-opinion-answered`: no legality opinion is waiting for the unit's response "
-            f"({own.detail or 'no opinion yet'}).",
-            {"status": own.detail},
-        )
-
-
-GATES: list[tuple[str, Check]] = [("ROLE-01", role_check), ("SEQ-01", order_check)]

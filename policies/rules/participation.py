@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from typing import Iterator
 
+from policies.deadlines import consultation_period, hearing_material_days
 from policies.rules import RuleContext, Violation, check
 
 ACTIVITIES = ("consultation-opened", "hearing-held", "participation-activity-held")
@@ -79,8 +80,8 @@ def consultation_runs_thirty_days(ctx: RuleContext) -> Iterator[Violation]:
     p = ctx.payload
     published: date = p["published_on"]
     deadline: date = p["deadline"]
-    days = ctx.param("consultation_min_days")
-    period = ctx.calendar.period_end(published, days)
+    period = consultation_period(ctx.pack, ctx.calendar, published)
+    days = period.days
     values = {
         "published_on": published,
         "deadline": deadline,
@@ -194,7 +195,7 @@ def hearing_participants_selected_openly(ctx: RuleContext) -> Iterator[Violation
 def hearing_materials_seven_days_before(ctx: RuleContext) -> Iterator[Violation]:
     """Materials reach every participant 7 calendar days before the hearing (CFG: 7 clear days)."""
     p = ctx.payload
-    days = ctx.param("hearing_material_days") + (1 if ctx.param("hearing_strict_clear_days") else 0)
+    days = hearing_material_days(ctx.pack)
     late = [
         f"{part['name']} ({part['materials_delivered_on']}, {(p['held_on'] - part['materials_delivered_on']).days} days before)"
         for part in p["participants"]

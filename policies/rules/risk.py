@@ -1,10 +1,12 @@
-"""Risk assessment (风险评估): RSK-01, RSK-02, RSK-04. (RSK-08 is judged at the meeting, in discussion.py.)"""
+"""Risk assessment (风险评估): RSK-01, RSK-02, RSK-04, RSK-07. (RSK-08 is judged at the meeting, in discussion.py.)"""
 
 from __future__ import annotations
 
 from typing import Iterator
 
 from policies.rules import RuleContext, Violation, check
+
+LEVEL_ZH = {"high": "高", "medium": "中", "low": "低"}
 
 
 @check("RSK-01", "risk-assessment-waived")
@@ -39,6 +41,23 @@ def reuse_names_the_prior_report(ctx: RuleContext) -> Iterator[Violation]:
             "a risk assessment is reused only when the earlier report is identified (已对有关风险进行评价、评估的，不作重复评估): "
             "give " + ", ".join(missing) + ".",
             {"missing": missing},
+        )
+
+
+@check("RSK-07", "risk-assessed")
+def high_or_medium_risk_declared_controllable(ctx: RuleContext) -> Iterator[Violation]:
+    """A high or medium risk level (after mitigation) declared controllable needs an acknowledged reason (WARN)."""
+    p = ctx.payload
+    levels = ctx.param("risk_levels_not_controllable")
+    if p["controllable"] and p["level"] in levels:
+        zh = LEVEL_ZH.get(p["level"], "")
+        yield Violation(
+            "RSK-07",
+            f"the assessment rates the risk {p['level']} ({zh}风险) "
+            "and still declares it controllable; by the NDRC scale a high or medium risk is not approved (存在高风险或者中风险的"
+            "…不予审批). Lower the level after the measures, declare it not controllable, or acknowledge RSK-07 with "
+            "the reason the risk is controllable.",
+            {"level": p["level"], "controllable": True, "levels_not_controllable": list(levels)},
         )
 
 

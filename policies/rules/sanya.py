@@ -1,5 +1,6 @@
 """Rules that rest on the Sanya plan (三亚方案, sections 十七–二十), active only in the `sanya-2022` overlay: PP-08,
-PP-09, HRG-06, EXP-05, RSK-05, SCP-07. A pack that does not carry a rule does not enforce it."""
+PP-09, HRG-06, EXP-05, RSK-05. A pack that does not carry a rule does not enforce it. (SCP-07, national since
+cn-2019@2, is in after_decision.py; the Sanya pack adds its unflagged WARN part.)"""
 
 from __future__ import annotations
 
@@ -73,19 +74,3 @@ def risk_report_published(ctx: RuleContext) -> Iterator[Violation]:
             "the Sanya plan publishes the risk assessment report (形成风险评估报告并向社会公布); give where "
             "(publication_ref), or acknowledge with the reason it is withheld.",
         )
-
-
-@check("SCP-07", "decision-published")
-def reported_to_the_npc_before_issuance(ctx: RuleContext) -> Iterator[Violation]:
-    """Flagged npc-report: HARD; otherwise the Sanya plan still asks for it: WARN."""
-    if ctx.case.records("npc-reported"):
-        return
-    flagged = "npc-report" in ctx.case.flags
-    yield Violation(
-        "SCP-07",
-        "the decision has not been reported to the people's congress standing committee (向人大常委会报告) nor the "
-        "CPPCC heard (听取政协意见) before issuance; record `npc-reported` first"
-        + ("" if flagged else ", or acknowledge why this decision needs no report") + ".",
-        {"flagged": flagged},
-        part="default" if flagged else "unflagged",
-    )
