@@ -32,6 +32,7 @@ from flows.archive_comments import CommentFiles, read_register, verify_comment_f
 from flows.cases import _load_case, case_calendar, pack_of
 from flows.clock import local_date, now
 from flows.documents import blob_path
+from flows.moments import WorkspaceTimeline, live_key, rule_context
 from flows.dossier import dossier_html, four_properties_report
 from flows.proofs import case_proofs, public_key_pem
 from flows.workspace import Actor, Workspace, read_facts
@@ -45,9 +46,6 @@ from models.state import replay
 from models.store import NewEvent, StoredEvent
 from policies.errors import BadInput, IntegrityFailure, RuleRefusal
 from policies.findings import Finding
-from policies.rules import to_finding
-from policies.rules.archival_code import archival_code_violation
-from policies.rules.order import require_role
 from policies.pack import PolicyPack, canonical_json, pack_from_data
 from policies.rules import RuleContext, check_event
 
@@ -73,16 +71,9 @@ class ArchiveResult:
         return self.__dict__.copy()
 
 
-def archival_code(fonds: str, year: int, retention: str, org: str, item: int, pack: PolicyPack | None = None) -> str:
-    """档号 in the DA/T 22 form: 全宗号-门类代码·年度-保管期限-机构(问题)代码-件号; refused under ARC-07 otherwise."""
-    code = f"{fonds}-WS·{year}-{retention}-{org}-{item:04d}"
-    v = archival_code_violation(code)
-    if v is not None:
-        if pack is None or "ARC-07" not in pack.rules:
-            raise BadInput(v.message, field="--fonds")
-        f = to_finding(pack, v)
-        raise RuleRefusal(f.sentence(), findings=[f])
-    return code
+def archival_code(fonds: str, year: int, retention: str, org: str, item: int) -> str:
+    """档号 as DA/T 22 composes it: 全宗号-门类代码·年度-保管期限-机构(问题)代码-件号 (its form is judged by ARC-07)."""
+    return f"{fonds}-WS·{year}-{retention}-{org}-{item:04d}"
 
 
 def _history_line(ev: StoredEvent) -> str:
@@ -164,21 +155,13 @@ def export_archive(
         facts = read_facts(conn)
         register = read_register(conn, case_id)  # public comments and dispositions, checked when written
     pack = pack_of(state)
-    require_role(pack, actor.role, "dossier-archived", "export the archive (归档)")
-    statuses = state.statuses(pack)
-    if not (state.ended or statuses["publication"].status in ("concluded", "exempted")):
-        info = pack.rules["ARC-01"]
-        f = Finding("ARC-01", info.article, "HARD",
-                    "a dossier is archived once the decision is published, or once the case ended without a decision; "
-                    f"{case_id} is at: {', '.join(f'{k} {v.status}' for k, v in statuses.items() if v.status != 'pending')}.", {})
-        raise RuleRefusal(f.sentence(), findings=[f])
-    handed_over = _documents_handed_over(ws, state, pack, actor, facts)
-    cp, proofs = case_proofs(ws, case_id)
     item = int(case_id.rsplit("-", 1)[-1])
     decided = [r.payload["held_on"] for r in state.history if r.type == "meeting-held"]
     year = (decided[-1] if decided else state.launched_on).year
     retention = pack.param("archive_retention")
-    archive_id = archival_code(fonds, year, retention, org, item, pack)
+    archive_id = archival_code(fonds, year, retention, org, item)
+    handed_over = _documents_handed_over(ws, state, pack, actor, facts, archive_id)  # ROLE-01, ARC-01, -02, -07
+    cp, proofs = case_proofs(ws, case_id)
     previous = [e.payload["archive_id"] for e in events if e.type == "dossier-archived"]
     export = "public" if public else "full"
 
@@ -259,16 +242,18 @@ def export_archive(
                          len(withheld), seq)
 
 
-def _documents_handed_over(ws: Workspace, state: Any, pack: PolicyPack, actor: Actor, facts: Any) -> tuple[str, ...]:
-    """ARC-02: the attached documents the store holds, to be handed over; the export is refused, before anything is
-    written, when the history records a document the store does not hold (the check `audit verify` runs again on the
-    `dossier-archived` record)."""
+def _documents_handed_over(ws: Workspace, state: Any, pack: PolicyPack, actor: Actor, facts: Any,
+                           archive_id: str) -> tuple[str, ...]:
+    """The attached documents the store holds, to be handed over. The export is judged as the `dossier-archived`
+    record it will write — who archives (ROLE-01), when (ARC-01), every attached document handed over (ARC-02), the
+    archival code (ARC-07) — and refused before anything is written; `audit verify` runs the same checks again."""
     attached = dict.fromkeys(p["sha256"] for p in state.records("document-attached"))
     handed = tuple(sha for sha in attached if blob_path(ws, sha).is_file())
-    ctx = RuleContext(event="dossier-archived", payload={"documents": handed}, case=state, pack=pack,
-                      calendar=case_calendar(facts, pack), role=actor.role, today=local_date(now(facts)),
-                      statuses=state.statuses(pack))
-    findings = check_event(ctx)
+    moment = now(facts)
+    ctx, _ = rule_context(event="dossier-archived", payload={"documents": handed, "archive_id": archive_id},
+                          state=state, pack=pack, role=actor.role, actor=actor.label, today=local_date(moment),
+                          key=live_key(moment), timeline=WorkspaceTimeline(facts), load_case=lambda cid: ())
+    findings = sorted(check_event(ctx), key=lambda f: f.enforcement != "HARD")
     if findings:
         raise RuleRefusal("refused: " + " | ".join(f.sentence() for f in findings), findings=findings,
                           case_id=state.case_id)

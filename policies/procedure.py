@@ -55,6 +55,7 @@ class StageStatus:
     status: str  # pending | in-progress | concluded | waived | exempted | closed
     detail: str = ""
     waiting_for: str = ""  # an event type the stage waits on, e.g. "legality-opinion-issued"
+    since: date | None = None  # risk assessment: the day an assessment found the risk not controllable (RSK-08)
 
 
 def legality_status(records: Sequence[tuple[str, Mapping[str, Any]]], exploratory: bool = False) -> StageStatus:
@@ -85,6 +86,30 @@ def legality_status(records: Sequence[tuple[str, Mapping[str, Any]]], explorator
     return state
 
 
+def risk_status(stage: Stage, records: Sequence[tuple[str, Mapping[str, Any]]]) -> StageStatus:
+    """Risk assessment, read as PROCEDURE.md (d) reads RSK-08 (条例 art. 24): once an assessment finds the risk not
+    controllable, the stage waits for a new `risk-assessed` dated after that assessment; a reused report, or an
+    assessment of that day or earlier, does not clear it."""
+    state = StageStatus("pending", waiting_for=stage.conclusion[0])
+    for event, p in records:
+        day = p.get("assessed_on") or p.get("decided_on")
+        if event in stage.waiver:
+            state = StageStatus("waived", f"{event}")
+        elif event not in stage.conclusion:
+            if state.status == "pending":
+                state = StageStatus("in-progress", f"{event}", stage.conclusion[0])
+        elif p.get("controllable") is False:
+            state = StageStatus("concluded", f"risk found not controllable on {day} (风险不可控): adjust the draft and "
+                                "assess it again", "risk-assessed", since=day)
+        elif state.since is not None and (event != "risk-assessed" or day <= state.since):
+            why = "a reused report does not clear it" if event != "risk-assessed" else f"the assessment of {day} is not dated after it"
+            state = StageStatus("concluded", f"risk found not controllable on {state.since} (风险不可控); {why}: assess "
+                                f"the adjusted draft again, after {state.since}", "risk-assessed", since=state.since)
+        else:
+            state = StageStatus("concluded", f"{event}")
+    return state
+
+
 def meeting_status(records: Sequence[tuple[str, Mapping[str, Any]]]) -> StageStatus:
     """Collective discussion: a deferred decision keeps it open for another meeting."""
     state = StageStatus("pending", waiting_for="meeting-held")
@@ -106,22 +131,12 @@ def stage_status(
         status = legality_status(records, exploratory="exploratory" in flags)
     elif stage.id == "collective_discussion":
         status = meeting_status(records)
+    elif stage.id == "risk_assessment":
+        status = risk_status(stage, records)
     else:
         status = StageStatus("pending", waiting_for=(stage.conclusion or stage.activities)[0])
         for event, p in records:
-            if event in stage.conclusion and p.get("controllable") is False:
-                # 条例 art. 24: the draft may still be adopted after adjustment and a new assessment.
-                status = StageStatus(
-                    "concluded", "risk found not controllable (风险不可控): adjust the draft and assess it again",
-                    "risk-assessed",
-                )
-            elif event == "risk-assessment-reused" and status.waiting_for == "risk-assessed":
-                # RSK-08 (PROCEDURE.md (d)): a reused report does not clear a finding of uncontrollable risk.
-                status = StageStatus(
-                    "concluded", "risk found not controllable (风险不可控); a reused report does not clear it: assess "
-                    "the adjusted draft again", "risk-assessed",
-                )
-            elif event in stage.conclusion:
+            if event in stage.conclusion:
                 status = StageStatus("concluded", f"{event}")
             elif event in stage.waiver:
                 status = StageStatus("waived", f"{event}")

@@ -116,6 +116,20 @@ def implemented_rules() -> dict[str, str]:
     return dict(_HOMES)
 
 
+def unimplemented_rules(pack: PolicyPack) -> list[str]:
+    """The HARD and WARN rules of a pack that the code does not implement and the pack does not mark `capture_only`
+    (with its reason and article). A stage's gate rule is implemented by the stage gate (order.py)."""
+    gates = {s.gate_rule for s in pack.stages}
+    out = []
+    for rid, info in pack.rules.items():
+        if not set(info.enforcement.values()) & {"HARD", "WARN"}:
+            continue
+        if rid in _HOMES or rid in gates or pack.data["rules"][rid].get("capture_only"):
+            continue
+        out.append(rid)
+    return sorted(out)
+
+
 def names_cases(*events: str) -> Callable[[Callable[[Mapping[str, Any]], Iterable[str]]], Any]:
     """Register which other cases an event's payload names, so their facts are put in the context."""
 
@@ -187,6 +201,7 @@ declare("EXE-02", "policies.deadlines")  # overdue execution reports: the sweep 
 declare("CAL-05", "policies.calendar")  # a year without its holiday notice is refused by the calendar itself
 declare("LIM-01", "policies.limits")  # a payload's size and depth, before it is parsed (bad input, exit 2)
 declare("CAL-08", "flows.moments")  # the calendar as it stood: the context both paths build, and the audit's list
+declare("SCP-06", "policies.rules.catalog")  # the year-end report of catalog items not archived (year_end_findings)
 
 # Importing the rule modules registers their checks; `order` first: its gates (ROLE-01, then the stage order) run
 # before any other; the dates last: ORD-01 gates after the sequence inside a stage (LEG-03, LEG-07).
@@ -194,10 +209,10 @@ from policies.rules import order  # noqa: E402,F401  isort: skip
 from policies.rules import (  # noqa: E402,F401
     adjustment,
     after_decision,
-    archival_code,
     archiving,
     catalog,
     discussion,
+    dossier,
     drafting,
     expert,
     launch,

@@ -127,35 +127,21 @@ def meeting_package_complete(ctx: RuleContext) -> Iterator[Violation]:
 
 @check("RSK-08", "meeting-held")
 def adoption_needs_controllable_risk(ctx: RuleContext) -> Iterator[Violation]:
-    """Adopting the draft needs the risk found controllable — and once an assessment found it not controllable, only
-    a new `risk-assessed` dated after that assessment clears the way; a reused report never does (PROCEDURE.md (d):
-    the reading of RSK-08; 条例 art. 24: adjust the draft, then assess again)."""
+    """Adopting the draft needs the risk found controllable: once an assessment found it not controllable, a new
+    `risk-assessed` dated after that assessment (PROCEDURE.md (d), the reading of RSK-08; the risk stage's status,
+    policies/procedure.py `risk_status`, folds it)."""
     if ctx.payload["decision"] not in ADOPTING:
         return
-    records = ctx.case.stage_records(ctx.pack.stage("risk_assessment"))
-    assessments = [(e, p) for e, p in records if e in ("risk-assessed", "risk-assessment-reused")]
-    if not assessments:
+    risk = ctx.statuses.get("risk_assessment")
+    if risk is None or risk.since is None or risk.waiting_for != "risk-assessed":
         return
-    last_event, last = assessments[-1]
-    found = [i for i, (e, p) in enumerate(assessments) if e == "risk-assessed" and p["controllable"] is False]
-    why = None
-    if not last["controllable"]:
-        why = f"the last assessment (`{last_event}`) found the risk not controllable (风险不可控)"
-    elif found:
-        bad = assessments[found[-1]][1]
-        cleared = any(e == "risk-assessed" and p["controllable"] and p["assessed_on"] > bad["assessed_on"]
-                      for e, p in assessments[found[-1] + 1:])
-        if not cleared:
-            why = (f"the assessment of {bad['assessed_on']} found the risk not controllable (风险不可控), and no new "
-                   f"`risk-assessed` dated after {bad['assessed_on']} has found it controllable — reusing a report "
-                   "(`risk-assessment-reused`) or an assessment of that day or earlier does not clear it")
-    if why:
-        yield Violation(
-            "RSK-08",
-            f"{why}; the draft can be adopted only after it is adjusted and a new assessment finds the risk "
-            "controllable (采取调整决策草案等措施确保风险可控后，可以作出决策).",
-            {"decision": ctx.payload["decision"]},
-        )
+    yield Violation(
+        "RSK-08",
+        f"{risk.detail}; the draft can be adopted only after it is adjusted and a new assessment, dated after "
+        f"{risk.since}, finds the risk controllable (采取调整决策草案等措施确保风险可控后，可以作出决策). A reused report "
+        "(`risk-assessment-reused`) does not clear it.",
+        {"decision": ctx.payload["decision"], "not_controllable_on": risk.since},
+    )
 
 
 @check("LEG-04", "meeting-held")
