@@ -342,6 +342,9 @@ def test_a_meeting_without_the_attendance_list_is_bad_input_naming_members_prese
     assert code == 2, (out, err)
     assert out["error"]["field"] == "members_present"
     assert stored(case) == before
+    code, out, err = juece(case.ws.home, "schema", "meeting-held", "--json")
+    schema = json.loads(out)
+    assert "members_present" in schema["required"] and schema["properties"]["members_present"]["minItems"] == 1
 
 
 def test_a_problem_in_execution_is_reported_to_the_organ_with_when_it_arose_exe_03(ws):  # type: ignore[no-untyped-def]
