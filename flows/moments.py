@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import sys
 from bisect import bisect_left
+from types import MappingProxyType
 from datetime import date, datetime
 from typing import Any, Callable, Mapping, Sequence
 
@@ -26,6 +27,7 @@ from policies.procedure import CaseView, LinkedCase
 from policies.rules import RuleContext, linked_ids
 
 Key = tuple[str, int]  # (recorded_at as stored, position)
+_NOTHING: Mapping[str, Any] = MappingProxyType({})
 
 
 def key_of(ev: StoredEvent) -> Key:
@@ -87,6 +89,10 @@ class WorkspaceTimeline:
         """How many calendar loads stood before `key` (the calendar's version then)."""
         return self._loads_in[self.position_at(key)]
 
+    def version_of(self, position: int) -> int:
+        """How many calendar loads are among the first `position` relevant workspace events."""
+        return self._loads_in[position]
+
     def calendar(self, version: int, count_makeup_days: bool) -> WorkingDayCalendar:
         """The calendar after `version` loads (a later notice for a year replaces the earlier one)."""
         cal = self._calendars.get((version, count_makeup_days))
@@ -99,7 +105,7 @@ class WorkspaceTimeline:
     def standing(self, position: int) -> Mapping[str, Any]:
         """The registered workspace facts as they stood after `position` relevant events."""
         if not _STANDING:
-            return {}
+            return _NOTHING
         got = self._standing.get(position)
         if got is None:
             before = self._events[:position]
@@ -143,7 +149,7 @@ def rule_context(
 ) -> tuple[RuleContext, int]:
     """The context to judge `event` by, as the history stood at `key`, and the calendar version it used."""
     position = timeline.position_at(key)
-    version = timeline.version_at(key)
+    version = timeline.version_of(position)
     ctx = RuleContext(
         event=event,
         payload=payload,
@@ -154,7 +160,7 @@ def rule_context(
         today=today,
         statuses=statuses if statuses is not None else state.statuses(pack),  # type: ignore[attr-defined]
         actor=actor,
-        linked={cid: linked_facts(cid, load_case(cid), key) for cid in linked_ids(event, payload)},
+        linked={cid: linked_facts(cid, load_case(cid), key) for cid in ids} if (ids := linked_ids(event, payload)) else _NOTHING,
         standing=timeline.standing(position),
     )
     return ctx, version

@@ -77,6 +77,9 @@ class RuleInfo:
 _CARRIED_BY = {"comment-disposed": "participation-concluded"}
 
 
+_STAGE_OF: dict[tuple[str, str], "Stage | None"] = {}  # (pack hash, event type) -> its stage: the stages are content
+
+
 @dataclass(frozen=True)
 class PolicyPack:
     """A loaded, validated, content-hashed policy pack."""
@@ -97,11 +100,15 @@ class PolicyPack:
         raise KeyError(stage_id)
 
     def stage_of(self, event_type: str) -> Stage | None:
-        """The stage an event belongs to (None for engine events)."""
-        for s in self.stages:
-            if event_type in s.events:
-                return s
-        return None
+        """The stage an event belongs to (None for engine events); looked up once per pack content and event."""
+        key = (self.hash, event_type)
+        try:
+            return _STAGE_OF[key]
+        except KeyError:
+            pass
+        found = next((s for s in self.stages if event_type in s.events), None)
+        _STAGE_OF[key] = found
+        return found
 
     def param(self, name: str) -> Any:
         """A CFG parameter's value (for a pack version published before the parameter existed, the value the engine

@@ -29,6 +29,10 @@ class CaseView(Protocol):
 
     def stage_records(self, stage: Stage) -> Sequence[tuple[str, Mapping[str, Any]]]: ...
 
+    def latest(self, dated: Sequence[tuple[str, str]]) -> tuple[str, Any] | None:
+        """The latest value of a field among the records of some event types: (event type, value), or None."""
+        ...
+
 
 @dataclass(frozen=True)
 class LinkedCase:

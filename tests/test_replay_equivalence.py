@@ -267,6 +267,14 @@ class RefState:
         events = set(stage.events)
         return [(r.type, r.payload) for r in self.history if r.type in events]
 
+    def latest(self, dated: Any) -> tuple[str, Any] | None:
+        best = None
+        for event_type, field in dated:
+            values = [p[field] for p in self.records(event_type)]
+            if values and (best is None or max(values) > best[1]):
+                best = (event_type, max(values))
+        return best
+
     @property
     def ended(self) -> bool:
         return any(p["decision"] == "rejected" for p in self.records("meeting-held"))
@@ -307,6 +315,12 @@ def records_of(records: Iterable[Any]) -> list[tuple[Any, ...]]:
     return [(r.seq, r.type, r.payload, r.recorded_at, r.actor, r.role, r.acknowledgements) for r in records]
 
 
+from policies.rules.dates import DATE_OF  # noqa: E402
+
+LATEST_QUERIES = [tuple(DATE_OF.items()), tuple((e, f) for e, f in DATE_OF.items() if "risk" in e),
+                  (("meeting-held", "held_on"),), (("execution-reported", "reported_on"), ("decision-published", "published_on"))]
+
+
 def assert_state_matches(state: CaseState, ref: RefState, *, packs: tuple[PolicyPack, ...] = PACKS) -> None:
     for name in ("case_id", "title", "category", "organ", "lead_unit", "flags", "policy", "policy_hash", "launched_on",
                  "launched_by", "co_units", "catalog_item", "parent_case", "adjustment", "launch_decided_on", "seq"):
@@ -319,6 +333,8 @@ def assert_state_matches(state: CaseState, ref: RefState, *, packs: tuple[Policy
     same(state.ended, ref.ended, "ended")
     same([(records_of([r])[0], a) for r, a in state.acknowledgements],
          [(records_of([r])[0], a) for r, a in ref.acknowledgements], "acknowledgements")
+    for dated in LATEST_QUERIES:  # the running maxima ORD-01 reads, at every prefix
+        same(state.latest(dated), ref.latest(dated), f"latest({dated})")
     for pack in packs:
         for s in pack.stages:
             same(state.stage_records(s), ref.stage_records(s), f"stage_records({s.id})")

@@ -60,38 +60,47 @@ def date_of(event: str, payload: Mapping[str, Any]) -> date | None:
     return value if isinstance(value, date) else None
 
 
-def _latest(ctx: RuleContext, events: tuple[str, ...]) -> tuple[str, date] | None:
-    """The latest-dated record among these event types (its type and date)."""
-    best: tuple[str, date] | None = None
-    for e in events:
-        field = DATE_OF.get(e)
-        if field is None:
-            continue
-        for p in ctx.case.records(e):
-            d = p[field]
-            if best is None or d > best[1]:
-                best = (e, d)
-    return best
+# (pack hash, stage id) -> the (event type, date field) pairs a step of that stage may not precede, and those of
+# its own stage; computed once per pack version.
+_BEFORE: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+_OWN: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
 
 
-def _before(ctx: RuleContext, stage: Stage) -> tuple[str, ...]:
-    """The event types of the stages this stage's steps may not precede (the ongoing stages count as one group)."""
-    out: list[str] = []
-    for s in ctx.pack.stages:
-        if s.id == stage.id or (stage.ongoing and s.ongoing):
-            break
-        out.extend(s.events)
-    return tuple(out)
+def _dated(events: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    return tuple((e, DATE_OF[e]) for e in dict.fromkeys(events) if e in DATE_OF)
+
+
+def _before(ctx: RuleContext, stage: Stage) -> tuple[tuple[str, str], ...]:
+    """The dated event types of the stages this stage's steps may not precede (the ongoing stages count as one
+    group)."""
+    key = (ctx.pack.hash, stage.id)
+    got = _BEFORE.get(key)
+    if got is None:
+        events: list[str] = []
+        for s in ctx.pack.stages:
+            if s.id == stage.id or (stage.ongoing and s.ongoing):
+                break
+            events.extend(s.events)
+        got = _BEFORE[key] = _dated(tuple(events))
+    return got
+
+
+def _own(ctx: RuleContext, stage: Stage) -> tuple[tuple[str, str], ...]:
+    key = (ctx.pack.hash, stage.id)
+    got = _OWN.get(key)
+    if got is None:
+        got = _OWN[key] = _dated(stage.events)
+    return got
 
 
 def _why_backwards(ctx: RuleContext, stage: Stage, day: date) -> tuple[str, date] | None:
     """The earlier step this date runs behind, or None."""
-    bound = _latest(ctx, _before(ctx, stage))
+    bound = ctx.case.latest(_before(ctx, stage))
     if bound is not None and day < bound[1]:
         return bound
     event = ctx.event
     if stage.id in SEQUENTIAL or event in stage.conclusion:
-        own = _latest(ctx, stage.events)
+        own = ctx.case.latest(_own(ctx, stage))
         if own is not None and day < own[1]:
             return own
     if event == "hearing-held":

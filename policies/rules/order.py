@@ -114,7 +114,9 @@ def order_check(ctx: RuleContext) -> Iterator[Violation]:
         return
     if stage.concurrent_until:
         return  # drafting runs beside the ordered stages: its own rule says until when (DRF-04, rules/drafting.py)
-    for earlier in ctx.pack.stages[: ctx.pack.stages.index(stage)]:
+    for earlier in ctx.pack.stages:
+        if earlier is stage:
+            break
         if earlier.concurrent_until:
             continue  # … and never gates them
         st = ctx.statuses[earlier.id]
