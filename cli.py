@@ -866,6 +866,25 @@ def catalog_publish(
         f"version {r.version} ({r.items} items) — @workspace #{r.seq}"))
 
 
+@catalog_app.command("example")
+@command
+def catalog_example(as_json: bool = JsonOpt) -> None:
+    """A valid catalog file, bare, to edit and publish (`juece catalog publish FILE`)."""
+    from models.events import CatalogPublished
+
+    sys.stdout.write(json.dumps(CatalogPublished.example, ensure_ascii=False, indent=None if as_json else 2) + "\n")
+
+
+@catalog_app.command("schema")
+@command
+def catalog_schema(as_json: bool = JsonOpt) -> None:
+    """The JSON Schema of a catalog file."""
+    from models.events import CatalogPublished
+
+    sys.stdout.write(json.dumps(CatalogPublished.model_json_schema(by_alias=True), ensure_ascii=False,
+                                indent=None if as_json else 2) + "\n")
+
+
 @catalog_app.command("list")
 @command
 def catalog_list(

@@ -1032,6 +1032,21 @@ class CatalogPublished(Payload):
     published_on: IsoDate
     url: Text = ""
     adjustment_reason: Text = ""
+    example = {
+        "organ": "三亚市人民政府",
+        "year": 2025,
+        "version": 1,
+        "items": [
+            {"item_no": "7", "title": "三亚市河西片区棚户区改造项目", "category": "public-construction",
+             "criteria": "涉及群众切身利益的重大公共建设项目，总投资10亿元以上", "lead_unit": "三亚市住房和城乡建设局",
+             "planned_quarter": "2025Q3"},
+            {"item_no": "8", "title": "三亚市公共停车场建设规划（2025—2035年）", "category": "plan",
+             "criteria": "全市性专项规划", "lead_unit": "三亚市交通运输局", "planned_quarter": "2025Q4"},
+        ],
+        "party_consent": {"decided_on": "2025-02-20", "ref": "中共三亚市委办公室 三委办〔2025〕12号"},
+        "published_on": "2025-02-25",
+        "url": "https://www.sanya.gov.cn/sanyasite/zdxzjc/202502/mulu2025.html",
+    }
 
 
 class DepartmentConsultation(BaseModel):

@@ -288,3 +288,16 @@ def test_catalog_list_shows_what_people_typed_as_typed(ws, tmp_path: Path):  # t
     assert typed in out
     code, out, err = juece(ws.home, "catalog", "report", "--year", "2025")
     assert typed in out
+
+
+def test_the_example_catalog_publishes_as_it_is_and_the_schema_describes_it(ws):  # type: ignore[no-untyped-def]
+    import jsonschema
+
+    code, example, err = juece(ws.home, "catalog", "example")
+    assert code == 0, err
+    code, schema, err = juece(ws.home, "catalog", "schema", "--json")
+    assert code == 0, err
+    jsonschema.validate(json.loads(example), json.loads(schema))
+    code, out, err = juece(ws.home, "catalog", "publish", "-", "--json", actor="legal-office:张伟", stdin=example)
+    assert code == 0, err
+    assert json.loads(out)["items"] == len(json.loads(example)["items"])
