@@ -31,6 +31,7 @@ from policies.limits import check_depth, check_size
 from policies.pack import DEFAULT_PACK, PolicyPack, load_pack, pack_by_hash
 from policies.procedure import RECORDED, StageStatus, awaiting_name
 from policies.rules import RuleContext, check_event
+from policies.rules.catalog import catalog_year
 
 
 # --- input ------------------------------------------------------------------------------------------------------
@@ -203,6 +204,8 @@ def launch_in(
     if payload.decided_on is not None and payload.decided_on > today:
         raise BadInput(f"--decided-on {payload.decided_on} is after today ({today}); record the launch decision once "
                        "the organ has taken it", field="--decided-on")
+    timeline = WorkspaceTimeline(facts)
+    payload = with_catalog_version(payload, timeline.standing(timeline.position_at(live_key(moment))))
     body = payload.model_dump(mode="json", by_alias=True)
     if idempotency_key is not None:
         existing = store.find_by_key(conn, idempotency_key)
@@ -220,7 +223,7 @@ def launch_in(
     state = state_of_launch(case_id, values, actor.label)
     ctx, _ = rule_context(
         event="case-launched", payload=values, state=state, pack=pack, role=actor.role, actor=actor.label,
-        today=today, key=live_key(moment), timeline=WorkspaceTimeline(facts),
+        today=today, key=live_key(moment), timeline=timeline,
         load_case=lambda cid: store.load_stream(conn, cid),
     )
     findings = _judge(ctx)
@@ -239,6 +242,17 @@ def launch_in(
         moment,
     )
     return case_id, True
+
+
+def with_catalog_version(payload: CaseLaunched, standing: Mapping[str, Any]) -> CaseLaunched:
+    """The launch naming the version of its organ's catalog in force now, for the item it names (SCP-05 judges the
+    launch against that version; an adjustment's child case carries its parent's link)."""
+    if payload.catalog_item is None or payload.parent_case is not None:
+        return payload
+    book = standing.get("catalogs")
+    values = payload.model_dump(by_alias=True)
+    current = book.current(values["organ"], catalog_year(values)) if book is not None else None
+    return payload.model_copy(update={"catalog_version": current.version if current else None})
 
 
 def _judge(ctx: RuleContext) -> list[Finding]:

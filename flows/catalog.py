@@ -10,10 +10,11 @@ workspace stream (`workspace_findings`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Iterator, Mapping, Sequence
+from typing import Any, Mapping
 
 from pydantic import ValidationError
 
+from flows.catalog_book import catalog_book
 from flows.cases import _key, bad_payload, case_calendar, case_status, next_steps, pack_of
 from flows.clock import local_date, now
 from flows.workspace import Actor, Workspace, WorkspaceFacts, read_facts
@@ -23,7 +24,7 @@ from models.events import SCHEMA_VERSION, AttemptRefused, CatalogPublished
 from models.canonical import canonical_bytes, sha256_hex
 from models.state import decode_payload, replay
 from models.store import WORKSPACE_STREAM, NewEvent, StoredEvent
-from policies.catalog import CatalogBook, CatalogVersion, version_from_payload
+from policies.catalog import CatalogBook, CatalogVersion
 from policies.errors import BadInput, IntegrityFailure, RuleRefusal
 from policies.findings import Finding
 from policies.pack import DEFAULT_PACK, PolicyPack, load_pack, pack_by_hash
@@ -60,17 +61,9 @@ def _pinned_pack(ev: StoredEvent) -> PolicyPack:
     return pack
 
 
-def catalog_book(facts: WorkspaceFacts) -> CatalogBook:
+def workspace_catalogs(facts: WorkspaceFacts) -> CatalogBook:
     """Every catalog version the workspace stream holds, in the order recorded."""
-    return CatalogBook(tuple(_versions(facts.events)))
-
-
-def _versions(events: Sequence[StoredEvent]) -> Iterator[CatalogVersion]:
-    for ev in events:
-        if ev.type == "catalog-published":
-            env = ev.envelope
-            yield version_from_payload(decode_payload(ev.type, env["payload"]), recorded_at=ev.recorded_at, seq=ev.seq,
-                                       policy=env.get("policy") or "", policy_hash=env.get("policy_hash") or "")
+    return catalog_book(facts.events)
 
 
 def _context(payload: Mapping[str, Any], pack: PolicyPack, facts: WorkspaceFacts, role: str, today: Any) -> RuleContext:
@@ -132,7 +125,7 @@ def publish_catalog(ws: Workspace, actor: Actor, data: Any, *, policy: str = DEF
         moment = now(facts)
         today = local_date(moment)
         _dates_not_after(catalog, today)
-        book = catalog_book(facts)
+        book = workspace_catalogs(facts)
         _version_follows(catalog, book.history(catalog.organ, catalog.year))
         ctx = _context(catalog.model_dump(by_alias=True), pack, facts, actor.role, today)
         findings = check_event(ctx)
@@ -190,7 +183,7 @@ def _record_attempt(conn: Any, facts: WorkspaceFacts, body: dict[str, Any], acto
 def list_catalogs(ws: Workspace, *, organ: str | None = None, year: int | None = None) -> list[tuple[CatalogVersion, bool]]:
     """Every published version (optionally of one organ or year), oldest first, each with whether it is current."""
     with read_transaction(ws.engine) as conn:
-        book = catalog_book(read_facts(conn))
+        book = workspace_catalogs(read_facts(conn))
     current = {(v.organ, v.year): v.version for v in book.catalogs()}
     return [(v, current[(v.organ, v.year)] == v.version) for v in book.versions
             if (organ is None or v.organ == organ) and (year is None or v.year == year)]
@@ -239,7 +232,7 @@ def year_end_report(ws: Workspace, *, year: int | None = None, organ: str | None
     with read_transaction(ws.engine) as conn:
         facts = read_facts(conn)
         year = year if year is not None else local_date(now(facts)).year
-        catalogs = catalog_book(facts).catalogs(year=year, organ=organ)
+        catalogs = workspace_catalogs(facts).catalogs(year=year, organ=organ)
         organs = {c.organ for c in catalogs}
         linked: dict[tuple[str, str], list[LinkedCase]] = {}
         strays: list[str] = []

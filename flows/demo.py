@@ -21,9 +21,10 @@ from typing import Any
 
 from flows.audit import verify_cases
 from flows.cases import launch_case, record_event, show_case
+from flows.catalog import publish_catalog
 from flows.clock import LOCAL
 from flows.workspace import Actor, init_workspace, set_clock
-from models.events import EVENT_TYPES
+from models.events import EVENT_TYPES, CatalogPublished
 from policies.errors import RuleRefusal
 
 DEMO_ROOT = Path(".juece-demo")
@@ -252,6 +253,12 @@ def run_demo(workspace: Path | None, *, run_flow: bool, console: Any) -> None:
     j = f"juece --home {home}"
     say(f"[bold]juece demo[/] — a fresh workspace at {home}, simulated clock at 2025-08-25 09:00 (Asia/Shanghai)\n")
 
+    catalog = CatalogPublished.example
+    (payloads / "catalog-2025.json").write_text(json.dumps(catalog, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    published = publish_catalog(ws, LEGAL, catalog)
+    say(f"the 2025 decision catalog of 三亚市人民政府 (重大行政决策事项目录), version {published.version}, {published.items} "
+        f"items, published with the Party committee's consent ({catalog['party_consent']['ref']}; SCP-05)")
+    say(f"  $ {j} --as legal-office:张伟 catalog publish {payloads / 'catalog-2025.json'}\n")
     case_id, _ = launch_case(
         ws,
         LEGAL,
@@ -260,13 +267,13 @@ def run_demo(workspace: Path | None, *, run_flow: bool, console: Any) -> None:
         organ="三亚市人民政府",
         lead_unit="三亚市住房和城乡建设局",
         co_units=["天涯区人民政府"],
-        catalog_item="2025年度重大行政决策事项目录 第7项",
+        catalog_item="7",
         flags=["risk-relevant", "technical", "livelihood", "public-concern"],
     )
-    say(f"[bold]{case_id}[/] launched by the legal office (法制机构) 张伟: 三亚市河西片区棚户区改造项目")
+    say(f"[bold]{case_id}[/] launched by the legal office (法制机构) 张伟: 三亚市河西片区棚户区改造项目, catalog item 7")
     say(
         f"  $ {j} --as legal-office:张伟 case launch --title 三亚市河西片区棚户区改造项目 --category public-construction "
-        "--organ 三亚市人民政府 --lead-unit 三亚市住房和城乡建设局 --flag risk-relevant --flag technical …\n"
+        "--organ 三亚市人民政府 --lead-unit 三亚市住房和城乡建设局 --catalog 7 --flag risk-relevant --flag technical …\n"
     )
 
     def clock(day: str) -> None:

@@ -164,3 +164,7 @@ def rule_context(
         standing=timeline.standing(position),
     )
     return ctx, version
+
+
+# Standing facts registered elsewhere, imported here so every timeline folds them (they import `standing_fact`).
+from flows import catalog_book  # noqa: E402,F401  the decision catalogs in force (SCP-05)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import copy
 import json
+from datetime import date
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +14,7 @@ import pytest
 
 from flows.archive import export_archive
 from flows.audit import verify_cases
+from flows.cases import list_cases
 from flows.catalog import list_catalogs, publish_catalog, year_end_report
 from models import store
 from models.db import read_transaction, write_transaction
@@ -301,3 +303,136 @@ def test_the_example_catalog_publishes_as_it_is_and_the_schema_describes_it(ws):
     code, out, err = juece(ws.home, "catalog", "publish", "-", "--json", actor="legal-office:张伟", stdin=example)
     assert code == 0, err
     assert json.loads(out)["items"] == len(json.loads(example)["items"])
+
+
+# --- SCP-05 at launch: a case names an item of its organ's catalog, as the catalog stood -------------------------
+
+
+def launched_payload(ws, case_id: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    with read_transaction(ws.engine) as conn:
+        first = store.load_stream(conn, case_id)[0]
+    return {**first.payload, "acknowledgements": first.acknowledgements}
+
+
+def test_a_case_launched_for_a_catalog_item_records_the_version_in_force(ws):  # type: ignore[no-untyped-def]
+    publish_catalog(ws, LEGAL, catalog())
+    d = Driver(ws)
+    d.launch(catalog_item="1")
+    launched = launched_payload(ws, d.case_id)
+    assert (launched["catalog_item"], launched["catalog_version"], launched["acknowledgements"]) == ("1", 1, [])
+    assert verify_cases(ws).exit_code == 0
+
+
+def test_an_item_the_catalog_does_not_hold_is_refused_naming_SCP_05_and_launches_nothing(ws):  # type: ignore[no-untyped-def]
+    publish_catalog(ws, LEGAL, catalog())
+    with pytest.raises(RuleRefusal) as exc:
+        Driver(ws).launch(catalog_item="9")
+    f = exc.value.findings[0]
+    assert (exc.value.code, f.enforcement) == ("SCP-05", "HARD") and "art. 3(3)" in f.article
+    assert "no item 9" in f.message and "1, 2" in f.message
+    assert list_cases(ws) == []
+
+
+def test_an_item_named_while_the_organ_has_no_catalog_for_the_year_is_refused(ws):  # type: ignore[no-untyped-def]
+    publish_catalog(ws, LEGAL, catalog(year=2024, published_on="2024-02-25",
+                                       party_consent={"decided_on": "2024-02-20", "ref": "三委办〔2024〕9号"}))
+    with pytest.raises(RuleRefusal) as exc:
+        Driver(ws).launch(catalog_item="1")
+    assert exc.value.code == "SCP-05" and "no decision catalog published for 2025" in exc.value.message
+    assert list_cases(ws) == []
+
+
+def test_a_case_linked_to_no_item_is_a_warning_once_the_organ_has_a_catalog_and_is_launched_when_acknowledged(ws):  # type: ignore[no-untyped-def]
+    publish_catalog(ws, LEGAL, catalog())
+    with pytest.raises(RuleRefusal) as exc:
+        Driver(ws).launch()
+    assert (exc.value.code, exc.value.findings[0].enforcement) == ("SCP-05", "WARN")
+    assert list_cases(ws) == []
+    reason = "临时增加的民生事项，目录调整程序进行中"
+    d = Driver(ws)
+    d.launch(acknowledge=[("SCP-05", reason)])
+    assert [a["rule"] for a in launched_payload(ws, d.case_id)["acknowledgements"]] == ["SCP-05"]
+    report = verify_cases(ws)
+    assert report.exit_code == 0
+    assert [(a["rule"], a["seq"], a["reason"]) for a in report.cases[0].acknowledged] == [("SCP-05", 1, reason)]
+
+
+def test_without_a_catalog_for_the_organ_a_launch_needs_no_catalog_item(ws):  # type: ignore[no-untyped-def]
+    publish_catalog(ws, LEGAL, catalog(organ="三亚市天涯区人民政府"))
+    d = Driver(ws)
+    d.launch()  # 三亚市人民政府 has no catalog: the contract's launch works as it always did (catalog_unlinked_warning)
+    assert launched_payload(ws, d.case_id)["acknowledgements"] == []
+
+
+def test_a_case_of_another_category_than_its_catalog_item_is_a_warning(ws):  # type: ignore[no-untyped-def]
+    publish_catalog(ws, LEGAL, catalog())
+    with pytest.raises(RuleRefusal) as exc:
+        Driver(ws).launch(catalog_item="2", category="public-policy")
+    assert (exc.value.code, exc.value.findings[0].enforcement) == ("SCP-05", "WARN")
+    Driver(ws).launch(catalog_item="2", category="public-policy", acknowledge=[("SCP-05", "目录分类有误，已报调整")])
+
+
+def test_a_catalog_published_after_a_launch_does_not_change_the_launchs_verdict(ws):  # type: ignore[no-untyped-def]
+    Driver(ws).launch()  # no catalog yet: no warning
+    publish_catalog(ws, LEGAL, catalog())
+    d = Driver(ws)
+    d.launch(catalog_item="2", category="plan")
+    publish_catalog(ws, LEGAL, catalog(version=2, items=CATALOG["items"][:1], published_on="2025-06-10",
+                                       adjustment_reason="第2项调出目录",
+                                       party_consent={"decided_on": "2025-06-05", "ref": "三委办〔2025〕31号"}))
+    report = verify_cases(ws)
+    assert report.exit_code == 0, report.to_json()
+    with pytest.raises(RuleRefusal):  # today the item is no longer listed
+        Driver(ws).launch(catalog_item="2", category="plan")
+
+
+def test_a_launch_appended_behind_the_rules_back_for_an_unlisted_item_is_an_audit_finding(ws):  # type: ignore[no-untyped-def]
+    publish_catalog(ws, LEGAL, catalog())
+    Driver(ws).launch(catalog_item="1")
+    with write_transaction(ws.engine) as conn:
+        first = store.load_stream(conn, "JC-2025-0001")[0]
+        forged = {**first.payload, "catalog_item": "9", "title": "目录外事项"}
+        store.append(conn, "JC-2025-0002", [], [NewEvent("case-launched", SCHEMA_VERSION, forged, "legal-office:张伟",
+                                                          "legal-office", "forged-launch", "cn-2019",
+                                                          first.envelope["policy_hash"])], first.moment)
+    report = verify_cases(ws)
+    assert report.exit_code == 5
+    forged_verdict = next(v for v in report.cases if v.case_id == "JC-2025-0002")
+    assert forged_verdict.intact and [(f["rule"], f["seq"]) for f in forged_verdict.findings] == [("SCP-05", 1)]
+
+
+def test_an_adjustments_child_case_carries_its_parents_catalog_link(ws):  # type: ignore[no-untyped-def]
+    from flows.adjustments import open_adjustment
+
+    publish_catalog(ws, LEGAL, catalog())
+    d = Driver(ws)
+    d.launch("risk-relevant", "technical", catalog_item="1")
+    d.walk(MANDATORY_PATH)
+    d.walk(["party-reported", "decision-published"])
+    d.record("execution-problem-reported")
+    d.clock_to(date(2026, 1, 25))  # 2026: no catalog for the year; the child is not judged on it
+    child, _ = open_adjustment(ws, LEGAL, d.case_id, kind="amend", ground="条例第三十五条：客观情况发生重大变化",
+                               decided_on="2026-01-25")
+    assert launched_payload(ws, child)["catalog_item"] == "1"
+    assert verify_cases(ws).exit_code == 0
+
+
+def test_case_launch_through_the_command_line_checks_the_catalog(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+    home = ws.home
+    publish_catalog(ws, LEGAL, catalog())
+    launch = ["case", "launch", "--title", "三亚市公共停车场建设规划", "--category", "plan", "--organ", ORGAN,
+              "--lead-unit", "三亚市交通运输局"]
+    code, out, err = juece(home, *launch, "--catalog", "2", "--json", actor="legal-office:张伟")
+    assert code == 0, err
+    case_id = json.loads(out)["case_id"]
+    assert launched_payload(ws, case_id)["catalog_version"] == 1
+    code, out, err = juece(home, *launch, "--catalog", "9", actor="legal-office:张伟")
+    assert code == 3 and "SCP-05" in err and "art. 3(3)" in err and "no item 9" in one_line(err)
+    code, out, err = juece(home, *launch, "--catalog", "9", "--json", actor="legal-office:张伟")
+    assert code == 3 and json.loads(out)["error"]["code"] == "SCP-05"
+    code, out, err = juece(home, *launch, actor="legal-office:张伟")
+    assert code == 3 and "SCP-05" in err and "--acknowledge SCP-05" in one_line(err)
+    code, out, err = juece(home, *launch, "--acknowledge", "SCP-05", "--reason", "目录外的临时事项", "--json",
+                           actor="legal-office:张伟")
+    assert code == 0, err
+    assert len(list_cases(ws)) == 2

@@ -10,9 +10,9 @@ warning, raised as the pack's `catalog_unlinked_warning` says.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, Iterator, Sequence
+from typing import Any, Iterator, Mapping, Sequence
 
-from policies.catalog import CatalogVersion
+from policies.catalog import NO_CATALOGS, CatalogBook, CatalogVersion
 from policies.findings import Finding
 from policies.pack import PolicyPack
 from policies.rules import RuleContext, Violation, check, to_finding
@@ -41,6 +41,76 @@ def party_consent(ctx: RuleContext) -> Iterator[Violation]:
             f"{consent['decided_on']}; the catalog is published after the consent ({CONSENT}).",
             {"published_on": p["published_on"], "consented_on": consent["decided_on"]},
         )
+
+
+def catalog_year(launch: Mapping[str, Any]) -> int:
+    """The catalog year of a launch: the year the organ decided to launch the procedure (INI-02), else of the launch."""
+    return (launch.get("decided_on") or launch["launched_on"]).year
+
+
+def catalogs_of(ctx: RuleContext) -> CatalogBook:
+    """The decision catalogs as they stood when the event was recorded (flows/catalog_book.py folds them)."""
+    return ctx.standing.get("catalogs") or NO_CATALOGS
+
+
+@check("SCP-05", "case-launched")
+def catalog_link(ctx: RuleContext) -> Iterator[Violation]:
+    """SCP-05: a case names an item of its organ's catalog for the year, as the catalog stood at the launch."""
+    p = ctx.payload
+    if p.get("parent_case"):
+        return  # an adjustment's child case carries its parent's catalog link; the parent's launch was judged
+    organ, year, item_no = p["organ"], catalog_year(p), p.get("catalog_item")
+    current = catalogs_of(ctx).current(organ, year)
+    if item_no is None:
+        mode = ctx.param("catalog_unlinked_warning")
+        if mode == "always" or (mode == "when-organ-has-catalog" and current is not None):
+            listed = f"{organ} has a published {year} catalog (version {current.version})" if current else (
+                f"{organ} has no published {year} catalog")
+            yield Violation(
+                "SCP-05",
+                f"the case is not linked to any item of the decision catalog (决策事项目录); {listed}. An item outside "
+                "the catalog can still be a major decision (edge case 19): give --catalog ITEM, or acknowledge why it "
+                "is not listed.",
+                {"organ": organ, "year": year, "catalog_version": current.version if current else None},
+                part="unlinked",
+            )
+        return
+    if current is None:
+        yield Violation(
+            "SCP-05",
+            f"--catalog {item_no}: {organ} has no decision catalog published for {year}; a catalog is published with "
+            f"the Party committee's consent first (`juece catalog publish`), or launch without --catalog.",
+            {"organ": organ, "year": year, "catalog_item": item_no},
+        )
+        return
+    entry = current.item(item_no)
+    if entry is None:
+        yield Violation(
+            "SCP-05",
+            f"--catalog {item_no}: there is no item {item_no} in the {year} decision catalog of {organ} "
+            f"(version {current.version}, {len(current.items)} items: {_item_list(current)}).",
+            {"organ": organ, "year": year, "catalog_item": item_no, "catalog_version": current.version},
+        )
+    elif p.get("catalog_version") != current.version:
+        yield Violation(
+            "SCP-05",
+            f"the launch names version {p.get('catalog_version')} of the {year} catalog of {organ}, but version "
+            f"{current.version} was the catalog in force when it was recorded.",
+            {"catalog_version": p.get("catalog_version"), "current_version": current.version},
+        )
+    elif entry["category"] != p["category"]:
+        yield Violation(
+            "SCP-05",
+            f"catalog item {item_no} ({entry['title']}) is listed as {entry['category']}, but the case is launched as "
+            f"{p['category']}; the catalog fixes the item and its criteria (决策事项目录、标准).",
+            {"catalog_item": item_no, "listed_category": entry["category"], "category": p["category"]},
+            part="item-differs",
+        )
+
+
+def _item_list(catalog: CatalogVersion, limit: int = 12) -> str:
+    shown = [str(i["item_no"]) for i in catalog.items[:limit]]
+    return ", ".join(shown) + (", …" if len(catalog.items) > limit else "") if shown else "none"
 
 
 # --- SCP-06: the year-end report ---------------------------------------------------------------------------------
