@@ -380,6 +380,8 @@ def print_case(view: Any) -> None:
         con.print(f"[yellow]acknowledged[/] {a['rule']} on #{a['seq']} {a['event']} by {a['actor']}: {escape(a['reason'])}")
     for r in view.refused_attempts:
         con.print(f"[red]refused attempt[/] #{r['seq']} {r['attempted']} by {r['actor']} ({', '.join(r['rules'])})")
+    for n in view.notes:
+        con.print(f"[yellow]note[/] {escape(n)}")
 
 
 # --- recording --------------------------------------------------------------------------------------------------

@@ -32,6 +32,7 @@ from policies.pack import DEFAULT_PACK, PolicyPack, load_pack, pack_by_hash
 from policies.procedure import RECORDED, StageStatus, awaiting_name
 from policies.rules import RuleContext, check_event
 from policies.rules.catalog import catalog_year
+from policies.rules.drafting import drafting_notes
 
 
 # --- input ------------------------------------------------------------------------------------------------------
@@ -567,6 +568,7 @@ def view_of(state: CaseState, pack: PolicyPack, calendar: WorkingDayCalendar, to
         events=state.seq,
         as_of=as_of.isoformat() if as_of else None,
         today=today.isoformat(),
+        notes=drafting_notes(state, pack, statuses),
     )
 
 

@@ -29,7 +29,7 @@ from policies.errors import BadInput, IntegrityFailure, RuleRefusal
 from policies.findings import Finding
 from policies.pack import DEFAULT_PACK, PolicyPack, load_pack, pack_by_hash
 from policies.rules import RuleContext, check_event
-from policies.rules.catalog import ItemStatus, LinkedCase, item_status, year_end_findings
+from policies.rules.catalog import ItemStatus, LinkedCase, catalog_year, item_status, year_end_findings
 
 
 class _Workspace:
@@ -238,12 +238,11 @@ def year_end_report(ws: Workspace, *, year: int | None = None, organ: str | None
         strays: list[str] = []
         for case_id in store.stream_ids(conn, event_type="case-launched") if organs else ():
             events = store.load_stream(conn, case_id)
-            launch = events[0].payload
-            if launch["organ"] not in organs or not launch.get("catalog_item") or launch.get("parent_case"):
+            launch = decode_payload("case-launched", events[0].payload)
+            if (launch["organ"] not in organs or not launch.get("catalog_item") or launch.get("parent_case")
+                    or catalog_year(launch) != year):
                 continue
             state = replay(events)
-            if state.launched_on.year != year:
-                continue
             pack = pack_of(state)
             statuses = state.statuses(pack)
             awaiting, _ = next_steps(pack, state, statuses)

@@ -436,3 +436,27 @@ def test_case_launch_through_the_command_line_checks_the_catalog(ws, tmp_path: P
                            actor="legal-office:张伟")
     assert code == 0, err
     assert len(list_cases(ws)) == 2
+
+
+def test_a_case_the_organ_decided_to_launch_last_year_counts_for_last_years_catalog(ws):  # type: ignore[no-untyped-def]
+    publish_catalog(ws, LEGAL, catalog(year=2024, published_on="2024-02-25",
+                                       party_consent={"decided_on": "2024-02-20", "ref": "三委办〔2024〕9号"}))
+    d = Driver(ws)
+    d.launch(catalog_item="1", decided_on="2024-12-30")  # recorded in 2025, decided in 2024 (INI-02)
+    assert launched_payload(ws, d.case_id)["catalog_version"] == 1
+    (first, _) = year_end_report(ws, year=2024).items
+    assert [c.case_id for c in first.cases] == [d.case_id]
+    assert year_end_report(ws, year=2025).items == ()
+
+
+def test_the_catalog_works_alike_on_sqlite_and_postgresql(backend_ws):  # type: ignore[no-untyped-def]
+    publish_catalog(backend_ws, LEGAL, catalog())
+    with pytest.raises(RuleRefusal):
+        publish_catalog(backend_ws, LEGAL, catalog(version=2, adjustment_reason="调整", party_consent=None))
+    d = Driver(backend_ws)
+    d.launch(catalog_item="1")
+    report = year_end_report(backend_ws, year=2025)
+    assert [(i.item["item_no"], [c.case_id for c in i.cases]) for i in report.items] == [("1", [d.case_id]), ("2", [])]
+    assert report.exit_code == 5
+    verdict = verify_cases(backend_ws)
+    assert verdict.exit_code == 0 and verdict.workspace is not None and verdict.workspace.refused_attempts == 1

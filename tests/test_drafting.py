@@ -206,3 +206,13 @@ def test_the_command_line_names_a_missing_field_of_the_dispute_statement(case: D
     code, out, err = juece(case.ws.home, "record", case.case_id, "dispute-stated", "--file", str(f), actor="clerk:李明")
     assert code == 2, (out, err)
     assert "points" in one_line(err) and "Traceback" not in err
+
+
+def test_case_show_says_which_units_still_need_a_dispute_statement_until_the_meeting(case: Driver):
+    case.record("departments-consulted")
+    (note,) = case.show().notes
+    assert note.startswith("DRF-04: 三亚市自然资源和规划局 (since 2025-09-20)") and "dispute-stated" in note
+    code, out, err = juece(case.ws.home, "case", "show", case.case_id)
+    assert code == 0 and "DRF-04: 三亚市自然资源和规划局" in one_line(out)
+    case.record("dispute-stated")
+    assert case.show().notes == ()

@@ -12,7 +12,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any, Iterator, Mapping
 
-from policies.procedure import RECORDED
+from policies.pack import PolicyPack
+from policies.procedure import RECORDED, CaseView, StageStatus
 from policies.rules import RuleContext, Violation, check
 
 ART_13 = "不能取得一致意见的，应当向决策机关说明争议的主要问题，有关单位的意见，决策承办单位的意见、理由和依据"
@@ -121,3 +122,19 @@ def dispute_before_discussion(ctx: RuleContext) -> Iterator[Violation]:
         unit, day = next(iter(late.items()))
         yield Violation("DRF-04", f"the dispute statement for {unit} is dated {day}, after the meeting of {held}; the "
                         "organ receives it before it discusses the draft.", {"unit": unit, "stated_on": day, "held_on": held})
+
+
+def drafting_notes(case: CaseView, pack: PolicyPack, statuses: Mapping[str, StageStatus]) -> tuple[str, ...]:
+    """What `case show` says about drafting while the organ has not yet decided: the units whose disagreement still
+    needs a dispute statement before the meeting (DRF-04)."""
+    stage = pack.stage_of("dispute-stated")
+    if stage is None or "DRF-04" not in pack.rules or not stage.concurrent_until:
+        return ()
+    if statuses[stage.concurrent_until].status in RECORDED:
+        return ()
+    open_, _ = disputes(list(case.stage_records(stage)))
+    if not open_:
+        return ()
+    units = ", ".join(f"{u} (since {d})" for u, d in open_.items())
+    return (f"DRF-04: {units} did not agree, and no dispute statement is recorded: the meeting is refused until "
+            "`dispute-stated` is recorded, or the unit agrees in a new `departments-consulted`.",)
