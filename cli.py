@@ -118,9 +118,19 @@ def _ws():  # type: ignore[no-untyped-def]
 
 
 def _actor():  # type: ignore[no-untyped-def]
+    """The `--as ROLE:NAME` actor; once the workspace has accounts it must name an active account holding that role
+    (AUTH-01, exit 3)."""
+    from flows.accounts import authorise_actor
     from flows.workspace import parse_actor
+    from policies.errors import WorkspaceMissing
 
-    return parse_actor(G.actor)
+    actor = parse_actor(G.actor)
+    try:
+        ws = _ws()
+    except WorkspaceMissing:
+        return actor  # the command itself says there is no workspace
+    authorise_actor(ws, actor, "act")
+    return actor
 
 
 def _read_payload(file: str, field: str = "--file") -> Any:
@@ -1175,6 +1185,156 @@ def demo(
     from flows.demo import run_demo
 
     run_demo(workspace, run_flow=not no_flow, console=_console())
+
+
+# --- accounts and the web console -------------------------------------------------------------------------------
+
+user_app = typer.Typer(help="Accounts (账号): add, grant, revoke, disable, tokens; recorded in the workspace history.",
+                       no_args_is_help=True)
+app.add_typer(user_app, name="user")
+
+
+def _account_json(a: Any) -> dict[str, Any]:
+    return a.to_json()
+
+
+@user_app.command("add")
+@command
+def user_add(
+    name: str = typer.Argument(..., metavar="NAME", help="The person's name as it is recorded, e.g. 李明."),
+    role: List[str] = typer.Option(..., "--role", help="A role to grant (repeatable)."),
+    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin (one line)."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """Add an account (admin); prints a one-time password unless one is given on stdin."""
+    from flows.accounts import add_account
+
+    password = None
+    if password_stdin:
+        password = sys.stdin.readline().rstrip("\r\n")
+        if not password:
+            raise BadInput("--password-stdin: no password on stdin", field="--password-stdin")
+    account, shown = add_account(_ws(), _actor(), name, role, password)
+
+    def human() -> None:
+        from rich.markup import escape
+
+        con = _console()
+        con.print(f"account {escape(account.name)} added with roles {', '.join(account.roles)}")
+        if shown:
+            con.print(f"one-time password (shown once, 仅显示一次): {shown}")
+
+    emit(as_json, {**account.to_json(), **({"password": shown} if shown else {})}, human)
+
+
+@user_app.command("grant")
+@command
+def user_grant(name: str = typer.Argument(..., metavar="NAME"), role: str = typer.Argument(..., metavar="ROLE"),
+               as_json: bool = JsonOpt) -> None:
+    """Grant a role to an account (admin; recorded)."""
+    from flows.accounts import grant_role
+
+    a = grant_role(_ws(), _actor(), name, role)
+    emit(as_json, a.to_json(), lambda: _console().print(f"{a.name}: roles now {', '.join(a.roles) or 'none'}", markup=False))
+
+
+@user_app.command("revoke")
+@command
+def user_revoke(name: str = typer.Argument(..., metavar="NAME"), role: str = typer.Argument(..., metavar="ROLE"),
+                as_json: bool = JsonOpt) -> None:
+    """Revoke a role from an account (admin; recorded)."""
+    from flows.accounts import revoke_role
+
+    a = revoke_role(_ws(), _actor(), name, role)
+    emit(as_json, a.to_json(), lambda: _console().print(f"{a.name}: roles now {', '.join(a.roles) or 'none'}", markup=False))
+
+
+@user_app.command("disable")
+@command
+def user_disable(name: str = typer.Argument(..., metavar="NAME"), as_json: bool = JsonOpt) -> None:
+    """Disable an account (admin; recorded): it signs in no more and its sessions and tokens stop working."""
+    from flows.accounts import disable_account
+
+    a = disable_account(_ws(), _actor(), name)
+    emit(as_json, a.to_json(), lambda: _console().print(f"{a.name}: disabled", markup=False))
+
+
+@user_app.command("token")
+@command
+def user_token(
+    name: str = typer.Argument(..., metavar="NAME"),
+    revoke: bool = typer.Option(False, "--revoke", help="Revoke every token of the account instead."),
+    as_json: bool = JsonOpt,
+) -> None:
+    """An API token for an account (admin), shown once and stored only as a hash; --revoke revokes them all."""
+    from flows.accounts import issue_token, revoke_tokens
+
+    if revoke:
+        n = revoke_tokens(_ws(), _actor(), name)
+        emit(as_json, {"name": name, "revoked": n}, lambda: _console().print(f"{n} token(s) revoked", markup=False))
+        return
+    token, token_id = issue_token(_ws(), _actor(), name)
+    emit(as_json, {"token": token, "token_id": token_id, "name": name},
+         lambda: _console().print(f"API token for {name} (shown once, 仅显示一次):\n{token}", markup=False))
+
+
+@user_app.command("list")
+@command
+def user_list(as_json: bool = JsonOpt) -> None:
+    """Every account with its roles."""
+    from flows.accounts import list_accounts
+
+    rows = list_accounts(_ws())
+
+    def human() -> None:
+        from rich.table import Table
+
+        from rich.markup import escape
+
+        t = Table(title="accounts (账号)")
+        for col in ("name", "roles", "state"):
+            t.add_column(col)
+        for a in rows:
+            t.add_row(escape(a.name), ", ".join(a.roles), "active" if a.active and not a.locked else ("locked" if a.active else "disabled"))
+        _console().print(t)
+
+    emit(as_json, {"accounts": [a.to_json() for a in rows]}, human)
+
+
+@user_app.command("log")
+@command
+def user_log(limit: int = typer.Option(200, "--limit", min=1, max=10000), as_json: bool = JsonOpt) -> None:
+    """The security log (安全审计日志): sign-ins, failures, lockouts, grants, token use; newest first."""
+    from flows.accounts import security_log
+
+    rows = security_log(_ws(), limit=limit)
+
+    def human() -> None:
+        from rich.table import Table
+
+        from rich.markup import escape
+
+        t = Table(title="security log (安全审计日志)")
+        for col in ("at (UTC)", "kind", "account", "address", "detail"):
+            t.add_column(col)
+        for r in rows:
+            t.add_row(r["at"][:19], r["kind"], escape(r["account"]), escape(r["address"]), escape(r["detail"]))
+        _console().print(t)
+
+    emit(as_json, {"entries": rows}, human)
+
+
+@app.command()
+@command
+def web(
+    host: str = typer.Option("127.0.0.1", "--host"),
+    port: int = typer.Option(8000, "--port", min=1, max=65535),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes (uvicorn)."),
+) -> None:
+    """The web console and the HTTP API (/api/v1); on PostgreSQL any number of instances share sessions and state."""
+    from web.server import serve
+
+    serve(_ws(), host=host, port=port, workers=workers)
 
 
 def main() -> None:

@@ -17,6 +17,7 @@ from flows.documents import blob_intact
 from flows.workspace import Workspace, WorkspaceFacts, read_facts
 from models import store
 from models.db import read_transaction
+from models.accounts import AccountsTimeline
 from models.integrity import Break, verify_stream
 from models.state import CaseState, evolve_record, launch_state, record_of
 from models.store import gc_paused
@@ -24,8 +25,9 @@ from models.store import WORKSPACE_STREAM, StoredEvent
 from policies.calendar import WorkingDayCalendar
 from policies.errors import CalendarNotLoaded, IntegrityFailure
 from policies.findings import Finding
-from policies.pack import PolicyPack
-from policies.rules import RuleContext, check_event, checks_for
+from policies.pack import DEFAULT_PACK, PolicyPack, load_pack
+from policies.rules import RuleContext, check_event, checks_for, to_finding
+from policies.rules.auth import standing_violation
 
 
 @dataclass(frozen=True)
@@ -161,6 +163,21 @@ def _rechecked(
                 rules = checked[ev.type] = tuple(checks_for(ev.type, pack))
         state = next_state
         yield ev, rules, findings, acks, state, change
+
+
+def workspace_auth_findings(facts: WorkspaceFacts) -> tuple[dict[str, Any], ...]:
+    """AUTH-01 over the workspace stream itself (account changes, calendar loads, clock moves): each by an account
+    that held its role when it was recorded, once the workspace had accounts (judged under the newest default pack,
+    which names the roles of account changes)."""
+    pack = load_pack(DEFAULT_PACK)
+    accounts = AccountsTimeline(facts.events)
+    out = []
+    for ev in facts.events:
+        name = ev.actor.split(":", 1)[1] if ":" in ev.actor else ev.actor
+        v = standing_violation(accounts.at(ev.position), name, ev.role, f"record `{ev.type}`")
+        if v is not None:
+            out.append({"seq": ev.seq, "event": ev.type, "actor": ev.actor, **to_finding(pack, v).to_json()})
+    return tuple(out)
 
 
 def recheck(
@@ -347,7 +364,8 @@ def verify_cases(ws: Workspace, case_ids: Sequence[str] = (), *, checkpoint: Any
         if not case_ids:
             wbreak = verify_stream(facts.events)
             workspace = CaseVerdict(WORKSPACE_STREAM, wbreak is None, len(facts.events), wbreak,
-                                    findings=() if wbreak else tuple(workspace_findings(facts)),
+                                    findings=() if wbreak else (tuple(workspace_findings(facts))
+                                                                + workspace_auth_findings(facts)),
                                     refused_attempts=sum(1 for e in facts.events if e.type == "attempt-refused"))
             if stray := comments.unclaimed(ids):
                 workspace = CaseVerdict(WORKSPACE_STREAM, False, len(facts.events), wbreak, problem="; ".join(stray))

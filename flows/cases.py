@@ -343,7 +343,7 @@ def record_in(
     acknowledged = _apply_acks(findings, acks)
     blocking = [f for f in findings if f.enforcement == "HARD" or (f.enforcement == "WARN" and not f.acknowledged)]
     if blocking:
-        if pack.param("record_refused_attempts") and not any(f.rule == "ROLE-01" for f in blocking):
+        if pack.param("record_refused_attempts") and not any(f.rule in ("ROLE-01", "AUTH-01") for f in blocking):
             _record_attempt(conn, events, event, body, actor, blocking, key, moment)
         return None, _refusal(event, blocking)
     new = NewEvent(

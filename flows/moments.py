@@ -166,5 +166,13 @@ def rule_context(
     return ctx, version
 
 
+@standing_fact("accounts", "account-added", "role-granted", "role-revoked", "account-disabled")
+def _accounts(events: Sequence[StoredEvent]) -> Any:
+    """AUTH-01's accounts as they stood (None while the workspace had none)."""
+    from models.accounts import fold_accounts
+
+    return fold_accounts(events)
+
+
 # Standing facts registered elsewhere, imported here so every timeline folds them (they import `standing_fact`).
 from flows import catalog_book  # noqa: E402,F401  the decision catalogs in force (SCP-05)

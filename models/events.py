@@ -1117,6 +1117,12 @@ class DisputeStated(Payload):
     }
 
 
+def _account_events() -> tuple[type[Payload], ...]:
+    from models.account_events import ACCOUNT_EVENTS  # its own module; it builds on Payload above
+
+    return ACCOUNT_EVENTS
+
+
 EVENT_TYPES: dict[str, type[Payload]] = {
     cls.event_type: cls
     for cls in (
@@ -1161,6 +1167,7 @@ EVENT_TYPES: dict[str, type[Payload]] = {
         CatalogPublished,
         DepartmentsConsulted,
         DisputeStated,
+        *_account_events(),
     )
 }
 
@@ -1180,6 +1187,7 @@ ENGINE_EVENTS = frozenset(
         "experts-imported",
         "expert-panel-drawn",
         "catalog-published",
+        *(cls.event_type for cls in _account_events()),
     }
 )
 RECORDABLE = tuple(name for name in EVENT_TYPES if name not in ENGINE_EVENTS)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Connection, Engine, inspect, text
 
+from models.credentials import CREDENTIALS_DDL
 from models.db import is_sqlite, write_transaction
 from policies.errors import IntegrityFailure
 
@@ -173,6 +174,8 @@ MIGRATIONS: tuple[Migration, ...] = (
         ),
     ),
     Migration(2, "public comments and dispositions", sqlite=_COMMENTS_DDL["sqlite"], postgresql=_COMMENTS_DDL["postgresql"]),
+    Migration(3, "credentials, API tokens, web sessions and the security log", sqlite=CREDENTIALS_DDL["sqlite"],
+              postgresql=CREDENTIALS_DDL["postgresql"]),
 )
 
 _LEDGER = {
@@ -244,4 +247,9 @@ def app_role_grants(role: str, schema: str = "public") -> list[str]:
         f'REVOKE UPDATE, DELETE, TRUNCATE ON "{schema}".events FROM {role}',
         f'GRANT SELECT, INSERT ON "{schema}".comments, "{schema}".dispositions TO {role}',
         f'REVOKE UPDATE, DELETE, TRUNCATE ON "{schema}".comments, "{schema}".dispositions FROM {role}',
+        # credentials, tokens and sessions change (a new password, a revoked token, an ended session); the security
+        # log, like the history, is only ever appended to.
+        f'GRANT SELECT, INSERT, UPDATE ON "{schema}".credentials, "{schema}".api_tokens, "{schema}".web_sessions TO {role}',
+        f'GRANT SELECT, INSERT ON "{schema}".security_log TO {role}',
+        f'REVOKE UPDATE, DELETE, TRUNCATE ON "{schema}".security_log FROM {role}',
     ]

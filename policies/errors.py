@@ -96,3 +96,17 @@ class ConcurrentModification(DecisionError):
 
     exit_code = 6
     code = "concurrent-modification"
+
+
+class Unauthenticated(DecisionError):
+    """Missing, unknown, expired or revoked credentials; the same answer whichever it was (HTTP 401)."""
+
+    exit_code = 2
+    code = "unauthenticated"
+
+
+class Throttled(DecisionError):
+    """Too many failed sign-ins from one address; try again later (HTTP 429)."""
+
+    exit_code = 2
+    code = "throttled"

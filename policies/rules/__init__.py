@@ -203,8 +203,10 @@ declare("LIM-01", "policies.limits")  # a payload's size and depth, before it is
 declare("CAL-08", "flows.moments")  # the calendar as it stood: the context both paths build, and the audit's list
 declare("SCP-06", "policies.rules.catalog")  # the year-end report of catalog items not archived (year_end_findings)
 
-# Importing the rule modules registers their checks; `order` first: its gates (ROLE-01, then the stage order) run
-# before any other; the dates last: ORD-01 gates after the sequence inside a stage (LEG-03, LEG-07).
+# Importing the rule modules registers their checks; `auth` first: who is acting (AUTH-01) is settled before anything
+# else; then `order`: its gates (ROLE-01, then the stage order) run before any other; the dates last: ORD-01 gates
+# after the sequence inside a stage (LEG-03, LEG-07).
+from policies.rules import auth  # noqa: E402,F401  isort: skip
 from policies.rules import order  # noqa: E402,F401  isort: skip
 from policies.rules import (  # noqa: E402,F401
     adjustment,
