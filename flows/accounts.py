@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import secrets
 import string
+import time
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any, Mapping, Sequence
@@ -465,12 +466,28 @@ def token_account(ws: Workspace, token: str, address: str) -> SignedIn:
         account = (accounts_now(conn) or {}).get(owner[0]) if owner else None
     if owner is None or account is None:
         raise Unauthenticated("the API token is not valid (unknown or revoked)")
-    with write_transaction(ws.engine) as conn:
-        cred.log_security(conn, _stamp(), "token-use", owner[0], address, f"token {owner[1]}")
+    seen = time.monotonic()
+    key = (owner[1], address)
+    if seen - _TOKEN_USE_LOGGED.get(key, -1e9) >= TOKEN_USE_LOG_SECONDS:
+        _TOKEN_USE_LOGGED[key] = seen
+        with write_transaction(ws.engine) as conn:
+            cred.log_security(conn, _stamp(), "token-use", owner[0], address, f"token {owner[1]}")
     return SignedIn(account, None, "token")
 
 
-def security_log(ws: Workspace, *, limit: int = 200, kind: str | None = None) -> list[dict[str, Any]]:
-    """The security log, newest first (read by the auditor)."""
+# Token use is logged once a minute per token and address in each process: a script polling the API would otherwise
+# turn every read into a write (and the security log into noise).
+TOKEN_USE_LOG_SECONDS = 60.0
+_TOKEN_USE_LOGGED: dict[tuple[str, str], float] = {}
+
+
+def security_log(ws: Workspace, *, limit: int = 200, kind: str | None = None,
+                 reader: Standing | None = None) -> list[dict[str, Any]]:
+    """The security log, newest first. Over the web only the auditor and the administrator read it (`reader`); the
+    command line is the operator's tool on the server."""
+    if reader is not None and not reader.roles & {"auditor", "admin"}:
+        f = Finding("ROLE-01", "PROCEDURE.md (d) ROLE-01; GB/T 22239-2019 8.1.4.3 安全审计", "HARD",
+                    "the security log (安全审计日志) is read by the auditor (审计) or the administrator.", {})
+        raise RuleRefusal(f.sentence(), findings=[f])
     with read_transaction(ws.engine) as conn:
         return cred.read_security_log(conn, limit=limit, kind=kind)

@@ -1,0 +1,99 @@
+"""The FastAPI application: the API router, the console router, static files, security headers, body limits, and
+DecisionErrors turned into the contract's statuses."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from flows.workspace import Workspace, open_workspace
+from policies.errors import DecisionError
+from web.errors import error_body, headers_of, status_of
+from web.limits import BodyLimit
+from web.settings import WebSettings
+
+HERE = Path(__file__).parent
+
+# No inline script or style anywhere: scripts and styles come from /static only.
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
+       "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+
+def _is_api(request: Request) -> bool:
+    return request.url.path.startswith("/api/")
+
+
+def create_app(ws: Workspace, settings: WebSettings | None = None) -> FastAPI:
+    """The app serving one workspace."""
+    from web import api, console
+
+    settings = settings or WebSettings()
+    app = FastAPI(
+        title="juece (决策) HTTP API",
+        version="1",
+        description="Major administrative decisions (重大行政决策) under 国务院令第713号: cases, records, audit, archive.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.ws = ws
+    app.state.settings = settings
+    app.include_router(api.router)
+    app.include_router(console.router)
+    app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next: Any) -> Response:
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    app.add_middleware(BodyLimit, limit_for=lambda path: settings.max_upload_bytes
+                       if path.endswith("/comments") else settings.max_body_bytes)
+
+    @app.exception_handler(DecisionError)
+    async def decision_error(request: Request, exc: DecisionError) -> Response:
+        if not _is_api(request):
+            from web.console import error_page
+
+            return error_page(request, exc)
+        return JSONResponse(error_body(exc), status_code=status_of(exc), headers=headers_of(exc))
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
+        errs = exc.errors()
+        problems = [f"{'.'.join(str(p) for p in e.get('loc', ())) or '(request)'}: {e.get('msg', '')}" for e in errs[:8]]
+        field = ".".join(str(p) for p in errs[0].get("loc", ())) if errs else None
+        body = {"error": {"code": "bad-input", "message": "the request is not valid — " + "; ".join(problems),
+                          "exit_code": 2, "field": field, "problems": problems}}
+        return JSONResponse(body, status_code=400)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> Response:
+        code = {404: "not-found", 405: "method-not-allowed"}.get(exc.status_code, "bad-input")
+        message = {404: "there is nothing at this address", 405: "this address does not take that method"}.get(
+            exc.status_code, str(exc.detail))
+        if not _is_api(request):
+            from web.console import plain_error_page
+
+            return plain_error_page(request, exc.status_code, message)
+        return JSONResponse({"error": {"code": code, "message": message, "exit_code": 2}}, status_code=exc.status_code,
+                            headers=getattr(exc, "headers", None))
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The app for `juece web` (uvicorn's factory): the workspace at JUECE_HOME, settings from JUECE_WEB_*."""
+    return create_app(open_workspace(None), WebSettings.from_env())

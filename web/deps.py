@@ -1,0 +1,60 @@
+"""Who is asking: `current_account` from a Bearer token or the session cookie — never from the request body."""
+
+from __future__ import annotations
+
+from fastapi import Request
+
+from flows.accounts import SignedIn, session_account, token_account
+from flows.workspace import Workspace
+from policies.errors import Unauthenticated
+from web.settings import WebSettings
+
+SESSION_COOKIE = "juece_session"
+CSRF_COOKIE = "juece_csrf"  # before sign-in only: the sign-in form's double-submit token
+
+
+def workspace(request: Request) -> Workspace:
+    """The workspace this app serves."""
+    return request.app.state.ws
+
+
+def settings(request: Request) -> WebSettings:
+    """The app's settings."""
+    return request.app.state.settings
+
+
+def client_address(request: Request) -> str:
+    """The caller's address (the proxy's X-Forwarded-For only when the proxy is trusted)."""
+    if settings(request).trust_proxy:
+        forwarded = request.headers.get("x-forwarded-for", "")
+        if forwarded:
+            return forwarded.split(",")[0].strip()[:100]
+    return (request.client.host if request.client else "unknown")[:100]
+
+
+def is_https(request: Request) -> bool:
+    """Whether the browser reached us over HTTPS (directly, or through a trusted proxy that says so)."""
+    if request.url.scheme == "https":
+        return True
+    return settings(request).trust_proxy and request.headers.get("x-forwarded-proto", "").lower() == "https"
+
+
+def current_account(request: Request) -> SignedIn:
+    """The signed-in account: `Authorization: Bearer TOKEN`, else the session cookie; else 401."""
+    cached = getattr(request.state, "signed_in", None)
+    if cached is not None:
+        return cached
+    ws = workspace(request)
+    auth = request.headers.get("authorization")
+    if auth is not None:
+        scheme, _, token = auth.partition(" ")
+        if scheme.lower() != "bearer" or not token.strip():
+            raise Unauthenticated("use `Authorization: Bearer TOKEN` (a token from `juece user token`)")
+        who = token_account(ws, token.strip(), client_address(request))
+    else:
+        secret = request.cookies.get(SESSION_COOKIE)
+        if not secret:
+            raise Unauthenticated("not signed in: sign in, or send `Authorization: Bearer TOKEN`")
+        who = session_account(ws, secret, settings(request).idle_minutes)
+    request.state.signed_in = who
+    return who

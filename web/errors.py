@@ -1,0 +1,66 @@
+"""DecisionErrors as HTTP answers: the CLI's error object `{"error": {"code", "message", …}}` with the contract's
+status (PRODUCT.md): 400 bad input, 401 credentials, 403 ROLE-01/AUTH-01, 404 unknown case, 409 a procedure rule,
+412 If-Match not the last seq, 413 over the size limit, 429 throttled; never 500 for a user's request."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from policies.errors import (
+    BadInput,
+    ConcurrentModification,
+    DecisionError,
+    IntegrityFailure,
+    RuleRefusal,
+    StorageFailure,
+    Throttled,
+    Unauthenticated,
+    UnknownCase,
+)
+
+
+def status_of(exc: DecisionError) -> int:
+    """The HTTP status for an error, as the contract's table says."""
+    if isinstance(exc, Unauthenticated):
+        return 401
+    if isinstance(exc, Throttled):
+        return 429
+    if isinstance(exc, UnknownCase):
+        return 404
+    if isinstance(exc, RuleRefusal):
+        return 403 if exc.code in ("ROLE-01", "AUTH-01") else 409
+    if isinstance(exc, ConcurrentModification):
+        return 412
+    if isinstance(exc, BadInput):
+        return 413 if exc.code == "LIM-01" else 400
+    if isinstance(exc, IntegrityFailure):
+        return 409
+    if isinstance(exc, StorageFailure):
+        return 503
+    return 400
+
+
+def headers_of(exc: DecisionError) -> dict[str, str]:
+    """Headers an error answer carries (how to authenticate; when to retry)."""
+    if isinstance(exc, Unauthenticated):
+        return {"WWW-Authenticate": 'Bearer realm="juece"'}
+    if isinstance(exc, Throttled):
+        return {"Retry-After": str(exc.details.get("retry_after", 900))}
+    return {}
+
+
+def error_body(exc: DecisionError) -> dict[str, Any]:
+    """The error object (the same one `--json` prints)."""
+    return exc.to_json()
+
+
+class TooLarge(BadInput):
+    """A request body over the limit (LIM-01): 413."""
+
+    code = "LIM-01"
+
+
+class NotFound(BadInput):
+    """A path that names nothing: 404."""
+
+    code = "not-found"

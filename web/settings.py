@@ -1,0 +1,34 @@
+"""The web tier's settings, in one object (environment variables JUECE_WEB_*)."""
+
+from __future__ import annotations
+
+import os
+
+from pydantic import BaseModel, Field
+
+
+class WebSettings(BaseModel):
+    """How `juece web` behaves; each setting can be given as an environment variable."""
+
+    # 等保 2.0 (GB/T 22239-2019) 8.1.4.1 d): 登录连接超时自动退出 — sessions end after this many idle minutes.
+    idle_minutes: int = Field(30, ge=1, le=24 * 60)
+    # Cookies get `Secure` when the request came over HTTPS: directly, or through a proxy that says so in
+    # X-Forwarded-Proto — trusted only when trust_proxy is set (never trust it from the open network).
+    trust_proxy: bool = False
+    # "auto": Secure when served over HTTPS; "always": always (a TLS-only deployment); "never": never.
+    secure_cookies: str = Field("auto", pattern="^(auto|always|never)$")
+    max_body_bytes: int = 1024 * 1024  # LIM-01: a payload is at most 1 MiB
+    max_upload_bytes: int = 64 * 1024 * 1024  # a comments file may be larger than one payload
+
+    @classmethod
+    def from_env(cls) -> "WebSettings":
+        """Settings from JUECE_WEB_IDLE_MINUTES, JUECE_WEB_TRUST_PROXY, JUECE_WEB_SECURE_COOKIES."""
+        env = os.environ
+        data: dict[str, object] = {}
+        if "JUECE_WEB_IDLE_MINUTES" in env:
+            data["idle_minutes"] = int(env["JUECE_WEB_IDLE_MINUTES"])
+        if "JUECE_WEB_TRUST_PROXY" in env:
+            data["trust_proxy"] = env["JUECE_WEB_TRUST_PROXY"].lower() in ("1", "true", "yes")
+        if "JUECE_WEB_SECURE_COOKIES" in env:
+            data["secure_cookies"] = env["JUECE_WEB_SECURE_COOKIES"]
+        return cls(**data)  # type: ignore[arg-type]
