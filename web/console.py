@@ -337,6 +337,15 @@ def audit_page(request: Request, run: str | None = None, ws: Workspace = Depends
     return render(request, "audit.html", report=report, cases=list_cases(ws))
 
 
+@router.get("/audit/replay")
+def audit_replay(request: Request, case: str = "", as_of: str = "") -> Response:
+    """The replay form's answer: the case's history as of the moment."""
+    console_account(request)
+    from urllib.parse import quote
+
+    return RedirectResponse(f"/cases/{quote(case, safe='')}/history?as_of={quote(as_of, safe='')}", status_code=303)
+
+
 @router.post("/cases/{case_id}/archive")
 async def archive_download(case_id: str, request: Request, ws: Workspace = Depends(workspace)) -> Response:
     """Export the dossier as a BagIt bag and download it as a zip (the archivist; recorded like `archive export`)."""
