@@ -50,7 +50,7 @@ class TokenIssued(Payload):
 
     event_type = "token-issued"
     name: Name
-    token_id: str = Field(pattern=r"^[0-9a-f]{12}$")
+    token_id: Name  # the first 12 hex digits of the token's sha256
 
 
 ACCOUNT_EVENTS: tuple[type[Payload], ...] = (AccountAdded, RoleGranted, RoleRevoked, AccountDisabled, TokenIssued)
