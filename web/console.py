@@ -222,6 +222,7 @@ async def record(case_id: str, request: Request, ws: Workspace = Depends(workspa
 
         if event not in labels.EVENTS:
             validate_payload(event, {})  # names the events there are
+        accounts.acting_role(ws, who.account, event, case_id)  # who may record it comes before what the form says
         payload = payload_from_form(event, values)
         result = await run_in_threadpool(record_as, ws, who, case_id, event, payload, acks, None, None)
     except RuleRefusal as exc:
