@@ -192,8 +192,11 @@ def _case_page(request: Request, ws: Workspace, case_id: str, *, refusal: Decisi
         forms.append({"event": event, "roles": step["roles"], "fields": form_fields(event, kept),
                       "refusal": refusal if event == failed_event else None,
                       "findings": getattr(refusal, "findings", []) if event == failed_event else [],
-                      "values": kept or {}})
-    return render(request, "case.html", status=code, view=view, forms=forms, notice=notice,
+                      "kept": kept or {}})
+    from models.events import RECORDABLE
+
+    return render(request, "case.html", status=code, view=view, forms=forms, notice=notice, recordable=RECORDABLE,
+                  any_values=values if failed_event not in [f["event"] for f in forms] else None,
                   other_refusal=refusal if refusal is not None and failed_event not in [f["event"] for f in forms] else None,
                   other_findings=getattr(refusal, "findings", []) if failed_event not in [f["event"] for f in forms] else [])
 
@@ -223,7 +226,7 @@ async def record(case_id: str, request: Request, ws: Workspace = Depends(workspa
         if event not in labels.EVENTS:
             validate_payload(event, {})  # names the events there are
         accounts.acting_role(ws, who.account, event, case_id)  # who may record it comes before what the form says
-        payload = payload_from_form(event, values)
+        payload = payload_from_form(event, values) if "payload_json" not in values else json_payload(values["payload_json"])
         result = await run_in_threadpool(record_as, ws, who, case_id, event, payload, acks, None, None)
     except RuleRefusal as exc:
         return _case_page(request, ws, case_id, refusal=exc, failed_event=event, values=values, code=status_of(exc))
@@ -232,6 +235,20 @@ async def record(case_id: str, request: Request, ws: Workspace = Depends(workspa
             raise
         return _case_page(request, ws, case_id, refusal=exc, failed_event=event, values=values, code=400)
     return RedirectResponse(f"/cases/{case_id}?recorded={result.seq}", status_code=303)
+
+
+def json_payload(text: str) -> Any:
+    """The 'another record' form's payload, written as JSON."""
+    import orjson
+
+    from web.limits import json_depth_ok
+
+    if not json_depth_ok(text.encode()):
+        raise BadInput("the payload nests more than 64 levels (LIM-01)", field="payload_json")
+    try:
+        return orjson.loads(text)
+    except orjson.JSONDecodeError as exc:
+        raise BadInput(f"the payload is not JSON ({exc})", field="payload_json") from exc
 
 
 @router.get("/cases/{case_id}/history")
