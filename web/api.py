@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import random
 import shutil
 import tempfile
+import time
 from datetime import date
 from pathlib import Path
 from typing import Any, Optional
@@ -226,14 +228,20 @@ def record_as(ws: Workspace, who: SignedIn, case_id: str, event: str, payload: A
 
     validate_payload(event, payload)  # an unknown event or bad payload is 400 before any role question
     actor = accounts.acting_role(ws, who.account, event, case_id)
-    for attempt in range(5):
+    for attempt in range(_RACE_RETRIES):
         try:
             return record_event(ws, actor, case_id, event, payload, acknowledge=acks,
                                 idempotency_key=f"api:{case_id}:{key}" if key else None, expected_seq=expected)
         except ConcurrentModification:
-            if expected is not None or attempt == 4:
+            if expected is not None or attempt == _RACE_RETRIES - 1:
                 raise
+            time.sleep(random.uniform(0, 0.005 * (attempt + 1)))  # spread the writers that collided
     raise AssertionError("unreachable")
+
+
+# Without If-Match the caller asked for "record this", not "record this on top of what I saw": a writer that lost the
+# race for the case's next seq simply tries again (its derived idempotency key makes a retry safe).
+_RACE_RETRIES = 40
 
 
 @router.get("/cases/{case_id}/history")
