@@ -361,3 +361,23 @@ def run_demo(workspace: Path | None, *, run_flow: bool, console: Any) -> None:
         say(f"flow run [bold]{out.state_name}[/] — see the case's stage table in the Prefect UI:\n  {out.ui_url}")
         say(f"  (the server keeps running for the next flow; stop it with `{j} server stop`)")
     say(f"\nExplore: {j} case show {case_id}  ·  {j} audit replay {case_id} --as-of 2025-10-15")
+    demo_accounts(ws, say, j)
+
+
+# The demo's people as accounts of the console (made after the case, so its records predate them; AUTH-01 applies to
+# whatever is recorded from now on).
+DEMO_PEOPLE = ((ADMIN.name, ("admin",)), (LEGAL.name, ("legal-office",)), (CLERK.name, ("clerk",)),
+               (REVIEWER.name, ("reviewer",)), (SECRETARY.name, ("secretary",)), ("周档案", ("archivist",)),
+               ("赵审计", ("auditor",)))
+
+
+def demo_accounts(ws: Any, say: Any, j: str) -> None:
+    """Create the demo accounts, print their one-time passwords, and say how to open the console."""
+    from flows.accounts import add_account
+
+    say("\n[bold]demo accounts[/] (one-time passwords, shown once — 仅显示一次):")
+    for name, roles in DEMO_PEOPLE:
+        _, password = add_account(ws, ADMIN, name, roles)
+        say(f"  {name:<6} {', '.join(roles):<13} {password}")
+    say(f"Open the console on this workspace: {j} web --port 8000   then http://127.0.0.1:8000 "
+        f"(sign in as {CLERK.name} to record, 赵审计 to audit)")
