@@ -141,12 +141,8 @@ def _admin_gate(conn: Connection, actor: Actor, event: str) -> PolicyPack:
 def acting_role(ws: Workspace, account: Standing, event: str, case_id: str | None = None) -> Actor:
     """Over the web the actor is the signed-in account; its role is the one of its roles the pack allows for the
     event (the case's pinned pack, or the newest default pack for a launch). None of them: ROLE-01."""
-    from flows.cases import _load_case, pack_of
-
     if case_id is not None:
-        with read_transaction(ws.engine) as conn:
-            _, state = _load_case(conn, case_id)
-        pack = pack_of(state)
+        pack = pinned_pack(ws, case_id)
     else:
         pack = load_pack(DEFAULT_PACK)
     roles, article = pack.roles_for(event)
@@ -158,6 +154,20 @@ def acting_role(ws: Workspace, account: Standing, event: str, case_id: str | Non
                 f"the account {account.name!r} (roles: {held}) cannot record `{event}`; under the {pack.id} pack it is "
                 f"recorded by: {', '.join(roles) or 'nobody (recorded by the engine itself)'}.", {"event": event})
     raise RuleRefusal(f.sentence(), findings=[f])
+
+
+def pinned_pack(ws: Workspace, case_id: str) -> PolicyPack:
+    """The pack a case pinned at launch, read from its first event alone (no replay: a web request asks this before
+    the record's own transaction replays the case)."""
+    from flows.cases import pack_of
+    from models.state import launch_state
+    from policies.errors import UnknownCase
+
+    with read_transaction(ws.engine) as conn:
+        first = store.first_event(conn, case_id)
+    if first is None or first.type != "case-launched":
+        raise UnknownCase(f"there is no case {case_id!r} in this workspace (see `juece case list`)", case_id=case_id)
+    return pack_of(launch_state(first))
 
 
 # --- managing accounts ------------------------------------------------------------------------------------------

@@ -181,6 +181,12 @@ def load_stream(conn: Connection, case_id: str, *, as_of: datetime | None = None
         return list(map(_row, conn.execute(q.order_by(EVENTS.c.seq)).all()))
 
 
+def first_event(conn: Connection, case_id: str) -> StoredEvent | None:
+    """The first event of a stream (a case's launch, with the pack it pinned), without reading the rest."""
+    r = conn.execute(select(*_COLUMNS).where(EVENTS.c.case_id == case_id, EVENTS.c.seq == 1)).first()
+    return _row(r) if r else None
+
+
 def iter_all(conn: Connection, *, batch: int = 5000) -> Iterator[StoredEvent]:
     """Every stored event in global order, read in batches."""
     for rows in iter_all_rows(conn, batch=batch):
