@@ -248,3 +248,39 @@ def test_generated_bodies_on_every_post_route_never_get_a_500_and_a_refusal_writ
             assert event_count(ws) - before <= (1 if r.status_code == 409 else 0), (route, body, r.text)
 
     post()
+
+
+CONSOLE_POSTS = ["/login", "/logout", "/cases", "/cases/{case}/record", "/cases/{case}/comments", "/cases/{case}/archive",
+                 "/account/password"]
+form_text = st.text(max_size=40)
+forms = st.dictionaries(st.sampled_from(["event", "title", "category", "organ", "lead_unit", "flags", "published_on",
+                                         "deadline", "channels", "payload_json", "ack_rule", "ack_reason", "name",
+                                         "password", "old_password", "new_password", "public", "form_id", "x"]),
+                        form_text, max_size=8)
+
+
+def test_generated_forms_on_every_console_post_route_never_get_a_500_and_a_refusal_writes_nothing(ws) -> None:
+    import re
+
+    web = web_for(ws)
+    d = Driver(ws)
+    d.launch("technical")
+    c = web.client()
+    page = c.get("/login")
+    token = re.search(r'name="csrf" value="([^"]+)"', page.text).group(1)
+    assert c.post("/login", data={"name": "张伟", "password": "Sanya-2025-河西片区", "csrf": token},
+                  follow_redirects=False).status_code == 303
+    csrf = re.search(r'name="csrf" value="([^"]+)"', c.get("/cases").text).group(1)
+
+    @settings(max_examples=100, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(route=st.sampled_from([r for r in CONSOLE_POSTS if r != "/logout"]), form=forms,
+           with_csrf=st.booleans())
+    def post(route: str, form: dict, with_csrf: bool) -> None:
+        before = event_count(ws)
+        data = {**form, **({"csrf": csrf} if with_csrf else {})}
+        r = c.post(route.format(case=d.case_id), data=data, follow_redirects=False)
+        assert r.status_code < 500, (route, data, r.text[-500:])
+        if r.status_code >= 400 or not with_csrf:
+            assert event_count(ws) - before <= (1 if r.status_code == 409 else 0), (route, data, r.status_code)
+
+    post()
