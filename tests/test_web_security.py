@@ -29,9 +29,9 @@ def published(web):  # type: ignore[no-untyped-def]
     """A published case (so the archive can be exported) and an open one (so a consultation can be opened)."""
     done = Driver(web.ws)
     done.launch("technical", "risk-relevant")
-    done.walk(MANDATORY_PATH + ("party-reported", "decision-published"))
     fresh = Driver(web.ws)
-    fresh.launch("technical")
+    fresh.launch("technical", title="三亚市公共停车场建设规划")  # launched (decided) before anything is recorded
+    done.walk(MANDATORY_PATH + ("party-reported", "decision-published"))
     return done.case_id, fresh.case_id
 
 

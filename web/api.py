@@ -171,15 +171,9 @@ def _launch(ws: Workspace, who: SignedIn, body: LaunchBody, key: str | None) -> 
     actor = accounts.acting_role(ws, who.account, "case-launched")
     if key is not None and not (0 < len(key) <= 100):
         raise BadInput("Idempotency-Key must be 1 to 100 characters", field="Idempotency-Key")
-    extra: dict[str, Any] = {}
-    if body.decided_on is not None:
-        import inspect
-
-        if "decided_on" in inspect.signature(launch_case).parameters:  # INI-02, once the use case takes it
-            extra["decided_on"] = body.decided_on
     return launch_case(ws, actor, title=body.title, category=body.category, organ=body.organ, lead_unit=body.lead_unit,
                        catalog_item=body.catalog, flags=body.flags, co_units=body.co_units, policy=body.policy,
-                       idempotency_key=f"api:{key}" if key else None, **extra)
+                       decided_on=body.decided_on, idempotency_key=f"api:{key}" if key else None)
 
 
 @router.get("/cases/{case_id}")

@@ -173,6 +173,7 @@ async def launch(request: Request, ws: Workspace = Depends(workspace)) -> Respon
         case_id, _ = await run_in_threadpool(
             launch_case, ws, actor, title=values.get("title", ""), category=values.get("category", ""),
             organ=values.get("organ", ""), lead_unit=values.get("lead_unit", ""), flags=[f.strip() for f in flags],
+            decided_on=values.get("decided_on") or None,
             idempotency_key=("web:" + values["form_id"][:64]) if values.get("form_id") else None)
     except DecisionError as exc:
         return _cases(request, ws, None, launch_error=exc, launch_values=values, code=status_of(exc))
