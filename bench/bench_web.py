@@ -57,9 +57,12 @@ def main() -> None:
     t0 = time.perf_counter()
     writers = 8
     published = []
+    drivers = []
     for w in range(writers):  # cases the writers report on (execution reports need a published decision)
         d = Driver(ws)
-        d.launch("technical", "risk-relevant", title=f"基准已公布案件 {w}")
+        d.launch("technical", "risk-relevant", title=f"基准已公布案件 {w}")  # all launched before the first record
+        drivers.append(d)
+    for d in drivers:
         d.walk(MANDATORY_PATH + ("party-reported", "decision-published"))
         published.append(d.case_id)
     Driver(ws, published[0]).clock_to(date(2025, 12, 15))
