@@ -98,11 +98,12 @@ def _print_error(exc: DecisionError) -> None:
     err = _console(stderr=True)
     findings = getattr(exc, "findings", None)
     if findings:
-        where = " on the case's stages" if exc.details.get("event") else ""
+        event = exc.details.get("event")
+        where = " on the case's stages" if event and event != "case-launched" else ""
         err.print(f"[bold red]refused[/] (exit {exc.exit_code}) — nothing was recorded{where}.")
         for f in findings:
             kind = "rule" if f.enforcement == "HARD" else "warning"
-            err.print(f"  [bold]{f.rule}[/] {escape(f.article)} [{kind}]")
+            err.print(f"  [bold]{f.rule}[/] {escape(f.article)} \\[{kind}]")
             err.print(f"    {escape(f.message)}")
             if f.enforcement == "WARN" and not f.acknowledged:
                 err.print(f"    to record anyway: --acknowledge {f.rule} --reason \"…why…\"")

@@ -227,6 +227,8 @@ def test_a_launch_the_rules_refuse_is_exit_3_naming_the_rule_and_writes_nothing(
     assert json.loads(juece(ws.home, "case", "list", "--json")[1])["cases"] == []
     code, _, err = juece(ws.home, *LAUNCH, *args, actor=actor)
     assert code == 3 and rule in err and "Traceback" not in err
+    # a HARD rule is tagged as such (the tag once vanished as Rich markup); there is no case whose stages it spared
+    assert f"{rule} " in err and "[rule]" in err and "on the case's stages" not in err, err
 
 
 def test_the_launch_decision_date_is_recorded_and_a_future_one_is_bad_input(ws):  # type: ignore[no-untyped-def]
@@ -279,6 +281,8 @@ def test_moving_the_clock_as_a_clerk_is_refused_under_role_01(ws):  # type: igno
     code, out, err = juece(ws.home, "clock", "set", "2025-09-01T09:00+08:00", "--json", actor="clerk:李明")
     assert code == 3, (out, err)
     assert json.loads(out)["error"]["code"] == "ROLE-01"
+    code, _, err = juece(ws.home, "calendar", "load", str(Path(__file__).parent), actor="clerk:李明")
+    assert code == 3 and "ROLE-01" in err and "[rule]" in err and "Traceback" not in err, err
 
 
 def test_the_leg_07_refusal_names_legality_opinion_answered_as_the_missing_step(case):  # type: ignore[no-untyped-def]
