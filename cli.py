@@ -113,7 +113,7 @@ def _print_error(exc: DecisionError) -> None:
 
 
 def _ws():  # type: ignore[no-untyped-def]
-    from flows.workspace import open_workspace
+    from flows.usecases.workspace import open_workspace
 
     return open_workspace(G.home)
 
@@ -121,8 +121,8 @@ def _ws():  # type: ignore[no-untyped-def]
 def _actor():  # type: ignore[no-untyped-def]
     """The `--as ROLE:NAME` actor; once the workspace has accounts it must name an active account holding that role
     (AUTH-01, exit 3)."""
-    from flows.accounts import authorise_actor
-    from flows.workspace import parse_actor
+    from flows.usecases.accounts import authorise_actor
+    from flows.usecases.workspace import parse_actor
     from policies.errors import WorkspaceMissing
 
     actor = parse_actor(G.actor)
@@ -167,7 +167,7 @@ def _day(text: Optional[str], field: str):  # type: ignore[no-untyped-def]
 def _moment(text: Optional[str], field: str):  # type: ignore[no-untyped-def]
     if text is None:
         return None
-    from flows.clock import parse_moment
+    from flows.usecases.clock import parse_moment
 
     return parse_moment(text, field=field)
 
@@ -182,7 +182,7 @@ def init(
     as_json: bool = JsonOpt,
 ) -> None:
     """Create the workspace (idempotent)."""
-    from flows.workspace import Actor, init_workspace, parse_actor
+    from flows.usecases.workspace import Actor, init_workspace, parse_actor
 
     actor = parse_actor(G.actor) if G.actor else Actor("admin", os.environ.get("USER") or "admin")
     ws, created = init_workspace(G.home, actor, simulated_clock=_moment(simulated_clock, "--simulated-clock"))
@@ -197,7 +197,7 @@ def init(
 @command
 def clock_set(moment: str = typer.Argument(..., metavar="DATETIME"), as_json: bool = JsonOpt) -> None:
     """Move a simulated clock forward (recorded in the history)."""
-    from flows.workspace import set_clock
+    from flows.usecases.workspace import set_clock
 
     before, after = set_clock(_ws(), _actor(), _moment(moment, "DATETIME"))
     emit(as_json, {"from": before.isoformat(), "to": after.isoformat()},
@@ -208,7 +208,7 @@ def clock_set(moment: str = typer.Argument(..., metavar="DATETIME"), as_json: bo
 @command
 def calendar_list(as_json: bool = JsonOpt) -> None:
     """The loaded holiday notices, one per year."""
-    from flows.calendars import list_calendars
+    from flows.usecases.calendars import list_calendars
 
     entries = list_calendars(_ws())
 
@@ -230,8 +230,8 @@ def calendar_list(as_json: bool = JsonOpt) -> None:
 @command
 def calendar_days(year: int = typer.Argument(..., metavar="YEAR"), as_json: bool = JsonOpt) -> None:
     """The rest days and make-up working days of one year."""
-    from flows.calendars import calendar_for
-    from flows.workspace import read_workspace_facts
+    from flows.usecases.calendars import calendar_for
+    from flows.usecases.workspace import read_workspace_facts
 
     cal = calendar_for(read_workspace_facts(_ws()))
     days = cal.year_days(year)
@@ -254,7 +254,7 @@ def calendar_days(year: int = typer.Argument(..., metavar="YEAR"), as_json: bool
 @command
 def calendar_load(file: Path = typer.Argument(..., metavar="FILE"), as_json: bool = JsonOpt) -> None:
     """Load a year's holiday notice (admin); recorded in the workspace history."""
-    from flows.calendars import load_calendar
+    from flows.usecases.calendars import load_calendar
 
     e = load_calendar(_ws(), _actor(), file)
     emit(as_json, e.__dict__, lambda: _console().print(f"loaded {e.year}: {e.notice} (sha256 {e.sha256[:12]}…)"))
@@ -287,7 +287,7 @@ def case_launch(
     as_json: bool = JsonOpt,
 ) -> None:
     """Launch a case (legal office); prints the new case id."""
-    from flows.cases import launch_case
+    from flows.usecases.cases import launch_case
 
     if len(acknowledge) != len(reason):
         raise BadInput("give one --reason for each --acknowledge, in the same order", field="--reason")
@@ -312,7 +312,7 @@ def case_adjust(
     as_json: bool = JsonOpt,
 ) -> None:
     """Open a child case to stop, amend or repeal a decision (条例 art. 37: the statutory procedure again)."""
-    from flows.adjustments import open_adjustment
+    from flows.usecases.adjustments import open_adjustment
 
     child, rec = open_adjustment(_ws(), _actor(), case_id, kind=kind, ground=ground, decided_on=decided_on)
     emit(as_json, {"case_id": case_id, "child_case": child, "seq": rec.seq}, lambda: _console().print(
@@ -324,7 +324,7 @@ def case_adjust(
 @command
 def case_list(status: Optional[str] = typer.Option(None, "--status", help="open | decided | published | ended"), as_json: bool = JsonOpt) -> None:
     """Every case, with what it waits on."""
-    from flows.cases import list_cases
+    from flows.usecases.cases import list_cases
 
     rows = list_cases(_ws(), status=status)
 
@@ -349,7 +349,7 @@ def case_show(
     as_json: bool = JsonOpt,
 ) -> None:
     """A case's stages, next step, deadlines and warnings."""
-    from flows.cases import show_case
+    from flows.usecases.cases import show_case
 
     view = show_case(_ws(), case_id, as_of=_moment(as_of, "--as-of"))
     emit(as_json, view.to_json(), lambda: print_case(view))
@@ -411,7 +411,7 @@ def record(
     as_json: bool = JsonOpt,
 ) -> None:
     """Record an event on a case, checked against the case's policy pack."""
-    from flows.cases import record_event
+    from flows.usecases.cases import record_event
 
     if len(acknowledge) != len(reason):
         raise BadInput("give one --reason for each --acknowledge, in the same order", field="--reason")
@@ -443,7 +443,7 @@ def attach(
     as_json: bool = JsonOpt,
 ) -> None:
     """Put a document in the content-addressed store and record it on the case."""
-    from flows.documents import attach as attach_document
+    from flows.usecases.documents import attach as attach_document
 
     r = attach_document(_ws(), _actor(), case_id, file, name=name, title=title, non_disclosure_basis=non_disclosure)
     emit(as_json, r.to_json(), lambda: _console().print(
@@ -484,7 +484,7 @@ def audit_replay(
     as_json: bool = JsonOpt,
 ) -> None:
     """The case as it stood at a moment, and every event with actor, role and rule checks."""
-    from flows.audit import replay_case
+    from flows.usecases.audit import replay_case
 
     rep = replay_case(_ws(), case_id, as_of=_moment(as_of, "--as-of"))
 
@@ -522,7 +522,7 @@ def audit_verify(
     as_json: bool = JsonOpt,
 ) -> int:
     """Integrity of every history, and every rule re-run; exit 4 on tampering, 5 on findings."""
-    from flows.audit import verify_cases
+    from flows.usecases.audit import verify_cases
 
     cp = key = None
     if checkpoint is not None:
@@ -574,7 +574,7 @@ def audit_checkpoint(
     as_json: bool = JsonOpt,
 ) -> None:
     """Sign a checkpoint of the whole history: tree size, Merkle root (RFC 9162), head hash."""
-    from flows.proofs import make_checkpoint
+    from flows.usecases.proofs import make_checkpoint
 
     cp = make_checkpoint(_ws())
     if out is not None:
@@ -591,7 +591,7 @@ def audit_checkpoint(
 @command
 def audit_key(as_json: bool = JsonOpt) -> None:
     """Print the installation's public key (PEM), which verifies its checkpoints and proofs."""
-    from flows.proofs import fingerprint, public_key_pem
+    from flows.usecases.proofs import fingerprint, public_key_pem
 
     pem = public_key_pem(_ws())
     emit(as_json, {"public_key": pem, "fingerprint": fingerprint(pem)}, lambda: sys.stdout.write(pem))
@@ -605,7 +605,7 @@ def audit_prove(
     out: Optional[Path] = typer.Option(None, "--out", help="Write the proof to this file."),
 ) -> None:
     """An inclusion proof of one event in a signed checkpoint, verifiable offline (`juece audit check-proof`)."""
-    from flows.proofs import prove
+    from flows.usecases.proofs import prove
 
     text = json.dumps(prove(_ws(), case_id, seq), ensure_ascii=False, indent=2) + "\n"
     if out is None:
@@ -623,7 +623,7 @@ def audit_check_proof(
     as_json: bool = JsonOpt,
 ) -> int:
     """Verify an inclusion proof offline: no workspace, no database (exit 4 when it does not verify)."""
-    from flows.proofs import check_proof
+    from flows.usecases.proofs import check_proof
 
     try:
         doc = json.loads(_read_text(file, "FILE"))
@@ -650,7 +650,7 @@ def archive_export(
     as_json: bool = JsonOpt,
 ) -> None:
     """Export a published (or ended) case as a BagIt bag with its history, proofs, documents and dossier page."""
-    from flows.archive import export_archive
+    from flows.usecases.archive import export_archive
 
     r = export_archive(_ws(), _actor(), case_id, out, public=public, fonds=fonds, org=org, classification=classification)
     emit(as_json, r.to_json(), lambda: _console().print(
@@ -667,7 +667,7 @@ def archive_verify(
     as_json: bool = JsonOpt,
 ) -> int:
     """Verify a bag with nothing but the bag: full BagIt validation, the chain, the checkpoint, proofs and pages."""
-    from flows.archive import verify_archive
+    from flows.usecases.archive import verify_archive
 
     v = verify_archive(path, public_key_pem_text=_read_text(public_key, "--public-key") if public_key else None)
 
@@ -700,7 +700,7 @@ def publication_verify(
     as_json: bool = JsonOpt,
 ) -> int:
     """Does a copy match the sha256 recorded with `decision-published`? Exit 4 when it differs."""
-    from flows.publication import fetch, read_copy, verify_copy
+    from flows.usecases.publication import fetch, read_copy, verify_copy
 
     if (url is None) == (file is None):
         raise BadInput("give exactly one of --url or --file", field="--url")
@@ -735,7 +735,7 @@ def experts_import(
     as_json: bool = JsonOpt,
 ) -> None:
     """Load the pool (JSON list, or CSV: name, affiliation, specialty, stance, interests separated by ;)."""
-    from flows.experts import import_experts
+    from flows.usecases.experts import import_experts
 
     n = import_experts(_ws(), _actor(), file, bank=bank)
     emit(as_json, {"experts": n, "bank": bank}, lambda: _console().print(f"{n} experts in the pool ({bank})"))
@@ -745,7 +745,7 @@ def experts_import(
 @command
 def experts_list(as_json: bool = JsonOpt) -> None:
     """The current pool."""
-    from flows.experts import pool
+    from flows.usecases.experts import pool
 
     bank, digest, experts = pool(_ws())
 
@@ -772,7 +772,7 @@ def experts_draw(
     as_json: bool = JsonOpt,
 ) -> None:
     """Draw a panel at random (interested experts excluded, differing views preferred) and record the draw."""
-    from flows.experts import draw_panel
+    from flows.usecases.experts import draw_panel
 
     rec, panel, excluded = draw_panel(_ws(), _actor(), case_id, count=count, seed=seed, specialty=specialty)
 
@@ -799,7 +799,7 @@ def comments_import(
     as_json: bool = JsonOpt,
 ) -> None:
     """Import JSON Lines or CSV (submitted_at, channel, author, text): validated, all or nothing, idempotent."""
-    from flows.comments import import_comments
+    from flows.usecases.comments import import_comments
 
     r = import_comments(_ws(), _actor(), case_id, file)
     emit(as_json, r.to_json(), lambda: _console().print(
@@ -817,7 +817,7 @@ def comments_show(
     as_json: bool = JsonOpt,
 ) -> None:
     """Received, distinct and clustered counts, the biggest clusters, and dispositions."""
-    from flows.comments import comment_summary, handling_report_draft
+    from flows.usecases.comments import comment_summary, handling_report_draft
 
     s = comment_summary(_ws(), case_id, top=top)
     draft = handling_report_draft(_ws(), case_id) if report else None
@@ -852,7 +852,7 @@ def comments_dispose(
     as_json: bool = JsonOpt,
 ) -> None:
     """Record how a comment or a cluster was handled (a `comment-disposed` record); it feeds the handling report."""
-    from flows.comments import record_disposition
+    from flows.usecases.comments import record_disposition
 
     r = record_disposition(_ws(), _actor(), case_id, target, disposition, reason)
     emit(as_json, r.to_json(), lambda: _console().print(f"{case_id} {target}: {disposition}"))
@@ -871,7 +871,7 @@ def catalog_publish(
     as_json: bool = JsonOpt,
 ) -> None:
     """Publish a version of an organ's catalog for a year (legal office), with the Party committee's consent (SCP-05)."""
-    from flows.catalog import publish_catalog
+    from flows.usecases.catalog import publish_catalog
 
     r = publish_catalog(_ws(), _actor(), _read_payload(file), policy=policy)
     emit(as_json, r.to_json(), lambda: _console().print(
@@ -906,7 +906,7 @@ def catalog_list(
     as_json: bool = JsonOpt,
 ) -> None:
     """Every published catalog version, and the items of the versions in force."""
-    from flows.catalog import list_catalogs
+    from flows.usecases.catalog import list_catalogs
 
     rows = list_catalogs(_ws(), organ=organ, year=year)
 
@@ -947,7 +947,7 @@ def catalog_report(
     as_json: bool = JsonOpt,
 ) -> int:
     """The year-end report (SCP-06): every catalog item and whether its dossier is archived; exit 5 when any is not."""
-    from flows.catalog import year_end_report
+    from flows.usecases.catalog import year_end_report
 
     r = year_end_report(_ws(), year=year, organ=organ)
 
@@ -987,7 +987,7 @@ def _esc(text: Any) -> str:
 @command
 def flow_run(case_id: str = typer.Argument(..., metavar="CASE"), as_json: bool = JsonOpt) -> None:
     """Run the case's Prefect flow: advance it as far as its records allow and publish its stage table."""
-    from flows.case_flow import run_case_flow
+    from flows.orchestration.case_flow import run_case_flow
 
     outcome = run_case_flow(_ws(), case_id)
     emit(as_json, outcome.to_json(), lambda: _console().print(
@@ -1003,7 +1003,7 @@ def flow_publish(
     as_json: bool = JsonOpt,
 ) -> None:
     """Post a published decision's text to a portal (retrying only transient failures) and record where it is."""
-    from flows.case_flow import run_publish_flow
+    from flows.orchestration.case_flow import run_publish_flow
 
     actor = _actor()
     outcome = run_publish_flow(_ws(), case_id, portal, actor.label)
@@ -1015,7 +1015,7 @@ def flow_publish(
 @command
 def flow_audit(as_json: bool = JsonOpt) -> None:
     """Run the audit flow over every case and publish the report as a Prefect artifact."""
-    from flows.case_flow import run_audit_flow
+    from flows.orchestration.case_flow import run_audit_flow
 
     outcome = run_audit_flow(_ws())
     emit(as_json, outcome.to_json(), lambda: _console().print(
@@ -1030,7 +1030,7 @@ def flow_sweep(
     as_json: bool = JsonOpt,
 ) -> None:
     """Run the deadline sweep once as a Prefect flow: due and overdue items, reminders to the webhook."""
-    from flows.case_flow import run_sweep_flow
+    from flows.orchestration.case_flow import run_sweep_flow
 
     outcome = run_sweep_flow(_ws(), webhook)
     emit(as_json, outcome.to_json(), lambda: _console().print(
@@ -1045,7 +1045,7 @@ def due(
     as_json: bool = JsonOpt,
 ) -> None:
     """What is due and overdue across every case (the sweep, without Prefect)."""
-    from flows.sweep import TransientDeliveryError, DeliveryRefused, deliver, sweep
+    from flows.usecases.sweep import TransientDeliveryError, DeliveryRefused, deliver, sweep
 
     today, items = sweep(_ws(), as_of=_moment(as_of, "--as-of"))
     delivered = None
@@ -1088,7 +1088,7 @@ def server_start(
     as_json: bool = JsonOpt,
 ) -> None:
     """Start the local Prefect server in the background (reused if already running)."""
-    from flows.prefect_server import ServerStartError, ensure_server
+    from flows.orchestration.prefect_server import ServerStartError, ensure_server
 
     try:
         st = ensure_server(_ws().prefect_home, database_url=database_url)
@@ -1120,7 +1120,7 @@ def worker(
     ),
 ) -> None:
     """Run juece's flows on this machine: serve the Prefect work pool until stopped (SIGTERM or Ctrl-C)."""
-    from flows.worker import deploy_flows, resolve_api_url, run_worker
+    from flows.orchestration.worker import deploy_flows, resolve_api_url, run_worker
 
     ws = _ws()
     url = resolve_api_url(api_url, ws.prefect_home)
@@ -1142,8 +1142,8 @@ def flow_trigger(
     as_json: bool = JsonOpt,
 ) -> None:
     """Run the case's flow on a `juece worker` (the scaled setup) and wait for it."""
-    from flows.cases import show_case
-    from flows.worker import resolve_api_url, trigger_case_flow
+    from flows.usecases.cases import show_case
+    from flows.orchestration.worker import resolve_api_url, trigger_case_flow
 
     ws = _ws()
     show_case(ws, case_id)  # an unknown case is refused here, not in a worker's log
@@ -1158,7 +1158,7 @@ def flow_trigger(
 @command
 def server_stop(as_json: bool = JsonOpt) -> None:
     """Stop the local Prefect server."""
-    from flows.prefect_server import stop_server
+    from flows.orchestration.prefect_server import stop_server
 
     st = stop_server(_ws().prefect_home)
     emit(as_json, _server_json(st), lambda: _console().print("Prefect server stopped"))
@@ -1168,7 +1168,7 @@ def server_stop(as_json: bool = JsonOpt) -> None:
 @command
 def server_status_cmd(as_json: bool = JsonOpt) -> None:
     """Is the local Prefect server running, and where."""
-    from flows.prefect_server import server_status
+    from flows.orchestration.prefect_server import server_status
 
     st = server_status(_ws().prefect_home)
     emit(as_json, _server_json(st), lambda: _console().print(
@@ -1183,7 +1183,7 @@ def demo(
     no_flow: bool = typer.Option(False, "--no-flow", help="Skip the Prefect flow run at the end."),
 ) -> None:
     """A complete sample case on a fresh simulated-clock workspace, end to end."""
-    from flows.demo import run_demo
+    from flows.demo.driver import run_demo
 
     run_demo(workspace, run_flow=not no_flow, console=_console())
 
@@ -1208,7 +1208,7 @@ def user_add(
     as_json: bool = JsonOpt,
 ) -> None:
     """Add an account (admin); prints a one-time password unless one is given on stdin."""
-    from flows.accounts import add_account
+    from flows.usecases.accounts import add_account
 
     password = None
     if password_stdin:
@@ -1233,7 +1233,7 @@ def user_add(
 def user_grant(name: str = typer.Argument(..., metavar="NAME"), role: str = typer.Argument(..., metavar="ROLE"),
                as_json: bool = JsonOpt) -> None:
     """Grant a role to an account (admin; recorded)."""
-    from flows.accounts import grant_role
+    from flows.usecases.accounts import grant_role
 
     a = grant_role(_ws(), _actor(), name, role)
     emit(as_json, a.to_json(), lambda: _console().print(f"{a.name}: roles now {', '.join(a.roles) or 'none'}", markup=False))
@@ -1244,7 +1244,7 @@ def user_grant(name: str = typer.Argument(..., metavar="NAME"), role: str = type
 def user_revoke(name: str = typer.Argument(..., metavar="NAME"), role: str = typer.Argument(..., metavar="ROLE"),
                 as_json: bool = JsonOpt) -> None:
     """Revoke a role from an account (admin; recorded)."""
-    from flows.accounts import revoke_role
+    from flows.usecases.accounts import revoke_role
 
     a = revoke_role(_ws(), _actor(), name, role)
     emit(as_json, a.to_json(), lambda: _console().print(f"{a.name}: roles now {', '.join(a.roles) or 'none'}", markup=False))
@@ -1254,7 +1254,7 @@ def user_revoke(name: str = typer.Argument(..., metavar="NAME"), role: str = typ
 @command
 def user_disable(name: str = typer.Argument(..., metavar="NAME"), as_json: bool = JsonOpt) -> None:
     """Disable an account (admin; recorded): it signs in no more and its sessions and tokens stop working."""
-    from flows.accounts import disable_account
+    from flows.usecases.accounts import disable_account
 
     a = disable_account(_ws(), _actor(), name)
     emit(as_json, a.to_json(), lambda: _console().print(f"{a.name}: disabled", markup=False))
@@ -1268,7 +1268,7 @@ def user_token(
     as_json: bool = JsonOpt,
 ) -> None:
     """An API token for an account (admin), shown once and stored only as a hash; --revoke revokes them all."""
-    from flows.accounts import issue_token, revoke_tokens
+    from flows.usecases.accounts import issue_token, revoke_tokens
 
     if revoke:
         n = revoke_tokens(_ws(), _actor(), name)
@@ -1283,7 +1283,7 @@ def user_token(
 @command
 def user_list(as_json: bool = JsonOpt) -> None:
     """Every account with its roles."""
-    from flows.accounts import list_accounts
+    from flows.usecases.accounts import list_accounts
 
     rows = list_accounts(_ws())
 
@@ -1306,7 +1306,7 @@ def user_list(as_json: bool = JsonOpt) -> None:
 @command
 def user_log(limit: int = typer.Option(200, "--limit", min=1, max=10000), as_json: bool = JsonOpt) -> None:
     """The security log (安全审计日志): sign-ins, failures, lockouts, grants, token use; newest first."""
-    from flows.accounts import security_log
+    from flows.usecases.accounts import security_log
 
     rows = security_log(_ws(), limit=limit)
 

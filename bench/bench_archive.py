@@ -24,9 +24,9 @@ def main() -> None:
     ap.add_argument("--mb", type=int, default=10)
     args = ap.parse_args()
 
-    from flows.archive import export_archive, verify_archive
-    from flows.documents import attach
-    from flows.workspace import Actor
+    from flows.usecases.archive import export_archive, verify_archive
+    from flows.usecases.documents import attach
+    from flows.usecases.workspace import Actor
     from support import CLERK, MANDATORY_PATH, Driver, new_workspace
 
     tmp = Path(tempfile.mkdtemp(prefix="juece-archive-bench-"))

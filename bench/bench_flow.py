@@ -23,8 +23,8 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=20)
     args = ap.parse_args()
 
-    from flows.cases import show_case
-    from flows.prefect_server import ensure_server, prefect_env, stop_server
+    from flows.usecases.cases import show_case
+    from flows.orchestration.prefect_server import ensure_server, prefect_env, stop_server
     from support import MANDATORY_PATH, Driver, new_workspace
 
     tmp = Path(tempfile.mkdtemp(prefix="juece-flow-bench-"))
@@ -40,7 +40,7 @@ def main() -> None:
         t0 = time.perf_counter()
         from prefect.settings import temporary_settings
 
-        from flows.prefect_flows import decision_case
+        from flows.orchestration.prefect_flows import decision_case
 
         t_import = time.perf_counter() - t0
         direct, flowed = [], []

@@ -18,7 +18,7 @@ under test, which pauses it around its own batch loops; only (a) pauses it in th
                       does); also shown split, the straightforward way: `verify_stream(load_stream(id))` per stream,
                       then `root_of_events(iter_all())`
   (c) replay          every case folded into its state: `replay(load_stream(conn, id))`
-  (d) audit verify    `flows.audit.verify_cases(ws)`: integrity + every rule of the pinned pack re-run on every event
+  (d) audit verify    `flows.usecases.audit.verify_cases(ws)`: integrity + every rule of the pinned pack re-run on every event
 
 Targets (the issue): (b) and (c) at least 100,000 events/s; (d) as fast as it honestly goes. The load average is
 read just before each run and includes the bench's own process (about 1.0 when nothing else runs). Against code
@@ -55,8 +55,8 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from support import ADMIN, CLERK, MANDATORY_PATH, Driver, new_workspace, payload
 
-from flows.clock import LOCAL
-from flows.workspace import Workspace, init_workspace, set_clock
+from flows.usecases.clock import LOCAL
+from flows.usecases.workspace import Workspace, init_workspace, set_clock
 from models import store
 from models.db import read_transaction, write_transaction
 from models.events import SCHEMA_VERSION, ExecutionReported
@@ -241,7 +241,7 @@ def measure_replay(ws: Workspace, ids: list[str]) -> tuple[int, str]:
 
 
 def measure_verify(ws: Workspace, ids: list[str], all_ids: list[str]) -> tuple[int, str]:
-    from flows.audit import verify_cases
+    from flows.usecases.audit import verify_cases
 
     report = verify_cases(ws, ids if ids != all_ids else ())
     n = sum(v.events for v in report.cases) + (report.workspace.events if report.workspace else 0)
@@ -308,7 +308,7 @@ def main() -> None:
     if "c" in which:
         plan.append(("c", "replay: replay(load_stream) for every case", lambda: measure_replay(ws, ids)))
     if "d" in which:
-        plan.append(("d", "audit verify: flows.audit.verify_cases (chains + every rule)", lambda: measure_verify(ws, ids, all_ids)))
+        plan.append(("d", "audit verify: flows.usecases.audit.verify_cases (chains + every rule)", lambda: measure_verify(ws, ids, all_ids)))
 
     rows = []
     for key, label, fn in plan:

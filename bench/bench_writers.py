@@ -25,8 +25,8 @@ def writer(home: str, url: str | None, cases: list[str], n: int, wid: int, start
     """One clerk's process: record n execution reports, retrying only when someone else wrote first (exit 6)."""
     if url:
         os.environ["JUECE_DATABASE_URL"] = url
-    from flows.cases import record_event
-    from flows.workspace import Actor, open_workspace
+    from flows.usecases.cases import record_event
+    from flows.usecases.workspace import Actor, open_workspace
     from policies.errors import ConcurrentModification
     from support import payload
 
@@ -71,7 +71,7 @@ def main() -> None:
             os.environ["JUECE_DATABASE_URL"] = url
         from sqlalchemy import text
 
-        from flows.audit import verify_cases
+        from flows.usecases.audit import verify_cases
         from support import MANDATORY_PATH, Driver, new_workspace
 
         home = Path(tempfile.mkdtemp(prefix="juece-writers-")) / "ws"

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from flows.audit import replay_case, verify_cases
+from flows.usecases.audit import replay_case, verify_cases
 from policies.errors import RuleRefusal
 from support import Driver
 

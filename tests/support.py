@@ -13,9 +13,9 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Iterable
 
-from flows.cases import launch_case, record_event, show_case
-from flows.clock import LOCAL
-from flows.workspace import Actor, Workspace, init_workspace, read_workspace_facts, set_clock
+from flows.usecases.cases import launch_case, record_event, show_case
+from flows.usecases.clock import LOCAL
+from flows.usecases.workspace import Actor, Workspace, init_workspace, read_workspace_facts, set_clock
 from models.events import EVENT_TYPES
 
 ADMIN = Actor("admin", "系统管理员")

@@ -13,10 +13,10 @@ from datetime import datetime
 import pytest
 from sqlalchemy import text
 
-from flows.accounts import add_account, change_password, disable_account, grant_role, issue_token, revoke_role
-from flows.audit import verify_cases
-from flows.clock import LOCAL
-from flows.workspace import Actor
+from flows.usecases.accounts import add_account, change_password, disable_account, grant_role, issue_token, revoke_role
+from flows.usecases.audit import verify_cases
+from flows.usecases.clock import LOCAL
+from flows.usecases.workspace import Actor
 from models import store
 from models.db import write_transaction
 from models.events import SCHEMA_VERSION
@@ -37,7 +37,7 @@ def with_accounts(ws):  # type: ignore[no-untyped-def]
 
 def append_directly(ws, case_id: str, actor: str, event: str, body: dict, at: datetime) -> None:  # type: ignore[no-untyped-def]
     """Write a record behind the engine's back (no live check): what a tampering insider with database access does."""
-    from flows.cases import validate_payload
+    from flows.usecases.cases import validate_payload
 
     data = validate_payload(event, body).model_dump(mode="json", by_alias=True)
     role = actor.split(":", 1)[0]

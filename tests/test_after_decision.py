@@ -6,8 +6,8 @@ from datetime import date
 
 import pytest
 
-from flows.adjustments import open_adjustment
-from flows.audit import verify_cases
+from flows.usecases.adjustments import open_adjustment
+from flows.usecases.audit import verify_cases
 from policies.errors import RuleRefusal
 from support import CLERK, HEAD, LEGAL, MANDATORY_PATH, Driver
 
@@ -136,4 +136,4 @@ def test_a_clerk_cannot_open_an_adjustment(published):  # type: ignore[no-untype
     with pytest.raises(RuleRefusal) as exc:
         open_adjustment(published.ws, CLERK, published.case_id, kind="repeal", ground="x", decided_on="2026-01-20")
     assert exc.value.code == "ROLE-01"
-    assert len(__import__("flows.cases", fromlist=["list_cases"]).list_cases(published.ws)) == 1  # no orphan child
+    assert len(__import__("flows.usecases.cases", fromlist=["list_cases"]).list_cases(published.ws)) == 1  # no orphan child

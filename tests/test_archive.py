@@ -13,8 +13,8 @@ from pathlib import Path
 import bagit
 import pytest
 
-from flows.archive import export_archive, verify_archive
-from flows.documents import attach
+from flows.usecases.archive import export_archive, verify_archive
+from flows.usecases.documents import attach
 from policies.errors import RuleRefusal
 from support import CLERK, MANDATORY_PATH, Actor
 
@@ -73,11 +73,11 @@ def test_bag_info_carries_the_archival_metadata(bag):  # type: ignore[no-untyped
 
 def test_the_tag_manifest_hash_is_recorded_in_the_history(published, bag):  # type: ignore[no-untyped-def]
     digest = hashlib.sha256((bag / "tagmanifest-sha256.txt").read_bytes()).hexdigest()
-    from flows.audit import replay_case
+    from flows.usecases.audit import replay_case
 
     events = replay_case(published.ws, published.case_id).events
     assert events[-1].type == "dossier-archived"
-    from flows.workspace import read_workspace_facts  # noqa: F401
+    from flows.usecases.workspace import read_workspace_facts  # noqa: F401
     from models.db import read_transaction
     from models.store import load_stream
 

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from flows.archive import export_archive
-from flows.audit import verify_cases
-from flows.documents import attach, blob_path
+from flows.usecases.archive import export_archive
+from flows.usecases.audit import verify_cases
+from flows.usecases.documents import attach, blob_path
 from models import store
 from models.db import read_transaction, write_transaction
 from models.events import SCHEMA_VERSION

@@ -13,9 +13,9 @@ from typing import Any
 
 import pytest
 
-from flows.audit import verify_cases
-from flows.clock import now
-from flows.workspace import read_workspace_facts
+from flows.usecases.audit import verify_cases
+from flows.usecases.clock import now
+from flows.usecases.workspace import read_workspace_facts
 from models import store
 from models.db import write_transaction
 from models.events import EVENT_TYPES, SCHEMA_VERSION
@@ -153,7 +153,7 @@ def test_a_bare_adjustment_naming_an_unrelated_or_missing_case_written_directly_
 
 
 def test_completing_an_adjustment_whose_child_case_was_not_decided_written_directly_is_an_adj_01_finding(ws):  # type: ignore[no-untyped-def]
-    from flows.adjustments import open_adjustment
+    from flows.usecases.adjustments import open_adjustment
 
     d = Driver(ws)
     published(d)

@@ -14,8 +14,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.calendars import calendar_for, shipped_notices
-from flows.workspace import WorkspaceFacts
+from flows.usecases.calendars import calendar_for, shipped_notices
+from flows.usecases.workspace import WorkspaceFacts
 from policies.calendar import WorkingDayCalendar, parse_notice
 from policies.errors import BadInput, CalendarNotLoaded
 

@@ -29,7 +29,7 @@ def prefect_harness():  # type: ignore[no-untyped-def]
 def run_flow(home: str, case_id: str):  # type: ignore[no-untyped-def]
     from prefect.settings import temporary_settings
 
-    from flows.prefect_flows import decision_case
+    from flows.orchestration.prefect_flows import decision_case
 
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
         return decision_case(home=home, case_id=case_id, return_state=True)
@@ -73,7 +73,7 @@ def test_the_flow_is_rerunnable_and_follows_the_records(prefect_harness, case): 
 def test_the_audit_flow_names_its_verdict_and_publishes_the_report(prefect_harness, case):  # type: ignore[no-untyped-def]
     from prefect.settings import temporary_settings
 
-    from flows.prefect_flows import audit_all_cases
+    from flows.orchestration.prefect_flows import audit_all_cases
 
     case.walk(MANDATORY_PATH[:6])
     case.record("meeting-held", held_on="2025-10-30", acknowledge=(("LEG-04", "司法局确认审查已完成"),))
@@ -91,7 +91,7 @@ def test_the_sweep_flow_retries_a_webhook_only_on_transient_failures(prefect_har
 
     from prefect.settings import temporary_settings
 
-    from flows.prefect_flows import deadline_sweep
+    from flows.orchestration.prefect_flows import deadline_sweep
 
     statuses = [503, 204, 403]
     hits: list[int] = []
@@ -130,9 +130,9 @@ def test_the_publication_flow_posts_the_text_retrying_transient_failures_and_rec
 
     from prefect.settings import temporary_settings
 
-    from flows.documents import attach
-    from flows.prefect_flows import publish_decision
-    from flows.publication import verify_copy
+    from flows.usecases.documents import attach
+    from flows.orchestration.prefect_flows import publish_decision
+    from flows.usecases.publication import verify_copy
     from support import LEGAL
 
     text = "三亚市人民政府关于河西片区棚户区改造的决定\n".encode()
@@ -173,11 +173,11 @@ def test_the_publication_flow_posts_the_text_retrying_transient_failures_and_rec
         assert state.name == "Posted" and len(received) == 2  # one 502, retried once
         assert "三亚市人民政府关于".encode() in received[-1]
         where = state.result()["url"]
-        from flows.publication import fetch
+        from flows.usecases.publication import fetch
 
         assert verify_copy(case.ws, case.case_id, fetch(where), where).matches
     finally:
         server.shutdown()
-    from flows.audit import replay_case
+    from flows.usecases.audit import replay_case
 
     assert replay_case(case.ws, case.case_id).events[-1].type == "decision-posted"

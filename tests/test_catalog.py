@@ -12,10 +12,10 @@ from typing import Any
 
 import pytest
 
-from flows.archive import export_archive
-from flows.audit import verify_cases
-from flows.cases import list_cases
-from flows.catalog import list_catalogs, publish_catalog, year_end_report
+from flows.usecases.archive import export_archive
+from flows.usecases.audit import verify_cases
+from flows.usecases.cases import list_cases
+from flows.usecases.catalog import list_catalogs, publish_catalog, year_end_report
 from models import store
 from models.db import read_transaction, write_transaction
 from models.events import SCHEMA_VERSION
@@ -402,7 +402,7 @@ def test_a_launch_appended_behind_the_rules_back_for_an_unlisted_item_is_an_audi
 
 
 def test_an_adjustments_child_case_carries_its_parents_catalog_link(ws):  # type: ignore[no-untyped-def]
-    from flows.adjustments import open_adjustment
+    from flows.usecases.adjustments import open_adjustment
 
     publish_catalog(ws, LEGAL, catalog())
     d = Driver(ws)

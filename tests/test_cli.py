@@ -21,9 +21,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows.audit import verify_cases
-from flows.cases import record_event
-from flows.clock import LOCAL
+from flows.usecases.audit import verify_cases
+from flows.usecases.cases import record_event
+from flows.usecases.clock import LOCAL
 from models.events import EVENT_TYPES, RECORDABLE
 from models.store import load_stream
 from policies.errors import DecisionError
@@ -418,7 +418,7 @@ def fuzz_case(tmp_path_factory: pytest.TempPathFactory) -> Driver:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(record=_records())
 def test_record_either_records_or_raises_a_decision_error_for_any_json_payload(fuzz_case: Driver, record):  # type: ignore[no-untyped-def]
-    from flows.workspace import parse_actor
+    from flows.usecases.workspace import parse_actor
 
     event, data, role, acks = record
     try:

@@ -8,9 +8,9 @@ from datetime import datetime
 import pytest
 from freezegun import freeze_time
 
-from flows.cases import launch_case, record_event, show_case
-from flows.clock import LOCAL
-from flows.workspace import init_workspace, set_clock
+from flows.usecases.cases import launch_case, record_event, show_case
+from flows.usecases.clock import LOCAL
+from flows.usecases.workspace import init_workspace, set_clock
 from policies.errors import BadInput, RuleRefusal
 from support import ADMIN, CLERK, LEGAL, payload
 
@@ -41,7 +41,7 @@ def test_the_simulated_clock_only_moves_forward_and_each_move_is_recorded(ws):  
     set_clock(ws, ADMIN, datetime(2025, 9, 1, 9, tzinfo=LOCAL))
     with pytest.raises(BadInput):
         set_clock(ws, ADMIN, datetime(2025, 8, 30, 9, tzinfo=LOCAL))
-    from flows.workspace import read_workspace_facts
+    from flows.usecases.workspace import read_workspace_facts
 
     facts = read_workspace_facts(ws)
     assert [e.type for e in facts.events] == ["workspace-initialised", "clock-set"]
@@ -52,6 +52,6 @@ def test_only_an_admin_moves_the_clock(ws):  # type: ignore[no-untyped-def]
     with pytest.raises(RuleRefusal) as exc:
         set_clock(ws, CLERK, datetime(2025, 9, 1, 9, tzinfo=LOCAL))
     assert exc.value.code == "ROLE-01" and exc.value.exit_code == 3
-    from flows.workspace import read_workspace_facts
+    from flows.usecases.workspace import read_workspace_facts
 
     assert [e.type for e in read_workspace_facts(ws).events] == ["workspace-initialised"]

@@ -16,9 +16,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from flows.audit import verify_cases
-from flows.cases import show_case
-from flows.comments import (
+from flows.usecases.audit import verify_cases
+from flows.usecases.cases import show_case
+from flows.usecases.comments import (
     COMMENTS_IMPORTED,
     comment_summary,
     handling_report_draft,
@@ -632,7 +632,7 @@ def test_a_disposition_is_a_record_in_the_chain_with_its_actor_and_reason(import
 
 
 def test_a_disposition_appended_by_a_reviewer_straight_to_the_store_is_an_audit_finding(imported):  # type: ignore[no-untyped-def]
-    from flows.cases import pack_of
+    from flows.usecases.cases import pack_of
     from models.db import write_transaction
     from models.state import launch_state
     from models.store import NewEvent
@@ -704,7 +704,7 @@ def published(case, tmp_path):  # type: ignore[no-untyped-def]
 
 
 def export(case, out: Path, *, public: bool = False) -> Path:  # type: ignore[no-untyped-def]
-    from flows.archive import export_archive
+    from flows.usecases.archive import export_archive
     from support import Actor
 
     export_archive(case.ws, Actor("archivist", "周档案"), case.case_id, out, public=public)
@@ -725,7 +725,7 @@ def regenerated(bag: Path) -> Path:
 
 
 def test_the_full_bag_carries_every_comment_and_every_disposition_and_verifies(published, tmp_path):  # type: ignore[no-untyped-def]
-    from flows.archive import verify_archive
+    from flows.usecases.archive import verify_archive
 
     bag = export(published, tmp_path / "bag")
     comments = jsonl(bag / "data" / "comments" / "comments.jsonl")
@@ -749,7 +749,7 @@ def test_the_full_bag_carries_every_comment_and_every_disposition_and_verifies(p
 
 
 def test_the_public_bag_leaves_out_private_persons_names_says_so_and_verifies(published, tmp_path):  # type: ignore[no-untyped-def]
-    from flows.archive import verify_archive
+    from flows.usecases.archive import verify_archive
 
     bag = export(published, tmp_path / "public", public=True)
     comments = jsonl(bag / "data" / "comments" / "comments.jsonl")
@@ -771,7 +771,7 @@ def test_the_public_bag_leaves_out_private_persons_names_says_so_and_verifies(pu
 
 @pytest.mark.parametrize("public", [False, True], ids=["full", "public"])
 def test_an_edited_comment_is_caught_even_with_regenerated_manifests(published, tmp_path, public):  # type: ignore[no-untyped-def]
-    from flows.archive import verify_archive
+    from flows.usecases.archive import verify_archive
 
     bag = export(published, tmp_path / "bag", public=public)
     f = bag / "data" / "comments" / "comments.jsonl"
@@ -782,7 +782,7 @@ def test_an_edited_comment_is_caught_even_with_regenerated_manifests(published, 
 
 @pytest.mark.parametrize("public", [False, True], ids=["full", "public"])
 def test_a_deleted_comment_line_is_caught_even_with_regenerated_manifests(published, tmp_path, public):  # type: ignore[no-untyped-def]
-    from flows.archive import verify_archive
+    from flows.usecases.archive import verify_archive
 
     bag = export(published, tmp_path / "bag", public=public)
     f = bag / "data" / "comments" / "comments.jsonl"
@@ -792,7 +792,7 @@ def test_a_deleted_comment_line_is_caught_even_with_regenerated_manifests(publis
 
 
 def test_a_withheld_name_put_back_into_a_public_bag_is_caught(published, tmp_path):  # type: ignore[no-untyped-def]
-    from flows.archive import verify_archive
+    from flows.usecases.archive import verify_archive
 
     bag = export(published, tmp_path / "public", public=True)
     f = bag / "data" / "comments" / "comments.jsonl"
@@ -802,7 +802,7 @@ def test_a_withheld_name_put_back_into_a_public_bag_is_caught(published, tmp_pat
 
 
 def test_an_edited_disposition_is_caught_even_with_regenerated_manifests(published, tmp_path):  # type: ignore[no-untyped-def]
-    from flows.archive import verify_archive
+    from flows.usecases.archive import verify_archive
 
     bag = export(published, tmp_path / "bag")
     f = bag / "data" / "comments" / "dispositions.jsonl"
@@ -814,7 +814,7 @@ def test_an_edited_disposition_is_caught_even_with_regenerated_manifests(publish
 def test_a_bag_stripped_of_its_comments_is_caught(published, tmp_path):  # type: ignore[no-untyped-def]
     import shutil
 
-    from flows.archive import verify_archive
+    from flows.usecases.archive import verify_archive
 
     bag = export(published, tmp_path / "bag")
     shutil.rmtree(bag / "data" / "comments")

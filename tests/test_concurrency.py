@@ -18,7 +18,7 @@ from datetime import date
 from pathlib import Path
 
 
-from flows.audit import verify_cases
+from flows.usecases.audit import verify_cases
 from models.store import load_stream
 from support import MANDATORY_PATH, Driver, payload
 
@@ -183,7 +183,7 @@ def test_eight_processes_recording_execution_reports_lose_nothing_and_duplicate_
 
 
 def test_every_sqlite_connection_the_engine_opens_is_durable_and_waits_for_the_lock(ws):  # type: ignore[no-untyped-def]
-    from flows.workspace import open_workspace
+    from flows.usecases.workspace import open_workspace
 
     engines = [ws.engine, open_workspace(ws.home).engine]
     for engine in engines:

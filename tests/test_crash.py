@@ -17,8 +17,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import event, text
 
-from flows.audit import verify_cases
-from flows.cases import record_event
+from flows.usecases.audit import verify_cases
+from flows.usecases.cases import record_event
 from policies.errors import StorageFailure
 from support import CLERK, MANDATORY_PATH, payload
 
@@ -99,8 +99,8 @@ def test_kill_9_during_record_loses_no_acknowledged_record_and_breaks_nothing(ex
 BUGGY_CLIENT = r'''
 import json, sys, time
 sys.path[:0] = [{root!r}, {tests!r}]
-from flows.workspace import open_workspace
-from flows.cases import record_in, validate_payload
+from flows.usecases.workspace import open_workspace
+from flows.usecases.cases import record_in, validate_payload
 from models.db import write_transaction
 from support import CLERK
 ws = open_workspace({home!r})

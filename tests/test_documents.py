@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from flows.audit import verify_cases
-from flows.documents import attach, blob_path
+from flows.usecases.audit import verify_cases
+from flows.usecases.documents import attach, blob_path
 from policies.errors import BadInput, RuleRefusal
 from support import AUDITOR, CLERK
 

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from flows.experts import draw, draw_panel, import_experts, pool
+from flows.usecases.experts import draw, draw_panel, import_experts, pool
 from models.events import PoolExpert
 from policies.errors import BadInput, RuleRefusal
 from support import CLERK, LEGAL, MANDATORY_PATH
@@ -69,7 +69,7 @@ def test_a_draw_follows_the_stage_order(case, tmp_path):  # type: ignore[no-unty
 
 
 def test_the_draw_is_part_of_the_verified_history(pooled):  # type: ignore[no-untyped-def]
-    from flows.audit import verify_cases
+    from flows.usecases.audit import verify_cases
 
     draw_panel(pooled.ws, CLERK, pooled.case_id, count=3)
     pooled.walk(MANDATORY_PATH[2:])

@@ -2,7 +2,7 @@
 
 Every test here opens the real workspace database with the standard library's `sqlite3`, as someone with access to
 the file would, drops the append-only triggers first (they are only a guard against mistakes, not against the owner
-of the file), changes the history, and then asks both the use case (`flows.audit.verify_cases`) and the real
+of the file), changes the history, and then asks both the use case (`flows.usecases.audit.verify_cases`) and the real
 `juece audit verify --json` command whether the history is intact. Both must answer with exit 4, name the case, and
 point at the first event that was touched.
 
@@ -26,8 +26,8 @@ from typing import Any
 
 import pytest
 
-from flows.audit import verify_cases
-from flows.workspace import Workspace
+from flows.usecases.audit import verify_cases
+from flows.usecases.workspace import Workspace
 from models.canonical import canonical_bytes, chain_hash
 from models.store import WORKSPACE_STREAM
 from support import MANDATORY_PATH, Driver

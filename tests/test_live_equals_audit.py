@@ -3,7 +3,7 @@ wrong roles, acknowledgements that fit or do not, calendar overlays loaded in be
 each attempt equals the auditor's re-check of it, finding for finding (issue 9, PROCEDURE.md (d) CAL-08).
 
 A recorded event's live verdict is the warnings it was recorded with (acknowledged); the audit must find exactly
-those. A refused attempt's live verdict is the refusal's findings; the auditor's path (flows.audit, on the case's
+those. A refused attempt's live verdict is the refusal's findings; the auditor's path (flows.usecases.audit, on the case's
 stored events before the attempt, the calendar and cases as they stood) must refuse it with the same ones.
 """
 
@@ -16,11 +16,11 @@ from typing import Any
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from flows.audit import _case_loader, _rechecked, recheck
-from flows.calendars import load_calendar
-from flows.cases import launch_case
-from flows.clock import now
-from flows.workspace import read_workspace_facts
+from flows.usecases.audit import _case_loader, _rechecked, recheck
+from flows.usecases.calendars import load_calendar
+from flows.usecases.cases import launch_case
+from flows.usecases.clock import now
+from flows.usecases.workspace import read_workspace_facts
 from models import store
 from models.canonical import canonical_bytes
 from models.db import read_transaction

@@ -11,7 +11,7 @@ import httpx
 import pytest
 
 from support import process_running
-from flows.prefect_server import ServerStatus, ensure_server, prefect_env, server_status, stop_server
+from flows.orchestration.prefect_server import ServerStatus, ensure_server, prefect_env, server_status, stop_server
 
 pytestmark = [pytest.mark.prefect, pytest.mark.prefect_server]
 
@@ -125,7 +125,7 @@ def test_prefect_env_sets_the_home_and_quiets_prefect_without_an_api_url(tmp_pat
 
 
 def test_managing_the_server_never_imports_prefect():
-    check = "import sys, flows.prefect_server; print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
+    check = "import sys, flows.orchestration.prefect_server; print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
 
     imported = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, check=True)
 

@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from flows.audit import verify_cases
-from flows.proofs import check_proof, make_checkpoint, prove, public_key_pem
+from flows.usecases.audit import verify_cases
+from flows.usecases.proofs import check_proof, make_checkpoint, prove, public_key_pem
 from models.checkpoint import generate_key, public_key_to_pem
 from support import MANDATORY_PATH
 

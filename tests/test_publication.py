@@ -12,8 +12,8 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flows.documents import attach
-from flows.publication import fetch, verify_copy
+from flows.usecases.documents import attach
+from flows.usecases.publication import fetch, verify_copy
 from policies.errors import BadInput, RuleRefusal
 from support import LEGAL, MANDATORY_PATH
 
@@ -88,7 +88,7 @@ def test_fetch_reads_through_any_httpx_transport():  # type: ignore[no-untyped-d
 
 
 def test_posting_to_a_portal_distinguishes_transient_failures_from_refusals():  # type: ignore[no-untyped-def]
-    from flows.publication import PortalRefused, TransientPortalError, post_to_portal
+    from flows.usecases.publication import PortalRefused, TransientPortalError, post_to_portal
 
     ok = httpx.MockTransport(lambda r: httpx.Response(201, json={"url": "https://www.sanya.gov.cn/zfwj/1.txt"}))
     assert post_to_portal("https://portal.test/post", "JC-2025-0001", "决定", TEXT, "ab" * 32, transport=ok).endswith("1.txt")

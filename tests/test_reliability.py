@@ -28,8 +28,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy import text
 
-from flows.cases import record_event, show_case
-from flows.workspace import Actor, open_workspace
+from flows.usecases.cases import record_event, show_case
+from flows.usecases.workspace import Actor, open_workspace
 from models.events import RECORDABLE
 from policies.errors import ConcurrentModification, DecisionError, IdempotencyConflict, RuleRefusal
 from policies.pack import ROLES, load_pack
@@ -193,8 +193,8 @@ def test_every_out_of_order_event_by_every_role_at_every_position_is_refused_and
 
 
 def test_an_auditor_changes_nothing_in_a_thousand_random_calls(case, tmp_path):  # type: ignore[no-untyped-def]
-    from flows.archive import export_archive
-    from flows.documents import attach
+    from flows.usecases.archive import export_archive
+    from flows.usecases.documents import attach
 
     case.walk(MANDATORY_PATH[:4])
     auditor = Actor("auditor", "赵审计")
@@ -272,7 +272,7 @@ def test_twenty_callers_with_one_idempotency_key_make_one_row_and_another_payloa
 
 
 def test_a_comments_import_killed_midway_and_retried_whole_duplicates_nothing(case, tmp_path):  # type: ignore[no-untyped-def]
-    from flows.comments import import_comments
+    from flows.usecases.comments import import_comments
 
     case.record("consultation-opened")
     f = tmp_path / "comments.jsonl"

@@ -7,7 +7,7 @@
 - Replay: `replay` and step-by-step `evolve` (one shared append-only log, records indexed by type, stage statuses
   folded as records arrive) equal a reference fold written the straightforward way — the CaseState this module
   replaced, kept verbatim below — on random histories, prefix by prefix, through every public method.
-- Re-check: `flows.audit.recheck` gives the same rules, findings and states as the reference re-check on the same
+- Re-check: `flows.usecases.audit.recheck` gives the same rules, findings and states as the reference re-check on the same
   histories, and `verify_case_events` the same verdicts.
 - Integrity: `models.integrity.verify_store` (one pass over raw rows) gives exactly `verify_stream(load_stream(id))`
   for every stream and `root_of_events(iter_all())`, on pristine and on tampered stores (tests/test_tamper_detection.py's
@@ -31,10 +31,10 @@ from hypothesis import strategies as st
 from pydantic import ValidationError
 from support import GOOD, H
 
-from flows.audit import recheck, verify_case_events
-from flows.cases import case_calendar, pack_of
-from flows.clock import local_date
-from flows.workspace import WorkspaceFacts
+from flows.usecases.audit import recheck, verify_case_events
+from flows.usecases.cases import case_calendar, pack_of
+from flows.usecases.clock import local_date
+from flows.usecases.workspace import WorkspaceFacts
 from models.canonical import GENESIS, canonical_bytes, chain_hash
 from models.db import make_engine, read_transaction
 from models.events import EVENT_TYPES, SCHEMA_VERSION
@@ -496,7 +496,7 @@ FACTS = WorkspaceFacts("simulated", None, (), ())
 
 
 def ref_recheck(events: list[StoredEvent], facts: WorkspaceFacts) -> list[tuple[Any, ...]]:
-    """flows.audit.recheck by its definition: the reference fold, and every event (the launch on the state it
+    """flows.usecases.audit.recheck by its definition: the reference fold, and every event (the launch on the state it
     creates, the others on the state before them) judged by `check_event`, listing the rules the pinned pack runs."""
     state = ref_launch(events[0])
     pack = pack_of(state)  # type: ignore[arg-type]
@@ -567,7 +567,7 @@ def check_recheck(history: Any) -> None:
 def test_recheck_of_a_walked_case_with_warnings_and_refusals(ws) -> None:  # type: ignore[no-untyped-def]
     from support import MANDATORY_PATH, Driver
 
-    from flows.workspace import read_workspace_facts
+    from flows.usecases.workspace import read_workspace_facts
     from policies.errors import RuleRefusal
 
     d = Driver(ws)

@@ -7,7 +7,7 @@ import re
 
 import pytest
 
-import flows.audit  # noqa: F401  (imports every module that registers or declares a rule)
+import flows.usecases.audit  # noqa: F401  (imports every module that registers or declares a rule)
 from policies.pack import available_packs, load_pack, pack_from_data, pack_versions
 from policies.rules import Violation, _home, check, checks_for, implemented_rules, unimplemented_rules
 

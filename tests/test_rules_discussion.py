@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from flows.audit import verify_cases
+from flows.usecases.audit import verify_cases
 from models import store
 from models.db import read_transaction
 from policies.rules.discussion import majority_position

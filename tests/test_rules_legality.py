@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.audit import verify_cases
+from flows.usecases.audit import verify_cases
 from policies.errors import BadInput, RuleRefusal
 from support import Driver, payload
 from rule_assertions import assert_refused

@@ -9,9 +9,9 @@ from typing import Any
 
 import pytest
 
-from flows.audit import replay_case, verify_cases
-from flows.cases import list_cases
-from flows.clock import LOCAL
+from flows.usecases.audit import replay_case, verify_cases
+from flows.usecases.cases import list_cases
+from flows.usecases.clock import LOCAL
 from policies.errors import BadInput, RuleRefusal
 from support import CLERK, LEGAL, REVIEWER, Driver, new_workspace, payload
 from rule_assertions import assert_acknowledged_warning, assert_refused, stage_statuses

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from flows.audit import verify_cases
+from flows.usecases.audit import verify_cases
 from policies.errors import RuleRefusal
 from policies.pack import load_pack
 from support import Driver

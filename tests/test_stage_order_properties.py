@@ -15,7 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import event as note_event
 from hypothesis import strategies as st
 
-from flows.audit import verify_cases
+from flows.usecases.audit import verify_cases
 from models import store
 from models.db import read_transaction
 from models.state import replay

@@ -11,8 +11,8 @@ from datetime import datetime
 import httpx
 import pytest
 
-from flows.clock import LOCAL
-from flows.sweep import DeliveryRefused, TransientDeliveryError, deliver, sweep
+from flows.usecases.clock import LOCAL
+from flows.usecases.sweep import DeliveryRefused, TransientDeliveryError, deliver, sweep
 from support import MANDATORY_PATH, Driver
 
 

@@ -12,8 +12,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from flows.audit import replay_case, verify_cases
-from flows.cases import list_cases, show_case
+from flows.usecases.audit import replay_case, verify_cases
+from flows.usecases.cases import list_cases, show_case
 from models.events import EVENT_TYPES
 from support import GOOD, MANDATORY_PATH, Driver, payload
 from web_support import LAUNCH, event_count, web_for
@@ -156,7 +156,7 @@ def test_the_archive_downloads_as_a_zip_of_the_bag_archive_export_builds(web, tm
         names = z.namelist()
         z.extractall(tmp_path)
     assert "bag/bagit.txt" in names and "bag/manifest-sha256.txt" in names and "bag/data/dossier.html" in names
-    from flows.archive import verify_archive
+    from flows.usecases.archive import verify_archive
 
     assert verify_archive(tmp_path / "bag").ok
     assert show_case(web.ws, d.case_id).events == len(d.log) + 2  # the export is recorded like the command's
@@ -197,7 +197,7 @@ def test_a_body_over_one_mebibyte_is_413_and_changes_nothing(web) -> None:
 
 
 def test_a_revoked_token_and_a_disabled_account_are_refused(web) -> None:
-    from flows.accounts import disable_account, revoke_tokens
+    from flows.usecases.accounts import disable_account, revoke_tokens
     from support import ADMIN
 
     clerk = web.client("clerk")

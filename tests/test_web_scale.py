@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 import pytest
 
-from flows.audit import verify_cases
+from flows.usecases.audit import verify_cases
 from models.store import load_stream
 from support import MANDATORY_PATH, Driver, new_workspace
 from web_support import PASSWORD, PEOPLE

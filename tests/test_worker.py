@@ -18,7 +18,7 @@ from pathlib import Path
 import pytest
 
 from backends import PG_URL, postgres_schema, require_postgres
-from flows.prefect_server import ServerStartError, ensure_server, server_status, stop_server
+from flows.orchestration.prefect_server import ServerStartError, ensure_server, server_status, stop_server
 from support import Driver, MANDATORY_PATH, group_running, new_workspace, process_running
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -35,7 +35,7 @@ class Worker:
 
     def __init__(self, home: Path, api_url: str, log: Path, env: dict[str, str]) -> None:
         self.log = log
-        code = f"from flows.worker import run_worker; run_worker({str(home)!r}, api_url=None, limit=4)"
+        code = f"from flows.orchestration.worker import run_worker; run_worker({str(home)!r}, api_url=None, limit=4)"
         env = {**env, "PREFECT_API_URL": api_url}
         self.started = time.monotonic()
         with log.open("wb") as out:
@@ -94,7 +94,7 @@ def run_in_process(api_url: str, home: str, case_id: str, env: dict[str, str]) -
     """The same flow run in-process, as `juece flow run` does it (`run_case_flow`, scaled mode: PREFECT_API_URL set),
     in a process of its own that exits while the server is up, so Prefect delivers its events and logs."""
     code = (
-        "import json, sys; from flows.case_flow import run_case_flow; from flows.workspace import open_workspace; "
+        "import json, sys; from flows.orchestration.case_flow import run_case_flow; from flows.usecases.workspace import open_workspace; "
         "print(json.dumps(run_case_flow(open_workspace(sys.argv[1]), sys.argv[2]).to_json()))"
     )
     done = subprocess.run(
@@ -109,7 +109,7 @@ def exercise(
     tmp_path: Path, server_api: str, worker_env: dict[str, str], *, also_blank_home: bool
 ) -> dict[str, float]:
     """Deploy, serve, trigger, compare, shut the worker down; returns timings."""
-    from flows.worker import deploy_flows, trigger_case_flow
+    from flows.orchestration.worker import deploy_flows, trigger_case_flow
 
     timings: dict[str, float] = {}
     ws = new_workspace(tmp_path / "ws")
@@ -121,9 +121,9 @@ def exercise(
     assert deploy_flows(server_api, sweep_cron="0 8 * * 1-5") == names
     assert deploy_flows(server_api) == names  # idempotent: updates, never duplicates, keeps the sweep's schedule
     deployments = {d["entrypoint"]: d for d in read_deployments(server_api)}
-    modules = sorted(f"flows.prefect_flows.{flow}" for flow in ("decision_case", "audit_all_cases", "deadline_sweep"))
+    modules = sorted(f"flows.orchestration.prefect_flows.{flow}" for flow in ("decision_case", "audit_all_cases", "deadline_sweep"))
     assert sorted(deployments) == modules  # module paths: a worker machine needs juece installed, no checkout
-    sweep = deployments["flows.prefect_flows.deadline_sweep"]
+    sweep = deployments["flows.orchestration.prefect_flows.deadline_sweep"]
     schedules = [(s["schedule"]["cron"], s["schedule"]["timezone"]) for s in sweep["schedules"]]
     assert schedules == [("0 8 * * 1-5", "Asia/Shanghai")]
     assert {d["work_pool_name"] for d in deployments.values()} == {"juece"}
@@ -265,7 +265,7 @@ def test_the_scaled_setup_prefect_server_and_case_store_on_postgresql(  # type: 
 
 
 def test_server_database_urls_are_checked_and_recorded_without_their_password():
-    from flows.prefect_server import _checked_database_url, mask_database_url
+    from flows.orchestration.prefect_server import _checked_database_url, mask_database_url
 
     assert mask_database_url("postgresql+asyncpg://prefect:s3cret@db:5432/prefect") == (
         "postgresql+asyncpg://prefect:***@db:5432/prefect"
@@ -277,7 +277,7 @@ def test_server_database_urls_are_checked_and_recorded_without_their_password():
 
 
 def test_importing_the_worker_module_does_not_import_prefect():
-    check = "import sys, flows.worker; print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
+    check = "import sys, flows.orchestration.worker; print(sorted(m for m in sys.modules if m.split('.')[0] == 'prefect'))"
 
     imported = subprocess.run([sys.executable, "-c", check], cwd=ROOT, capture_output=True, text=True, check=True)
 

@@ -7,8 +7,8 @@ from typing import Any
 
 from fastapi.testclient import TestClient
 
-from flows.accounts import add_account, issue_token
-from flows.workspace import Workspace
+from flows.usecases.accounts import add_account, issue_token
+from flows.usecases.workspace import Workspace
 from support import ADMIN
 from web.app import create_app
 from web.settings import WebSettings

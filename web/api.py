@@ -17,9 +17,9 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
-from flows import accounts
-from flows.accounts import SignedIn
-from flows.workspace import Workspace
+from flows.usecases import accounts
+from flows.usecases.accounts import SignedIn
+from flows.usecases.workspace import Workspace
 from models.events import ENGINE_EVENTS, EVENT_TYPES, RECORDABLE
 from policies.errors import BadInput, ConcurrentModification, RuleRefusal
 from web.deps import SESSION_COOKIE, client_address, current_account, is_https, settings, workspace
@@ -97,7 +97,7 @@ async def json_body(request: Request, model: type[BaseModel]) -> Any:
 def _moment(text: str | None, field: str) -> Any:
     if text is None:
         return None
-    from flows.clock import parse_moment
+    from flows.usecases.clock import parse_moment
 
     return parse_moment(text, field=field)
 
@@ -108,7 +108,7 @@ def _moment(text: str | None, field: str) -> Any:
 @router.get("/health")
 def health(ws: Workspace = Depends(workspace)) -> dict[str, Any]:
     """Whether the service and its database answer (no credentials needed)."""
-    from flows.cases import list_cases  # noqa: F401  (imported: the app is wired)
+    from flows.usecases.cases import list_cases  # noqa: F401  (imported: the app is wired)
 
     accounts.has_accounts(ws)  # one read of the database
     return {"status": "ok"}
@@ -150,7 +150,7 @@ def set_session_cookie(request: Request, resp: Response, secret: str) -> None:
 @router.get("/cases")
 def cases(status: Optional[str] = None, who: SignedIn = Depends(current_account), ws: Workspace = Depends(workspace)) -> dict[str, Any]:
     """As `case list --json`."""
-    from flows.cases import list_cases
+    from flows.usecases.cases import list_cases
 
     return {"cases": [c.to_json() for c in list_cases(ws, status=status)]}
 
@@ -166,7 +166,7 @@ async def launch(request: Request, who: SignedIn = Depends(current_account), ws:
 
 
 def _launch(ws: Workspace, who: SignedIn, body: LaunchBody, key: str | None) -> tuple[str, bool]:
-    from flows.cases import launch_case
+    from flows.usecases.cases import launch_case
 
     actor = accounts.acting_role(ws, who.account, "case-launched")
     if key is not None and not (0 < len(key) <= 100):
@@ -180,7 +180,7 @@ def _launch(ws: Workspace, who: SignedIn, body: LaunchBody, key: str | None) -> 
 def case(case_id: str, response: Response, as_of: Optional[str] = None, who: SignedIn = Depends(current_account),
          ws: Workspace = Depends(workspace)) -> dict[str, Any]:
     """As `case show --json`; the ETag is the case's last seq (send it back as If-Match)."""
-    from flows.cases import show_case
+    from flows.usecases.cases import show_case
 
     view = show_case(ws, case_id, as_of=_moment(as_of, "as_of"))
     response.headers["ETag"] = str(view.events)
@@ -218,7 +218,7 @@ def record_as(ws: Workspace, who: SignedIn, case_id: str, event: str, payload: A
               key: str | None, expected: int | None) -> Any:
     """The record use case with the account's acting role; a lost race without If-Match is retried (the record's
     idempotency key makes the retry safe)."""
-    from flows.cases import record_event, validate_payload
+    from flows.usecases.cases import record_event, validate_payload
 
     validate_payload(event, payload)  # an unknown event or bad payload is 400 before any role question
     actor = accounts.acting_role(ws, who.account, event, case_id)
@@ -242,7 +242,7 @@ _RACE_RETRIES = 40
 def history(case_id: str, as_of: Optional[str] = None, who: SignedIn = Depends(current_account),
             ws: Workspace = Depends(workspace)) -> dict[str, Any]:
     """As `audit replay --json`."""
-    from flows.audit import replay_case
+    from flows.usecases.audit import replay_case
 
     return replay_case(ws, case_id, as_of=_moment(as_of, "as_of")).to_json()
 
@@ -251,7 +251,7 @@ def history(case_id: str, as_of: Optional[str] = None, who: SignedIn = Depends(c
 def verify(case: list[str] = Query(default=[]), who: SignedIn = Depends(current_account),
            ws: Workspace = Depends(workspace)) -> dict[str, Any]:
     """As `audit verify --json`: 200 also when it reports findings or damage."""
-    from flows.audit import verify_cases
+    from flows.usecases.audit import verify_cases
 
     return verify_cases(ws, case).to_json()
 
@@ -285,7 +285,7 @@ def archive(case_id: str, public: bool = False, who: SignedIn = Depends(current_
 
 def archive_zip(ws: Workspace, who: SignedIn, case_id: str, public: bool) -> tuple[Path, str]:
     """Export the bag into a temporary folder and zip it; (zip path, download name). The caller removes the folder."""
-    from flows.archive import export_archive
+    from flows.usecases.archive import export_archive
 
     actor = accounts.acting_role(ws, who.account, "dossier-archived", case_id)
     tmp = Path(tempfile.mkdtemp(prefix="juece-archive-"))

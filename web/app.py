@@ -12,7 +12,7 @@ from fastapi.responses import JSONResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from flows.workspace import Workspace, open_workspace
+from flows.usecases.workspace import Workspace, open_workspace
 from policies.errors import DecisionError
 from web.errors import error_body, headers_of, status_of
 from web.limits import BodyLimit

@@ -17,9 +17,9 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse
 
-from flows import accounts
-from flows.accounts import SignedIn
-from flows.workspace import Workspace
+from flows.usecases import accounts
+from flows.usecases.accounts import SignedIn
+from flows.usecases.workspace import Workspace
 from policies.errors import BadInput, DecisionError, RuleRefusal, Unauthenticated
 from web import labels
 from web.deps import CSRF_COOKIE, SESSION_COOKIE, client_address, current_account, is_https, workspace
@@ -145,8 +145,8 @@ def cases_page(request: Request, status: str | None = None, ws: Workspace = Depe
 
 def _cases(request: Request, ws: Workspace, status: str | None, *, launch_error: DecisionError | None = None,
            launch_values: Mapping[str, str] | None = None, code: int = 200) -> Response:
-    from flows.cases import list_cases
-    from flows.sweep import sweep
+    from flows.usecases.cases import list_cases
+    from flows.usecases.sweep import sweep
 
     rows = list_cases(ws, status=status or None)
     _, items = sweep(ws)
@@ -168,7 +168,7 @@ async def launch(request: Request, ws: Workspace = Depends(workspace)) -> Respon
     flags = [f for f in values.get("flags", "").replace("，", ",").split(",") if f.strip()]
     try:
         actor = accounts.acting_role(ws, who.account, "case-launched")
-        from flows.cases import launch_case
+        from flows.usecases.cases import launch_case
 
         case_id, _ = await run_in_threadpool(
             launch_case, ws, actor, title=values.get("title", ""), category=values.get("category", ""),
@@ -183,7 +183,7 @@ async def launch(request: Request, ws: Workspace = Depends(workspace)) -> Respon
 def _case_page(request: Request, ws: Workspace, case_id: str, *, refusal: DecisionError | None = None,
                failed_event: str | None = None, values: Mapping[str, str] | None = None, code: int = 200,
                notice: str | None = None) -> Response:
-    from flows.cases import show_case
+    from flows.usecases.cases import show_case
 
     view = show_case(ws, case_id)
     forms = []
@@ -222,7 +222,7 @@ async def record(case_id: str, request: Request, ws: Workspace = Depends(workspa
     from web.api import record_as
 
     try:
-        from flows.cases import validate_payload
+        from flows.usecases.cases import validate_payload
 
         if event not in labels.EVENTS:
             validate_payload(event, {})  # names the events there are
@@ -256,7 +256,7 @@ def json_payload(text: str) -> Any:
 def history_page(case_id: str, request: Request, as_of: str | None = None, ws: Workspace = Depends(workspace)) -> Response:
     """The auditor's replay of one case, as of a moment: the state then and every event with its rule checks."""
     console_account(request)
-    from flows.audit import replay_case
+    from flows.usecases.audit import replay_case
     from web.api import _moment
 
     rep = replay_case(ws, case_id, as_of=_moment(as_of or None, "as_of"))
@@ -267,8 +267,8 @@ def history_page(case_id: str, request: Request, as_of: str | None = None, ws: W
 def dossier_page(case_id: str, request: Request, ws: Workspace = Depends(workspace)) -> Response:
     """The printable dossier: the case's facts, stages, the meeting's opinions, warnings and every record."""
     console_account(request)
-    from flows.audit import replay_case
-    from flows.cases import show_case
+    from flows.usecases.audit import replay_case
+    from flows.usecases.cases import show_case
 
     rep = replay_case(ws, case_id)
     view = show_case(ws, case_id)
@@ -277,7 +277,7 @@ def dossier_page(case_id: str, request: Request, ws: Workspace = Depends(workspa
 
 def records_of(ws: Workspace, case_id: str) -> list[dict[str, Any]]:
     """Each record's type, date, actor and payload, for the dossier."""
-    from flows.records import case_records
+    from flows.usecases.records import case_records
 
     return case_records(ws, case_id)
 
@@ -289,13 +289,13 @@ def records_of(ws: Workspace, case_id: str) -> list[dict[str, Any]]:
 def comments_page(case_id: str, request: Request, ws: Workspace = Depends(workspace)) -> Response:
     """Import public comments by upload (a progress bar with JavaScript; a plain form without)."""
     console_account(request)
-    from flows.cases import show_case
+    from flows.usecases.cases import show_case
 
     return render(request, "comments.html", view=show_case(ws, case_id), result=None, error=None, summary=_summary(ws, case_id))
 
 
 def _summary(ws: Workspace, case_id: str) -> Any:
-    from flows.comments import comment_summary
+    from flows.usecases.comments import comment_summary
 
     try:
         return comment_summary(ws, case_id, top=5)
@@ -312,7 +312,7 @@ async def comments_upload(case_id: str, request: Request, ws: Workspace = Depend
     if not isinstance(token, str) or who.csrf is None or not hmac.compare_digest(token.encode(), who.csrf.encode()):
         raise BadInput("the form's security token (CSRF) is missing or does not match this session", field="csrf", code="csrf")
     upload = form.get("file")
-    from flows.cases import show_case
+    from flows.usecases.cases import show_case
 
     view = show_case(ws, case_id)
     if upload is None or isinstance(upload, str) or not upload.filename:
@@ -324,7 +324,7 @@ async def comments_upload(case_id: str, request: Request, ws: Workspace = Depend
         path = tmp / f"upload{suffix if suffix in ('.jsonl', '.ndjson', '.csv') else '.txt'}"
         with path.open("wb") as out:
             shutil.copyfileobj(upload.file, out)
-        from flows.comments import import_comments
+        from flows.usecases.comments import import_comments
 
         try:
             actor = accounts.acting_role(ws, who.account, "comments-imported", case_id)
@@ -346,11 +346,11 @@ async def comments_upload(case_id: str, request: Request, ws: Workspace = Depend
 def audit_page(request: Request, run: str | None = None, ws: Workspace = Depends(workspace)) -> Response:
     """The audit view: verify every case (integrity and every rule re-run); replay any case as of a moment."""
     console_account(request)
-    from flows.cases import list_cases
+    from flows.usecases.cases import list_cases
 
     report = None
     if run:
-        from flows.audit import verify_cases
+        from flows.usecases.audit import verify_cases
 
         report = verify_cases(ws)
     return render(request, "audit.html", report=report, cases=list_cases(ws))

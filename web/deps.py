@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from flows.accounts import SignedIn, session_account, token_account
-from flows.workspace import Workspace
+from flows.usecases.accounts import SignedIn, session_account, token_account
+from flows.usecases.workspace import Workspace
 from policies.errors import Unauthenticated
 from web.settings import WebSettings
 

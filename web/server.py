@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import sys
 
-from flows.workspace import Workspace
+from flows.usecases.workspace import Workspace
 
 
 def serve(ws: Workspace, *, host: str, port: int, workers: int = 1) -> None:

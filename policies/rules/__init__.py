@@ -200,7 +200,7 @@ def checks_for(event: str, pack: PolicyPack | None = None) -> list[str]:
 declare("EXE-02", "policies.deadlines")  # overdue execution reports: the sweep and `case show`, never at recording
 declare("CAL-05", "policies.calendar")  # a year without its holiday notice is refused by the calendar itself
 declare("LIM-01", "policies.limits")  # a payload's size and depth, before it is parsed (bad input, exit 2)
-declare("CAL-08", "flows.moments")  # the calendar as it stood: the context both paths build, and the audit's list
+declare("CAL-08", "flows.usecases.moments")  # the calendar as it stood: the context both paths build, and the audit's list
 declare("SCP-06", "policies.rules.catalog")  # the year-end report of catalog items not archived (year_end_findings)
 
 # Importing the rule modules registers their checks; `auth` first: who is acting (AUTH-01) is settled before anything

@@ -2,7 +2,7 @@
 at the moment of recording (PROCEDURE.md (d)).
 
 Pure: the accounts as they stood come in the context (`ctx.standing["accounts"]`, folded from the workspace history
-by flows/moments.py for the live check and the audit alike); `standing_violation` is also what the command line
+by flows/usecases/moments.py for the live check and the audit alike); `standing_violation` is also what the command line
 asks of `--as ROLE:NAME` and what the audit asks of the workspace stream's own records.
 """
 

@@ -49,7 +49,7 @@ def catalog_year(launch: Mapping[str, Any]) -> int:
 
 
 def catalogs_of(ctx: RuleContext) -> CatalogBook:
-    """The decision catalogs as they stood when the event was recorded (flows/catalog_book.py folds them)."""
+    """The decision catalogs as they stood when the event was recorded (flows/usecases/catalog_book.py folds them)."""
     return ctx.standing.get("catalogs") or NO_CATALOGS
 
 

@@ -40,10 +40,10 @@ import numpy as np
 import orjson
 from sqlalchemy import Connection
 
-from flows.cases import pack_of
-from flows.clock import LOCAL, now
-from flows.comment_integrity import COMMENT_DISPOSED, COMMENTS_IMPORTED, StoredComments
-from flows.workspace import Actor, Workspace, read_facts
+from flows.usecases.cases import pack_of
+from flows.usecases.clock import LOCAL, now
+from flows.usecases.comment_integrity import COMMENT_DISPOSED, COMMENTS_IMPORTED, StoredComments
+from flows.usecases.workspace import Actor, Workspace, read_facts
 from models import comments as db
 from models import store
 from models.db import read_transaction, write_transaction

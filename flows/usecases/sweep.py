@@ -1,5 +1,5 @@
 """The deadline sweep: what is due and overdue across every case, on the official calendar, and reminders to a
-webhook over httpx. The same deadlines `case show` prints (flows.cases.deadlines_of) are swept here."""
+webhook over httpx. The same deadlines `case show` prints (flows.usecases.cases.deadlines_of) are swept here."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from typing import Any, Sequence
 
 import httpx
 
-from flows.cases import list_cases, show_case
-from flows.workspace import Workspace
+from flows.usecases.cases import list_cases, show_case
+from flows.usecases.workspace import Workspace
 
 HORIZON_DAYS = 7
 RETRIES = 3

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.cases import _load_case
-from flows.workspace import Workspace
+from flows.usecases.cases import _load_case
+from flows.usecases.workspace import Workspace
 from models.db import read_transaction
 
 

@@ -14,9 +14,9 @@ from typing import Any, Mapping, Sequence
 from pydantic import ValidationError
 from sqlalchemy import Connection
 
-from flows.clock import local_date, now
-from flows.moments import WorkspaceTimeline, live_key, rule_context
-from flows.workspace import Actor, Workspace, WorkspaceFacts, read_facts
+from flows.usecases.clock import local_date, now
+from flows.usecases.moments import WorkspaceTimeline, live_key, rule_context
+from flows.usecases.workspace import Actor, Workspace, WorkspaceFacts, read_facts
 from models import store
 from models.canonical import canonical_bytes, sha256_hex
 from models.db import read_transaction, write_transaction

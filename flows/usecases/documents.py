@@ -11,9 +11,9 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from flows.cases import _key, _load_case, pack_of
-from flows.clock import now
-from flows.workspace import Actor, Workspace, read_facts
+from flows.usecases.cases import _key, _load_case, pack_of
+from flows.usecases.clock import now
+from flows.usecases.workspace import Actor, Workspace, read_facts
 from models import store
 from models.db import write_transaction
 from models.events import SCHEMA_VERSION, DocumentAttached

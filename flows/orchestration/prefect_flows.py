@@ -9,9 +9,9 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.states import Completed, State
 
-from flows.cases import show_case
-from flows.stage_table import stage_table_markdown
-from flows.workspace import open_workspace
+from flows.usecases.cases import show_case
+from flows.render.stage_table import stage_table_markdown
+from flows.usecases.workspace import open_workspace
 
 
 def artifact_key(case_id: str) -> str:
@@ -47,7 +47,7 @@ def decision_case(home: str, case_id: str) -> State:
 @task(name="verify-histories")
 def verify_histories(home: str) -> Any:
     """Integrity and every rule, over every case (one task for the batch, not one per event)."""
-    from flows.audit import verify_cases
+    from flows.usecases.audit import verify_cases
 
     return verify_cases(open_workspace(home))
 
@@ -55,7 +55,7 @@ def verify_histories(home: str) -> Any:
 @task(name="publish-audit-report")
 def publish_audit_report(report: Any) -> str:
     """Publish the audit report as a markdown artifact."""
-    from flows.audit_report import audit_report_markdown
+    from flows.render.audit_report import audit_report_markdown
 
     create_markdown_artifact(key="audit-report", markdown=audit_report_markdown(report), description="juece audit verify")
     return "audit-report"
@@ -72,7 +72,7 @@ def audit_all_cases(home: str) -> State:
 
 def _transient(task: Any, task_run: Any, state: Any) -> bool:
     """Retry a delivery only when it failed transiently (never on a refusal)."""
-    from flows.sweep import TransientDeliveryError
+    from flows.usecases.sweep import TransientDeliveryError
 
     return isinstance(state.result(raise_on_failure=False), TransientDeliveryError)
 
@@ -80,7 +80,7 @@ def _transient(task: Any, task_run: Any, state: Any) -> bool:
 @task(name="find-due-items")
 def find_due_items(home: str) -> Any:
     """Sweep every case's deadlines."""
-    from flows.sweep import sweep
+    from flows.usecases.sweep import sweep
 
     return sweep(open_workspace(home))
 
@@ -88,7 +88,7 @@ def find_due_items(home: str) -> Any:
 @task(name="send-reminders", retries=3, retry_delay_seconds=[1, 5, 20], retry_condition_fn=_transient)
 def send_reminders(url: str, today: str, items: Any) -> int:
     """POST the reminders to the webhook; Prefect retries transient failures only."""
-    from flows.sweep import post_reminders
+    from flows.usecases.sweep import post_reminders
 
     return post_reminders(url, today, items)
 
@@ -109,7 +109,7 @@ def deadline_sweep(home: str, webhook_url: str | None = None) -> State:
 
 def _portal_transient(task: Any, task_run: Any, state: Any) -> bool:
     """Retry a post only when the portal failed transiently (never on a refusal)."""
-    from flows.publication import TransientPortalError
+    from flows.usecases.publication import TransientPortalError
 
     return isinstance(state.result(raise_on_failure=False), TransientPortalError)
 
@@ -117,7 +117,7 @@ def _portal_transient(task: Any, task_run: Any, state: Any) -> bool:
 @task(name="post-to-portal", retries=3, retry_delay_seconds=[1, 5, 20], retry_condition_fn=_portal_transient)
 def post_decision(portal: str, case_id: str, title: str, text: bytes, sha: str) -> str:
     """POST the decision text; Prefect retries transport errors and 5xx only."""
-    from flows.publication import post_to_portal
+    from flows.usecases.publication import post_to_portal
 
     return post_to_portal(portal, case_id, title, text, sha)
 
@@ -125,8 +125,8 @@ def post_decision(portal: str, case_id: str, title: str, text: bytes, sha: str) 
 @flow(name="publish-decision", flow_run_name="{case_id}")
 def publish_decision(home: str, case_id: str, portal: str, actor: str = "legal-office:publication-flow") -> State:
     """Post a published decision's text to a portal and record where it now is."""
-    from flows.publication import published_text, record_posted
-    from flows.workspace import parse_actor
+    from flows.usecases.publication import published_text, record_posted
+    from flows.usecases.workspace import parse_actor
 
     ws = open_workspace(home)
     title, sha, text = published_text(ws, case_id)

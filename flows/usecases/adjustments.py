@@ -6,8 +6,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.cases import Recorded, _load_case, launch_in, pack_of, record_in, validate_payload
-from flows.workspace import Actor, Workspace
+from flows.usecases.cases import Recorded, _load_case, launch_in, pack_of, record_in, validate_payload
+from flows.usecases.workspace import Actor, Workspace
 from models.db import write_transaction
 
 KIND_ZH = {"stop": "停止执行", "amend": "变更", "repeal": "废止"}

@@ -14,10 +14,10 @@ from typing import Any, Mapping
 
 from pydantic import ValidationError
 
-from flows.catalog_book import catalog_book
-from flows.cases import _key, bad_payload, case_calendar, case_status, next_steps, pack_of
-from flows.clock import local_date, now
-from flows.workspace import Actor, Workspace, WorkspaceFacts, read_facts
+from flows.usecases.catalog_book import catalog_book
+from flows.usecases.cases import _key, bad_payload, case_calendar, case_status, next_steps, pack_of
+from flows.usecases.clock import local_date, now
+from flows.usecases.workspace import Actor, Workspace, WorkspaceFacts, read_facts
 from models import store
 from models.db import read_transaction, write_transaction
 from models.events import SCHEMA_VERSION, AttemptRefused, CatalogPublished

@@ -9,7 +9,7 @@
   the history.
 
 `archive verify` recomputes each import's digests from `comments.jsonl` and compares them with the `comments-imported`
-lines of the proven history in the bag (flows/comment_integrity.py, the check `audit verify` runs on the database),
+lines of the proven history in the bag (flows/usecases/comment_integrity.py, the check `audit verify` runs on the database),
 holds `dispositions.jsonl` equal to the records and renders `imports.json` again: an edited file is caught even when
 the BagIt manifests were regenerated after the edit. Export runs the same check on the database first and refuses
 (exit 4) when the rows already differ from the history.
@@ -25,7 +25,7 @@ from typing import Any, Sequence
 import orjson
 from sqlalchemy import Connection
 
-from flows.comment_integrity import (
+from flows.usecases.comment_integrity import (
     AUTHOR,
     COMMENT_DISPOSED,
     COMMENTS_IMPORTED,

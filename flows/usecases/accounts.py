@@ -19,8 +19,8 @@ from typing import Any, Mapping, Sequence
 
 from sqlalchemy import Connection
 
-from flows.clock import now, system_now
-from flows.workspace import Actor, Workspace, read_facts
+from flows.usecases.clock import now, system_now
+from flows.usecases.workspace import Actor, Workspace, read_facts
 from models import credentials as cred
 from models import store
 from models.account_events import AccountAdded, AccountDisabled, RoleGranted, RoleRevoked, TokenIssued
@@ -159,7 +159,7 @@ def acting_role(ws: Workspace, account: Standing, event: str, case_id: str | Non
 def pinned_pack(ws: Workspace, case_id: str) -> PolicyPack:
     """The pack a case pinned at launch, read from its first event alone (no replay: a web request asks this before
     the record's own transaction replays the case)."""
-    from flows.cases import pack_of
+    from flows.usecases.cases import pack_of
     from models.state import launch_state
     from policies.errors import UnknownCase
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.audit import VerifyReport
+from flows.usecases.audit import VerifyReport
 
 
 def audit_report_markdown(report: VerifyReport) -> str:

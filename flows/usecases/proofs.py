@@ -18,8 +18,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from flows.clock import now
-from flows.workspace import Workspace, read_facts
+from flows.usecases.clock import now
+from flows.usecases.workspace import Workspace, read_facts
 from models import merkle, store
 from models.canonical import chain_hash
 from models.checkpoint import (

@@ -1,12 +1,12 @@
 """The decision catalogs as they stood: the `catalog-published` records of the `@workspace` stream folded into a
 `CatalogBook`, registered as the standing fact `ctx.standing["catalogs"]` that SCP-05 reads at launch — built the
-same way for the live check and for the auditor's re-check (flows/moments.py)."""
+same way for the live check and for the auditor's re-check (flows/usecases/moments.py)."""
 
 from __future__ import annotations
 
 from typing import Iterable
 
-from flows.moments import standing_fact
+from flows.usecases.moments import standing_fact
 from models.state import decode_payload
 from models.store import StoredEvent
 from policies.catalog import CatalogBook, CatalogVersion, version_from_payload

@@ -8,13 +8,13 @@ from datetime import date, datetime
 from itertools import islice
 from typing import Any, Callable, Iterator, Sequence
 
-from flows.cases import CaseView, _load_case, case_calendar, pack_of, view_of
-from flows.catalog import workspace_findings
-from flows.moments import CaseLoader, WorkspaceTimeline, key_of, rule_context
-from flows.clock import local_date, now
-from flows.comment_integrity import StoredComments
-from flows.documents import blob_intact
-from flows.workspace import Workspace, WorkspaceFacts, read_facts
+from flows.usecases.cases import CaseView, _load_case, case_calendar, pack_of, view_of
+from flows.usecases.catalog import workspace_findings
+from flows.usecases.moments import CaseLoader, WorkspaceTimeline, key_of, rule_context
+from flows.usecases.clock import local_date, now
+from flows.usecases.comment_integrity import StoredComments
+from flows.usecases.documents import blob_intact
+from flows.usecases.workspace import Workspace, WorkspaceFacts, read_facts
 from models import store
 from models.db import read_transaction
 from models.accounts import AccountsTimeline
@@ -119,7 +119,7 @@ def _rechecked(
     """One pass over a case: (event, rules checked, findings, acknowledgements, state after it, calendar change) for
     every event, the launch included.
 
-    Each event is judged by `check_event` on the context the live check built (flows/moments.py): the state before
+    Each event is judged by `check_event` on the context the live check built (flows/usecases/moments.py): the state before
     the event (a prefix view of the case's shared log, models/state.py, whose stage statuses the log keeps folded),
     the calendar and the named cases as they stood when it was recorded. An event judged on an older calendar than
     today's, whose rules consulted the calendar, is judged again on today's; a different verdict is reported as a
@@ -350,7 +350,7 @@ def verify_cases(ws: Workspace, case_ids: Sequence[str] = (), *, checkpoint: Any
         timeline = WorkspaceTimeline(facts)
         load_case = _case_loader(conn)
         ids = list(case_ids) or store.all_stream_ids(conn)
-        comments = StoredComments(conn)  # comment and disposition rows against the history (flows/comment_integrity.py)
+        comments = StoredComments(conn)  # comment and disposition rows against the history (flows/usecases/comment_integrity.py)
         verdicts = []
         for case_id in ids:
             events = store.load_stream(conn, case_id)
@@ -371,7 +371,7 @@ def verify_cases(ws: Workspace, case_ids: Sequence[str] = (), *, checkpoint: Any
                 workspace = CaseVerdict(WORKSPACE_STREAM, False, len(facts.events), wbreak, problem="; ".join(stray))
     cp_verdict = None
     if checkpoint is not None:
-        from flows.proofs import verify_against
+        from flows.usecases.proofs import verify_against
 
         cp_verdict = verify_against(ws, checkpoint, public_key)
     return VerifyReport(tuple(verdicts), workspace, now(facts).isoformat(), checkpoint=cp_verdict)

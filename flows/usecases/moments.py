@@ -18,8 +18,8 @@ from types import MappingProxyType
 from datetime import date, datetime
 from typing import Any, Callable, Mapping, Sequence
 
-from flows.calendars import shipped_notices
-from flows.workspace import WorkspaceFacts
+from flows.usecases.calendars import shipped_notices
+from flows.usecases.workspace import WorkspaceFacts
 from models.store import StoredEvent, utc_text
 from policies.calendar import WorkingDayCalendar, parse_notice
 from policies.pack import PolicyPack
@@ -175,4 +175,4 @@ def _accounts(events: Sequence[StoredEvent]) -> Any:
 
 
 # Standing facts registered elsewhere, imported here so every timeline folds them (they import `standing_fact`).
-from flows import catalog_book  # noqa: E402,F401  the decision catalogs in force (SCP-05)
+from flows.usecases import catalog_book  # noqa: E402,F401  the decision catalogs in force (SCP-05)

@@ -17,9 +17,9 @@ from typing import Any, Sequence
 
 from pydantic import ValidationError
 
-from flows.cases import Recorded, _key, _load_case, pack_of, record_in
-from flows.clock import local_date, now
-from flows.workspace import Actor, Workspace, read_facts, read_workspace_facts
+from flows.usecases.cases import Recorded, _key, _load_case, pack_of, record_in
+from flows.usecases.clock import local_date, now
+from flows.usecases.workspace import Actor, Workspace, read_facts, read_workspace_facts
 from models import store
 from models.canonical import canonical_bytes, sha256_hex
 from models.db import write_transaction

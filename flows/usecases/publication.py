@@ -12,9 +12,9 @@ from typing import Any
 
 import httpx
 
-from flows.cases import _load_case, pack_of
-from flows.documents import blob_path
-from flows.workspace import Workspace
+from flows.usecases.cases import _load_case, pack_of
+from flows.usecases.documents import blob_path
+from flows.usecases.workspace import Workspace
 from models.db import read_transaction
 from policies.errors import BadInput, DecisionError, RuleRefusal
 from policies.findings import Finding
@@ -153,9 +153,9 @@ def published_text(ws: Workspace, case_id: str) -> tuple[str, str, bytes]:
 
 def record_posted(ws: Workspace, actor: Any, case_id: str, portal: str, where: str, sha: str) -> int:
     """Record where the decision was posted (idempotent: the same post is recorded once)."""
-    from flows.cases import record_in
-    from flows.clock import local_date, now
-    from flows.workspace import read_facts
+    from flows.usecases.cases import record_in
+    from flows.usecases.clock import local_date, now
+    from flows.usecases.workspace import read_facts
     from models.db import write_transaction
     from models.events import DecisionPosted
 

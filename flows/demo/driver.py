@@ -19,11 +19,11 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from flows.audit import verify_cases
-from flows.cases import launch_case, record_event, show_case
-from flows.catalog import publish_catalog
-from flows.clock import LOCAL
-from flows.workspace import Actor, init_workspace, set_clock
+from flows.usecases.audit import verify_cases
+from flows.usecases.cases import launch_case, record_event, show_case
+from flows.usecases.catalog import publish_catalog
+from flows.usecases.clock import LOCAL
+from flows.usecases.workspace import Actor, init_workspace, set_clock
 from models.events import EVENT_TYPES, CatalogPublished
 from policies.errors import RuleRefusal
 
@@ -131,7 +131,7 @@ OPINIONS = [
 
 def comments(ws: Any, case_id: str, payloads: Path, say: Any, j: str, clock: Any) -> None:
     """412 public comments: a 300-letter form campaign with small variations, 100 individual opinions, 12 late."""
-    from flows.comments import import_comments
+    from flows.usecases.comments import import_comments
 
     rng = random.Random(2025)
     rows = []
@@ -187,7 +187,7 @@ DECISION_TEXT = """三亚市人民政府关于河西片区棚户区改造的决�
 
 def decision_text(ws: Any, case_id: str, payloads: Path, say: Any, j: str, clock: Any) -> bytes:
     """The decision text goes into the document store; its sha256 is what publication records."""
-    from flows.documents import attach
+    from flows.usecases.documents import attach
 
     clock("2025-11-10")
     f = payloads / "决定全文.txt"
@@ -199,7 +199,7 @@ def decision_text(ws: Any, case_id: str, payloads: Path, say: Any, j: str, clock
 
 def check_copies(ws: Any, case_id: str, text: bytes, payloads: Path, say: Any, j: str) -> None:
     """A faithful web copy verifies; a defaced one (the Sanya plan's own fate: 关于 → casino spam) exits 4."""
-    from flows.publication import verify_copy
+    from flows.usecases.publication import verify_copy
 
     good = verify_copy(ws, case_id, text, "copy")
     bad_file = payloads / "defaced-copy.txt"
@@ -214,7 +214,7 @@ def check_copies(ws: Any, case_id: str, text: bytes, payloads: Path, say: Any, j
 
 def archive(ws: Any, case_id: str, home: Path, say: Any, j: str) -> None:
     """Export the dossier as a BagIt bag and verify it with nothing but the bag."""
-    from flows.archive import export_archive, verify_archive
+    from flows.usecases.archive import export_archive, verify_archive
 
     bag = home / "archive" / case_id
     r = export_archive(ws, Actor("archivist", "周档案"), case_id, bag)
@@ -354,7 +354,7 @@ def run_demo(workspace: Path | None, *, run_flow: bool, console: Any) -> None:
     say(f"  $ {j} audit verify")
     archive(ws, case_id, home, say, j)
     if run_flow:
-        from flows.case_flow import run_case_flow
+        from flows.orchestration.case_flow import run_case_flow
 
         say("\nrunning the case's Prefect flow (starts the local Prefect server once; later runs reuse it) …")
         out = run_case_flow(ws, case_id)
@@ -373,7 +373,7 @@ DEMO_PEOPLE = ((ADMIN.name, ("admin",)), (LEGAL.name, ("legal-office",)), (CLERK
 
 def demo_accounts(ws: Any, say: Any, j: str) -> None:
     """Create the demo accounts, print their one-time passwords, and say how to open the console."""
-    from flows.accounts import add_account
+    from flows.usecases.accounts import add_account
 
     say("\n[bold]demo accounts[/] (one-time passwords, shown once — 仅显示一次):")
     for name, roles in DEMO_PEOPLE:

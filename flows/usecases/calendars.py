@@ -18,8 +18,8 @@ from policies.calendar import WorkingDayCalendar, YearNotice, parse_notice
 from policies.errors import BadInput
 from policies.pack import load_pack
 from policies.rules.order import require_role
-from flows.clock import now
-from flows.workspace import Actor, Workspace, WorkspaceFacts, read_facts, read_workspace_facts
+from flows.usecases.clock import now
+from flows.usecases.workspace import Actor, Workspace, WorkspaceFacts, read_facts, read_workspace_facts
 
 
 @dataclass(frozen=True)

@@ -7,9 +7,9 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from flows.cases import show_case
-from flows.prefect_server import ServerStartError, ensure_server, prefect_env
-from flows.workspace import Workspace
+from flows.usecases.cases import show_case
+from flows.orchestration.prefect_server import ServerStartError, ensure_server, prefect_env
+from flows.usecases.workspace import Workspace
 from policies.errors import DecisionError
 
 
@@ -65,7 +65,7 @@ def run_case_flow(ws: Workspace, case_id: str) -> FlowOutcome:
     ui = prepare_prefect(ws)
     from prefect.settings import temporary_settings
 
-    from flows.prefect_flows import decision_case
+    from flows.orchestration.prefect_flows import decision_case
 
     # The flow heartbeat thread costs ~1 s a run; only this setting turns it off (ARCHITECTURE.md).
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
@@ -81,7 +81,7 @@ def run_audit_flow(ws: Workspace) -> FlowOutcome:
     ui = prepare_prefect(ws)
     from prefect.settings import temporary_settings
 
-    from flows.prefect_flows import audit_all_cases
+    from flows.orchestration.prefect_flows import audit_all_cases
 
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
         state = audit_all_cases(home=str(ws.home), return_state=True)
@@ -95,7 +95,7 @@ def run_sweep_flow(ws: Workspace, webhook_url: str | None) -> FlowOutcome:
     ui = prepare_prefect(ws)
     from prefect.settings import temporary_settings
 
-    from flows.prefect_flows import deadline_sweep
+    from flows.orchestration.prefect_flows import deadline_sweep
 
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
         state = deadline_sweep(home=str(ws.home), webhook_url=webhook_url, return_state=True)
@@ -106,13 +106,13 @@ def run_sweep_flow(ws: Workspace, webhook_url: str | None) -> FlowOutcome:
 
 def run_publish_flow(ws: Workspace, case_id: str, portal: str, actor: str) -> FlowOutcome:
     """Run `publish-decision`: post the decision text to the portal and record where it is."""
-    from flows.publication import published_text
+    from flows.usecases.publication import published_text
 
     published_text(ws, case_id)  # nothing to post is refused before any server is started
     ui = prepare_prefect(ws)
     from prefect.settings import temporary_settings
 
-    from flows.prefect_flows import publish_decision
+    from flows.orchestration.prefect_flows import publish_decision
 
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
         state = publish_decision(home=str(ws.home), case_id=case_id, portal=portal, actor=actor, return_state=True)

@@ -8,7 +8,7 @@ Every payload file is one of three kinds, and `archive verify` checks each its o
 - derived pages (`data/dossier.html`, `data/four-properties.json`): rendered again from the history and compared
   byte for byte;
 - public comments and their dispositions (`data/comments/`): each import's rows re-hashed against the digests its
-  record in the proven history holds, each disposition equal to its record (flows/archive_comments.py); a public
+  record in the proven history holds, each disposition equal to its record (flows/usecases/archive_comments.py); a public
   bag leaves out the names of private persons who commented.
 So an edit is caught even when the bag's manifests were regenerated after it. The tag manifest's sha256 is also
 recorded in the case history (`dossier-archived`), binding the bag to the live record.
@@ -28,14 +28,14 @@ from typing import Any
 
 import bagit
 
-from flows.archive_comments import CommentFiles, read_register, verify_comment_files, withheld_authors, write_comment_files
-from flows.cases import _load_case, case_calendar, pack_of
-from flows.clock import local_date, now
-from flows.documents import blob_path
-from flows.moments import WorkspaceTimeline, live_key, rule_context
-from flows.dossier import dossier_html, four_properties_report
-from flows.proofs import case_proofs, public_key_pem
-from flows.workspace import Actor, Workspace, read_facts
+from flows.usecases.archive_comments import CommentFiles, read_register, verify_comment_files, withheld_authors, write_comment_files
+from flows.usecases.cases import _load_case, case_calendar, pack_of
+from flows.usecases.clock import local_date, now
+from flows.usecases.documents import blob_path
+from flows.usecases.moments import WorkspaceTimeline, live_key, rule_context
+from flows.render.dossier import dossier_html, four_properties_report
+from flows.usecases.proofs import case_proofs, public_key_pem
+from flows.usecases.workspace import Actor, Workspace, read_facts
 from models import merkle, store
 from models.canonical import canonical_bytes
 from models.checkpoint import Checkpoint, key_id, load_public_key, parse_checkpoint, verify_checkpoint
@@ -136,7 +136,7 @@ def _checks(events: list[StoredEvent], cp: Checkpoint, proofs_ok: int, docs: lis
             "virus_scan": "not performed by juece; the receiving archive runs its own scanner",
         },
     }
-    if comments is not None:  # public comments and their dispositions (flows/archive_comments.py)
+    if comments is not None:  # public comments and their dispositions (flows/usecases/archive_comments.py)
         lines = comments.summary(export)
         out["完整性 integrity"]["public_comments"] = lines.pop("public_comments")
         out["安全性 security"].update(lines)

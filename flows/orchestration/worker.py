@@ -5,13 +5,13 @@ deployment per flow (`decision-case/juece`), and on each machine that should exe
 Any machine that can reach the Prefect API triggers a run (`trigger_case_flow`, the UI, `prefect deployment run`);
 one of the workers picks it up and runs it in a child process.
 
-- The deployments' entrypoint is the installed module path `flows.prefect_flows.decision_case` (Prefect treats an
+- The deployments' entrypoint is the installed module path `flows.orchestration.prefect_flows.decision_case` (Prefect treats an
   entrypoint without a colon as a module to import, with no code download), so a worker machine needs juece
   pip-installed, not a source checkout.
 - A worker-run flow finds its workspace through the `home` flow parameter, as `decision_case` already takes it. The
   worker exports its own workspace as JUECE_HOME, so `home=""` means "the worker's workspace"; the case store itself
   is JUECE_DATABASE_URL (the shared PostgreSQL), inherited by every flow-run process.
-- Each flow run's process starts as `python -m flows.worker engine`: Prefect's own engine (`python -m prefect.engine`)
+- Each flow run's process starts as `python -m flows.orchestration.worker engine`: Prefect's own engine (`python -m prefect.engine`)
   with the flow heartbeat off, which only `temporary_settings` can do (ARCHITECTURE.md). `run_worker` puts its own
   interpreter first on PATH, so that `python` is the one juece is installed in. The stock engine command would also
   start a second Python (Prefect's workspace supervisor) before the engine.
@@ -30,8 +30,8 @@ from typing import Any
 
 import httpx
 
-from flows.prefect_server import prefect_env, server_status
-from flows.workspace import open_workspace
+from flows.orchestration.prefect_server import prefect_env, server_status
+from flows.usecases.workspace import open_workspace
 from policies.errors import BadInput, DecisionError
 
 WORK_POOL = "juece"
@@ -39,19 +39,19 @@ DEPLOYMENT = "juece"
 # flow name → (module path of the flow, description); each deployment is "<flow name>/<DEPLOYMENT>".
 FLOWS: dict[str, tuple[str, str]] = {
     "decision-case": (
-        "flows.prefect_flows.decision_case",
+        "flows.orchestration.prefect_flows.decision_case",
         "Advance a case as far as its records allow; end in a state named for what it waits on.",
     ),
-    "audit-all-cases": ("flows.prefect_flows.audit_all_cases", "Verify every case's history and every rule."),
+    "audit-all-cases": ("flows.orchestration.prefect_flows.audit_all_cases", "Verify every case's history and every rule."),
     "deadline-sweep": (
-        "flows.prefect_flows.deadline_sweep",
+        "flows.orchestration.prefect_flows.deadline_sweep",
         "Due and overdue items across all cases; reminders to the webhook.",
     ),
 }
 SWEEP_FLOW = "deadline-sweep"
 SWEEP_SCHEDULE_SLUG = "juece-deadline-sweep"
 # Run by the worker for each flow run, with the worker's PATH (see module docstring).
-ENGINE_COMMAND = "python -m flows.worker engine"
+ENGINE_COMMAND = "python -m flows.orchestration.worker engine"
 # A worker asks for new runs this often (Prefect's default is 10 s; a clerk waits for the answer).
 DEFAULT_QUERY_SECONDS = 2.0
 # On SIGTERM a worker takes no new runs and waits this long for those in progress (juece's flows take seconds).
@@ -358,4 +358,4 @@ if __name__ == "__main__":
     if sys.argv[1:] == ["engine"]:
         run_flow_engine()
     else:
-        sys.exit("usage: python -m flows.worker engine  (started by `juece worker` for each flow run)")
+        sys.exit("usage: python -m flows.orchestration.worker engine  (started by `juece worker` for each flow run)")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timezone
 from zoneinfo import ZoneInfo
 
-from flows.workspace import WorkspaceFacts
+from flows.usecases.workspace import WorkspaceFacts
 
 LOCAL = ZoneInfo("Asia/Shanghai")
 

@@ -1,0 +1,1 @@
+"""Adapters: the outside world — HTTP (httpx), the blob store, BagIt, comment parsing and similarity."""

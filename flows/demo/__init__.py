@@ -1,0 +1,1 @@
+"""The sample case, as data plus a short driver."""

@@ -1,0 +1,1 @@
+"""Presentation shared by the front doors: dossier HTML, stage tables, reports."""

@@ -1,0 +1,1 @@
+"""Use cases: plain functions, no Prefect, no httpx (ARCHITECTURE.md, "Layers")."""
