@@ -64,6 +64,13 @@ class YearNotice:
         }
 
 
+def _required_text(data: Mapping[str, Any], name: str) -> str:
+    value = data.get(name)
+    if not isinstance(value, str) or not value.strip():
+        raise BadInput(f"{name}: the notice's title and the source it was read from are required", field=name)
+    return value
+
+
 def parse_notice(data: Mapping[str, Any]) -> YearNotice:
     """Validate one year's notice data; every problem is a `BadInput` naming the field."""
     if not isinstance(data, Mapping):
@@ -71,11 +78,7 @@ def parse_notice(data: Mapping[str, Any]) -> YearNotice:
     year = data.get("year")
     if not isinstance(year, int) or not 1990 <= year <= 2200:
         raise BadInput(f"year: expected a year such as 2027, got {year!r}", field="year")
-    notice = data.get("notice")
-    source = data.get("source")
-    for name, value in (("notice", notice), ("source", source)):
-        if not isinstance(value, str) or not value.strip():
-            raise BadInput(f"{name}: the notice's title and the source it was read from are required", field=name)
+    notice, source = _required_text(data, "notice"), _required_text(data, "source")
     blocks = []
     for i, raw in enumerate(data.get("rest_blocks") or []):
         where = f"rest_blocks[{i}]"

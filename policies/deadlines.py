@@ -28,7 +28,8 @@ def consultation_period(pack: PolicyPack, calendar: WorkingDayCalendar, publishe
 
 def hearing_material_days(pack: PolicyPack) -> int:
     """HRG-04: how many calendar days before the hearing the materials must arrive (one more for clear days)."""
-    return pack.param("hearing_material_days") + (1 if pack.param("hearing_strict_clear_days") else 0)
+    days: int = pack.param("hearing_material_days")
+    return days + (1 if pack.param("hearing_strict_clear_days") else 0)
 
 
 def hearing_materials_due(pack: PolicyPack, calendar: WorkingDayCalendar, hearing_on: date) -> BackwardDeadline:
@@ -88,7 +89,8 @@ def adopting_meeting(case: CaseView) -> Mapping[str, Any] | None:
 
 def execution_report_every(pack: PolicyPack, plan: Mapping[str, Any]) -> int:
     """EXE-02: the reporting period the decision set, else the pack's."""
-    return plan.get("report_every_days") or pack.param("execution_report_every_days")
+    days: int = plan.get("report_every_days") or pack.param("execution_report_every_days")
+    return days
 
 
 # --- the dates a case must respect (case show, the sweep) ------------------------------------------------------

@@ -9,7 +9,7 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 from importlib import resources
-from typing import Any, Mapping
+from typing import Any, Literal, Mapping
 
 from policies.errors import BadInput
 
@@ -57,17 +57,28 @@ class Stage:
         return self.activities + self.conclusion + self.waiver + self.exemption
 
 
+Level = Literal["HARD", "WARN", "REC"]  # refused; refused unless acknowledged; only recorded
+LEVELS: tuple[Level, ...] = ("HARD", "WARN", "REC")
+
+
+def _level(rule: str, part: str, value: object) -> Level:
+    for level in LEVELS:
+        if value == level:
+            return level
+    raise BadInput(f"rule {rule}: enforcement {part!r} is {value!r}; expected one of {', '.join(LEVELS)}", field=rule)
+
+
 @dataclass(frozen=True)
 class RuleInfo:
     """A rule's article, enforcement (per finding part) and its words in Chinese and English."""
 
     id: str
     article: str
-    enforcement: Mapping[str, str]
+    enforcement: Mapping[str, Level]
     zh: str
     en: str
 
-    def level(self, part: str = "default") -> str:
+    def level(self, part: str = "default") -> Level:
         """HARD or WARN for this part of the rule."""
         return self.enforcement.get(part, self.enforcement["default"])
 
@@ -151,7 +162,8 @@ def pack_from_data(data: Mapping[str, Any]) -> PolicyPack:
         enforcement = r["enforcement"]
         if isinstance(enforcement, str):
             enforcement = {"default": enforcement}
-        rules[rid] = RuleInfo(rid, r["article"], dict(enforcement), r["zh"], r["en"])
+        levels = {part: _level(rid, part, value) for part, value in enforcement.items()}
+        rules[rid] = RuleInfo(rid, r["article"], levels, r["zh"], r["en"])
     return PolicyPack(
         id=data["id"],
         version=int(data["version"]),
@@ -238,7 +250,7 @@ def pack_data(pack_id: str, version: int | None = None) -> dict[str, Any]:
     the form the first published overlays used) merged onto its base, rule by rule, key by key."""
     versions = _pack_files().get(pack_id, {})
     name = versions[version if version is not None else max(versions)]
-    raw = json.loads((resources.files("policies") / "packs" / name).read_text(encoding="utf-8"))
+    raw: dict[str, Any] = json.loads((resources.files("policies") / "packs" / name).read_text(encoding="utf-8"))
     base_ref = raw.get("extends")
     if not base_ref:
         return raw

@@ -96,7 +96,7 @@ def risk_status(stage: Stage, records: Sequence[tuple[str, Mapping[str, Any]]]) 
     assessment of that day or earlier, does not clear it."""
     state = StageStatus("pending", waiting_for=stage.conclusion[0])
     for event, p in records:
-        day = p.get("assessed_on") or p.get("decided_on")
+        day: date | None = p.get("assessed_on") or p.get("decided_on")
         if event in stage.waiver:
             state = StageStatus("waived", f"{event}")
         elif event not in stage.conclusion:
@@ -105,7 +105,7 @@ def risk_status(stage: Stage, records: Sequence[tuple[str, Mapping[str, Any]]]) 
         elif p.get("controllable") is False:
             state = StageStatus("concluded", f"risk found not controllable on {day} (风险不可控): adjust the draft and "
                                 "assess it again", "risk-assessed", since=day)
-        elif state.since is not None and (event != "risk-assessed" or day <= state.since):
+        elif state.since is not None and (event != "risk-assessed" or day is None or day <= state.since):
             why = "a reused report does not clear it" if event != "risk-assessed" else f"the assessment of {day} is not dated after it"
             state = StageStatus("concluded", f"risk found not controllable on {state.since} (风险不可控); {why}: assess "
                                 f"the adjusted draft again, after {state.since}", "risk-assessed", since=state.since)

@@ -73,7 +73,8 @@ Check = Callable[[RuleContext], Iterable[Violation]]
 _CHECKS: dict[str, list[tuple[str, Check]]] = {}
 _GATES: list[tuple[str, Check, frozenset[str] | None]] = []
 _HOMES: dict[str, str] = {}  # rule id -> the module that implements it
-_NAMED_CASES: dict[str, Callable[[Mapping[str, Any]], Iterable[str]]] = {}
+NamedCases = Callable[[Mapping[str, Any]], Iterable[str | None]]  # an absent optional field names no case
+_NAMED_CASES: dict[str, NamedCases] = {}
 
 
 def _home(rule: str, module: str) -> None:
@@ -130,10 +131,10 @@ def unimplemented_rules(pack: PolicyPack) -> list[str]:
     return sorted(out)
 
 
-def names_cases(*events: str) -> Callable[[Callable[[Mapping[str, Any]], Iterable[str]]], Any]:
+def names_cases(*events: str) -> Callable[[NamedCases], NamedCases]:
     """Register which other cases an event's payload names, so their facts are put in the context."""
 
-    def register(fn: Callable[[Mapping[str, Any]], Iterable[str]]) -> Any:
+    def register(fn: NamedCases) -> NamedCases:
         for e in events:
             _NAMED_CASES[e] = fn
         return fn
@@ -150,10 +151,13 @@ def linked_ids(event: str, payload: Mapping[str, Any]) -> tuple[str, ...]:
 def to_finding(pack: PolicyPack, v: Violation) -> Finding:
     """A violation with its article and enforcement level from the pack."""
     info = pack.rules[v.rule]
+    level = info.level(v.part)
+    if level == "REC":  # a REC part only records its data: no check may report it
+        raise ValueError(f"{v.rule} ({pack.id}@{pack.version}): part {v.part!r} is {level}, not HARD or WARN")
     return Finding(
         rule=v.rule,
         article=v.article or info.article,
-        enforcement=info.level(v.part),  # type: ignore[arg-type]
+        enforcement=level,
         message=v.message,
         values=v.values,
     )

@@ -15,7 +15,7 @@ KIND_ZH = {"suspend": "中止执行", "stop": "停止执行", "amend": "变更",
 
 
 @names_cases("adjustment-decided", "adjustment-completed")
-def _child_named(payload: Mapping[str, Any]) -> Iterable[str]:
+def _child_named(payload: Mapping[str, Any]) -> Iterable[str | None]:
     return (payload.get("child_case"),)
 
 

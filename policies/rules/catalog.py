@@ -10,6 +10,7 @@ warning, raised as the pack's `catalog_unlinked_warning` says.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import date
 from typing import Any, Iterator, Mapping, Sequence
 
 from policies.catalog import NO_CATALOGS, CatalogBook, CatalogVersion
@@ -45,7 +46,8 @@ def party_consent(ctx: RuleContext) -> Iterator[Violation]:
 
 def catalog_year(launch: Mapping[str, Any]) -> int:
     """The catalog year of a launch: the year the organ decided to launch the procedure (INI-02), else of the launch."""
-    return (launch.get("decided_on") or launch["launched_on"]).year
+    day: date = launch.get("decided_on") or launch["launched_on"]
+    return day.year
 
 
 def catalogs_of(ctx: RuleContext) -> CatalogBook:

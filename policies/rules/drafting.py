@@ -47,9 +47,11 @@ def _drafting(ctx: RuleContext) -> tuple[dict[str, date], dict[str, date]]:
 def before_the_decision(ctx: RuleContext) -> Iterator[Violation]:
     """DRF-04: drafting records reach the organ before it decides; after the meeting decided they are refused."""
     stage = ctx.pack.stage_of(ctx.event)
-    until = ctx.pack.stage(stage.concurrent_until) if stage and stage.concurrent_until else None
-    status = ctx.statuses.get(until.id) if until else None
-    if until is not None and status is not None and status.status in RECORDED:
+    if stage is None or stage.concurrent_until is None:
+        return
+    until = ctx.pack.stage(stage.concurrent_until)
+    status = ctx.statuses.get(until.id)
+    if status is not None and status.status in RECORDED:
         yield Violation(
             "DRF-04",
             f"cannot record `{ctx.event}`: {stage.label} runs until {until.label}, which is already {status.status} "
