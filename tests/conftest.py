@@ -26,13 +26,13 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 
 @pytest.fixture
-def ws(tmp_path: Path):  # type: ignore[no-untyped-def]
+def ws(tmp_path: Path):
     """A fresh simulated-clock workspace (2025-08-25 09:00 Asia/Shanghai)."""
     return new_workspace(tmp_path / "ws")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
-def backend_ws(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def backend_ws(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     """The contract suite's workspace: the same tests on SQLite and on PostgreSQL."""
     if request.param == "sqlite":
         monkeypatch.delenv("JUECE_DATABASE_URL", raising=False)
@@ -50,7 +50,7 @@ def backend_ws(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # typ
 
 
 @pytest.fixture
-def backend_case(backend_ws):  # type: ignore[no-untyped-def]
+def backend_case(backend_ws):
     """A launched risk-relevant, technical case on either backend."""
     d = Driver(backend_ws)
     d.launch("risk-relevant", "technical")
@@ -58,7 +58,7 @@ def backend_case(backend_ws):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def case(ws):  # type: ignore[no-untyped-def]
+def case(ws):
     """A driver with a launched risk-relevant, technical public-construction case."""
     d = Driver(ws)
     d.launch("risk-relevant", "technical")

@@ -22,7 +22,7 @@ def recorded_events(case: Driver) -> int:
 
 
 def assert_refused(case: Driver, event: str, data: dict[str, Any] | None = None, *, rule: str, article: str,
-                   enforcement: str = "HARD", actor=None, acknowledge=(), **changes: Any) -> RuleRefusal:  # type: ignore[no-untyped-def]
+                   enforcement: str = "HARD", actor=None, acknowledge=(), **changes: Any) -> RuleRefusal:
     """Recording is refused naming `rule` and its article, and no stage and no recorded event changes."""
     before = (stage_statuses(case), recorded_events(case))
     with pytest.raises(RuleRefusal) as exc:

@@ -257,7 +257,7 @@ class Driver:
             set_clock(self.ws, ADMIN, target)
 
     def record(self, event: str, data: dict[str, Any] | None = None, *, actor: Actor | None = None,
-               acknowledge: tuple[tuple[str, str], ...] = (), **changes: Any):  # type: ignore[no-untyped-def]
+               acknowledge: tuple[tuple[str, str], ...] = (), **changes: Any):
         """Record an event (good payload unless given), as the role that records it."""
         body = data if data is not None else payload(event, **changes)
         future_ok = getattr(EVENT_TYPES.get(event), "future_dates", frozenset())
@@ -273,7 +273,7 @@ class Driver:
         for e in events:
             self.record(e)
 
-    def show(self):  # type: ignore[no-untyped-def]
+    def show(self):
         """The case view now."""
         return show_case(self.ws, self.case_id)
 

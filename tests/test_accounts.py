@@ -28,14 +28,14 @@ from test_cli import JUECE, juece  # noqa: F401  (the real executable)
 PASSWORD = "Sanya-2025-河西片区"
 
 
-def with_accounts(ws):  # type: ignore[no-untyped-def]
+def with_accounts(ws):
     """The support module's actors as accounts: the admin first (made by an admin actor while there are none)."""
     add_account(ws, ADMIN, ADMIN.name, ["admin"], PASSWORD)
     for a in (LEGAL, CLERK, REVIEWER, SECRETARY):
         add_account(ws, ADMIN, a.name, [a.role], PASSWORD)
 
 
-def append_directly(ws, case_id: str, actor: str, event: str, body: dict, at: datetime) -> None:  # type: ignore[no-untyped-def]
+def append_directly(ws, case_id: str, actor: str, event: str, body: dict, at: datetime) -> None:
     """Write a record behind the engine's back (no live check): what a tampering insider with database access does."""
     from flows.usecases.cases import validate_payload
 
@@ -47,7 +47,7 @@ def append_directly(ws, case_id: str, actor: str, event: str, body: dict, at: da
                                                       events[0].envelope["policy"], events[0].envelope["policy_hash"])], at)
 
 
-def auth_findings(ws, case_id: str) -> list[dict]:  # type: ignore[no-untyped-def]
+def auth_findings(ws, case_id: str) -> list[dict]:
     report = verify_cases(ws, [case_id])
     return [f for f in report.cases[0].findings if f["rule"] == "AUTH-01"]
 

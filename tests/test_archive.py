@@ -23,7 +23,7 @@ SECRET = "安置房源清单：河西片区A-17栋".encode()
 
 
 @pytest.fixture
-def published(case, tmp_path):  # type: ignore[no-untyped-def]
+def published(case, tmp_path):
     case.walk(MANDATORY_PATH)
     case.walk(["party-reported", "decision-published"])
     report = tmp_path / "风险评估报告.txt"
@@ -36,7 +36,7 @@ def published(case, tmp_path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def bag(published, tmp_path):  # type: ignore[no-untyped-def]
+def bag(published, tmp_path):
     out = tmp_path / "bag"
     export_archive(published.ws, ARCHIVIST, published.case_id, out)
     return out
@@ -49,7 +49,7 @@ def elsewhere(bag: Path, tmp_path: Path) -> Path:
     return copy
 
 
-def test_the_library_of_congress_validator_accepts_the_bag(bag):  # type: ignore[no-untyped-def]
+def test_the_library_of_congress_validator_accepts_the_bag(bag):
     done = subprocess.run([sys.executable, "-m", "bagit", "--validate", str(bag)], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert "is valid" in done.stderr
@@ -57,13 +57,13 @@ def test_the_library_of_congress_validator_accepts_the_bag(bag):  # type: ignore
         assert (bag / name).is_file()
 
 
-def test_a_fresh_bag_verifies_with_nothing_but_the_bag(bag, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_fresh_bag_verifies_with_nothing_but_the_bag(bag, tmp_path):
     v = verify_archive(elsewhere(bag, tmp_path))
     assert v.ok, v.failures
     assert any("inclusion proofs" in c for c in v.checked)
 
 
-def test_bag_info_carries_the_archival_metadata(bag):  # type: ignore[no-untyped-def]
+def test_bag_info_carries_the_archival_metadata(bag):
     info = bagit.Bag(str(bag)).info
     assert info["档号"] == "Z001-WS·2025-Y-FZ-0001"
     assert info["保管期限"] == "永久"
@@ -71,7 +71,7 @@ def test_bag_info_carries_the_archival_metadata(bag):  # type: ignore[no-untyped
     assert info["日期"] == "20251110"
 
 
-def test_the_tag_manifest_hash_is_recorded_in_the_history(published, bag):  # type: ignore[no-untyped-def]
+def test_the_tag_manifest_hash_is_recorded_in_the_history(published, bag):
     digest = hashlib.sha256((bag / "tagmanifest-sha256.txt").read_bytes()).hexdigest()
     from flows.usecases.audit import replay_case
 
@@ -86,7 +86,7 @@ def test_the_tag_manifest_hash_is_recorded_in_the_history(published, bag):  # ty
     assert archived.payload["tagmanifest_sha256"] == digest
 
 
-def test_a_flipped_bit_is_caught(bag, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_flipped_bit_is_caught(bag, tmp_path):
     copy = elsewhere(bag, tmp_path)
     doc = next((copy / "data" / "documents").glob("[0-9a-f]" * 1 + "*"))
     data = bytearray(doc.read_bytes())
@@ -96,13 +96,13 @@ def test_a_flipped_bit_is_caught(bag, tmp_path):  # type: ignore[no-untyped-def]
     assert not v.ok and "BagIt validation" in v.failures[0]
 
 
-def test_a_deleted_file_is_caught(bag, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_deleted_file_is_caught(bag, tmp_path):
     copy = elsewhere(bag, tmp_path)
     (copy / "data" / "proofs.jsonl").unlink()
     assert not verify_archive(copy).ok
 
 
-def test_an_added_file_is_caught(bag, tmp_path):  # type: ignore[no-untyped-def]
+def test_an_added_file_is_caught(bag, tmp_path):
     copy = elsewhere(bag, tmp_path)
     (copy / "data" / "extra.txt").write_text("补充材料")
     v = verify_archive(copy)
@@ -115,7 +115,7 @@ def regenerate_manifests(copy: Path) -> None:
     assert bagit.Bag(str(copy)).is_valid()  # the forger's bag passes BagIt validation
 
 
-def test_an_edited_dossier_page_with_regenerated_manifests_is_caught(bag, tmp_path):  # type: ignore[no-untyped-def]
+def test_an_edited_dossier_page_with_regenerated_manifests_is_caught(bag, tmp_path):
     copy = elsewhere(bag, tmp_path)
     page = copy / "data" / "dossier.html"
     page.write_text(page.read_text(encoding="utf-8").replace("同意", "反对", 1), encoding="utf-8")
@@ -124,7 +124,7 @@ def test_an_edited_dossier_page_with_regenerated_manifests_is_caught(bag, tmp_pa
     assert not v.ok and any("dossier.html" in f for f in v.failures)
 
 
-def test_an_edited_history_with_regenerated_manifests_is_caught(bag, tmp_path):  # type: ignore[no-untyped-def]
+def test_an_edited_history_with_regenerated_manifests_is_caught(bag, tmp_path):
     copy = elsewhere(bag, tmp_path)
     history = copy / "data" / "history.jsonl"
     history.write_text(history.read_text(encoding="utf-8").replace("2025-11-03", "2025-11-04"), encoding="utf-8")
@@ -133,7 +133,7 @@ def test_an_edited_history_with_regenerated_manifests_is_caught(bag, tmp_path): 
     assert not v.ok and "history" in v.failures[0]
 
 
-def test_a_swapped_document_with_regenerated_manifests_is_caught(bag, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_swapped_document_with_regenerated_manifests_is_caught(bag, tmp_path):
     copy = elsewhere(bag, tmp_path)
     doc = next(p for p in (copy / "data" / "documents").iterdir() if p.name != "index.json")
     doc.write_bytes("伪造的报告".encode())
@@ -142,7 +142,7 @@ def test_a_swapped_document_with_regenerated_manifests_is_caught(bag, tmp_path):
     assert not v.ok and any("does not match the sha256 recorded" in f for f in v.failures)
 
 
-def test_the_public_export_withholds_non_disclosed_material_and_says_where(published, tmp_path):  # type: ignore[no-untyped-def]
+def test_the_public_export_withholds_non_disclosed_material_and_says_where(published, tmp_path):
     out = tmp_path / "public"
     r = export_archive(published.ws, ARCHIVIST, published.case_id, out, public=True)
     assert r.withheld == 1
@@ -154,7 +154,7 @@ def test_the_public_export_withholds_non_disclosed_material_and_says_where(publi
     assert verify_archive(out).ok
 
 
-def test_a_case_is_archived_only_once_published_or_ended(case, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_case_is_archived_only_once_published_or_ended(case, tmp_path):
     case.walk(MANDATORY_PATH)
     with pytest.raises(RuleRefusal) as exc:
         export_archive(case.ws, ARCHIVIST, case.case_id, tmp_path / "early")
@@ -162,7 +162,7 @@ def test_a_case_is_archived_only_once_published_or_ended(case, tmp_path):  # typ
     assert not (tmp_path / "early").exists()
 
 
-def test_only_the_archivist_exports(published, tmp_path):  # type: ignore[no-untyped-def]
+def test_only_the_archivist_exports(published, tmp_path):
     with pytest.raises(RuleRefusal) as exc:
         export_archive(published.ws, CLERK, published.case_id, tmp_path / "x")
     assert exc.value.code == "ROLE-01"
@@ -172,7 +172,7 @@ CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 
 
 @pytest.mark.skipif(not CHROMIUM and not os.environ.get("JUECE_REQUIRE_CHROMIUM"), reason="Chromium is not installed")
-def test_the_dossier_page_renders_in_a_real_headless_browser(bag, tmp_path):  # type: ignore[no-untyped-def]
+def test_the_dossier_page_renders_in_a_real_headless_browser(bag, tmp_path):
     assert CHROMIUM, "JUECE_REQUIRE_CHROMIUM is set but Chromium is not installed"
     flags = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
              "--disable-background-networking", "--disable-component-update", "--disable-sync",

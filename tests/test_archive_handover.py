@@ -39,7 +39,7 @@ def events_of(case: Driver) -> list:  # type: ignore[type-arg]
         return store.load_stream(conn, case.case_id)
 
 
-def test_the_archive_record_lists_the_documents_handed_over(published, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_the_archive_record_lists_the_documents_handed_over(published, tmp_path: Path):
     case, sha = published
     export_archive(case.ws, ARCHIVIST, case.case_id, tmp_path / "bag")
     last = events_of(case)[-1]
@@ -47,7 +47,7 @@ def test_the_archive_record_lists_the_documents_handed_over(published, tmp_path:
     assert verify_cases(case.ws).exit_code == 0
 
 
-def test_an_export_missing_an_attached_document_is_refused_naming_ARC_02_and_writes_nothing(published, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_an_export_missing_an_attached_document_is_refused_naming_ARC_02_and_writes_nothing(published, tmp_path: Path):
     case, sha = published
     blob_path(case.ws, sha).unlink()
     before = len(events_of(case))
@@ -62,7 +62,7 @@ def test_an_export_missing_an_attached_document_is_refused_naming_ARC_02_and_wri
     assert len(events_of(case)) == before
 
 
-def test_handing_the_same_file_over_again_lets_the_export_go_through(published, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_handing_the_same_file_over_again_lets_the_export_go_through(published, tmp_path: Path):
     case, sha = published
     blob_path(case.ws, sha).unlink()
     with pytest.raises(RuleRefusal):
@@ -74,7 +74,7 @@ def test_handing_the_same_file_over_again_lets_the_export_go_through(published, 
     assert events_of(case)[-1].payload["documents"] == [sha]
 
 
-def test_a_document_altered_in_the_store_is_an_integrity_failure_not_a_handover(published, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_a_document_altered_in_the_store_is_an_integrity_failure_not_a_handover(published, tmp_path: Path):
     case, sha = published
     blob_path(case.ws, sha).write_bytes(REPORT + b" (edited)")
     with pytest.raises(IntegrityFailure):
@@ -82,7 +82,7 @@ def test_a_document_altered_in_the_store_is_an_integrity_failure_not_a_handover(
     assert not (tmp_path / "bag").exists()
 
 
-def test_a_public_export_still_needs_the_withheld_documents_in_the_store(published, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_a_public_export_still_needs_the_withheld_documents_in_the_store(published, tmp_path: Path):
     case, _ = published
     secret = tmp_path / "房源.txt"
     secret.write_bytes("安置房源清单".encode())
@@ -93,7 +93,7 @@ def test_a_public_export_still_needs_the_withheld_documents_in_the_store(publish
     assert exc.value.code == "ARC-02" and "房源.txt" in exc.value.message
 
 
-def test_an_archive_record_appended_without_a_document_is_an_audit_finding(published, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_an_archive_record_appended_without_a_document_is_an_audit_finding(published, tmp_path: Path):
     case, sha = published
     export_archive(case.ws, ARCHIVIST, case.case_id, tmp_path / "bag")
     with write_transaction(case.ws.engine) as conn:
@@ -109,7 +109,7 @@ def test_an_archive_record_appended_without_a_document_is_an_audit_finding(publi
     assert sha in verdict.findings[0]["values"]["missing"]
 
 
-def test_the_command_line_refuses_the_export_with_exit_3_naming_ARC_02(published, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_the_command_line_refuses_the_export_with_exit_3_naming_ARC_02(published, tmp_path: Path):
     case, sha = published
     blob_path(case.ws, sha).unlink()
     code, out, err = juece(case.ws.home, "archive", "export", case.case_id, "--out", str(tmp_path / "bag"),

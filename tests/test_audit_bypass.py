@@ -69,14 +69,14 @@ def launch_body(**changes: Any) -> dict[str, Any]:
     ("legal-office", {"decided_on": "2025-09-30"}, "INI-02"),  # decided after it was launched
     ("legal-office", {"proposal": {"proposer_type": "department", "proposer": "市住建局", "problem": "棚户区危房"}}, "INI-01"),
 ])
-def test_a_launch_written_behind_the_engines_back_is_judged_like_a_live_launch(ws, role, changes, rule):  # type: ignore[no-untyped-def]
+def test_a_launch_written_behind_the_engines_back_is_judged_like_a_live_launch(ws, role, changes, rule):
     d = Driver(ws)
     append_direct(d, "case-launched", launch_body(**changes), role=role, case_id="JC-2025-0099")
     assert findings_of(d, "JC-2025-0099") == [(1, "case-launched", rule)]
     assert verify_cases(ws).exit_code == 5
 
 
-def test_a_clean_launch_written_directly_has_no_finding(ws):  # type: ignore[no-untyped-def]
+def test_a_clean_launch_written_directly_has_no_finding(ws):
     d = Driver(ws)
     append_direct(d, "case-launched", launch_body(), role="legal-office", case_id="JC-2025-0099")
     assert findings_of(d, "JC-2025-0099") == []
@@ -95,13 +95,13 @@ UP_TO_OPINION = MANDATORY_PATH[:-1]  # … legality review submitted 10-21, opin
     (MANDATORY_PATH + ("party-reported",), "decision-published", {"published_on": "2025-11-04"}),  # before 11-05
     (MANDATORY_PATH + ("party-reported",), "decision-published", {"published_on": "2025-08-30"}),  # before everything
 ])
-def test_a_backwards_date_written_directly_is_an_ord_01_finding(case, walk, event, changes):  # type: ignore[no-untyped-def]
+def test_a_backwards_date_written_directly_is_an_ord_01_finding(case, walk, event, changes):
     case.walk(walk)
     seq = append_direct(case, event, payload(event, **changes))
     assert findings_of(case) == [(seq, event, "ORD-01")]
 
 
-def test_a_hearing_held_before_its_announcement_written_directly_is_an_ord_01_finding(case):  # type: ignore[no-untyped-def]
+def test_a_hearing_held_before_its_announcement_written_directly_is_an_ord_01_finding(case):
     case.record("hearing-announced", notice_published_on="2025-09-10", scheduled_on="2025-09-30")
     body = payload("hearing-held", held_on="2025-09-08", notice_published_on="2025-09-01", selected_on=None,
                    selection_method_published_on=None, list_published_on=None)
@@ -113,7 +113,7 @@ def test_a_hearing_held_before_its_announcement_written_directly_is_an_ord_01_fi
 # --- the risk gate read as the rule book reads it (RSK-08) ---------------------------------------------------------
 
 
-def test_a_meeting_written_directly_after_reusing_an_old_report_is_an_rsk_08_finding(case):  # type: ignore[no-untyped-def]
+def test_a_meeting_written_directly_after_reusing_an_old_report_is_an_rsk_08_finding(case):
     case.walk(MANDATORY_PATH[:3])
     case.record("risk-assessed", level="high", controllable=False)
     case.record("risk-assessment-reused", decided_on="2025-10-21",
@@ -134,7 +134,7 @@ def published(d: Driver, *flags: str, title: str = "三亚市河西片区棚户�
     return d.case_id
 
 
-def test_a_bare_adjustment_naming_an_unrelated_or_missing_case_written_directly_is_an_ord_03_finding(ws):  # type: ignore[no-untyped-def]
+def test_a_bare_adjustment_naming_an_unrelated_or_missing_case_written_directly_is_an_ord_03_finding(ws):
     other = Driver(ws)
     published(other, title="另一项已决策事项")
     d = Driver(ws)
@@ -152,7 +152,7 @@ def test_a_bare_adjustment_naming_an_unrelated_or_missing_case_written_directly_
     assert {rule for _, _, rule in got} <= {"ORD-03", "ADJ-01", "ADJ-02"}
 
 
-def test_completing_an_adjustment_whose_child_case_was_not_decided_written_directly_is_an_adj_01_finding(ws):  # type: ignore[no-untyped-def]
+def test_completing_an_adjustment_whose_child_case_was_not_decided_written_directly_is_an_adj_01_finding(ws):
     from flows.usecases.adjustments import open_adjustment
 
     d = Driver(ws)
@@ -166,7 +166,7 @@ def test_completing_an_adjustment_whose_child_case_was_not_decided_written_direc
 # --- the command line's verdict -----------------------------------------------------------------------------------
 
 
-def test_audit_verify_on_the_command_line_exits_5_naming_the_rule_of_a_record_written_directly(case):  # type: ignore[no-untyped-def]
+def test_audit_verify_on_the_command_line_exits_5_naming_the_rule_of_a_record_written_directly(case):
     case.walk(UP_TO_OPINION)
     seq = append_direct(case, "meeting-held", payload("meeting-held", held_on="2025-10-24"))
     code, out, err = juece(case.ws.home, "audit", "verify", case.case_id, "--json")

@@ -14,7 +14,7 @@ pytestmark = pytest.mark.prefect
 
 
 @pytest.fixture(scope="session")
-def prefect_harness():  # type: ignore[no-untyped-def]
+def prefect_harness():
     """One temporary Prefect server for the session (about 10 s to start)."""
     os.environ.pop("PREFECT_API_URL", None)
     os.environ.setdefault("PREFECT_HOME", tempfile.mkdtemp(prefix="juece-prefect-home-"))
@@ -26,7 +26,7 @@ def prefect_harness():  # type: ignore[no-untyped-def]
         yield
 
 
-def run_flow(home: str, case_id: str):  # type: ignore[no-untyped-def]
+def run_flow(home: str, case_id: str):
     from prefect.settings import temporary_settings
 
     from flows.orchestration.prefect_flows import decision_case
@@ -45,7 +45,7 @@ def read_artifact(key: str) -> str:
     return latest[0].data
 
 
-def test_the_flow_ends_awaiting_the_legality_opinion_and_publishes_the_stage_table(prefect_harness, case):  # type: ignore[no-untyped-def]
+def test_the_flow_ends_awaiting_the_legality_opinion_and_publishes_the_stage_table(prefect_harness, case):
     case.walk(MANDATORY_PATH[:5])  # up to legality-review-submitted
 
     state = run_flow(str(case.ws.home), case.case_id)
@@ -58,7 +58,7 @@ def test_the_flow_ends_awaiting_the_legality_opinion_and_publishes_the_stage_tab
     assert "| 风险评估 risk assessment | concluded | 2025-10-20 |" in table
 
 
-def test_the_flow_is_rerunnable_and_follows_the_records(prefect_harness, case):  # type: ignore[no-untyped-def]
+def test_the_flow_is_rerunnable_and_follows_the_records(prefect_harness, case):
     case.walk(MANDATORY_PATH[:6])
     first = run_flow(str(case.ws.home), case.case_id)
     again = run_flow(str(case.ws.home), case.case_id)
@@ -70,7 +70,7 @@ def test_the_flow_is_rerunnable_and_follows_the_records(prefect_harness, case): 
     assert "| 集体讨论决定 collective discussion | concluded |" in read_artifact(after.result()["artifact"])
 
 
-def test_the_audit_flow_names_its_verdict_and_publishes_the_report(prefect_harness, case):  # type: ignore[no-untyped-def]
+def test_the_audit_flow_names_its_verdict_and_publishes_the_report(prefect_harness, case):
     from prefect.settings import temporary_settings
 
     from flows.orchestration.prefect_flows import audit_all_cases
@@ -85,7 +85,7 @@ def test_the_audit_flow_names_its_verdict_and_publishes_the_report(prefect_harne
     assert "acknowledged **LEG-04**" in report and "司法局确认审查已完成" in report
 
 
-def test_the_sweep_flow_retries_a_webhook_only_on_transient_failures(prefect_harness, case):  # type: ignore[no-untyped-def]
+def test_the_sweep_flow_retries_a_webhook_only_on_transient_failures(prefect_harness, case):
     import http.server
     import threading
 
@@ -103,7 +103,7 @@ def test_the_sweep_flow_retries_a_webhook_only_on_transient_failures(prefect_har
             self.send_response(hits[-1])
             self.end_headers()
 
-        def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+        def log_message(self, *args) -> None:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
@@ -122,7 +122,7 @@ def test_the_sweep_flow_retries_a_webhook_only_on_transient_failures(prefect_har
     assert "HRG-04" in read_artifact("deadline-sweep")
 
 
-def test_the_publication_flow_posts_the_text_retrying_transient_failures_and_records_where(prefect_harness, case, tmp_path):  # type: ignore[no-untyped-def]
+def test_the_publication_flow_posts_the_text_retrying_transient_failures_and_records_where(prefect_harness, case, tmp_path):
     import hashlib
     import http.server
     import json
@@ -161,7 +161,7 @@ def test_the_publication_flow_posts_the_text_retrying_transient_failures_and_rec
             self.end_headers()
             self.wfile.write(text)
 
-        def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+        def log_message(self, *args) -> None:
             pass
 
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Portal)

@@ -49,7 +49,7 @@ def catalog(**changes: Any) -> dict[str, Any]:
     return c
 
 
-def workspace_events(ws) -> list:  # type: ignore[no-untyped-def]
+def workspace_events(ws) -> list:
     with read_transaction(ws.engine) as conn:
         return store.load_stream(conn, WORKSPACE_STREAM)
 
@@ -57,7 +57,7 @@ def workspace_events(ws) -> list:  # type: ignore[no-untyped-def]
 # --- SCP-05: publishing a catalog version -----------------------------------------------------------------------
 
 
-def test_a_catalog_published_with_the_party_committees_consent_is_recorded_in_the_workspace_history(ws):  # type: ignore[no-untyped-def]
+def test_a_catalog_published_with_the_party_committees_consent_is_recorded_in_the_workspace_history(ws):
     r = publish_catalog(ws, LEGAL, catalog())
     assert (r.organ, r.year, r.version, r.items, r.repeated) == (ORGAN, 2025, 1, 2, False)
     last = workspace_events(ws)[-1]
@@ -71,7 +71,7 @@ def test_a_catalog_published_with_the_party_committees_consent_is_recorded_in_th
 
 @pytest.mark.parametrize("consent", [None, {}, {"decided_on": "2025-02-20"}, {"ref": "三委办〔2025〕12号"},
                                      {"decided_on": "2025-02-20", "ref": "  "}], ids=repr)
-def test_a_catalog_without_a_party_consent_record_is_refused_naming_SCP_05(ws, consent):  # type: ignore[no-untyped-def]
+def test_a_catalog_without_a_party_consent_record_is_refused_naming_SCP_05(ws, consent):
     data = catalog(party_consent=consent)
     if consent is None:
         del data["party_consent"]
@@ -83,28 +83,28 @@ def test_a_catalog_without_a_party_consent_record_is_refused_naming_SCP_05(ws, c
     assert [e.type for e in workspace_events(ws)] == ["workspace-initialised", "attempt-refused"]
 
 
-def test_a_catalog_published_before_the_consent_was_given_is_refused(ws):  # type: ignore[no-untyped-def]
+def test_a_catalog_published_before_the_consent_was_given_is_refused(ws):
     with pytest.raises(RuleRefusal) as exc:
         publish_catalog(ws, LEGAL, catalog(party_consent={"decided_on": "2025-02-26", "ref": "三委办〔2025〕12号"}))
     assert exc.value.code == "SCP-05"
     publish_catalog(ws, LEGAL, catalog(party_consent={"decided_on": "2025-02-25", "ref": "三委办〔2025〕12号"}))
 
 
-def test_only_the_legal_office_publishes_a_catalog(ws):  # type: ignore[no-untyped-def]
+def test_only_the_legal_office_publishes_a_catalog(ws):
     with pytest.raises(RuleRefusal) as exc:
         publish_catalog(ws, CLERK, catalog())
     assert exc.value.code == "ROLE-01"
     assert list_catalogs(ws) == []
 
 
-def test_publishing_the_same_version_again_changes_nothing(ws):  # type: ignore[no-untyped-def]
+def test_publishing_the_same_version_again_changes_nothing(ws):
     first = publish_catalog(ws, LEGAL, catalog())
     again = publish_catalog(ws, LEGAL, catalog())
     assert again.repeated and again.seq == first.seq
     assert len(list_catalogs(ws)) == 1
 
 
-def test_an_adjustment_is_a_new_version_with_consent_and_a_reason(ws):  # type: ignore[no-untyped-def]
+def test_an_adjustment_is_a_new_version_with_consent_and_a_reason(ws):
     publish_catalog(ws, LEGAL, catalog())
     items = CATALOG["items"] + [{"item_no": "3", "title": "三亚市生活垃圾分类管理办法", "category": "public-policy"}]
     with pytest.raises(BadInput) as exc:
@@ -123,14 +123,14 @@ def test_an_adjustment_is_a_new_version_with_consent_and_a_reason(ws):  # type: 
     ({"version": 3, "adjustment_reason": "跳号"}, "version"),
     ({"version": 1, "url": "https://www.sanya.gov.cn/other.html"}, "version"),
 ])
-def test_versions_run_one_after_another(ws, changes, field):  # type: ignore[no-untyped-def]
+def test_versions_run_one_after_another(ws, changes, field):
     publish_catalog(ws, LEGAL, catalog())
     with pytest.raises(BadInput) as exc:
         publish_catalog(ws, LEGAL, catalog(**changes))
     assert exc.value.details["field"] == field
 
 
-def test_each_organ_and_year_has_its_own_versions(ws):  # type: ignore[no-untyped-def]
+def test_each_organ_and_year_has_its_own_versions(ws):
     publish_catalog(ws, LEGAL, catalog())
     publish_catalog(ws, LEGAL, catalog(organ="三亚市天涯区人民政府"))
     publish_catalog(ws, LEGAL, catalog(year=2026))
@@ -148,14 +148,14 @@ def test_each_organ_and_year_has_its_own_versions(ws):  # type: ignore[no-untype
     (catalog(year="二〇二五"), "year"),
     (["not", "an", "object"], "(payload)"),
 ])
-def test_a_malformed_catalog_is_bad_input_naming_the_field(ws, data, field):  # type: ignore[no-untyped-def]
+def test_a_malformed_catalog_is_bad_input_naming_the_field(ws, data, field):
     with pytest.raises(BadInput) as exc:
         publish_catalog(ws, LEGAL, data)
     assert exc.value.details["field"] == field
     assert list_catalogs(ws) == []
 
 
-def test_a_catalog_appended_without_consent_behind_the_rules_back_is_an_audit_finding(ws):  # type: ignore[no-untyped-def]
+def test_a_catalog_appended_without_consent_behind_the_rules_back_is_an_audit_finding(ws):
     pack = load_pack("cn-2019")
     body = {**catalog(), "party_consent": None, "adjustment_reason": ""}
     for item in body["items"]:
@@ -174,7 +174,7 @@ def test_a_catalog_appended_without_consent_behind_the_rules_back_is_an_audit_fi
 # --- SCP-06: the year-end report --------------------------------------------------------------------------------
 
 
-def archived_case(ws, item: str, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
+def archived_case(ws, item: str, tmp_path: Path) -> str:
     d = Driver(ws)
     d.launch("risk-relevant", "technical", catalog_item=item)
     d.walk(MANDATORY_PATH)
@@ -183,7 +183,7 @@ def archived_case(ws, item: str, tmp_path: Path) -> str:  # type: ignore[no-unty
     return d.case_id
 
 
-def test_the_year_end_report_lists_every_item_and_warns_for_those_not_archived(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_the_year_end_report_lists_every_item_and_warns_for_those_not_archived(ws, tmp_path: Path):
     publish_catalog(ws, LEGAL, catalog())
     done = archived_case(ws, "1", tmp_path)
     report = year_end_report(ws, year=2025)
@@ -194,7 +194,7 @@ def test_the_year_end_report_lists_every_item_and_warns_for_those_not_archived(w
     assert report.exit_code == 5
 
 
-def test_an_item_whose_case_is_still_open_says_what_it_waits_on(ws):  # type: ignore[no-untyped-def]
+def test_an_item_whose_case_is_still_open_says_what_it_waits_on(ws):
     publish_catalog(ws, LEGAL, catalog())
     d = Driver(ws)
     d.launch("risk-relevant", "technical", catalog_item="2", category="plan")
@@ -202,20 +202,20 @@ def test_an_item_whose_case_is_still_open_says_what_it_waits_on(ws):  # type: ig
     assert not item.archived and item.reason == f"{d.case_id} is open, waiting on AwaitingPublicParticipation"
 
 
-def test_the_report_exits_0_once_every_item_is_archived(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_the_report_exits_0_once_every_item_is_archived(ws, tmp_path: Path):
     publish_catalog(ws, LEGAL, catalog(items=CATALOG["items"][:1]))
     archived_case(ws, "1", tmp_path)
     report = year_end_report(ws, year=2025)
     assert report.exit_code == 0 and report.findings == () and [i.archived for i in report.items] == [True]
 
 
-def test_a_year_without_a_catalog_has_nothing_to_report(ws):  # type: ignore[no-untyped-def]
+def test_a_year_without_a_catalog_has_nothing_to_report(ws):
     report = year_end_report(ws, year=2024)
     assert report.items == () and report.exit_code == 0
     assert "no decision catalog is published" in report.notes[0]
 
 
-def test_the_report_follows_the_catalog_version_in_force(ws):  # type: ignore[no-untyped-def]
+def test_the_report_follows_the_catalog_version_in_force(ws):
     publish_catalog(ws, LEGAL, catalog())
     Driver(ws).launch(catalog_item="2", category="plan")
     publish_catalog(ws, LEGAL, catalog(version=2, items=CATALOG["items"][:1], published_on="2025-06-10",
@@ -229,7 +229,7 @@ def test_the_report_follows_the_catalog_version_in_force(ws):  # type: ignore[no
 # --- the command line -------------------------------------------------------------------------------------------
 
 
-def test_catalog_publish_list_and_report_through_the_command_line(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_catalog_publish_list_and_report_through_the_command_line(ws, tmp_path: Path):
     home = ws.home
     f = write_json(tmp_path / "catalog.json", catalog())
     code, out, err = juece(home, "catalog", "publish", str(f), "--json", actor="legal-office:张伟")
@@ -252,7 +252,7 @@ def test_catalog_publish_list_and_report_through_the_command_line(ws, tmp_path: 
     assert code == 0 and json.loads(out)["items"] == []
 
 
-def test_publishing_without_consent_through_the_command_line_exits_3_naming_SCP_05(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_publishing_without_consent_through_the_command_line_exits_3_naming_SCP_05(ws, tmp_path: Path):
     data = catalog()
     del data["party_consent"]
     f = write_json(tmp_path / "catalog.json", data)
@@ -272,7 +272,7 @@ def test_publishing_without_consent_through_the_command_line_exits_3_naming_SCP_
     (["catalog", "publish", "good.json", "--policy", "cn-2030"], "legal-office:张伟", "cn-2030"),
     (["catalog", "report", "--year", "last"], None, "--year"),
 ])
-def test_catalog_commands_give_bad_input_exit_2_naming_the_problem(ws, tmp_path: Path, args, actor, names):  # type: ignore[no-untyped-def]
+def test_catalog_commands_give_bad_input_exit_2_naming_the_problem(ws, tmp_path: Path, args, actor, names):
     write_json(tmp_path / "good.json", catalog())
     write_json(tmp_path / "bad.json", catalog(items=[{"item_no": "1", "category": "plan"}]))
     args = [str(tmp_path / a) if a.endswith(".json") else a for a in args]
@@ -282,7 +282,7 @@ def test_catalog_commands_give_bad_input_exit_2_naming_the_problem(ws, tmp_path:
     assert list_catalogs(ws) == []
 
 
-def test_catalog_list_shows_what_people_typed_as_typed(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_catalog_list_shows_what_people_typed_as_typed(ws, tmp_path: Path):
     typed = "河西片区[bold]棚改[/bold] <b>项目</b>"
     publish_catalog(ws, LEGAL, catalog(items=[{"item_no": "1", "title": typed, "category": "plan"}]))
     code, out, err = juece(ws.home, "catalog", "list")
@@ -292,7 +292,7 @@ def test_catalog_list_shows_what_people_typed_as_typed(ws, tmp_path: Path):  # t
     assert typed in out
 
 
-def test_the_example_catalog_publishes_as_it_is_and_the_schema_describes_it(ws):  # type: ignore[no-untyped-def]
+def test_the_example_catalog_publishes_as_it_is_and_the_schema_describes_it(ws):
     import jsonschema
 
     code, example, err = juece(ws.home, "catalog", "example")
@@ -308,13 +308,13 @@ def test_the_example_catalog_publishes_as_it_is_and_the_schema_describes_it(ws):
 # --- SCP-05 at launch: a case names an item of its organ's catalog, as the catalog stood -------------------------
 
 
-def launched_payload(ws, case_id: str) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+def launched_payload(ws, case_id: str) -> dict[str, Any]:
     with read_transaction(ws.engine) as conn:
         first = store.load_stream(conn, case_id)[0]
     return {**first.payload, "acknowledgements": first.acknowledgements}
 
 
-def test_a_case_launched_for_a_catalog_item_records_the_version_in_force(ws):  # type: ignore[no-untyped-def]
+def test_a_case_launched_for_a_catalog_item_records_the_version_in_force(ws):
     publish_catalog(ws, LEGAL, catalog())
     d = Driver(ws)
     d.launch(catalog_item="1")
@@ -323,7 +323,7 @@ def test_a_case_launched_for_a_catalog_item_records_the_version_in_force(ws):  #
     assert verify_cases(ws).exit_code == 0
 
 
-def test_an_item_the_catalog_does_not_hold_is_refused_naming_SCP_05_and_launches_nothing(ws):  # type: ignore[no-untyped-def]
+def test_an_item_the_catalog_does_not_hold_is_refused_naming_SCP_05_and_launches_nothing(ws):
     publish_catalog(ws, LEGAL, catalog())
     with pytest.raises(RuleRefusal) as exc:
         Driver(ws).launch(catalog_item="9")
@@ -333,7 +333,7 @@ def test_an_item_the_catalog_does_not_hold_is_refused_naming_SCP_05_and_launches
     assert list_cases(ws) == []
 
 
-def test_an_item_named_while_the_organ_has_no_catalog_for_the_year_is_refused(ws):  # type: ignore[no-untyped-def]
+def test_an_item_named_while_the_organ_has_no_catalog_for_the_year_is_refused(ws):
     publish_catalog(ws, LEGAL, catalog(year=2024, published_on="2024-02-25",
                                        party_consent={"decided_on": "2024-02-20", "ref": "三委办〔2024〕9号"}))
     with pytest.raises(RuleRefusal) as exc:
@@ -342,7 +342,7 @@ def test_an_item_named_while_the_organ_has_no_catalog_for_the_year_is_refused(ws
     assert list_cases(ws) == []
 
 
-def test_a_case_linked_to_no_item_is_a_warning_once_the_organ_has_a_catalog_and_is_launched_when_acknowledged(ws):  # type: ignore[no-untyped-def]
+def test_a_case_linked_to_no_item_is_a_warning_once_the_organ_has_a_catalog_and_is_launched_when_acknowledged(ws):
     publish_catalog(ws, LEGAL, catalog())
     with pytest.raises(RuleRefusal) as exc:
         Driver(ws).launch()
@@ -357,14 +357,14 @@ def test_a_case_linked_to_no_item_is_a_warning_once_the_organ_has_a_catalog_and_
     assert [(a["rule"], a["seq"], a["reason"]) for a in report.cases[0].acknowledged] == [("SCP-05", 1, reason)]
 
 
-def test_without_a_catalog_for_the_organ_a_launch_needs_no_catalog_item(ws):  # type: ignore[no-untyped-def]
+def test_without_a_catalog_for_the_organ_a_launch_needs_no_catalog_item(ws):
     publish_catalog(ws, LEGAL, catalog(organ="三亚市天涯区人民政府"))
     d = Driver(ws)
     d.launch()  # 三亚市人民政府 has no catalog: the contract's launch works as it always did (catalog_unlinked_warning)
     assert launched_payload(ws, d.case_id)["acknowledgements"] == []
 
 
-def test_a_case_of_another_category_than_its_catalog_item_is_a_warning(ws):  # type: ignore[no-untyped-def]
+def test_a_case_of_another_category_than_its_catalog_item_is_a_warning(ws):
     publish_catalog(ws, LEGAL, catalog())
     with pytest.raises(RuleRefusal) as exc:
         Driver(ws).launch(catalog_item="2", category="public-policy")
@@ -372,7 +372,7 @@ def test_a_case_of_another_category_than_its_catalog_item_is_a_warning(ws):  # t
     Driver(ws).launch(catalog_item="2", category="public-policy", acknowledge=[("SCP-05", "目录分类有误，已报调整")])
 
 
-def test_a_catalog_published_after_a_launch_does_not_change_the_launchs_verdict(ws):  # type: ignore[no-untyped-def]
+def test_a_catalog_published_after_a_launch_does_not_change_the_launchs_verdict(ws):
     Driver(ws).launch()  # no catalog yet: no warning
     publish_catalog(ws, LEGAL, catalog())
     d = Driver(ws)
@@ -386,7 +386,7 @@ def test_a_catalog_published_after_a_launch_does_not_change_the_launchs_verdict(
         Driver(ws).launch(catalog_item="2", category="plan")
 
 
-def test_a_launch_appended_behind_the_rules_back_for_an_unlisted_item_is_an_audit_finding(ws):  # type: ignore[no-untyped-def]
+def test_a_launch_appended_behind_the_rules_back_for_an_unlisted_item_is_an_audit_finding(ws):
     publish_catalog(ws, LEGAL, catalog())
     Driver(ws).launch(catalog_item="1")
     with write_transaction(ws.engine) as conn:
@@ -401,7 +401,7 @@ def test_a_launch_appended_behind_the_rules_back_for_an_unlisted_item_is_an_audi
     assert forged_verdict.intact and [(f["rule"], f["seq"]) for f in forged_verdict.findings] == [("SCP-05", 1)]
 
 
-def test_an_adjustments_child_case_carries_its_parents_catalog_link(ws):  # type: ignore[no-untyped-def]
+def test_an_adjustments_child_case_carries_its_parents_catalog_link(ws):
     from flows.usecases.adjustments import open_adjustment
 
     publish_catalog(ws, LEGAL, catalog())
@@ -417,7 +417,7 @@ def test_an_adjustments_child_case_carries_its_parents_catalog_link(ws):  # type
     assert verify_cases(ws).exit_code == 0
 
 
-def test_case_launch_through_the_command_line_checks_the_catalog(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_case_launch_through_the_command_line_checks_the_catalog(ws, tmp_path: Path):
     home = ws.home
     publish_catalog(ws, LEGAL, catalog())
     launch = ["case", "launch", "--title", "三亚市公共停车场建设规划", "--category", "plan", "--organ", ORGAN,
@@ -438,7 +438,7 @@ def test_case_launch_through_the_command_line_checks_the_catalog(ws, tmp_path: P
     assert len(list_cases(ws)) == 2
 
 
-def test_a_case_the_organ_decided_to_launch_last_year_counts_for_last_years_catalog(ws):  # type: ignore[no-untyped-def]
+def test_a_case_the_organ_decided_to_launch_last_year_counts_for_last_years_catalog(ws):
     publish_catalog(ws, LEGAL, catalog(year=2024, published_on="2024-02-25",
                                        party_consent={"decided_on": "2024-02-20", "ref": "三委办〔2024〕9号"}))
     d = Driver(ws)
@@ -449,7 +449,7 @@ def test_a_case_the_organ_decided_to_launch_last_year_counts_for_last_years_cata
     assert year_end_report(ws, year=2025).items == ()
 
 
-def test_the_catalog_works_alike_on_sqlite_and_postgresql(backend_ws):  # type: ignore[no-untyped-def]
+def test_the_catalog_works_alike_on_sqlite_and_postgresql(backend_ws):
     publish_catalog(backend_ws, LEGAL, catalog())
     with pytest.raises(RuleRefusal):
         publish_catalog(backend_ws, LEGAL, catalog(version=2, adjustment_reason="调整", party_consent=None))

@@ -45,7 +45,7 @@ def one_line(text: str) -> str:
     return " ".join(text.split())
 
 
-def history_length(ws, case_id: str) -> int:  # type: ignore[no-untyped-def]
+def history_length(ws, case_id: str) -> int:
     with ws.engine.connect() as conn:
         return len(load_stream(conn, case_id))
 
@@ -75,7 +75,7 @@ def test_init_twice_is_idempotent(tmp_path: Path):
     assert json.loads(out)["workspace"]["events"] == 1  # the second init wrote nothing
 
 
-def test_case_launch_prints_the_new_case_id_and_with_json_an_object_holding_it(ws):  # type: ignore[no-untyped-def]
+def test_case_launch_prints_the_new_case_id_and_with_json_an_object_holding_it(ws):
     code, out, err = juece(ws.home, *LAUNCH, actor="legal-office:张伟")
     assert code == 0, err
     assert out.strip() == "JC-2025-0001"
@@ -120,67 +120,67 @@ BadInputCase = Callable[[Driver, Path], tuple[list[str], str | None, str | None,
 
 
 def _record(event: str, data: Any) -> Callable[[Driver, Path], tuple[list[str], str | None, str | None, str]]:
-    def build(case: Driver, tmp: Path):  # type: ignore[no-untyped-def]
+    def build(case: Driver, tmp: Path):
         f = write_json(tmp / "payload.json", data)
         return ["record", case.case_id, event, "--file", str(f)], "clerk:李明", None, ""
     return build
 
 
-def _unknown_case(case: Driver, tmp: Path):  # type: ignore[no-untyped-def]
+def _unknown_case(case: Driver, tmp: Path):
     f = write_json(tmp / "p.json", payload("consultation-opened", published_on="2025-08-25"))
     return ["record", "JC-2099-0042", "consultation-opened", "--file", str(f)], "clerk:李明", None, "JC-2099-0042"
 
 
-def _unknown_event(case: Driver, tmp: Path):  # type: ignore[no-untyped-def]
+def _unknown_event(case: Driver, tmp: Path):
     f = write_json(tmp / "p.json", {})
     return ["record", case.case_id, "risk-assesed", "--file", str(f)], "clerk:李明", None, "risk-assesed"
 
 
-def _invalid_json(case: Driver, tmp: Path):  # type: ignore[no-untyped-def]
+def _invalid_json(case: Driver, tmp: Path):
     f = tmp / "broken.json"
     f.write_text('{"published_on": "2025-08-25",', encoding="utf-8")
     return ["record", case.case_id, "consultation-opened", "--file", str(f)], "clerk:李明", None, "broken.json"
 
 
-def _missing_file(case: Driver, tmp: Path):  # type: ignore[no-untyped-def]
+def _missing_file(case: Driver, tmp: Path):
     return ["record", case.case_id, "consultation-opened", "--file", str(tmp / "nowhere.json")], "clerk:李明", None, "nowhere.json"
 
 
-def _wrong_date_format(case: Driver, tmp: Path):  # type: ignore[no-untyped-def]
+def _wrong_date_format(case: Driver, tmp: Path):
     build = _record("consultation-opened", payload("consultation-opened", published_on="2025/08/25"))
     return (*build(case, tmp)[:3], "published_on")
 
 
-def _missing_field(case: Driver, tmp: Path):  # type: ignore[no-untyped-def]
+def _missing_field(case: Driver, tmp: Path):
     data = payload("consultation-opened", published_on="2025-08-25")
     del data["deadline"]
     return (*_record("consultation-opened", data)(case, tmp)[:3], "deadline")
 
 
-def _missing_actor(case: Driver, tmp: Path):  # type: ignore[no-untyped-def]
+def _missing_actor(case: Driver, tmp: Path):
     args, _, stdin, _ = _record("consultation-opened", payload("consultation-opened", published_on="2025-08-25"))(case, tmp)
     return args, None, stdin, "--as"
 
 
-def _unknown_role(case: Driver, tmp: Path):  # type: ignore[no-untyped-def]
+def _unknown_role(case: Driver, tmp: Path):
     args, _, stdin, _ = _record("consultation-opened", payload("consultation-opened", published_on="2025-08-25"))(case, tmp)
     return args, "mayor:李市长", stdin, "--as"
 
 
-def _future_date(case: Driver, tmp: Path):  # type: ignore[no-untyped-def]
+def _future_date(case: Driver, tmp: Path):
     # The simulated clock stands at 2025-08-25; the good payload was published on 2025-09-01.
     return (*_record("consultation-opened", payload("consultation-opened"))(case, tmp)[:3], "published_on")
 
 
-def _payload_not_an_object(case: Driver, tmp: Path):  # type: ignore[no-untyped-def]
+def _payload_not_an_object(case: Driver, tmp: Path):
     return (*_record("consultation-opened", ["2025-08-25"])(case, tmp)[:3], "payload")
 
 
-def _unknown_status_filter(case: Driver, tmp: Path):  # type: ignore[no-untyped-def]
+def _unknown_status_filter(case: Driver, tmp: Path):
     return ["case", "list", "--status", "finished"], None, None, "--status"
 
 
-def _bad_as_of(case: Driver, tmp: Path):  # type: ignore[no-untyped-def]
+def _bad_as_of(case: Driver, tmp: Path):
     return ["case", "show", case.case_id, "--as-of", "yesterday"], None, None, "--as-of"
 
 
@@ -273,7 +273,7 @@ def _run_for_every_event(home: Path, command: str) -> dict[str, tuple[int, str, 
         return dict(zip(RECORDABLE, pool.map(lambda e: juece(home, command, e), RECORDABLE)))
 
 
-def test_schema_prints_a_valid_json_schema_for_every_recordable_event(ws):  # type: ignore[no-untyped-def]
+def test_schema_prints_a_valid_json_schema_for_every_recordable_event(ws):
     for event, (code, out, err) in _run_for_every_event(ws.home, "schema").items():
         assert code == 0, (event, err)
         schema = json.loads(out)
@@ -282,13 +282,13 @@ def test_schema_prints_a_valid_json_schema_for_every_recordable_event(ws):  # ty
         jsonschema.validate(EVENT_TYPES[event].example, schema)
 
 
-def test_example_prints_a_payload_the_event_model_accepts_for_every_recordable_event(ws):  # type: ignore[no-untyped-def]
+def test_example_prints_a_payload_the_event_model_accepts_for_every_recordable_event(ws):
     for event, (code, out, err) in _run_for_every_event(ws.home, "example").items():
         assert code == 0, (event, err)
         EVENT_TYPES[event].model_validate(json.loads(out))
 
 
-def test_schema_of_an_engine_event_is_bad_input(ws):  # type: ignore[no-untyped-def]
+def test_schema_of_an_engine_event_is_bad_input(ws):
     code, out, err = juece(ws.home, "schema", "case-launched")
     assert code == 2
     assert "case-launched" in one_line(err)
@@ -297,7 +297,7 @@ def test_schema_of_an_engine_event_is_bad_input(ws):  # type: ignore[no-untyped-
 # --- calendar and clock -----------------------------------------------------------------------------------------
 
 
-def test_calendar_list_names_the_shipped_years(ws):  # type: ignore[no-untyped-def]
+def test_calendar_list_names_the_shipped_years(ws):
     code, out, err = juece(ws.home, "calendar", "list", "--json")
     assert code == 0, err
     years = {c["year"] for c in json.loads(out)["calendars"]}
@@ -305,7 +305,7 @@ def test_calendar_list_names_the_shipped_years(ws):  # type: ignore[no-untyped-d
     assert juece(ws.home, "calendar", "list")[0] == 0
 
 
-def test_calendar_days_2026_includes_the_make_up_working_day_of_14_february(ws):  # type: ignore[no-untyped-def]
+def test_calendar_days_2026_includes_the_make_up_working_day_of_14_february(ws):
     code, out, err = juece(ws.home, "calendar", "days", "2026", "--json")
     assert code == 0, err
     days = {d["date"]: d for d in json.loads(out)["days"]}
@@ -316,7 +316,7 @@ def test_calendar_days_2026_includes_the_make_up_working_day_of_14_february(ws):
     assert "2026-02-14" in out
 
 
-def test_calendar_days_of_a_year_without_a_notice_is_refused_naming_CAL_05(ws):  # type: ignore[no-untyped-def]
+def test_calendar_days_of_a_year_without_a_notice_is_refused_naming_CAL_05(ws):
     code, out, err = juece(ws.home, "calendar", "days", "2027")
     assert code == 3, (out, err)
     assert "CAL-05" in err
@@ -336,7 +336,7 @@ TEST_NOTICE_2027 = {
 }
 
 
-def test_calendar_load_by_an_admin_makes_the_year_usable(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_calendar_load_by_an_admin_makes_the_year_usable(ws, tmp_path: Path):
     f = write_json(tmp_path / "2027.json", TEST_NOTICE_2027)
     code, out, err = juece(ws.home, "calendar", "load", str(f), actor="admin:系统管理员")
     assert code == 0, err
@@ -347,7 +347,7 @@ def test_calendar_load_by_an_admin_makes_the_year_usable(ws, tmp_path: Path):  #
     assert verify_cases(ws).exit_code == 0  # the load is recorded in the @workspace stream, chained like the rest
 
 
-def test_calendar_load_by_a_clerk_is_refused_under_role_01_and_loads_nothing(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_calendar_load_by_a_clerk_is_refused_under_role_01_and_loads_nothing(ws, tmp_path: Path):
     f = write_json(tmp_path / "2027.json", TEST_NOTICE_2027)
     code, out, err = juece(ws.home, "calendar", "load", str(f), "--json", actor="clerk:李明")
     assert code == 3, (out, err)
@@ -356,7 +356,7 @@ def test_calendar_load_by_a_clerk_is_refused_under_role_01_and_loads_nothing(ws,
     assert juece(ws.home, "calendar", "days", "2027")[0] == 3
 
 
-def test_moving_the_simulated_clock_backwards_is_bad_input(ws):  # type: ignore[no-untyped-def]
+def test_moving_the_simulated_clock_backwards_is_bad_input(ws):
     code, out, err = juece(ws.home, "clock", "set", "2025-08-01T09:00+08:00", actor="admin:系统管理员")
     assert code == 2, (out, err)
     assert "Traceback" not in err
@@ -417,7 +417,7 @@ def fuzz_case(tmp_path_factory: pytest.TempPathFactory) -> Driver:
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(record=_records())
-def test_record_either_records_or_raises_a_decision_error_for_any_json_payload(fuzz_case: Driver, record):  # type: ignore[no-untyped-def]
+def test_record_either_records_or_raises_a_decision_error_for_any_json_payload(fuzz_case: Driver, record):
     from flows.usecases.workspace import parse_actor
 
     event, data, role, acks = record

@@ -15,7 +15,7 @@ from policies.errors import BadInput, RuleRefusal
 from support import ADMIN, CLERK, LEGAL, payload
 
 
-def test_a_system_clock_workspace_dates_a_launch_by_the_local_day_in_shanghai(tmp_path):  # type: ignore[no-untyped-def]
+def test_a_system_clock_workspace_dates_a_launch_by_the_local_day_in_shanghai(tmp_path):
     # 2025-12-31 17:30 UTC is already 2026-01-01 01:30 in Shanghai.
     with freeze_time("2025-12-31T17:30:00Z"):
         ws, _ = init_workspace(tmp_path / "ws", ADMIN)
@@ -26,7 +26,7 @@ def test_a_system_clock_workspace_dates_a_launch_by_the_local_day_in_shanghai(tm
     assert view.launched_on == "2026-01-01"
 
 
-def test_a_record_dated_after_today_is_refused_as_bad_input(tmp_path):  # type: ignore[no-untyped-def]
+def test_a_record_dated_after_today_is_refused_as_bad_input(tmp_path):
     with freeze_time("2025-09-01T02:00:00Z"):
         ws, _ = init_workspace(tmp_path / "ws", ADMIN)
         case_id, _ = launch_case(ws, LEGAL, title="市级公共停车场建设", category="public-construction",
@@ -37,7 +37,7 @@ def test_a_record_dated_after_today_is_refused_as_bad_input(tmp_path):  # type: 
     assert "after today" in exc.value.message
 
 
-def test_the_simulated_clock_only_moves_forward_and_each_move_is_recorded(ws):  # type: ignore[no-untyped-def]
+def test_the_simulated_clock_only_moves_forward_and_each_move_is_recorded(ws):
     set_clock(ws, ADMIN, datetime(2025, 9, 1, 9, tzinfo=LOCAL))
     with pytest.raises(BadInput):
         set_clock(ws, ADMIN, datetime(2025, 8, 30, 9, tzinfo=LOCAL))
@@ -48,7 +48,7 @@ def test_the_simulated_clock_only_moves_forward_and_each_move_is_recorded(ws):  
     assert facts.simulated_now == datetime(2025, 9, 1, 9, tzinfo=LOCAL)
 
 
-def test_only_an_admin_moves_the_clock(ws):  # type: ignore[no-untyped-def]
+def test_only_an_admin_moves_the_clock(ws):
     with pytest.raises(RuleRefusal) as exc:
         set_clock(ws, CLERK, datetime(2025, 9, 1, 9, tzinfo=LOCAL))
     assert exc.value.code == "ROLE-01" and exc.value.exit_code == 3

@@ -104,17 +104,17 @@ def campaign() -> list[dict[str, Any]]:
 
 
 @pytest.fixture
-def opened(case):  # type: ignore[no-untyped-def]
+def opened(case):
     """The case with its consultation open (published 2025-09-01, deadline 2025-10-09)."""
     case.record("consultation-opened")
     return case
 
 
-def received(case) -> int:  # type: ignore[no-untyped-def]
+def received(case) -> int:
     return comment_summary(case.ws, case.case_id).received
 
 
-def history(case) -> list[store.StoredEvent]:  # type: ignore[no-untyped-def]
+def history(case) -> list[store.StoredEvent]:
     with read_transaction(case.ws.engine) as conn:
         return store.load_stream(conn, case.case_id)
 
@@ -122,7 +122,7 @@ def history(case) -> list[store.StoredEvent]:  # type: ignore[no-untyped-def]
 # --- importing ------------------------------------------------------------------------------------------------------
 
 
-def test_a_csv_file_with_a_bom_quoted_line_breaks_and_any_column_order_is_imported(opened, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_csv_file_with_a_bom_quoted_line_breaks_and_any_column_order_is_imported(opened, tmp_path):
     rows = [
         row("补偿标准偏低，建议提高到1.2倍。", at="2025-09-03 08:15"),
         row("第一，过渡期太长；\n第二，租金补贴太少。", author="", channel="信函"),
@@ -138,7 +138,7 @@ def test_a_csv_file_with_a_bom_quoted_line_breaks_and_any_column_order_is_import
     assert stored[1].text == "第一，过渡期太长；\n第二，租金补贴太少。" and stored[1].author == ""
 
 
-def test_a_json_lines_file_is_imported_and_the_import_is_recorded_in_the_history(opened, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_json_lines_file_is_imported_and_the_import_is_recorded_in_the_history(opened, tmp_path):
     rows = [row(f"建议{n}：{SENTENCES[n]}。", author=f"居民{n}") for n in range(12)]
     f = write_jsonl(tmp_path / "comments.ndjson", rows)
     r = import_comments(opened.ws, CLERK, opened.case_id, f)
@@ -154,7 +154,7 @@ def test_a_json_lines_file_is_imported_and_the_import_is_recorded_in_the_history
     assert verify_comments(opened.ws, opened.case_id) == []
 
 
-def test_a_form_letter_campaign_is_counted_as_one_cluster_of_300(opened, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_form_letter_campaign_is_counted_as_one_cluster_of_300(opened, tmp_path):
     r = import_comments(opened.ws, CLERK, opened.case_id, write_jsonl(tmp_path / "campaign.jsonl", campaign()))
     s = comment_summary(opened.ws, opened.case_id)
     # 100 signers' copies differ; punctuation and full-width variants match the letter once normalised.
@@ -166,7 +166,7 @@ def test_a_form_letter_campaign_is_counted_as_one_cluster_of_300(opened, tmp_pat
     assert all(c.size == 1 for c in s.top[1:])
 
 
-def test_a_second_wave_of_a_campaign_joins_its_cluster_and_cluster_numbers_never_change(opened, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_second_wave_of_a_campaign_joins_its_cluster_and_cluster_numbers_never_change(opened, tmp_path):
     rows = campaign()
     first = import_comments(opened.ws, CLERK, opened.case_id, write_jsonl(tmp_path / "a.jsonl", rows[:150] + rows[300:]))
     before = {c.cluster: c.size for c in comment_summary(opened.ws, opened.case_id, top=100).top}
@@ -192,7 +192,7 @@ def test_a_second_wave_of_a_campaign_joins_its_cluster_and_cluster_numbers_never
         ({"ip": "10.0.0.1"}, "ip"),
     ],
 )
-def test_a_bad_row_refuses_the_whole_file_naming_its_line_and_field(opened, tmp_path, bad, field_name):  # type: ignore[no-untyped-def]
+def test_a_bad_row_refuses_the_whole_file_naming_its_line_and_field(opened, tmp_path, bad, field_name):
     import_comments(opened.ws, CLERK, opened.case_id, write_jsonl(tmp_path / "earlier.jsonl", [row("此前的一条意见。")]))
     events_before = len(history(opened))
     rows = [row(f"第{n}条意见：{SENTENCES[n % 15]}。", author=f"居民{n}") for n in range(99)]
@@ -206,7 +206,7 @@ def test_a_bad_row_refuses_the_whole_file_naming_its_line_and_field(opened, tmp_
     assert received(opened) == 1 and len(history(opened)) == events_before
 
 
-def test_every_bad_line_is_counted_and_the_first_ones_are_quoted(opened, tmp_path):  # type: ignore[no-untyped-def]
+def test_every_bad_line_is_counted_and_the_first_ones_are_quoted(opened, tmp_path):
     rows = [row(f"意见{n}") if n % 7 else row("", author=f"居民{n}") for n in range(200)]
     f = write_csv(tmp_path / "bad.csv", rows)
     with pytest.raises(BadInput) as exc:
@@ -225,7 +225,7 @@ def test_every_bad_line_is_counted_and_the_first_ones_are_quoted(opened, tmp_pat
         ("x.xlsx", "whatever", ".jsonl, .ndjson or .csv"),
     ],
 )
-def test_an_unreadable_file_is_refused_saying_why(opened, tmp_path, name, content, expected):  # type: ignore[no-untyped-def]
+def test_an_unreadable_file_is_refused_saying_why(opened, tmp_path, name, content, expected):
     f = tmp_path / name
     f.write_text(content, encoding="utf-8")
     with pytest.raises(BadInput) as exc:
@@ -234,7 +234,7 @@ def test_an_unreadable_file_is_refused_saying_why(opened, tmp_path, name, conten
     assert received(opened) == 0
 
 
-def test_importing_the_same_rows_twice_doubles_nothing(opened, tmp_path):  # type: ignore[no-untyped-def]
+def test_importing_the_same_rows_twice_doubles_nothing(opened, tmp_path):
     rows = campaign()[:40] + [row("同一条意见。")] * 3  # identical rows in a file are one comment
     first = import_comments(opened.ws, CLERK, opened.case_id, write_jsonl(tmp_path / "a.jsonl", rows))
     events = len(history(opened))
@@ -248,7 +248,7 @@ def test_importing_the_same_rows_twice_doubles_nothing(opened, tmp_path):  # typ
     assert len(history(opened)) == events and received(opened) == 41
 
 
-def test_the_rows_and_their_event_are_one_transaction(opened, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+def test_the_rows_and_their_event_are_one_transaction(opened, tmp_path, monkeypatch):
     def lost_race(*_a: Any, **_k: Any) -> None:
         raise ConcurrentModification("someone else recorded event 3 at the same moment", case_id=opened.case_id)
 
@@ -259,7 +259,7 @@ def test_the_rows_and_their_event_are_one_transaction(opened, tmp_path, monkeypa
     assert received(opened) == 0
 
 
-def test_text_is_stored_as_nfc_and_full_width_punctuation_is_kept(opened, tmp_path):  # type: ignore[no-untyped-def]
+def test_text_is_stored_as_nfc_and_full_width_punctuation_is_kept(opened, tmp_path):
     text = "Cafe\u0301的意见：“补偿标准（第3条）偏低！”请ＡＢＣ公司答复？　谢谢。"
     r = import_comments(opened.ws, CLERK, opened.case_id, write_jsonl(tmp_path / "c.jsonl", [row(text)]))
     with read_transaction(opened.ws.engine) as conn:
@@ -269,7 +269,7 @@ def test_text_is_stored_as_nfc_and_full_width_punctuation_is_kept(opened, tmp_pa
     assert stored.norm_hash == hashlib.sha256("café的意见补偿标准第3条偏低请abc公司答复谢谢".encode()).hexdigest()
 
 
-def test_comments_after_the_deadline_are_kept_and_flagged_late(opened, tmp_path):  # type: ignore[no-untyped-def]
+def test_comments_after_the_deadline_are_kept_and_flagged_late(opened, tmp_path):
     rows = [
         row("截止日最后一秒。", at="2025-10-09T23:59:59+08:00"),
         row("UTC 的截止日最后一秒。", at="2025-10-09T15:59:59Z"),
@@ -285,19 +285,19 @@ def test_comments_after_the_deadline_are_kept_and_flagged_late(opened, tmp_path)
     assert comment_summary(opened.ws, opened.case_id).late == 3
 
 
-def test_comments_belong_to_an_open_consultation(case, tmp_path):  # type: ignore[no-untyped-def]
+def test_comments_belong_to_an_open_consultation(case, tmp_path):
     with pytest.raises(BadInput) as exc:
         import_comments(case.ws, CLERK, case.case_id, write_jsonl(tmp_path / "c.jsonl", [row("意见。")]))
     assert "consultation" in exc.value.message and "consultation-opened" in exc.value.message
 
 
-def test_an_unknown_case_is_refused(ws, tmp_path):  # type: ignore[no-untyped-def]
+def test_an_unknown_case_is_refused(ws, tmp_path):
     with pytest.raises(UnknownCase):
         import_comments(ws, CLERK, "JC-2025-0099", write_jsonl(tmp_path / "c.jsonl", [row("意见。")]))
 
 
 @pytest.mark.parametrize("who", [LEGAL, REVIEWER])
-def test_only_the_undertaking_units_clerk_imports_comments(opened, tmp_path, who):  # type: ignore[no-untyped-def]
+def test_only_the_undertaking_units_clerk_imports_comments(opened, tmp_path, who):
     with pytest.raises(RuleRefusal) as exc:
         import_comments(opened.ws, who, opened.case_id, write_jsonl(tmp_path / "c.jsonl", [row("意见。")]))
     assert exc.value.code == "ROLE-01"
@@ -309,12 +309,12 @@ def test_only_the_undertaking_units_clerk_imports_comments(opened, tmp_path, who
 
 
 @pytest.fixture
-def imported(opened, tmp_path):  # type: ignore[no-untyped-def]
+def imported(opened, tmp_path):
     import_comments(opened.ws, CLERK, opened.case_id, write_jsonl(tmp_path / "campaign.jsonl", campaign()))
     return opened
 
 
-def test_dispositions_are_reflected_in_the_handling_report_draft(imported):  # type: ignore[no-untyped-def]
+def test_dispositions_are_reflected_in_the_handling_report_draft(imported):
     ws, cid = imported.ws, imported.case_id
     top = comment_summary(ws, cid).top
     with read_transaction(ws.engine) as conn:
@@ -335,7 +335,7 @@ def test_dispositions_are_reflected_in_the_handling_report_draft(imported):  # t
     assert comment_summary(ws, cid).top[0].disposition == "partly-adopted"
 
 
-def test_a_later_disposition_supersedes_and_repeating_one_records_nothing(imported):  # type: ignore[no-untyped-def]
+def test_a_later_disposition_supersedes_and_repeating_one_records_nothing(imported):
     ws, cid = imported.ws, imported.case_id
     first = record_disposition(ws, CLERK, cid, "cluster:1", "not-adopted", "超出本决策事项范围")
     again = record_disposition(ws, CLERK, cid, "cluster:1", "not-adopted", "超出本决策事项范围")
@@ -358,7 +358,7 @@ def test_a_later_disposition_supersedes_and_repeating_one_records_nothing(import
         ("opinion:1", "adopted", "", "target"),
     ],
 )
-def test_a_disposition_is_refused_without_a_reason_or_a_real_target(imported, target, disposition, reason, field_name):  # type: ignore[no-untyped-def]
+def test_a_disposition_is_refused_without_a_reason_or_a_real_target(imported, target, disposition, reason, field_name):
     with pytest.raises(BadInput) as exc:
         record_disposition(imported.ws, CLERK, imported.case_id, target, disposition, reason)
     assert exc.value.details["field"] == field_name
@@ -366,7 +366,7 @@ def test_a_disposition_is_refused_without_a_reason_or_a_real_target(imported, ta
         assert db.dispositions(conn, imported.case_id) == []
 
 
-def test_only_the_clerk_records_dispositions(imported):  # type: ignore[no-untyped-def]
+def test_only_the_clerk_records_dispositions(imported):
     with pytest.raises(RuleRefusal) as exc:
         record_disposition(imported.ws, REVIEWER, imported.case_id, "cluster:1", "adopted", "")
     assert exc.value.code == "ROLE-01" and "第十八条" in exc.value.findings[0].article
@@ -375,7 +375,7 @@ def test_only_the_clerk_records_dispositions(imported):  # type: ignore[no-untyp
 # --- the record ------------------------------------------------------------------------------------------------------
 
 
-def test_comments_and_dispositions_are_append_only(imported):  # type: ignore[no-untyped-def]
+def test_comments_and_dispositions_are_append_only(imported):
     record_disposition(imported.ws, CLERK, imported.case_id, "cluster:1", "adopted", "")
     db_file = imported.ws.home / "juece.db"
     with sqlite3.connect(db_file) as conn:
@@ -385,7 +385,7 @@ def test_comments_and_dispositions_are_append_only(imported):  # type: ignore[no
                 conn.execute(sql)
 
 
-def test_a_comment_changed_behind_the_engines_back_is_found(imported):  # type: ignore[no-untyped-def]
+def test_a_comment_changed_behind_the_engines_back_is_found(imported):
     assert verify_comments(imported.ws, imported.case_id) == []
     with sqlite3.connect(imported.ws.home / "juece.db") as conn:
         conn.execute("DROP TRIGGER comments_no_update")
@@ -394,7 +394,7 @@ def test_a_comment_changed_behind_the_engines_back_is_found(imported):  # type: 
     assert any("comment 7" in p for p in problems)
 
 
-def test_the_literal_schema_is_the_one_the_models_describe(imported):  # type: ignore[no-untyped-def]
+def test_the_literal_schema_is_the_one_the_models_describe(imported):
     from sqlalchemy import inspect
 
     found = inspect(imported.ws.engine)
@@ -402,7 +402,7 @@ def test_the_literal_schema_is_the_one_the_models_describe(imported):  # type: i
         assert {c["name"] for c in found.get_columns(table.name)} == {c.name for c in table.columns}
 
 
-def test_a_case_with_imported_comments_still_replays_and_concludes_participation(imported):  # type: ignore[no-untyped-def]
+def test_a_case_with_imported_comments_still_replays_and_concludes_participation(imported):
     record_disposition(imported.ws, CLERK, imported.case_id, "cluster:1", "not-adopted", "超出本决策事项范围")
     report = handling_report_draft(imported.ws, imported.case_id)
     assert show_case(imported.ws, imported.case_id).events == 4  # launch, consultation, import, disposition
@@ -413,7 +413,7 @@ def test_a_case_with_imported_comments_still_replays_and_concludes_participation
 # --- the matching key ----------------------------------------------------------------------------------------------
 
 
-def test_the_matching_key_ignores_width_case_punctuation_and_spacing_but_not_words():  # type: ignore[no-untyped-def]
+def test_the_matching_key_ignores_width_case_punctuation_and_spacing_but_not_words():
     assert matching_key("补偿系数不低于１．２，ＡＢＣ物业！") == matching_key("补偿系数 不低于1.2 abc物业。") == "补偿系数不低于12abc物业"
     assert matching_key("我同意") != matching_key("我不同意")
     assert matching_key("👍") != matching_key("👎") and matching_key("．．．") == matching_key("...") == "..."
@@ -421,7 +421,7 @@ def test_the_matching_key_ignores_width_case_punctuation_and_spacing_but_not_wor
 
 @settings(max_examples=40, deadline=None)
 @given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=40), max_size=30))
-def test_the_batch_matching_key_equals_the_exact_one(texts):  # type: ignore[no-untyped-def]
+def test_the_batch_matching_key_equals_the_exact_one(texts):
     tricky = ["한국어", "e\u0301", "\u1100\u1161\u11a8", "ﬁ", "ß", "İ", "①②", "㈱", "ｶﾞ", "\u0f73", "\u09c7\u09be", "😀！"]
     batch = texts + tricky + [f"意见第{n}条，ＡＢＣ！" for n in range(2000)]  # the batch path starts at 2,000 texts
     assert matching_keys(batch) == [matching_key(t) for t in batch]
@@ -434,7 +434,7 @@ class Attacker:
     """A raw connection to the workspace's database with the append-only triggers on comments and dispositions
     dropped, as someone with the database file (SQLite) or a superuser login (PostgreSQL) would."""
 
-    def __init__(self, ws) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, ws) -> None:
         self.sqlite = ws.database_url.startswith("sqlite")
         if self.sqlite:
             self.conn = sqlite3.connect(ws.engine.url.database)
@@ -462,7 +462,7 @@ class Attacker:
 
 
 @pytest.fixture
-def attacked(backend_case, tmp_path):  # type: ignore[no-untyped-def]
+def attacked(backend_case, tmp_path):
     """On SQLite and PostgreSQL: a case with 350 imported comments and two dispositions, and an attacker at its
     database."""
     backend_case.record("consultation-opened")
@@ -474,7 +474,7 @@ def attacked(backend_case, tmp_path):  # type: ignore[no-untyped-def]
     attacker.close()
 
 
-def broken(case) -> str:  # type: ignore[no-untyped-def]
+def broken(case) -> str:
     """`audit verify`'s verdict on the case: exit 4 and the case not intact; returns what it says differs."""
     report = verify_cases(case.ws)
     (verdict,) = [v for v in report.cases if v.case_id == case.case_id]
@@ -482,7 +482,7 @@ def broken(case) -> str:  # type: ignore[no-untyped-def]
     return verdict.problem
 
 
-def test_comments_and_dispositions_as_recorded_verify_intact(attacked):  # type: ignore[no-untyped-def]
+def test_comments_and_dispositions_as_recorded_verify_intact(attacked):
     case, _ = attacked
     report = verify_cases(case.ws)
     assert report.exit_code == 0 and all(v.intact for v in report.verdicts), report.to_json()
@@ -490,7 +490,7 @@ def test_comments_and_dispositions_as_recorded_verify_intact(attacked):  # type:
     assert imported[0].payload["public_sha256"] and imported[0].payload["new_rows"] == 350
 
 
-def test_a_comment_row_changed_in_the_database_makes_the_case_not_intact(attacked):  # type: ignore[no-untyped-def]
+def test_a_comment_row_changed_in_the_database_makes_the_case_not_intact(attacked):
     case, attacker = attacked
     (target,) = attacker.run("SELECT id FROM comments WHERE case_id = ? ORDER BY id LIMIT 1 OFFSET 41", (case.case_id,))
     attacker.run("UPDATE comments SET text = ? WHERE id = ?", ("我们完全同意征求意见稿，没有意见。", target[0]))
@@ -498,7 +498,7 @@ def test_a_comment_row_changed_in_the_database_makes_the_case_not_intact(attacke
     assert f"comment {target[0]}" in problem and "1 row changed" in problem and "350 rows recorded, 350 stored" in problem
 
 
-def test_a_changed_row_whose_hash_was_rewritten_too_is_found_by_the_imports_digest(attacked):  # type: ignore[no-untyped-def]
+def test_a_changed_row_whose_hash_was_rewritten_too_is_found_by_the_imports_digest(attacked):
     case, attacker = attacked
     (r,) = attacker.run("SELECT id, submitted_at, channel, author FROM comments WHERE case_id = ? ORDER BY id LIMIT 1",
                         (case.case_id,))
@@ -507,7 +507,7 @@ def test_a_changed_row_whose_hash_was_rewritten_too_is_found_by_the_imports_dige
     assert "are not the ones recorded" in broken(case)
 
 
-def test_a_hundred_comment_rows_deleted_in_the_database_are_counted_missing(attacked):  # type: ignore[no-untyped-def]
+def test_a_hundred_comment_rows_deleted_in_the_database_are_counted_missing(attacked):
     case, attacker = attacked
     ids = [r[0] for r in attacker.run("SELECT id FROM comments WHERE case_id = ? ORDER BY id", (case.case_id,))][:100]
     attacker.run(f"DELETE FROM comments WHERE id IN ({', '.join(str(i) for i in ids)})")
@@ -515,7 +515,7 @@ def test_a_hundred_comment_rows_deleted_in_the_database_are_counted_missing(atta
     assert "350 rows recorded, 250 stored" in problem and "100 missing" in problem
 
 
-def test_every_comment_row_deleted_is_found_from_the_history_alone(attacked):  # type: ignore[no-untyped-def]
+def test_every_comment_row_deleted_is_found_from_the_history_alone(attacked):
     case, attacker = attacked
     attacker.run("DELETE FROM comments")
     attacker.run("DELETE FROM dispositions")
@@ -523,7 +523,7 @@ def test_every_comment_row_deleted_is_found_from_the_history_alone(attacked):  #
     assert "350 rows recorded, 0 stored): 350 missing" in problem and "is missing from the dispositions table" in problem
 
 
-def test_a_comment_row_added_in_the_database_with_a_correct_row_hash_is_counted_added(attacked):  # type: ignore[no-untyped-def]
+def test_a_comment_row_added_in_the_database_with_a_correct_row_hash_is_counted_added(attacked):
     case, attacker = attacked
     (r,) = attacker.run("SELECT import_id, submitted_at, channel, norm_hash, cluster FROM comments WHERE case_id = ? LIMIT 1",
                         (case.case_id,))
@@ -537,7 +537,7 @@ def test_a_comment_row_added_in_the_database_with_a_correct_row_hash_is_counted_
     assert f"import {r[0][:12]}" in problem and "350 rows recorded, 351 stored" in problem and "1 added" in problem
 
 
-def test_comment_rows_of_an_import_the_history_never_recorded_are_found(attacked):  # type: ignore[no-untyped-def]
+def test_comment_rows_of_an_import_the_history_never_recorded_are_found(attacked):
     case, attacker = attacked
     text = "凭空出现的意见。"
     attacker.run(
@@ -548,13 +548,13 @@ def test_comment_rows_of_an_import_the_history_never_recorded_are_found(attacked
     assert "1 comment row of an import the history does not record (cdcdcdcdcdcd…" in broken(case)
 
 
-def test_a_changed_cluster_number_is_found_by_the_public_digest(attacked):  # type: ignore[no-untyped-def]
+def test_a_changed_cluster_number_is_found_by_the_public_digest(attacked):
     case, attacker = attacked
     attacker.run("UPDATE comments SET cluster = 2 WHERE id = (SELECT MIN(id) FROM comments WHERE case_id = ?)", (case.case_id,))
     assert "a column changed beyond the comment's own words" in broken(case)
 
 
-def test_a_disposition_row_edited_in_the_database_is_found(attacked):  # type: ignore[no-untyped-def]
+def test_a_disposition_row_edited_in_the_database_is_found(attacked):
     case, attacker = attacked
     attacker.run("UPDATE dispositions SET disposition = 'adopted', reason = '' WHERE target = 'cluster:2'")
     problem = broken(case)
@@ -563,13 +563,13 @@ def test_a_disposition_row_edited_in_the_database_is_found(attacked):  # type: i
     assert comment_summary(case.ws, case.case_id).top[1].disposition == "not-adopted"
 
 
-def test_a_disposition_row_deleted_in_the_database_is_found(attacked):  # type: ignore[no-untyped-def]
+def test_a_disposition_row_deleted_in_the_database_is_found(attacked):
     case, attacker = attacked
     attacker.run("DELETE FROM dispositions WHERE target = 'cluster:1'")
     assert "the disposition of cluster:1 recorded as event" in broken(case)
 
 
-def test_a_disposition_row_added_in_the_database_is_found(attacked):  # type: ignore[no-untyped-def]
+def test_a_disposition_row_added_in_the_database_is_found(attacked):
     case, attacker = attacked
     attacker.run(
         "INSERT INTO dispositions (case_id, target, disposition, reason, recorded_at, actor) VALUES (?, 'cluster:3', "
@@ -581,7 +581,7 @@ def test_a_disposition_row_added_in_the_database_is_found(attacked):  # type: ig
     assert "cluster:3" not in json.dumps(handling_report_draft(case.ws, case.case_id), ensure_ascii=False)
 
 
-def test_rows_filed_under_no_case_make_the_workspace_not_intact(attacked):  # type: ignore[no-untyped-def]
+def test_rows_filed_under_no_case_make_the_workspace_not_intact(attacked):
     case, attacker = attacked
     attacker.run("INSERT INTO dispositions (case_id, target, disposition, reason, recorded_at, actor) VALUES "
                  "('JC-2099-0001', 'cluster:1', 'adopted', '', '2025-09-01T10:00:00.000000Z', 'clerk:李明')")
@@ -590,7 +590,7 @@ def test_rows_filed_under_no_case_make_the_workspace_not_intact(attacked):  # ty
     assert "'JC-2099-0001', which is no case of this store" in report.workspace.problem
 
 
-def cli(ws, *args: str, actor: str | None = None) -> tuple[int, str, str]:  # type: ignore[no-untyped-def]
+def cli(ws, *args: str, actor: str | None = None) -> tuple[int, str, str]:
     """The real `juece` executable on the workspace (and its database, SQLite or PostgreSQL)."""
     import os
     import subprocess
@@ -606,7 +606,7 @@ def cli(ws, *args: str, actor: str | None = None) -> tuple[int, str, str]:  # ty
     return done.returncode, done.stdout, done.stderr
 
 
-def test_audit_verify_on_the_command_line_exits_4_naming_the_case_and_the_import(attacked):  # type: ignore[no-untyped-def]
+def test_audit_verify_on_the_command_line_exits_4_naming_the_case_and_the_import(attacked):
     case, attacker = attacked
     assert cli(case.ws, "audit", "verify", "--json")[0] == 0
     ids = [r[0] for r in attacker.run("SELECT id FROM comments WHERE case_id = ? ORDER BY id", (case.case_id,))][-100:]
@@ -621,7 +621,7 @@ def test_audit_verify_on_the_command_line_exits_4_naming_the_case_and_the_import
 # --- dispositions are records ----------------------------------------------------------------------------------------
 
 
-def test_a_disposition_is_a_record_in_the_chain_with_its_actor_and_reason(imported):  # type: ignore[no-untyped-def]
+def test_a_disposition_is_a_record_in_the_chain_with_its_actor_and_reason(imported):
     r = record_disposition(imported.ws, CLERK, imported.case_id, "cluster:1", "not-adopted", "超出本决策事项范围")
     event = history(imported)[-1]
     assert (event.type, event.seq, event.actor, event.role) == ("comment-disposed", r.seq, CLERK.label, "clerk")
@@ -631,7 +631,7 @@ def test_a_disposition_is_a_record_in_the_chain_with_its_actor_and_reason(import
     assert (row.target, row.reason, row.recorded_at, row.actor) == ("cluster:1", "超出本决策事项范围", event.recorded_at, CLERK.label)
 
 
-def test_a_disposition_appended_by_a_reviewer_straight_to_the_store_is_an_audit_finding(imported):  # type: ignore[no-untyped-def]
+def test_a_disposition_appended_by_a_reviewer_straight_to_the_store_is_an_audit_finding(imported):
     from flows.usecases.cases import pack_of
     from models.db import write_transaction
     from models.state import launch_state
@@ -652,7 +652,7 @@ def test_a_disposition_appended_by_a_reviewer_straight_to_the_store_is_an_audit_
     assert "第十八条" in verdict.findings[0]["article"]
 
 
-def test_under_the_first_pack_version_the_clerk_disposes_as_the_one_who_concludes_participation(ws, tmp_path):  # type: ignore[no-untyped-def]
+def test_under_the_first_pack_version_the_clerk_disposes_as_the_one_who_concludes_participation(ws, tmp_path):
     from support import Driver
 
     d = Driver(ws)
@@ -666,7 +666,7 @@ def test_under_the_first_pack_version_the_clerk_disposes_as_the_one_who_conclude
     assert verify_cases(ws, [d.case_id]).exit_code == 0
 
 
-def test_dispose_on_the_command_line_answers_with_the_records_seq(imported):  # type: ignore[no-untyped-def]
+def test_dispose_on_the_command_line_answers_with_the_records_seq(imported):
     code, out, err = cli(imported.ws, "comments", "dispose", imported.case_id, "cluster:1", "not-adopted",
                          "--reason", "超出本决策事项范围", "--json", actor="clerk:李明")
     assert code == 0, err
@@ -682,7 +682,7 @@ PERSON, ORGANISATION = "陈美玲", "三亚市河西片区业主委员会"
 
 
 @pytest.fixture
-def published(case, tmp_path):  # type: ignore[no-untyped-def]
+def published(case, tmp_path):
     """A published case whose consultation drew comments from a person, an organisation and an anonymous writer,
     with one disposition corrected by a later one."""
     from support import MANDATORY_PATH
@@ -703,7 +703,7 @@ def published(case, tmp_path):  # type: ignore[no-untyped-def]
     return case
 
 
-def export(case, out: Path, *, public: bool = False) -> Path:  # type: ignore[no-untyped-def]
+def export(case, out: Path, *, public: bool = False) -> Path:
     from flows.usecases.archive import export_archive
     from support import Actor
 
@@ -724,7 +724,7 @@ def regenerated(bag: Path) -> Path:
     return bag
 
 
-def test_the_full_bag_carries_every_comment_and_every_disposition_and_verifies(published, tmp_path):  # type: ignore[no-untyped-def]
+def test_the_full_bag_carries_every_comment_and_every_disposition_and_verifies(published, tmp_path):
     from flows.usecases.archive import verify_archive
 
     bag = export(published, tmp_path / "bag")
@@ -748,7 +748,7 @@ def test_the_full_bag_carries_every_comment_and_every_disposition_and_verifies(p
     assert any("10 comments of 1 import(s) re-hashed" in c and "3 disposition(s)" in c for c in v.checked)
 
 
-def test_the_public_bag_leaves_out_private_persons_names_says_so_and_verifies(published, tmp_path):  # type: ignore[no-untyped-def]
+def test_the_public_bag_leaves_out_private_persons_names_says_so_and_verifies(published, tmp_path):
     from flows.usecases.archive import verify_archive
 
     bag = export(published, tmp_path / "public", public=True)
@@ -770,7 +770,7 @@ def test_the_public_bag_leaves_out_private_persons_names_says_so_and_verifies(pu
 
 
 @pytest.mark.parametrize("public", [False, True], ids=["full", "public"])
-def test_an_edited_comment_is_caught_even_with_regenerated_manifests(published, tmp_path, public):  # type: ignore[no-untyped-def]
+def test_an_edited_comment_is_caught_even_with_regenerated_manifests(published, tmp_path, public):
     from flows.usecases.archive import verify_archive
 
     bag = export(published, tmp_path / "bag", public=public)
@@ -781,7 +781,7 @@ def test_an_edited_comment_is_caught_even_with_regenerated_manifests(published, 
 
 
 @pytest.mark.parametrize("public", [False, True], ids=["full", "public"])
-def test_a_deleted_comment_line_is_caught_even_with_regenerated_manifests(published, tmp_path, public):  # type: ignore[no-untyped-def]
+def test_a_deleted_comment_line_is_caught_even_with_regenerated_manifests(published, tmp_path, public):
     from flows.usecases.archive import verify_archive
 
     bag = export(published, tmp_path / "bag", public=public)
@@ -791,7 +791,7 @@ def test_a_deleted_comment_line_is_caught_even_with_regenerated_manifests(publis
     assert not v.ok and any("10 rows recorded, 9 stored): 1 missing" in x for x in v.failures), v.failures
 
 
-def test_a_withheld_name_put_back_into_a_public_bag_is_caught(published, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_withheld_name_put_back_into_a_public_bag_is_caught(published, tmp_path):
     from flows.usecases.archive import verify_archive
 
     bag = export(published, tmp_path / "public", public=True)
@@ -801,7 +801,7 @@ def test_a_withheld_name_put_back_into_a_public_bag_is_caught(published, tmp_pat
     assert not v.ok and any("shows the name of a private person" in x for x in v.failures)
 
 
-def test_an_edited_disposition_is_caught_even_with_regenerated_manifests(published, tmp_path):  # type: ignore[no-untyped-def]
+def test_an_edited_disposition_is_caught_even_with_regenerated_manifests(published, tmp_path):
     from flows.usecases.archive import verify_archive
 
     bag = export(published, tmp_path / "bag")
@@ -811,7 +811,7 @@ def test_an_edited_disposition_is_caught_even_with_regenerated_manifests(publish
     assert not v.ok and any(x.startswith("dispositions.jsonl: disposition row") and "reason changed" in x for x in v.failures)
 
 
-def test_a_bag_stripped_of_its_comments_is_caught(published, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_bag_stripped_of_its_comments_is_caught(published, tmp_path):
     import shutil
 
     from flows.usecases.archive import verify_archive
@@ -822,7 +822,7 @@ def test_a_bag_stripped_of_its_comments_is_caught(published, tmp_path):  # type:
     assert not v.ok and any("data/comments/ is missing" in x for x in v.failures)
 
 
-def test_comments_tampered_in_the_database_are_not_archived(published, tmp_path):  # type: ignore[no-untyped-def]
+def test_comments_tampered_in_the_database_are_not_archived(published, tmp_path):
     from policies.errors import IntegrityFailure
 
     attacker = Attacker(published.ws)
@@ -835,7 +835,7 @@ def test_comments_tampered_in_the_database_are_not_archived(published, tmp_path)
     assert history(published)[-1].type != "dossier-archived"
 
 
-def test_archive_export_and_verify_on_the_command_line(published, tmp_path):  # type: ignore[no-untyped-def]
+def test_archive_export_and_verify_on_the_command_line(published, tmp_path):
     out = tmp_path / "public"
     code, _, err = cli(published.ws, "archive", "export", published.case_id, "--out", str(out), "--public", "--json",
                        actor="archivist:周档案")
@@ -856,7 +856,7 @@ def test_archive_export_and_verify_on_the_command_line(published, tmp_path):  # 
      ("ABC物业有限公司（盖章）", True), ("三亚市住房和城乡建设局", True), ("某某律师事务所。", True), ("Acme Co., Ltd.", True),
      ("ＡＢＣ　ＬＴＤ", True), ("Wang Fang", False)],
 )
-def test_an_author_is_an_organisation_only_by_a_form_the_pack_names(author, organisation):  # type: ignore[no-untyped-def]
+def test_an_author_is_an_organisation_only_by_a_form_the_pack_names(author, organisation):
     from policies.disclosure import author_is_organisation
     from policies.pack import load_pack
 
@@ -866,7 +866,7 @@ def test_an_author_is_an_organisation_only_by_a_form_the_pack_names(author, orga
 
 @settings(max_examples=300, deadline=None)
 @given(st.text(alphabet=st.sampled_from(list("李明华公司协会委员局学院中心心（）()盖章。. ＡＬｔｄltdco,") + ["\u3400", "\uf900", "\u2f00"]), max_size=12))
-def test_the_quick_path_of_the_author_classification_equals_its_plain_reading(author):  # type: ignore[no-untyped-def]
+def test_the_quick_path_of_the_author_classification_equals_its_plain_reading(author):
     from policies.disclosure import _STAMP, _TRAILING, FORMS_PARAM, author_is_organisation
     from policies.pack import load_pack
 

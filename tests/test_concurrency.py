@@ -33,7 +33,7 @@ def clean_env() -> dict[str, str]:
     return env
 
 
-def history(ws, case_id: str):  # type: ignore[no-untyped-def]
+def history(ws, case_id: str):
     with ws.engine.connect() as conn:
         return load_stream(conn, case_id)
 
@@ -182,7 +182,7 @@ def test_eight_processes_recording_execution_reports_lose_nothing_and_duplicate_
     assert verify_cases(case.ws).exit_code == 0
 
 
-def test_every_sqlite_connection_the_engine_opens_is_durable_and_waits_for_the_lock(ws):  # type: ignore[no-untyped-def]
+def test_every_sqlite_connection_the_engine_opens_is_durable_and_waits_for_the_lock(ws):
     from flows.usecases.workspace import open_workspace
 
     engines = [ws.engine, open_workspace(ws.home).engine]

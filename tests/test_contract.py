@@ -16,11 +16,11 @@ from policies.errors import ConcurrentModification, RuleRefusal
 from support import CLERK, MANDATORY_PATH, payload
 
 
-def non_attempts(view) -> int:  # type: ignore[no-untyped-def]
+def non_attempts(view) -> int:
     return view.events - len(view.refused_attempts)
 
 
-def test_a_case_walks_the_five_mandatory_stages_and_verifies(backend_case):  # type: ignore[no-untyped-def]
+def test_a_case_walks_the_five_mandatory_stages_and_verifies(backend_case):
     backend_case.walk(MANDATORY_PATH)
     view = backend_case.show()
     assert [s.status for s in view.stages[:5]] == ["concluded"] * 5
@@ -30,7 +30,7 @@ def test_a_case_walks_the_five_mandatory_stages_and_verifies(backend_case):  # t
     assert report.cases[0].intact and report.cases[0].events == len(MANDATORY_PATH) + 1
 
 
-def test_a_skipped_stage_is_refused_and_writes_nothing_to_the_stages(backend_case):  # type: ignore[no-untyped-def]
+def test_a_skipped_stage_is_refused_and_writes_nothing_to_the_stages(backend_case):
     before = backend_case.show()
     with pytest.raises(RuleRefusal) as exc:
         backend_case.record("legality-review-submitted")
@@ -41,7 +41,7 @@ def test_a_skipped_stage_is_refused_and_writes_nothing_to_the_stages(backend_cas
     assert [r["rules"] for r in after.refused_attempts] == [["PP-01"]]
 
 
-def test_the_history_refuses_update_and_delete_at_the_database(backend_case):  # type: ignore[no-untyped-def]
+def test_the_history_refuses_update_and_delete_at_the_database(backend_case):
     engine = backend_case.ws.engine
     for sql in ("UPDATE events SET actor = 'x' WHERE seq = 1", "DELETE FROM events WHERE seq = 1"):
         with pytest.raises(DBAPIError) as exc:
@@ -54,7 +54,7 @@ def test_the_history_refuses_update_and_delete_at_the_database(backend_case):  #
                 conn.execute(text("TRUNCATE events"))
 
 
-def test_a_retried_record_returns_the_original_and_writes_once(backend_case):  # type: ignore[no-untyped-def]
+def test_a_retried_record_returns_the_original_and_writes_once(backend_case):
     backend_case.record("consultation-opened")
     backend_case.clock_to(__import__("datetime").date(2025, 9, 18))
     ws, case_id = backend_case.ws, backend_case.case_id
@@ -66,7 +66,7 @@ def test_a_retried_record_returns_the_original_and_writes_once(backend_case):  #
     assert backend_case.show().events == first.seq
 
 
-def test_two_clerks_recording_the_same_step_at_once_leave_exactly_one_record(backend_case):  # type: ignore[no-untyped-def]
+def test_two_clerks_recording_the_same_step_at_once_leave_exactly_one_record(backend_case):
     backend_case.walk(MANDATORY_PATH[:3])
     backend_case.clock_to(__import__("datetime").date(2025, 10, 20))
     ws, case_id = backend_case.ws, backend_case.case_id
@@ -97,7 +97,7 @@ def test_two_clerks_recording_the_same_step_at_once_leave_exactly_one_record(bac
     assert verify_cases(ws).exit_code == 0
 
 
-def test_launches_at_the_same_moment_get_distinct_case_numbers(backend_ws):  # type: ignore[no-untyped-def]
+def test_launches_at_the_same_moment_get_distinct_case_numbers(backend_ws):
     from support import Driver
 
     ids: list[str] = []
@@ -116,7 +116,7 @@ def test_launches_at_the_same_moment_get_distinct_case_numbers(backend_ws):  # t
     assert len(list_cases(backend_ws)) == 4
 
 
-def test_the_migrated_schema_is_the_one_the_models_describe(backend_ws):  # type: ignore[no-untyped-def]
+def test_the_migrated_schema_is_the_one_the_models_describe(backend_ws):
     from sqlalchemy import inspect
 
     from models.tables import EventRow
@@ -133,7 +133,7 @@ def test_the_migrated_schema_is_the_one_the_models_describe(backend_ws):  # type
     assert migrate(backend_ws.engine) == []  # up to date: nothing applied twice
 
 
-def test_the_application_role_can_append_and_read_but_not_rewrite(backend_case):  # type: ignore[no-untyped-def]
+def test_the_application_role_can_append_and_read_but_not_rewrite(backend_case):
     engine = backend_case.ws.engine
     if is_sqlite(engine):
         pytest.skip("database roles are a PostgreSQL matter; SQLite relies on the trigger")
@@ -171,7 +171,7 @@ def test_the_application_role_can_append_and_read_but_not_rewrite(backend_case):
             conn.execute(text(f"DROP ROLE {role}"))
 
 
-def test_the_archive_exports_and_verifies_the_same_on_either_backend(backend_case, tmp_path):  # type: ignore[no-untyped-def]
+def test_the_archive_exports_and_verifies_the_same_on_either_backend(backend_case, tmp_path):
     from flows.usecases.archive import export_archive, verify_archive
     from flows.usecases.documents import attach
     from support import Actor

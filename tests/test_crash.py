@@ -27,19 +27,19 @@ KILLS = int(os.environ.get("JUECE_CRASH_KILLS", "50"))
 
 
 @pytest.fixture
-def executing(case):  # type: ignore[no-untyped-def]
+def executing(case):
     """A published case, so that execution reports can be recorded over and over."""
     case.walk(MANDATORY_PATH)
     case.walk(["party-reported", "decision-published", "execution-reported"])
     return case
 
 
-def keys_in_store(ws) -> set[str]:  # type: ignore[no-untyped-def]
+def keys_in_store(ws) -> set[str]:
     with ws.engine.connect() as conn:
         return {r[0] for r in conn.execute(text("SELECT idempotency_key FROM events"))}
 
 
-def crash_loop(ws, case_id: str, tmp: Path, kills: int, command, *, at_ack: bool = False) -> tuple[set[str], list[str]]:  # type: ignore[no-untyped-def]
+def crash_loop(ws, case_id: str, tmp: Path, kills: int, command, *, at_ack: bool = False) -> tuple[set[str], list[str]]:
     """Start `command` for fresh keys and kill -9 it — at a random moment, or (`at_ack`) the instant it acknowledges.
 
     Returns (acknowledged keys, all keys): a key is acknowledged when the command printed "recorded" before dying.
@@ -68,7 +68,7 @@ def crash_loop(ws, case_id: str, tmp: Path, kills: int, command, *, at_ack: bool
     return acknowledged, keys
 
 
-def test_kill_9_during_record_loses_no_acknowledged_record_and_breaks_nothing(executing, tmp_path):  # type: ignore[no-untyped-def]
+def test_kill_9_during_record_loses_no_acknowledged_record_and_breaks_nothing(executing, tmp_path):
     ws, case_id = executing.ws, executing.case_id
 
     def command(key: str, f: Path) -> list[str]:
@@ -112,7 +112,7 @@ with write_transaction(ws.engine) as conn:
 '''
 
 
-def test_the_harness_catches_a_seeded_bug_that_acknowledges_before_committing(executing, tmp_path):  # type: ignore[no-untyped-def]
+def test_the_harness_catches_a_seeded_bug_that_acknowledges_before_committing(executing, tmp_path):
     ws, case_id = executing.ws, executing.case_id
     script = tmp_path / "buggy.py"
     root = str(Path(__file__).resolve().parents[1])
@@ -127,13 +127,13 @@ def test_the_harness_catches_a_seeded_bug_that_acknowledges_before_committing(ex
     assert verify_cases(ws).exit_code == 0  # nothing half-written even so
 
 
-def test_a_full_disk_is_a_typed_error_with_nothing_written_and_the_retry_records_once(executing):  # type: ignore[no-untyped-def]
+def test_a_full_disk_is_a_typed_error_with_nothing_written_and_the_retry_records_once(executing):
     ws, case_id = executing.ws, executing.case_id
     before = executing.show().events
     with ws.engine.connect() as conn:
         pages = conn.execute(text("PRAGMA page_count")).scalar_one()
 
-    def limit(dbapi_conn, _record):  # type: ignore[no-untyped-def]
+    def limit(dbapi_conn, _record):
         dbapi_conn.execute(f"PRAGMA max_page_count = {pages}")
 
     ws.engine.dispose()
@@ -151,7 +151,7 @@ def test_a_full_disk_is_a_typed_error_with_nothing_written_and_the_retry_records
     assert verify_cases(ws).exit_code == 0
 
 
-def test_a_really_full_file_system_is_a_typed_error_with_nothing_written(tmp_path):  # type: ignore[no-untyped-def]
+def test_a_really_full_file_system_is_a_typed_error_with_nothing_written(tmp_path):
     """The workspace on a 1 MiB tmpfs that fills up: a real ENOSPC, not a page-count limit."""
     from support import Driver, new_workspace
 
@@ -206,7 +206,7 @@ class _FailingCommit(sqlite3.Connection):
 
 
 @pytest.fixture
-def faulty(executing):  # type: ignore[no-untyped-def]
+def faulty(executing):
     from models.db import make_engine
 
     executing.ws.engine.dispose()
@@ -216,7 +216,7 @@ def faulty(executing):  # type: ignore[no-untyped-def]
     executing.ws.engine.dispose()
 
 
-def test_an_io_error_before_the_commit_is_a_typed_error_with_nothing_written(faulty):  # type: ignore[no-untyped-def]
+def test_an_io_error_before_the_commit_is_a_typed_error_with_nothing_written(faulty):
     before = faulty.show().events
     _FailingCommit.mode = "before"
     with pytest.raises(StorageFailure) as exc:
@@ -229,7 +229,7 @@ def test_an_io_error_before_the_commit_is_a_typed_error_with_nothing_written(fau
                             payload("execution-reported", status="I/O"), idempotency_key="eio-1").repeated
 
 
-def test_an_io_error_after_a_successful_commit_is_resolved_by_the_idempotency_key(faulty):  # type: ignore[no-untyped-def]
+def test_an_io_error_after_a_successful_commit_is_resolved_by_the_idempotency_key(faulty):
     before = faulty.show().events
     _FailingCommit.mode = "after"
     with pytest.raises(StorageFailure):

@@ -9,7 +9,7 @@ from pathlib import Path
 JUECE = str(Path(sys.executable).with_name("juece"))
 
 
-def test_the_demo_walks_the_case_refuses_a_skip_acknowledges_a_warning_and_verifies(tmp_path):  # type: ignore[no-untyped-def]
+def test_the_demo_walks_the_case_refuses_a_skip_acknowledges_a_warning_and_verifies(tmp_path):
     done = subprocess.run([JUECE, "demo", "--no-flow"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr[-2000:]
     out = done.stdout

@@ -22,7 +22,7 @@ def doc(tmp_path: Path) -> Path:
     return p
 
 
-def test_an_attached_document_is_stored_by_its_hash_and_keeps_its_chinese_name(case, doc):  # type: ignore[no-untyped-def]
+def test_an_attached_document_is_stored_by_its_hash_and_keeps_its_chinese_name(case, doc):
     r = attach(case.ws, CLERK, case.case_id, doc, title="社会稳定风险评估报告")
     assert r.sha256 == hashlib.sha256(REPORT).hexdigest()
     assert r.display_name == "风险评估报告.pdf"
@@ -31,7 +31,7 @@ def test_an_attached_document_is_stored_by_its_hash_and_keeps_its_chinese_name(c
     assert verify_cases(case.ws).exit_code == 0
 
 
-def test_attaching_the_same_document_twice_records_it_once(case, doc):  # type: ignore[no-untyped-def]
+def test_attaching_the_same_document_twice_records_it_once(case, doc):
     first = attach(case.ws, CLERK, case.case_id, doc)
     again = attach(case.ws, CLERK, case.case_id, doc)
     assert again.repeated and again.seq == first.seq
@@ -40,7 +40,7 @@ def test_attaching_the_same_document_twice_records_it_once(case, doc):  # type: 
 @pytest.mark.parametrize("hostile", [
     "../../etc/passwd", "/etc/shadow", "..\\..\\boot.ini", "．．／．．／secret.txt", "a" * 300 + ".pdf",
 ])
-def test_hostile_names_never_escape_the_store(case, doc, hostile):  # type: ignore[no-untyped-def]
+def test_hostile_names_never_escape_the_store(case, doc, hostile):
     r = attach(case.ws, CLERK, case.case_id, doc, name=hostile)
     assert "/" not in r.display_name and "\\" not in r.display_name and "／" not in r.display_name
     assert len(r.display_name) <= 200
@@ -51,18 +51,18 @@ def test_hostile_names_never_escape_the_store(case, doc, hostile):  # type: igno
 
 
 @pytest.mark.parametrize("bad", ["报告\u202efdp.exe", "报告\x00.pdf", "报\u200b告.pdf", "..", "  "])
-def test_names_with_invisible_or_control_characters_are_refused(case, doc, bad):  # type: ignore[no-untyped-def]
+def test_names_with_invisible_or_control_characters_are_refused(case, doc, bad):
     with pytest.raises(BadInput):
         attach(case.ws, CLERK, case.case_id, doc, name=bad)
 
 
-def test_an_auditor_cannot_attach(case, doc):  # type: ignore[no-untyped-def]
+def test_an_auditor_cannot_attach(case, doc):
     with pytest.raises(RuleRefusal) as exc:
         attach(case.ws, AUDITOR, case.case_id, doc)
     assert exc.value.code == "ROLE-01"
 
 
-def test_a_changed_or_missing_document_fails_verification(case, doc):  # type: ignore[no-untyped-def]
+def test_a_changed_or_missing_document_fails_verification(case, doc):
     r = attach(case.ws, CLERK, case.case_id, doc)
     stored = blob_path(case.ws, r.sha256)
     stored.write_bytes(REPORT + b"!")

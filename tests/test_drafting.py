@@ -133,7 +133,7 @@ def test_only_the_undertaking_units_clerk_records_consultations(case: Driver):
     assert_refused(case, "departments-consulted", actor=LEGAL, rule="ROLE-01", article=ART)
 
 
-def test_a_case_under_the_first_pack_version_has_no_drafting_records(ws):  # type: ignore[no-untyped-def]
+def test_a_case_under_the_first_pack_version_has_no_drafting_records(ws):
     case_id, _ = launch_case(ws, LEGAL, title="旧版本规则包下的案件", category="plan", organ="三亚市人民政府",
                              lead_unit="三亚市发展和改革委员会", policy="cn-2019@1")
     Driver(ws, case_id).clock_to(date(2025, 9, 20))

@@ -24,7 +24,7 @@ POOL = [
 
 
 @pytest.fixture
-def pooled(case, tmp_path):  # type: ignore[no-untyped-def]
+def pooled(case, tmp_path):
     f = tmp_path / "pool.json"
     f.write_text(json.dumps(POOL, ensure_ascii=False), encoding="utf-8")
     import_experts(case.ws, LEGAL, f, bank="海南省决策咨询论证专家库")
@@ -33,12 +33,12 @@ def pooled(case, tmp_path):  # type: ignore[no-untyped-def]
     return case
 
 
-def test_the_pool_is_loaded_with_its_bank(pooled):  # type: ignore[no-untyped-def]
+def test_the_pool_is_loaded_with_its_bank(pooled):
     bank, digest, experts = pool(pooled.ws)
     assert bank == "海南省决策咨询论证专家库" and len(experts) == 6 and len(digest) == 64
 
 
-def test_a_draw_excludes_experts_with_an_interest_and_records_why(pooled):  # type: ignore[no-untyped-def]
+def test_a_draw_excludes_experts_with_an_interest_and_records_why(pooled):
     rec, panel, excluded = draw_panel(pooled.ws, CLERK, pooled.case_id, count=3)
     assert "陈立" in {x["name"] for x in excluded}  # declared an interest in the lead unit
     assert "陈立" not in {e.name for e in panel}
@@ -46,7 +46,7 @@ def test_a_draw_excludes_experts_with_an_interest_and_records_why(pooled):  # ty
     assert pooled.status("expert_review") == "in-progress"
 
 
-def test_a_recorded_draw_is_repeatable_from_its_seed():  # type: ignore[no-untyped-def]
+def test_a_recorded_draw_is_repeatable_from_its_seed():
     experts = [PoolExpert.model_validate(e) for e in POOL]
     parties = ["三亚市人民政府", "三亚市住房和城乡建设局"]
     first, _ = draw(experts, parties, 3, "seed-1")
@@ -54,12 +54,12 @@ def test_a_recorded_draw_is_repeatable_from_its_seed():  # type: ignore[no-untyp
     assert [e.name for e in first] == [e.name for e in again]
 
 
-def test_a_draw_larger_than_the_eligible_pool_is_refused(pooled):  # type: ignore[no-untyped-def]
+def test_a_draw_larger_than_the_eligible_pool_is_refused(pooled):
     with pytest.raises(BadInput):
         draw_panel(pooled.ws, CLERK, pooled.case_id, count=6)
 
 
-def test_a_draw_follows_the_stage_order(case, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_draw_follows_the_stage_order(case, tmp_path):
     f = tmp_path / "pool.json"
     f.write_text(json.dumps(POOL, ensure_ascii=False), encoding="utf-8")
     import_experts(case.ws, LEGAL, f, bank="市专家库")
@@ -68,7 +68,7 @@ def test_a_draw_follows_the_stage_order(case, tmp_path):  # type: ignore[no-unty
     assert exc.value.code == "PP-01"
 
 
-def test_the_draw_is_part_of_the_verified_history(pooled):  # type: ignore[no-untyped-def]
+def test_the_draw_is_part_of_the_verified_history(pooled):
     from flows.usecases.audit import verify_cases
 
     draw_panel(pooled.ws, CLERK, pooled.case_id, count=3)

@@ -160,7 +160,7 @@ def hard_first(findings: list[Finding]) -> list[Finding]:
     "legality-review-submitted", "legality-opinion-issued", "meeting-held")] + [("calendar", 0)] + [
     ("record", "party-reported", 0, 0, None, []), ("record", "decision-published", 0, 0, None, [])]))
 @given(histories())
-def test_the_live_verdict_of_every_attempt_equals_the_auditors_recheck_finding_for_finding(tmp_path_factory, history):  # type: ignore[no-untyped-def]
+def test_the_live_verdict_of_every_attempt_equals_the_auditors_recheck_finding_for_finding(tmp_path_factory, history):
     launcher, flags, steps = history
     ws = new_workspace(tmp_path_factory.mktemp("diff") / "ws")
     d = Driver(ws)

@@ -20,38 +20,38 @@ SHIPPED = sorted(f"{p}@{v}" for p in available_packs() for v in pack_versions(p)
 
 
 @pytest.mark.parametrize("ref", sorted(PUBLISHED))
-def test_a_published_pack_keeps_its_content_hash(ref):  # type: ignore[no-untyped-def]
+def test_a_published_pack_keeps_its_content_hash(ref):
     assert load_pack(ref).hash == PUBLISHED[ref], (
         f"{ref} changed after publication; cases launched under it would be refused. Publish the change as a "
         "new version instead."
     )
 
 
-def test_every_shipped_pack_version_is_published():  # type: ignore[no-untyped-def]
+def test_every_shipped_pack_version_is_published():
     assert set(SHIPPED) == set(PUBLISHED) | IN_PREPARATION
 
 
 @pytest.mark.parametrize("ref", SHIPPED)
-def test_a_case_finds_the_version_it_pinned_by_its_hash(ref):  # type: ignore[no-untyped-def]
+def test_a_case_finds_the_version_it_pinned_by_its_hash(ref):
     pack = load_pack(ref)
     assert pack_by_hash(pack.id, pack.hash) == pack
     assert f"{pack.id}@{pack.version}" == ref
 
 
-def test_a_new_case_takes_the_newest_version():  # type: ignore[no-untyped-def]
+def test_a_new_case_takes_the_newest_version():
     for pack_id in available_packs():
         assert load_pack(pack_id).version == pack_versions(pack_id)[-1]
 
 
 @pytest.mark.parametrize("pack_id", SHIPPED)
-def test_every_rule_names_its_article_enforcement_and_words(pack_id):  # type: ignore[no-untyped-def]
+def test_every_rule_names_its_article_enforcement_and_words(pack_id):
     for rule in load_pack(pack_id).rules.values():
         assert rule.article and rule.zh and rule.en, rule.id
         assert set(rule.enforcement.values()) <= {"HARD", "WARN", "REC"}, rule.id
 
 
 @pytest.mark.parametrize("pack_id", SHIPPED)
-def test_every_event_has_a_stage_or_is_an_engine_record_and_someone_who_records_it(pack_id):  # type: ignore[no-untyped-def]
+def test_every_event_has_a_stage_or_is_an_engine_record_and_someone_who_records_it(pack_id):
     pack = load_pack(pack_id)
     # An event added after a version was published (DRF-04's drafting records came with cn-2019@2) is unknown to the
     # earlier version: it gives the event no stage and no one to record it, so its cases cannot record it. The newest
@@ -71,7 +71,7 @@ def test_every_event_has_a_stage_or_is_an_engine_record_and_someone_who_records_
         assert pack.roles_for(event)[0] or event == "case-launched" or not newest, event
 
 
-def test_every_check_belongs_to_a_rule_of_some_pack():  # type: ignore[no-untyped-def]
+def test_every_check_belongs_to_a_rule_of_some_pack():
     known = set().union(*(load_pack(p).rules for p in available_packs()))
     for event, checks in _CHECKS.items():
         assert event in EVENT_TYPES
@@ -79,14 +79,14 @@ def test_every_check_belongs_to_a_rule_of_some_pack():  # type: ignore[no-untype
             assert rule in known, f"check for {rule} on {event} has no rule in any pack"
 
 
-def test_legality_review_and_collective_discussion_can_never_be_waived():  # type: ignore[no-untyped-def]
+def test_legality_review_and_collective_discussion_can_never_be_waived():
     for pack_id in SHIPPED:
         pack = load_pack(pack_id)
         for stage in ("legality_review", "collective_discussion"):
             assert not pack.stage(stage).waiver and not pack.stage(stage).exemption
 
 
-def test_a_case_launched_under_an_earlier_version_is_judged_by_that_version(ws):  # type: ignore[no-untyped-def]
+def test_a_case_launched_under_an_earlier_version_is_judged_by_that_version(ws):
     from flows.usecases.cases import launch_case, show_case
     from support import LEGAL
 

@@ -12,14 +12,14 @@ from models.checkpoint import generate_key, public_key_to_pem
 from support import MANDATORY_PATH
 
 
-def raw(ws):  # type: ignore[no-untyped-def]
+def raw(ws):
     conn = sqlite3.connect(ws.home / "juece.db")
     conn.execute("DROP TRIGGER events_no_delete")
     conn.execute("DROP TRIGGER events_no_update")
     return conn
 
 
-def test_a_truncated_tail_passes_the_chain_but_fails_the_checkpoint(case):  # type: ignore[no-untyped-def]
+def test_a_truncated_tail_passes_the_chain_but_fails_the_checkpoint(case):
     case.walk(MANDATORY_PATH)
     cp = make_checkpoint(case.ws)
     with raw(case.ws) as conn:
@@ -31,7 +31,7 @@ def test_a_truncated_tail_passes_the_chain_but_fails_the_checkpoint(case):  # ty
     assert "fewer than" in report.checkpoint.reason
 
 
-def test_a_history_rewritten_with_recomputed_hashes_fails_the_checkpoint(case):  # type: ignore[no-untyped-def]
+def test_a_history_rewritten_with_recomputed_hashes_fails_the_checkpoint(case):
     from models.canonical import GENESIS, canonical_bytes, chain_hash
 
     case.walk(MANDATORY_PATH)
@@ -52,7 +52,7 @@ def test_a_history_rewritten_with_recomputed_hashes_fails_the_checkpoint(case): 
     assert verify_cases(case.ws, checkpoint=cp).exit_code == 4
 
 
-def test_an_inclusion_proof_verifies_offline_and_fails_when_altered(case):  # type: ignore[no-untyped-def]
+def test_an_inclusion_proof_verifies_offline_and_fails_when_altered(case):
     case.walk(MANDATORY_PATH)
     doc = json.loads(json.dumps(prove(case.ws, case.case_id, 4)))
     ok, why = check_proof(doc, public_key_pem(case.ws))

@@ -22,7 +22,7 @@ DEFACED = TEXT.replace("关于".encode(), "金牌娱乐,金牌娱乐平台".enco
 
 
 @pytest.fixture
-def published(case, tmp_path):  # type: ignore[no-untyped-def]
+def published(case, tmp_path):
     case.walk(MANDATORY_PATH)
     case.record("party-reported")
     text = tmp_path / "决定.txt"
@@ -32,17 +32,17 @@ def published(case, tmp_path):  # type: ignore[no-untyped-def]
     return case
 
 
-def test_the_published_text_matches_its_record(published):  # type: ignore[no-untyped-def]
+def test_the_published_text_matches_its_record(published):
     assert verify_copy(published.ws, published.case_id, TEXT, "copy").matches
 
 
-def test_a_defaced_copy_differs_and_shows_the_first_difference(published):  # type: ignore[no-untyped-def]
+def test_a_defaced_copy_differs_and_shows_the_first_difference(published):
     v = verify_copy(published.ws, published.case_id, DEFACED, "copy")
     assert not v.matches
     assert "金牌娱乐" in v.difference
 
 
-def test_a_case_without_a_published_decision_has_nothing_to_verify(case):  # type: ignore[no-untyped-def]
+def test_a_case_without_a_published_decision_has_nothing_to_verify(case):
     with pytest.raises(RuleRefusal) as exc:
         verify_copy(case.ws, case.case_id, TEXT, "copy")
     assert exc.value.code == "PUB-01"
@@ -57,19 +57,19 @@ class _Site(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body or b"not found")
 
-    def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+    def log_message(self, *args) -> None:
         pass
 
 
 @pytest.fixture
-def site():  # type: ignore[no-untyped-def]
+def site():
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Site)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 
 
-def test_the_command_checks_web_copies_on_a_real_local_server(published, site):  # type: ignore[no-untyped-def]
+def test_the_command_checks_web_copies_on_a_real_local_server(published, site):
     juece = Path(__import__("sys").executable).with_name("juece")
     base = [str(juece), "--home", str(published.ws.home), "publication", "verify", published.case_id]
     assert subprocess.run(base + ["--url", f"{site}/decision.txt"], capture_output=True).returncode == 0
@@ -79,7 +79,7 @@ def test_the_command_checks_web_copies_on_a_real_local_server(published, site): 
     assert missing.returncode == 2 and "404" in missing.stderr and "Traceback" not in missing.stderr
 
 
-def test_fetch_reads_through_any_httpx_transport():  # type: ignore[no-untyped-def]
+def test_fetch_reads_through_any_httpx_transport():
     transport = httpx.MockTransport(lambda request: httpx.Response(200, content=DEFACED))
     assert fetch("https://www.sanya.gov.cn/x.txt", transport=transport) == DEFACED
     failing = httpx.MockTransport(lambda request: httpx.Response(503))
@@ -87,7 +87,7 @@ def test_fetch_reads_through_any_httpx_transport():  # type: ignore[no-untyped-d
         fetch("https://www.sanya.gov.cn/x.txt", transport=failing)
 
 
-def test_posting_to_a_portal_distinguishes_transient_failures_from_refusals():  # type: ignore[no-untyped-def]
+def test_posting_to_a_portal_distinguishes_transient_failures_from_refusals():
     from flows.usecases.publication import PortalRefused, TransientPortalError, post_to_portal
 
     ok = httpx.MockTransport(lambda r: httpx.Response(201, json={"url": "https://www.sanya.gov.cn/zfwj/1.txt"}))

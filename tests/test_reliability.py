@@ -42,19 +42,19 @@ NEVER_SKIPPED = ("legality_review", "collective_discussion")
 EVENTS = [e for e in RECORDABLE if e in GOOD]
 
 
-def stage_rows(ws) -> int:  # type: ignore[no-untyped-def]
+def stage_rows(ws) -> int:
     """Events that carry the procedure (not refused attempts, not the workspace stream)."""
     with ws.engine.connect() as conn:
         return conn.execute(text("SELECT count(*) FROM events WHERE case_id != '@workspace' "
                                  "AND type != 'attempt-refused'")).scalar_one()
 
 
-def all_rows(ws) -> int:  # type: ignore[no-untyped-def]
+def all_rows(ws) -> int:
     with ws.engine.connect() as conn:
         return conn.execute(text("SELECT count(*) FROM events")).scalar_one()
 
 
-def assert_order_holds(view) -> None:  # type: ignore[no-untyped-def]
+def assert_order_holds(view) -> None:
     statuses = {s.stage: s.status for s in view.stages}
     open_before = None
     for stage in ORDER:
@@ -82,7 +82,7 @@ class ProcedureMachine(RuleBasedStateMachine):
         self.driver.launch(*sorted(flags))
         self.rows = stage_rows(self.driver.ws)
 
-    def attempt(self, event: str, actor: Actor, **kw) -> bool:  # type: ignore[no-untyped-def]
+    def attempt(self, event: str, actor: Actor, **kw) -> bool:
         assert self.driver is not None
         before = self.driver.show()
         try:
@@ -170,7 +170,7 @@ test_the_procedure_cannot_be_cheated = ProcedureMachine.TestCase
 PATH = list(MANDATORY_PATH) + ["party-reported", "decision-published", "execution-reported"]
 
 
-def test_every_out_of_order_event_by_every_role_at_every_position_is_refused_and_writes_no_stage_row(tmp_path):  # type: ignore[no-untyped-def]
+def test_every_out_of_order_event_by_every_role_at_every_position_is_refused_and_writes_no_stage_row(tmp_path):
     attempts = refused = 0
     for k in range(len(PATH)):
         d = Driver(new_workspace(tmp_path / f"ws{k}"))
@@ -192,7 +192,7 @@ def test_every_out_of_order_event_by_every_role_at_every_position_is_refused_and
     print(f"\n{attempts} out-of-order attempts over {len(PATH)} positions × {len(ROLES)} roles: {refused} refused, 0 stage rows")
 
 
-def test_an_auditor_changes_nothing_in_a_thousand_random_calls(case, tmp_path):  # type: ignore[no-untyped-def]
+def test_an_auditor_changes_nothing_in_a_thousand_random_calls(case, tmp_path):
     from flows.usecases.archive import export_archive
     from flows.usecases.documents import attach
 
@@ -219,7 +219,7 @@ def test_an_auditor_changes_nothing_in_a_thousand_random_calls(case, tmp_path): 
     assert all_rows(case.ws) == before
 
 
-def test_optimistic_concurrency_lets_exactly_one_writer_win_each_round(case):  # type: ignore[no-untyped-def]
+def test_optimistic_concurrency_lets_exactly_one_writer_win_each_round(case):
     case.walk(MANDATORY_PATH)
     case.walk(["party-reported", "decision-published"])
     case.clock_to(__import__("datetime").date(2025, 12, 31))
@@ -246,7 +246,7 @@ def test_optimistic_concurrency_lets_exactly_one_writer_win_each_round(case):  #
         assert case.show().events == seq + 1
 
 
-def test_twenty_callers_with_one_idempotency_key_make_one_row_and_another_payload_is_a_conflict(case):  # type: ignore[no-untyped-def]
+def test_twenty_callers_with_one_idempotency_key_make_one_row_and_another_payload_is_a_conflict(case):
     case.record("consultation-opened")
     case.clock_to(__import__("datetime").date(2025, 9, 30))
     results: list[int] = []
@@ -271,7 +271,7 @@ def test_twenty_callers_with_one_idempotency_key_make_one_row_and_another_payloa
                      payload("participation-activity-held", description="另一场座谈会"), idempotency_key="same-key")
 
 
-def test_a_comments_import_killed_midway_and_retried_whole_duplicates_nothing(case, tmp_path):  # type: ignore[no-untyped-def]
+def test_a_comments_import_killed_midway_and_retried_whole_duplicates_nothing(case, tmp_path):
     from flows.usecases.comments import import_comments
 
     case.record("consultation-opened")

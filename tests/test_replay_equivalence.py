@@ -564,7 +564,7 @@ def check_recheck(history: Any) -> None:
         assert [f["rule"] for f in verdict[1].findings] == [f.rule for f in findings]
 
 
-def test_recheck_of_a_walked_case_with_warnings_and_refusals(ws) -> None:  # type: ignore[no-untyped-def]
+def test_recheck_of_a_walked_case_with_warnings_and_refusals(ws) -> None:
     from support import MANDATORY_PATH, Driver
 
     from flows.usecases.workspace import read_workspace_facts

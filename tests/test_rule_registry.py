@@ -16,12 +16,12 @@ ARTICLE = re.compile(r"条例|第.+条|art\.|arts\.|DA/T|GB/T|办法|规定|方�
 
 
 @pytest.mark.parametrize("ref", SHIPPED)
-def test_every_hard_and_warn_rule_of_the_pack_is_implemented_or_marked_capture_only(ref):  # type: ignore[no-untyped-def]
+def test_every_hard_and_warn_rule_of_the_pack_is_implemented_or_marked_capture_only(ref):
     assert unimplemented_rules(load_pack(ref)) == []
 
 
 @pytest.mark.parametrize("ref", SHIPPED)
-def test_a_capture_only_rule_says_why_and_on_which_article(ref):  # type: ignore[no-untyped-def]
+def test_a_capture_only_rule_says_why_and_on_which_article(ref):
     pack = load_pack(ref)
     for rid, raw in pack.data["rules"].items():
         note = raw.get("capture_only")
@@ -30,7 +30,7 @@ def test_a_capture_only_rule_says_why_and_on_which_article(ref):  # type: ignore
             assert rid not in implemented_rules(), f"{rid} is implemented and also marked capture-only"
 
 
-def test_a_pack_listing_a_rule_the_code_does_not_implement_fails_the_check():  # type: ignore[no-untyped-def]
+def test_a_pack_listing_a_rule_the_code_does_not_implement_fails_the_check():
     data = dict(load_pack("cn-2019").data)
     data["rules"] = {**data["rules"], "XYZ-99": {"article": "条例第九十九条", "enforcement": "HARD", "zh": "虚构", "en": "made up"},
                      "XYZ-98": {"article": "条例第九十八条", "enforcement": {"default": "REC", "late": "WARN"}, "zh": "虚构",
@@ -41,11 +41,11 @@ def test_a_pack_listing_a_rule_the_code_does_not_implement_fails_the_check():  #
     assert unimplemented_rules(pack_from_data(data)) == ["XYZ-98"]
 
 
-def test_a_rule_lives_in_one_module_a_second_registration_elsewhere_is_refused():  # type: ignore[no-untyped-def]
+def test_a_rule_lives_in_one_module_a_second_registration_elsewhere_is_refused():
     with pytest.raises(RuntimeError, match="ORD-01 is implemented in policies.rules.dates"):
         _home("ORD-01", "policies.rules.elsewhere")
 
-    def stray(ctx):  # type: ignore[no-untyped-def]
+    def stray(ctx):
         yield Violation("PP-01", "never")
 
     stray.__module__ = "policies.rules.elsewhere"
@@ -54,7 +54,7 @@ def test_a_rule_lives_in_one_module_a_second_registration_elsewhere_is_refused()
     assert "PP-01" not in checks_for("consultation-opened")
 
 
-def test_every_rule_of_the_engines_own_section_d_is_in_the_national_pack():  # type: ignore[no-untyped-def]
+def test_every_rule_of_the_engines_own_section_d_is_in_the_national_pack():
     pack = load_pack("cn-2019")
     for rid in ("SEQ-01", "ROLE-01", "ORD-01", "ORD-02", "ORD-03", "RSK-08", "CAL-08", "LIM-01"):
         assert rid in pack.rules and rid in implemented_rules(), rid

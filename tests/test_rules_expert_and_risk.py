@@ -37,12 +37,12 @@ def with_opinion(i: int, **changes: Any) -> list[dict[str, Any]]:
 # --- EXP-01: technical items need experts -----------------------------------------------------------------------
 
 
-def test_a_technical_case_cannot_waive_expert_review_exp_01(case):  # type: ignore[no-untyped-def]
+def test_a_technical_case_cannot_waive_expert_review_exp_01(case):
     case.walk(PARTICIPATION)
     assert_refused(case, "expert-review-waived", rule="EXP-01", article="第十九条")
 
 
-def test_a_case_not_flagged_technical_may_waive_expert_review(ws):  # type: ignore[no-untyped-def]
+def test_a_case_not_flagged_technical_may_waive_expert_review(ws):
     d = Driver(ws)
     d.launch("risk-relevant")
     d.walk(PARTICIPATION)
@@ -52,7 +52,7 @@ def test_a_case_not_flagged_technical_may_waive_expert_review(ws):  # type: igno
     assert d.status("risk_assessment") == "concluded"
 
 
-def test_risk_assessment_cannot_start_before_expert_review_is_recorded_exp_01(case):  # type: ignore[no-untyped-def]
+def test_risk_assessment_cannot_start_before_expert_review_is_recorded_exp_01(case):
     case.walk(PARTICIPATION)
     assert_refused(case, "risk-assessed", rule="EXP-01", article="第十九条")
     case.record("expert-review-concluded")
@@ -65,13 +65,13 @@ def test_risk_assessment_cannot_start_before_expert_review_is_recorded_exp_01(ca
 
 @pytest.mark.parametrize("changes", [{"signed": False}, {"sealed": False}, {"signed": False, "sealed": False}],
                          ids=["unsigned", "unsealed", "neither"])
-def test_an_expert_opinion_not_signed_and_sealed_is_refused_with_exp_02(case, changes):  # type: ignore[no-untyped-def]
+def test_an_expert_opinion_not_signed_and_sealed_is_refused_with_exp_02(case, changes):
     case.walk(PARTICIPATION)
     assert_refused(case, "expert-review-concluded", rule="EXP-02", article="第十九条第二款",
                    opinions=with_opinion(1, **changes))
 
 
-def test_signed_and_sealed_expert_opinions_are_recorded(case):  # type: ignore[no-untyped-def]
+def test_signed_and_sealed_expert_opinions_are_recorded(case):
     case.walk(PARTICIPATION)
     case.record("expert-review-concluded")
     assert case.status("expert_review") == "concluded"
@@ -80,14 +80,14 @@ def test_signed_and_sealed_expert_opinions_are_recorded(case):  # type: ignore[n
 # --- EXP-04: neutral and diverse panel --------------------------------------------------------------------------
 
 
-def test_an_expert_with_a_direct_interest_is_refused_with_exp_04(case):  # type: ignore[no-untyped-def]
+def test_an_expert_with_a_direct_interest_is_refused_with_exp_04(case):
     case.walk(PARTICIPATION)
     err = assert_refused(case, "expert-review-concluded", rule="EXP-04", article="第二十条",
                          experts=with_expert(1, conflict_of_interest="所在设计院承担本项目施工图设计"))
     assert next(f for f in err.findings if f.rule == "EXP-04").enforcement == "HARD"
 
 
-def test_a_conflict_of_interest_cannot_be_acknowledged_away(case):  # type: ignore[no-untyped-def]
+def test_a_conflict_of_interest_cannot_be_acknowledged_away(case):
     case.walk(PARTICIPATION)
     assert_refused(case, "expert-review-concluded", rule="EXP-04", article="第二十条",
                    experts=with_expert(1, conflict_of_interest="承担本项目设计"),
@@ -99,7 +99,7 @@ def test_a_conflict_of_interest_cannot_be_acknowledged_away(case):  # type: igno
     [with_expert(1, affiliation="海南大学"), with_expert(1, stance="支持分期")],
     ids=["one-affiliation", "one-view"],
 )
-def test_a_homogeneous_panel_is_a_warning_recorded_only_when_acknowledged(case, experts):  # type: ignore[no-untyped-def]
+def test_a_homogeneous_panel_is_a_warning_recorded_only_when_acknowledged(case, experts):
     case.walk(PARTICIPATION)
     assert_refused(case, "expert-review-concluded", rule="EXP-04", article="第二十条", enforcement="WARN",
                    experts=experts)
@@ -108,7 +108,7 @@ def test_a_homogeneous_panel_is_a_warning_recorded_only_when_acknowledged(case, 
     assert case.status("expert_review") == "concluded"
 
 
-def test_acknowledging_exp_04_for_a_diverse_panel_is_bad_input(case):  # type: ignore[no-untyped-def]
+def test_acknowledging_exp_04_for_a_diverse_panel_is_bad_input(case):
     case.walk(PARTICIPATION)
     with pytest.raises(BadInput) as exc:
         case.record("expert-review-concluded", acknowledge=(("EXP-04", "预防性确认"),))
@@ -120,7 +120,7 @@ def test_acknowledging_exp_04_for_a_diverse_panel_is_bad_input(case):  # type: i
 
 
 @pytest.mark.parametrize("report", ["", "   "], ids=["empty", "blank"])
-def test_expert_review_without_an_adoption_report_is_refused_with_exp_06(case, report):  # type: ignore[no-untyped-def]
+def test_expert_review_without_an_adoption_report_is_refused_with_exp_06(case, report):
     case.walk(PARTICIPATION)
     assert_refused(case, "expert-review-concluded", rule="EXP-06", article="第二十九条", adoption_report=report)
 
@@ -128,12 +128,12 @@ def test_expert_review_without_an_adoption_report_is_refused_with_exp_06(case, r
 # --- RSK-01: risk-relevant cases are assessed -------------------------------------------------------------------
 
 
-def test_a_risk_relevant_case_cannot_waive_risk_assessment_rsk_01(case):  # type: ignore[no-untyped-def]
+def test_a_risk_relevant_case_cannot_waive_risk_assessment_rsk_01(case):
     case.walk(TO_RISK)
     assert_refused(case, "risk-assessment-waived", rule="RSK-01", article="第二十二条")
 
 
-def test_a_case_not_flagged_risk_relevant_may_waive_risk_assessment(ws):  # type: ignore[no-untyped-def]
+def test_a_case_not_flagged_risk_relevant_may_waive_risk_assessment(ws):
     d = Driver(ws)
     d.launch("technical")
     d.walk(TO_RISK)
@@ -143,7 +143,7 @@ def test_a_case_not_flagged_risk_relevant_may_waive_risk_assessment(ws):  # type
     assert d.status("legality_review") == "in-progress"
 
 
-def test_legality_review_cannot_start_before_risk_is_recorded_rsk_01(case):  # type: ignore[no-untyped-def]
+def test_legality_review_cannot_start_before_risk_is_recorded_rsk_01(case):
     case.walk(TO_RISK)
     assert_refused(case, "legality-review-submitted", rule="RSK-01", article="第二十二条")
     case.record("risk-assessed")
@@ -155,14 +155,14 @@ def test_legality_review_cannot_start_before_risk_is_recorded_rsk_01(case):  # t
 
 
 @pytest.mark.parametrize("missing", ["ref", "issuer", "issued_on", "scope"])
-def test_reusing_an_assessment_without_identifying_it_is_refused_with_rsk_02(case, missing):  # type: ignore[no-untyped-def]
+def test_reusing_an_assessment_without_identifying_it_is_refused_with_rsk_02(case, missing):
     case.walk(TO_RISK)
     prior = dict(payload("risk-assessment-reused")["prior_report"])
     prior[missing] = None if missing == "issued_on" else ""
     assert_refused(case, "risk-assessment-reused", rule="RSK-02", article="第二十二条第二款", prior_report=prior)
 
 
-def test_reusing_an_identified_prior_assessment_concludes_the_risk_stage(case):  # type: ignore[no-untyped-def]
+def test_reusing_an_identified_prior_assessment_concludes_the_risk_stage(case):
     case.walk(TO_RISK)
     case.record("risk-assessment-reused")
     assert case.status("risk_assessment") == "concluded"
@@ -176,12 +176,12 @@ def test_reusing_an_identified_prior_assessment_concludes_the_risk_stage(case): 
     [{"departments_consulted": []}, {"risk_points": []}, {"measures": []}, {"contingency_plan": " "}],
     ids=["no-departments", "no-risk-points", "no-measures", "no-contingency-plan"],
 )
-def test_an_incomplete_risk_report_is_refused_with_rsk_04(case, changes):  # type: ignore[no-untyped-def]
+def test_an_incomplete_risk_report_is_refused_with_rsk_04(case, changes):
     case.walk(TO_RISK)
     assert_refused(case, "risk-assessed", rule="RSK-04", article="第二十三条", **changes)
 
 
-def test_a_complete_risk_report_concludes_the_risk_stage(case):  # type: ignore[no-untyped-def]
+def test_a_complete_risk_report_concludes_the_risk_stage(case):
     case.walk(TO_RISK)
     case.record("risk-assessed")
     assert case.status("risk_assessment") == "concluded"
@@ -197,27 +197,27 @@ def uncontrollable_case(case: Driver) -> Driver:
     return case
 
 
-def test_a_meeting_cannot_adopt_a_draft_whose_risk_is_not_controllable_rsk_08(case):  # type: ignore[no-untyped-def]
+def test_a_meeting_cannot_adopt_a_draft_whose_risk_is_not_controllable_rsk_08(case):
     uncontrollable_case(case)
     assert_refused(case, "meeting-held", rule="RSK-08", article="第二十四条")
     assert_refused(case, "meeting-held", rule="RSK-08", article="第二十四条", decision="approved-with-changes",
                    opinions=[{"member": m, "position": "approve-with-changes"} for m in ("刘副市长", "陈副市长", "李市长")])
 
 
-def test_a_meeting_may_reject_a_draft_whose_risk_is_not_controllable(case):  # type: ignore[no-untyped-def]
+def test_a_meeting_may_reject_a_draft_whose_risk_is_not_controllable(case):
     uncontrollable_case(case)
     case.record("meeting-held", decision="rejected",
                 opinions=[{"member": m, "position": "oppose"} for m in ("刘副市长", "陈副市长", "李市长")])
     assert case.status("collective_discussion") == "concluded"
 
 
-def test_a_meeting_adopts_a_draft_whose_risk_was_found_controllable(case):  # type: ignore[no-untyped-def]
+def test_a_meeting_adopts_a_draft_whose_risk_was_found_controllable(case):
     case.walk(TO_LEGALITY + ("legality-review-submitted", "legality-opinion-issued"))
     case.record("meeting-held")
     assert case.status("collective_discussion") == "concluded"
 
 
-def test_after_the_draft_is_adjusted_a_new_assessment_finding_the_risk_controllable_lets_the_meeting_adopt(case):  # type: ignore[no-untyped-def]
+def test_after_the_draft_is_adjusted_a_new_assessment_finding_the_risk_controllable_lets_the_meeting_adopt(case):
     # 条例 art. 24 and RSK-08: 在采取调整决策草案等措施确保风险可控后，可以作出决策 — the engine's own refusal says
     # "a new assessment finds the risk controllable", so a re-assessment of the adjusted draft must be recordable.
     case.walk(TO_RISK)

@@ -8,7 +8,7 @@ from policies.errors import RuleRefusal
 from support import Driver
 
 
-def test_a_special_group_case_cannot_conclude_participation_without_consulting_its_organisations(ws):  # type: ignore[no-untyped-def]
+def test_a_special_group_case_cannot_conclude_participation_without_consulting_its_organisations(ws):
     d = Driver(ws)
     d.launch("special-group")
     d.record("consultation-opened")
@@ -21,7 +21,7 @@ def test_a_special_group_case_cannot_conclude_participation_without_consulting_i
     assert d.status("public_participation") == "concluded"
 
 
-def test_a_matter_that_by_law_needs_a_hearing_cannot_conclude_participation_without_one(ws):  # type: ignore[no-untyped-def]
+def test_a_matter_that_by_law_needs_a_hearing_cannot_conclude_participation_without_one(ws):
     d = Driver(ws)
     d.launch("hearing-required", category="public-policy", title="三亚市管道天然气销售价格调整")
     d.record("consultation-opened")

@@ -12,7 +12,7 @@ from support import Driver
 
 
 @pytest.fixture
-def sanya(ws):  # type: ignore[no-untyped-def]
+def sanya(ws):
     d = Driver(ws)
     d.launch("risk-relevant", "technical", "livelihood", policy="sanya-2022")
     return d
@@ -22,19 +22,19 @@ def sanya(ws):  # type: ignore[no-untyped-def]
     (1, {"PP-08", "PP-09", "HRG-06", "EXP-05", "RSK-05", "SCP-07"}),
     (2, {"PP-08", "PP-09", "HRG-06", "EXP-05", "RSK-05"}),  # SCP-07 is national from cn-2019@2 on (条例 art. 8)
 ])
-def test_the_overlay_keeps_every_national_rule_and_adds_the_sanya_ones(version, added):  # type: ignore[no-untyped-def]
+def test_the_overlay_keeps_every_national_rule_and_adds_the_sanya_ones(version, added):
     base, sanya = load_pack("cn-2019", version), load_pack("sanya-2022", version)
     assert set(base.rules) < set(sanya.rules)
     assert added == set(sanya.rules) - set(base.rules)
     assert sanya.hash != base.hash and sanya.stages == base.stages
 
 
-def test_a_case_pins_the_overlay_it_was_launched_under(sanya):  # type: ignore[no-untyped-def]
+def test_a_case_pins_the_overlay_it_was_launched_under(sanya):
     view = sanya.show()
     assert view.policy == "sanya-2022" and view.policy_hash == load_pack("sanya-2022").hash
 
 
-def test_a_livelihood_case_without_a_survey_or_deputies_heard_is_warned(sanya):  # type: ignore[no-untyped-def]
+def test_a_livelihood_case_without_a_survey_or_deputies_heard_is_warned(sanya):
     sanya.record("consultation-opened")
     with pytest.raises(RuleRefusal) as exc:
         sanya.record("participation-concluded")
@@ -45,17 +45,17 @@ def test_a_livelihood_case_without_a_survey_or_deputies_heard_is_warned(sanya): 
     sanya.record("participation-concluded")
 
 
-def test_the_sanya_overlay_asks_every_case_for_the_npc_report_as_a_warning():  # type: ignore[no-untyped-def]
+def test_the_sanya_overlay_asks_every_case_for_the_npc_report_as_a_warning():
     assert load_pack("sanya-2022").rules["SCP-07"].enforcement == {"default": "HARD", "unflagged": "WARN"}
     assert load_pack("cn-2019").rules["SCP-07"].enforcement == {"default": "HARD"}
 
 
-def test_the_same_steps_pass_under_the_national_baseline(case):  # type: ignore[no-untyped-def]
+def test_the_same_steps_pass_under_the_national_baseline(case):
     case.record("consultation-opened")
     case.record("participation-concluded")  # no Sanya warnings in cn-2019
 
 
-def test_sanya_expects_published_expert_and_risk_reports_or_a_reason(sanya):  # type: ignore[no-untyped-def]
+def test_sanya_expects_published_expert_and_risk_reports_or_a_reason(sanya):
     sanya.record("participation-activity-held", method="questionnaire", description="问卷", participant_groups=["grassroots"])
     sanya.record("participation-concluded")
     with pytest.raises(RuleRefusal) as exc:
@@ -66,7 +66,7 @@ def test_sanya_expects_published_expert_and_risk_reports_or_a_reason(sanya):  # 
     assert verify_cases(sanya.ws).exit_code == 0
 
 
-def test_publication_without_the_npc_report_is_refused_for_a_flagged_case(ws):  # type: ignore[no-untyped-def]
+def test_publication_without_the_npc_report_is_refused_for_a_flagged_case(ws):
     d = Driver(ws)
     d.launch("npc-report", policy="sanya-2022", category="other")
     d.record("participation-activity-held", description="座谈会", participant_groups=["npc-deputy"])

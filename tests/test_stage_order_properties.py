@@ -142,7 +142,7 @@ def assert_invariants(d: Driver) -> list[tuple[str, str]]:
 
 @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(scenario=scenarios())
-def test_any_sequence_of_attempts_keeps_the_stage_order_and_a_replayable_history(tmp_path_factory, scenario):  # type: ignore[no-untyped-def]
+def test_any_sequence_of_attempts_keeps_the_stage_order_and_a_replayable_history(tmp_path_factory, scenario):
     flags, steps = scenario
     d = Driver(new_workspace(tmp_path_factory.mktemp("ws")))
     d.launch(*sorted(flags))
@@ -185,7 +185,7 @@ def test_any_sequence_of_attempts_keeps_the_stage_order_and_a_replayable_history
         (("non-disclosure",), ("exempted", "waived", "waived")),
     ],
 )
-def test_walking_every_step_in_order_waives_what_the_flags_allow_but_never_legality_review_or_the_meeting(ws, flags, settled):  # type: ignore[no-untyped-def]
+def test_walking_every_step_in_order_waives_what_the_flags_allow_but_never_legality_review_or_the_meeting(ws, flags, settled):
     d = Driver(ws)
     d.launch(*flags)
     recorded = []

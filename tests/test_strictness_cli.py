@@ -65,7 +65,7 @@ def refused(d: Driver, event: str, body: dict[str, Any], rule: str, article: str
     (MANDATORY_PATH + ("party-reported",), "decision-published", {"published_on": "2025-11-04"}, {"published_on": "2025-11-05"}),
     (MANDATORY_PATH + ("party-reported",), "decision-published", {"published_on": "2025-08-31"}, None),  # before everything
 ])
-def test_a_backwards_date_is_refused_under_ord_01_and_the_same_day_is_accepted(case, walk, event, backwards, same_day):  # type: ignore[no-untyped-def]
+def test_a_backwards_date_is_refused_under_ord_01_and_the_same_day_is_accepted(case, walk, event, backwards, same_day):
     case.walk(walk)
     error = refused(case, event, payload(event, **backwards), "ORD-01", "条例第二十五条")
     earlier = error["findings"][0]["values"]["earlier_date"]
@@ -75,7 +75,7 @@ def test_a_backwards_date_is_refused_under_ord_01_and_the_same_day_is_accepted(c
         assert code == 0, (out, err)
 
 
-def test_a_hearing_held_before_its_announcement_is_refused_under_ord_01(case):  # type: ignore[no-untyped-def]
+def test_a_hearing_held_before_its_announcement_is_refused_under_ord_01(case):
     case.record("hearing-announced", notice_published_on="2025-09-10", scheduled_on="2025-09-30")
     body = payload("hearing-held", held_on="2025-09-08", notice_published_on="2025-09-01", selected_on=None,
                    selection_method_published_on=None, list_published_on=None)
@@ -83,7 +83,7 @@ def test_a_hearing_held_before_its_announcement_is_refused_under_ord_01(case):  
     refused(case, "hearing-held", body, "ORD-01", "条例第二十五条")
 
 
-def test_a_date_before_the_launch_decision_needs_the_ord_02_acknowledgement_which_the_audit_lists(ws):  # type: ignore[no-untyped-def]
+def test_a_date_before_the_launch_decision_needs_the_ord_02_acknowledgement_which_the_audit_lists(ws):
     code, out, err = juece(ws.home, "case", "launch", "--title", "事后补录的决策事项", "--category", "plan",
                            "--organ", "三亚市人民政府", "--lead-unit", "三亚市发展和改革委员会", "--decided-on", "2025-08-20",
                            "--json", actor="legal-office:张伟")
@@ -106,7 +106,7 @@ def test_a_date_before_the_launch_decision_needs_the_ord_02_acknowledgement_whic
 # --- RSK-08: a reused report does not clear an uncontrollable risk -------------------------------------------------
 
 
-def test_reusing_an_older_report_after_an_uncontrollable_assessment_does_not_let_the_meeting_adopt(case):  # type: ignore[no-untyped-def]
+def test_reusing_an_older_report_after_an_uncontrollable_assessment_does_not_let_the_meeting_adopt(case):
     case.walk(MANDATORY_PATH[:3])
     case.record("risk-assessed", level="high", controllable=False)
     case.record("risk-assessment-reused", decided_on="2025-10-20",
@@ -141,7 +141,7 @@ def in_execution(d: Driver, title: str = "三亚市河西片区棚户区改造�
     return d
 
 
-def test_an_adjustment_naming_an_unrelated_decided_case_or_none_at_all_is_refused_under_ord_03(ws):  # type: ignore[no-untyped-def]
+def test_an_adjustment_naming_an_unrelated_decided_case_or_none_at_all_is_refused_under_ord_03(ws):
     other = published(Driver(ws), "另一项已决策事项")
     d = in_execution(Driver(ws))
     for child in (other.case_id, "JC-2099-0001"):
@@ -153,7 +153,7 @@ def test_an_adjustment_naming_an_unrelated_decided_case_or_none_at_all_is_refuse
     assert "not opened from" in error["message"]
 
 
-def test_an_adjustment_completes_only_once_its_own_child_case_is_decided(ws):  # type: ignore[no-untyped-def]
+def test_an_adjustment_completes_only_once_its_own_child_case_is_decided(ws):
     d = in_execution(Driver(ws))
     d.clock_to(date(2026, 1, 21))
     code, out, err = juece(ws.home, "case", "adjust", d.case_id, "--kind", "amend", "--ground", "后评估建议调整补偿标准",
@@ -181,7 +181,7 @@ def test_an_adjustment_completes_only_once_its_own_child_case_is_decided(ws):  #
 LAUNCH = ("case", "launch", "--title", "2026年度市本级财政预算安排", "--category", "public-policy", "--organ", "三亚市人民政府")
 
 
-def test_two_identical_launches_are_two_cases_and_a_retry_with_the_same_key_is_the_first(ws):  # type: ignore[no-untyped-def]
+def test_two_identical_launches_are_two_cases_and_a_retry_with_the_same_key_is_the_first(ws):
     ids = []
     for _ in range(2):
         code, out, err = juece(ws.home, *LAUNCH, "--lead-unit", "三亚市财政局", "--json", actor="legal-office:张伟")
@@ -198,7 +198,7 @@ def test_two_identical_launches_are_two_cases_and_a_retry_with_the_same_key_is_t
     assert code == 2 and json.loads(out)["error"]["code"] == "idempotency-conflict"
 
 
-def test_a_proposal_rejected_at_the_meeting_can_be_launched_again(case):  # type: ignore[no-untyped-def]
+def test_a_proposal_rejected_at_the_meeting_can_be_launched_again(case):
     case.walk(UP_TO_OPINION)
     case.record("meeting-held", decision="rejected",
                 opinions=[{"member": m, "position": "oppose"} for m in ("刘副市长", "陈副市长", "李市长")])
@@ -219,7 +219,7 @@ def test_a_proposal_rejected_at_the_meeting_can_be_launched_again(case):  # type
     ((), "legal-office:张伟", "INI-03", "第十一条"),
     (("--lead-unit", "三亚市财政局", "--category", "emergency"), "legal-office:张伟", "SCP-03", "第三条"),
 ])
-def test_a_launch_the_rules_refuse_is_exit_3_naming_the_rule_and_writes_nothing(ws, args, actor, rule, article):  # type: ignore[no-untyped-def]
+def test_a_launch_the_rules_refuse_is_exit_3_naming_the_rule_and_writes_nothing(ws, args, actor, rule, article):
     code, out, err = juece(ws.home, *LAUNCH, *args, "--json", actor=actor)
     assert code == 3, (out, err)
     error = json.loads(out)["error"]
@@ -231,7 +231,7 @@ def test_a_launch_the_rules_refuse_is_exit_3_naming_the_rule_and_writes_nothing(
     assert f"{rule} " in err and "[rule]" in err and "on the case's stages" not in err, err
 
 
-def test_the_launch_decision_date_is_recorded_and_a_future_one_is_bad_input(ws):  # type: ignore[no-untyped-def]
+def test_the_launch_decision_date_is_recorded_and_a_future_one_is_bad_input(ws):
     code, out, err = juece(ws.home, *LAUNCH, "--lead-unit", "三亚市财政局", "--decided-on", "2025-08-26", "--json",
                            actor="legal-office:张伟")
     assert code == 2 and json.loads(out)["error"]["field"] == "--decided-on"
@@ -246,7 +246,7 @@ def test_the_launch_decision_date_is_recorded_and_a_future_one_is_bad_input(ws):
     assert launched.payload["decided_on"] == "2025-08-20" and launched.payload["launched_on"] == "2025-08-25"
 
 
-def test_a_departments_proposal_must_argue_its_five_points_ini_01(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_a_departments_proposal_must_argue_its_five_points_ini_01(ws, tmp_path: Path):
     proposal = {"proposer_type": "department", "proposer": "三亚市财政局", "problem": "预算编制周期过短",
                 "reasons_basis": "《预算法》第三十二条"}
     f = write_json(tmp_path / "proposal.json", proposal)
@@ -266,7 +266,7 @@ def test_a_departments_proposal_must_argue_its_five_points_ini_01(ws, tmp_path: 
 # --- other refusals that now name their rule ------------------------------------------------------------------------
 
 
-def test_a_bad_archival_code_is_refused_under_arc_07_and_leaves_no_bag(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_a_bad_archival_code_is_refused_under_arc_07_and_leaves_no_bag(ws, tmp_path: Path):
     d = published(Driver(ws))
     out_dir = tmp_path / "bag"
     code, out, err = juece(ws.home, "archive", "export", d.case_id, "--out", str(out_dir), "--fonds", "z-001", "--json",
@@ -277,7 +277,7 @@ def test_a_bad_archival_code_is_refused_under_arc_07_and_leaves_no_bag(ws, tmp_p
     assert not out_dir.exists()
 
 
-def test_moving_the_clock_as_a_clerk_is_refused_under_role_01(ws):  # type: ignore[no-untyped-def]
+def test_moving_the_clock_as_a_clerk_is_refused_under_role_01(ws):
     code, out, err = juece(ws.home, "clock", "set", "2025-09-01T09:00+08:00", "--json", actor="clerk:李明")
     assert code == 3, (out, err)
     assert json.loads(out)["error"]["code"] == "ROLE-01"
@@ -285,7 +285,7 @@ def test_moving_the_clock_as_a_clerk_is_refused_under_role_01(ws):  # type: igno
     assert code == 3 and "ROLE-01" in err and "[rule]" in err and "Traceback" not in err, err
 
 
-def test_the_leg_07_refusal_names_legality_opinion_answered_as_the_missing_step(case):  # type: ignore[no-untyped-def]
+def test_the_leg_07_refusal_names_legality_opinion_answered_as_the_missing_step(case):
     case.walk(MANDATORY_PATH[:-2])
     case.record("legality-opinion-issued", conclusion="lawful-with-changes", required_changes=[{"item": "明确过渡期限"}])
     error = refused(case, "meeting-held", payload("meeting-held"), "LEG-07", "第二十八条")
@@ -293,7 +293,7 @@ def test_the_leg_07_refusal_names_legality_opinion_answered_as_the_missing_step(
     assert "record `legality-opinion-issued`" not in error["message"]
 
 
-def test_audit_replay_lists_only_the_rules_of_the_cases_own_pack(ws):  # type: ignore[no-untyped-def]
+def test_audit_replay_lists_only_the_rules_of_the_cases_own_pack(ws):
     sanya_only = {"PP-08", "PP-09", "HRG-06", "EXP-05", "RSK-05"}
     national = Driver(ws)
     national.launch()
@@ -313,7 +313,7 @@ def test_audit_replay_lists_only_the_rules_of_the_cases_own_pack(ws):  # type: i
 # --- rules that were missing ----------------------------------------------------------------------------------------
 
 
-def test_a_case_flagged_npc_report_under_cn_2019_publishes_only_after_the_report_scp_07(ws):  # type: ignore[no-untyped-def]
+def test_a_case_flagged_npc_report_under_cn_2019_publishes_only_after_the_report_scp_07(ws):
     d = Driver(ws)
     d.launch("npc-report")
     d.walk(MANDATORY_PATH + ("party-reported",))
@@ -324,7 +324,7 @@ def test_a_case_flagged_npc_report_under_cn_2019_publishes_only_after_the_report
     assert code == 0, (out, err)
 
 
-def test_a_high_risk_declared_controllable_is_a_warning_to_acknowledge_rsk_07(case):  # type: ignore[no-untyped-def]
+def test_a_high_risk_declared_controllable_is_a_warning_to_acknowledge_rsk_07(case):
     case.walk(MANDATORY_PATH[:3])
     body = payload("risk-assessed", level="high", controllable=True)
     error = refused(case, "risk-assessed", body, "RSK-07", "2492号")
@@ -334,7 +334,7 @@ def test_a_high_risk_declared_controllable_is_a_warning_to_acknowledge_rsk_07(ca
 
 
 @pytest.mark.parametrize("members", [None, []])
-def test_a_meeting_without_the_attendance_list_is_bad_input_naming_members_present(case, members):  # type: ignore[no-untyped-def]
+def test_a_meeting_without_the_attendance_list_is_bad_input_naming_members_present(case, members):
     case.walk(UP_TO_OPINION)
     body = payload("meeting-held")
     if members is None:
@@ -351,7 +351,7 @@ def test_a_meeting_without_the_attendance_list_is_bad_input_naming_members_prese
     assert "members_present" in schema["required"] and schema["properties"]["members_present"]["minItems"] == 1
 
 
-def test_a_problem_in_execution_is_reported_to_the_organ_with_when_it_arose_exe_03(ws):  # type: ignore[no-untyped-def]
+def test_a_problem_in_execution_is_reported_to_the_organ_with_when_it_arose_exe_03(ws):
     d = published(Driver(ws))
     body = payload("execution-problem-reported", reported_to="三亚市住房和城乡建设局")
     error = refused(d, "execution-problem-reported", body, "EXE-03", "第三十五条")
@@ -368,7 +368,7 @@ def test_a_problem_in_execution_is_reported_to_the_organ_with_when_it_arose_exe_
 # --- LIM-01 -------------------------------------------------------------------------------------------------------
 
 
-def test_a_payload_deeper_than_64_levels_or_larger_than_1_mib_is_bad_input_lim_01(case, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_a_payload_deeper_than_64_levels_or_larger_than_1_mib_is_bad_input_lim_01(case, tmp_path: Path):
     deep = tmp_path / "deep.json"
     deep.write_text('{"published_on": "2025-09-01", "deadline": "2025-10-09", "channels": ' + "[" * 1000 + "]" * 1000 + "}",
                     encoding="utf-8")
@@ -394,7 +394,7 @@ def test_a_payload_deeper_than_64_levels_or_larger_than_1_mib_is_bad_input_lim_0
 # --- CAL-08 -------------------------------------------------------------------------------------------------------
 
 
-def test_a_calendar_loaded_after_a_clean_meeting_leaves_the_audit_clean_and_lists_the_changed_verdict(case, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_a_calendar_loaded_after_a_clean_meeting_leaves_the_audit_clean_and_lists_the_changed_verdict(case, tmp_path: Path):
     case.walk(MANDATORY_PATH)  # submitted 10-21; the 7th working day is 10-30; the meeting of 11-03 is clean
     overlay = {"year": 2025, "kind": "local-overlay", "notice": "测试：台风停工通知（非官方）",
                "source": "tests/test_strictness_cli.py", "rest_blocks": [{"name": "台风停工", "from": "2025-10-22", "to": "2025-10-28"}],
@@ -413,7 +413,7 @@ def test_a_calendar_loaded_after_a_clean_meeting_leaves_the_audit_clean_and_list
     assert code == 0 and "Traceback" not in err
 
 
-def test_good_payloads_of_the_support_timeline_are_in_the_procedures_date_order():  # type: ignore[no-untyped-def]
+def test_good_payloads_of_the_support_timeline_are_in_the_procedures_date_order():
     from policies.rules.dates import DATE_OF
 
     days = [GOOD[e][DATE_OF[e]] for e in MANDATORY_PATH + ("party-reported", "decision-published")]

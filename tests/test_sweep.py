@@ -20,12 +20,12 @@ def at(day: str) -> datetime:
     return datetime.fromisoformat(day).replace(hour=12, tzinfo=LOCAL)
 
 
-def items_by_rule(ws, day):  # type: ignore[no-untyped-def]
+def items_by_rule(ws, day):
     _, items = sweep(ws, as_of=at(day))
     return {(i.case_id, i.rule): i for i in items}
 
 
-def test_an_announced_hearing_shows_its_materials_deadline_a_week_ahead_and_overdue_after(ws):  # type: ignore[no-untyped-def]
+def test_an_announced_hearing_shows_its_materials_deadline_a_week_ahead_and_overdue_after(ws):
     d = Driver(ws)
     d.launch("risk-relevant")
     d.record("hearing-announced")  # hearing 2025-09-26: materials due 09-19
@@ -35,7 +35,7 @@ def test_an_announced_hearing_shows_its_materials_deadline_a_week_ahead_and_over
     assert items_by_rule(ws, "2025-09-20")[(d.case_id, "HRG-04")].state == "overdue"
 
 
-def test_a_hearing_whose_materials_deadline_falls_in_the_spring_festival_suggests_the_last_working_day(tmp_path):  # type: ignore[no-untyped-def]
+def test_a_hearing_whose_materials_deadline_falls_in_the_spring_festival_suggests_the_last_working_day(tmp_path):
     from support import new_workspace
 
     ws = new_workspace(tmp_path / "ws", start=datetime(2026, 2, 2, 9, tzinfo=LOCAL))
@@ -46,7 +46,7 @@ def test_a_hearing_whose_materials_deadline_falls_in_the_spring_festival_suggest
     assert item.due == "2026-02-19" and "2026-02-14" in item.note and "CAL-04" in item.note
 
 
-def test_the_twenty_working_day_publication_limit_warns_from_day_15_and_is_overdue_after_day_20(case):  # type: ignore[no-untyped-def]
+def test_the_twenty_working_day_publication_limit_warns_from_day_15_and_is_overdue_after_day_20(case):
     case.walk(MANDATORY_PATH)  # decided at the meeting of 2025-11-03
     assert items_by_rule(case.ws, "2025-11-10").get((case.case_id, "PUB-04")) is None
     assert items_by_rule(case.ws, "2025-11-24")[(case.case_id, "PUB-04")].state == "due-soon"  # working day 15
@@ -54,7 +54,7 @@ def test_the_twenty_working_day_publication_limit_warns_from_day_15_and_is_overd
     assert (late.due, late.state) == ("2025-12-01", "overdue")
 
 
-def test_an_execution_report_is_overdue_when_the_decisions_period_has_passed(case):  # type: ignore[no-untyped-def]
+def test_an_execution_report_is_overdue_when_the_decisions_period_has_passed(case):
     case.walk(MANDATORY_PATH)
     case.walk(["party-reported", "decision-published"])  # published 2025-11-10, reports every 90 days
     assert items_by_rule(case.ws, "2026-01-20").get((case.case_id, "EXE-02")) is None
@@ -72,11 +72,11 @@ class _Hook(http.server.BaseHTTPRequestHandler):
         self.send_response(_Hook.status)
         self.end_headers()
 
-    def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+    def log_message(self, *args) -> None:
         pass
 
 
-def test_reminders_reach_a_real_local_webhook(case):  # type: ignore[no-untyped-def]
+def test_reminders_reach_a_real_local_webhook(case):
     case.record("hearing-announced")
     server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), _Hook)
     threading.Thread(target=server.serve_forever, daemon=True).start()
@@ -89,7 +89,7 @@ def test_reminders_reach_a_real_local_webhook(case):  # type: ignore[no-untyped-
     assert body["today"] == "2025-09-20" and body["items"][0]["rule"] == "HRG-04"
 
 
-def test_delivery_retries_only_transient_failures():  # type: ignore[no-untyped-def]
+def test_delivery_retries_only_transient_failures():
     calls = []
 
     def flaky(request: httpx.Request) -> httpx.Response:
@@ -116,7 +116,7 @@ def test_delivery_retries_only_transient_failures():  # type: ignore[no-untyped-
         deliver("http://hook.test/x", "2025-09-20", [], transport=httpx.MockTransport(down), retries=2, backoff=0)
 
 
-def test_many_opinions_on_execution_suggest_a_post_decision_evaluation(case):  # type: ignore[no-untyped-def]
+def test_many_opinions_on_execution_suggest_a_post_decision_evaluation(case):
     case.walk(MANDATORY_PATH)
     case.walk(["party-reported", "decision-published"])
     case.record("public-feedback-received", count=57)

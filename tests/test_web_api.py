@@ -20,7 +20,7 @@ from web_support import LAUNCH, event_count, web_for
 
 
 @pytest.fixture
-def web(backend_ws):  # type: ignore[no-untyped-def]
+def web(backend_ws):
     return web_for(backend_ws)
 
 

@@ -43,7 +43,7 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path: Path):  # type: ignore[no-untyped-def]
+def server(tmp_path: Path):
     """A simulated-clock workspace with an admin, a multi-role clerk account and an auditor; `juece web` serving it."""
     home = tmp_path / "ws"
     juece(home, "init", "--simulated-clock", "2025-08-25T09:00+08:00")
@@ -75,7 +75,7 @@ def server(tmp_path: Path):  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def browser():  # type: ignore[no-untyped-def]
+def browser():
     from playwright.sync_api import sync_playwright
 
     assert CHROMIUM, "JUECE_REQUIRE_CHROMIUM is set but Chromium is not installed"
@@ -87,12 +87,12 @@ def browser():  # type: ignore[no-untyped-def]
         b.close()
 
 
-def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+def shot(page, name: str) -> None:
     SHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=False)
 
 
-def record_stage(page, case_url: str, event: str) -> None:  # type: ignore[no-untyped-def]
+def record_stage(page, case_url: str, event: str) -> None:
     """Open the case page and submit the event's form (prefilled from the schema's example values)."""
     page.goto(case_url)
     form = page.locator(f"#form-{event}")

@@ -49,7 +49,7 @@ def start_web(home: Path, url: str) -> tuple[subprocess.Popen, str]:
 
 
 @pytest.fixture
-def pg_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+def pg_ws(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     from backends import postgres_schema
 
     with postgres_schema() as url:

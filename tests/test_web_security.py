@@ -20,12 +20,12 @@ ROLES = list(PEOPLE)
 
 
 @pytest.fixture
-def web(ws):  # type: ignore[no-untyped-def]
+def web(ws):
     return web_for(ws)
 
 
 @pytest.fixture
-def published(web):  # type: ignore[no-untyped-def]
+def published(web):
     """A published case (so the archive can be exported) and an open one (so a consultation can be opened)."""
     done = Driver(web.ws)
     done.launch("technical", "risk-relevant")
@@ -82,7 +82,7 @@ CONSOLE_PAGES = ["/cases", "/cases/{done}", "/cases/{done}/history", "/cases/{do
                  "/audit", "/audit?run=1", "/account"]
 
 
-def signed_in(web, role: str):  # type: ignore[no-untyped-def]
+def signed_in(web, role: str):
     """A browser-like client signed in through the console's form (CSRF cookie and field)."""
     c = web.client()
     page = c.get("/login")
@@ -169,7 +169,7 @@ def test_session_cookies_are_httponly_and_samesite_and_secure_only_over_https(ws
     assert "Secure" not in r.headers["set-cookie"]
 
 
-def web_for_again(ws, settings: WebSettings):  # type: ignore[no-untyped-def]
+def web_for_again(ws, settings: WebSettings):
     from fastapi.testclient import TestClient
 
     return TestClient(create_app(ws, settings), raise_server_exceptions=False)

@@ -192,7 +192,7 @@ def worker_env(monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
 
 @pytest.mark.prefect
 @pytest.mark.prefect_server
-def test_a_worker_in_another_process_runs_the_case_flow_on_a_sqlite_prefect_server(  # type: ignore[no-untyped-def]
+def test_a_worker_in_another_process_runs_the_case_flow_on_a_sqlite_prefect_server(
     tmp_path: Path, worker_env
 ):
     prefect_home = tmp_path / "prefect-server"
@@ -237,7 +237,7 @@ def installed_extensions(asyncpg_url: str) -> set[str]:
 
 @pytest.mark.prefect
 @pytest.mark.prefect_server
-def test_the_scaled_setup_prefect_server_and_case_store_on_postgresql(  # type: ignore[no-untyped-def]
+def test_the_scaled_setup_prefect_server_and_case_store_on_postgresql(
     tmp_path: Path, worker_env, prefect_database: str, monkeypatch: pytest.MonkeyPatch
 ):
     prefect_home = tmp_path / "prefect-server"
