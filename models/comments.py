@@ -27,12 +27,8 @@ from typing import Any, Iterable, Sequence
 import orjson
 
 from sqlalchemy import (
-    Boolean,
     Connection,
     Engine,
-    Index,
-    Text,
-    UniqueConstraint,
     bindparam,
     case,
     func,
@@ -40,54 +36,14 @@ from sqlalchemy import (
     inspect,
     select,
 )
-from sqlmodel import Field, SQLModel
-
-from models.store import EVENTS
+from models.tables import COMMENTS, EVENTS
+from models.tables import DISPOSITIONS as DISPOSITIONS_TABLE
 
 
 INSERT_BATCH = 5000
 _BIG_CACHE = -65536  # KiB: 64 MiB while a large import runs
 DISPOSITIONS = ("adopted", "partly-adopted", "not-adopted")
 
-
-
-class CommentRow(SQLModel, table=True):
-    """Storage only: one public comment as imported."""
-
-    __tablename__ = "comments"
-    __table_args__ = (
-        UniqueConstraint("case_id", "row_hash", name="uq_comments_case_row"),
-        Index("ix_comments_case_cluster", "case_id", "cluster"),
-    )
-
-    id: int | None = Field(default=None, primary_key=True)
-    case_id: str = Field(max_length=64)
-    import_id: str = Field(max_length=64)
-    line: int
-    submitted_at: str = Field(max_length=40)
-    channel: str = Field(max_length=300)
-    author: str = Field(max_length=300)
-    text: str = Field(sa_type=Text)
-    norm_hash: str = Field(max_length=64)
-    row_hash: str = Field(max_length=64)
-    late: bool = Field(sa_type=Boolean)
-    cluster: int
-
-
-class DispositionRow(SQLModel, table=True):
-    """Storage only: how one comment or one cluster was handled (采纳 / 部分采纳 / 不予采纳), with the reason — a
-    copy of a `comment-disposed` record, in the order recorded."""
-
-    __tablename__ = "dispositions"
-    __table_args__ = (Index("ix_dispositions_case_target", "case_id", "target"),)
-
-    id: int | None = Field(default=None, primary_key=True)
-    case_id: str = Field(max_length=64)
-    target: str = Field(max_length=40)
-    disposition: str = Field(max_length=20)
-    reason: str = Field(sa_type=Text)
-    recorded_at: str = Field(max_length=40)
-    actor: str = Field(max_length=300)
 
 
 # --- the canonical forms the history's digests are taken over ----------------------------------------------------
@@ -125,14 +81,12 @@ def public_digest(rows: Iterable[Sequence[Any]]) -> str:
     return h.hexdigest()
 
 
-COMMENTS = CommentRow.__table__  # type: ignore[attr-defined]
-DISPOSITIONS_TABLE = DispositionRow.__table__  # type: ignore[attr-defined]
 
 _READY: set[str] = set()  # engine URLs whose comment schema was checked in this process
 
 
 def create_comment_schema(engine: Engine) -> None:
-    """Make sure the comments tables exist: they come with schema migration 2 (models/migrations.py), applied by
+    """Make sure the comments tables exist: they come with revision 0002 (models/migrations/), applied by
     `juece init`; an older workspace is brought up to date here (no DDL once present, which an application role
     may not run anyway)."""
     key = str(engine.url)

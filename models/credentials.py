@@ -1,7 +1,7 @@
 """Credential material and the security log, kept OUT of the event history on purpose.
 
 The hash-chained history is permanent and travels in archives; a password hash, the last five hashes kept to refuse
-reuse, API token hashes, failure counters and sessions must not. So they live in their own tables (migration 3):
+reuse, API token hashes, failure counters and sessions must not. So they live in their own tables (models/tables.py, revision 0003):
 `credentials` and `api_tokens` may be updated (a new password, a revoked token, a failure count), `web_sessions` are
 server-side sessions that several `juece web` instances share, and `security_log` is append-only like the history
 (a trigger refuses UPDATE and DELETE) — the 等保 2.0 audit trail of sign-ins, failures, lockouts, grants and token use.
@@ -14,108 +14,9 @@ from dataclasses import dataclass
 from typing import Any
 
 import orjson
-from sqlalchemy import Boolean, Column, Connection, Integer, MetaData, String, Table, Text, and_, func, insert, select, update
+from sqlalchemy import Connection, and_, func, insert, select, update
 
-_META = MetaData()
-
-CREDENTIALS = Table(
-    "credentials",
-    _META,
-    Column("name", String(300), primary_key=True),
-    Column("password_hash", Text, nullable=False),
-    Column("previous_hashes", Text, nullable=False),  # JSON list, newest first, at most the last five
-    Column("failed_count", Integer, nullable=False),
-    Column("locked_until", String(40)),
-    Column("password_set_at", String(40), nullable=False),
-)
-API_TOKENS = Table(
-    "api_tokens",
-    _META,
-    Column("token_hash", String(64), primary_key=True),
-    Column("token_id", String(12), nullable=False),
-    Column("name", String(300), nullable=False),
-    Column("issued_at", String(40), nullable=False),
-    Column("revoked_at", String(40)),
-)
-WEB_SESSIONS = Table(
-    "web_sessions",
-    _META,
-    Column("session_hash", String(64), primary_key=True),
-    Column("name", String(300), nullable=False),
-    Column("csrf", String(64), nullable=False),
-    Column("created_at", String(40), nullable=False),
-    Column("last_seen", String(40), nullable=False),
-    Column("ended", Boolean, nullable=False),
-    Column("address", String(100), nullable=False),
-)
-SECURITY_LOG = Table(
-    "security_log",
-    _META,
-    Column("id", Integer, primary_key=True, autoincrement=True),
-    Column("at", String(40), nullable=False),
-    Column("kind", String(40), nullable=False),
-    Column("account", String(300), nullable=False),
-    Column("address", String(100), nullable=False),
-    Column("detail", Text, nullable=False),
-)
-
-_LOG_APPEND_ONLY = "juece: the security log is append-only (GB/T 22239-2019 安全审计)"
-
-
-def _ddl(dialect: str) -> tuple[str, ...]:
-    pk = "INTEGER NOT NULL PRIMARY KEY AUTOINCREMENT" if dialect == "sqlite" else "BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
-    tables = (
-        """CREATE TABLE credentials (
-            name VARCHAR(300) NOT NULL PRIMARY KEY,
-            password_hash TEXT NOT NULL,
-            previous_hashes TEXT NOT NULL,
-            failed_count INTEGER NOT NULL,
-            locked_until VARCHAR(40),
-            password_set_at VARCHAR(40) NOT NULL
-        )""",
-        """CREATE TABLE api_tokens (
-            token_hash VARCHAR(64) NOT NULL PRIMARY KEY,
-            token_id VARCHAR(12) NOT NULL,
-            name VARCHAR(300) NOT NULL,
-            issued_at VARCHAR(40) NOT NULL,
-            revoked_at VARCHAR(40)
-        )""",
-        """CREATE TABLE web_sessions (
-            session_hash VARCHAR(64) NOT NULL PRIMARY KEY,
-            name VARCHAR(300) NOT NULL,
-            csrf VARCHAR(64) NOT NULL,
-            created_at VARCHAR(40) NOT NULL,
-            last_seen VARCHAR(40) NOT NULL,
-            ended BOOLEAN NOT NULL,
-            address VARCHAR(100) NOT NULL
-        )""",
-        f"""CREATE TABLE security_log (
-            id {pk},
-            at VARCHAR(40) NOT NULL,
-            kind VARCHAR(40) NOT NULL,
-            account VARCHAR(300) NOT NULL,
-            address VARCHAR(100) NOT NULL,
-            detail TEXT NOT NULL
-        )""",
-        "CREATE INDEX ix_security_log_kind_at ON security_log (kind, at)",
-    )
-    if dialect == "sqlite":
-        return tables + tuple(
-            f"""CREATE TRIGGER security_log_no_{verb} BEFORE {verb.upper()} ON security_log
-                BEGIN SELECT RAISE(ABORT, '{_LOG_APPEND_ONLY}'); END"""
-            for verb in ("update", "delete")
-        )
-    return tables + (
-        f"""CREATE FUNCTION juece_security_log_append_only() RETURNS trigger AS $$
-            BEGIN RAISE EXCEPTION '{_LOG_APPEND_ONLY}'; END; $$ LANGUAGE plpgsql""",
-        """CREATE TRIGGER security_log_append_only BEFORE UPDATE OR DELETE ON security_log
-            FOR EACH ROW EXECUTE FUNCTION juece_security_log_append_only()""",
-        """CREATE TRIGGER security_log_no_truncate BEFORE TRUNCATE ON security_log
-            FOR EACH STATEMENT EXECUTE FUNCTION juece_security_log_append_only()""",
-    )
-
-
-CREDENTIALS_DDL = {"sqlite": _ddl("sqlite"), "postgresql": _ddl("postgresql")}
+from models.tables import API_TOKENS, CREDENTIALS, SECURITY_LOG, WEB_SESSIONS
 
 
 # --- credentials ------------------------------------------------------------------------------------------------

@@ -2,7 +2,8 @@
 
 One table. `(case_id, seq)` is unique and is the whole concurrency story; each row keeps the canonical bytes that were
 hashed (`body`) and `hash = sha256(prev_hash ‖ body)`, chained per stream (a case, or `@workspace` for the clock and
-calendar records). A trigger refuses UPDATE and DELETE (created by models/migrations.py, which owns the schema). Appends use SQLAlchemy Core, reads return rows, not ORM
+calendar records). A trigger refuses UPDATE and DELETE (models/migrations/ creates it with the table, models/tables.py defines the
+table). Appends use SQLAlchemy Core, reads return rows, not ORM
 objects (the ORM was 7–40× slower on these paths, ARCHITECTURE.md).
 """
 
@@ -17,53 +18,19 @@ from functools import cached_property
 from typing import Any, Iterable, Iterator, Sequence
 
 import orjson
-from sqlalchemy import (
-    Column,
-    Connection,
-    Engine,
-    Integer,
-    LargeBinary,
-    MetaData,
-    String,
-    Table,
-    UniqueConstraint,
-    func,
-    insert,
-    select,
-)
+from sqlalchemy import Connection, Engine, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from models.canonical import GENESIS, canonical_bytes, chain_hash
+from models.tables import EVENTS  # the history table (EventRow), for Core inserts and row reads: no ORM here
 from policies.errors import ConcurrentModification, IdempotencyConflict
 
 WORKSPACE_STREAM = "@workspace"
 ENVELOPE_VERSION = 1
 
 
-# The history table, for Core inserts and row reads (no ORM on these paths). models/migrations.py creates it;
-# models/tables.py describes the same schema as a SQLModel class, and a test keeps the three in agreement.
-_META = MetaData()
-EVENTS = Table(
-    "events",
-    _META,
-    Column("position", Integer, primary_key=True, autoincrement=True),
-    Column("case_id", String(64), nullable=False),
-    Column("seq", Integer, nullable=False),
-    Column("type", String(64), nullable=False),
-    Column("schema_version", Integer, nullable=False),
-    Column("recorded_at", String(40), nullable=False),
-    Column("actor", String(300), nullable=False),
-    Column("role", String(32), nullable=False),
-    Column("idempotency_key", String(128), nullable=False),
-    Column("body", LargeBinary, nullable=False),
-    Column("prev_hash", String(64), nullable=False),
-    Column("hash", String(64), nullable=False),
-    UniqueConstraint("case_id", "seq", name="uq_events_case_seq"),
-    UniqueConstraint("idempotency_key", name="uq_events_idempotency_key"),
-)
-
 def create_schema(engine: Engine) -> None:
-    """Create or bring up to date the schema (models/migrations.py owns it)."""
+    """Create or bring up to date the schema (models/migrations/)."""
     from models.migrations import migrate
 
     migrate(engine)

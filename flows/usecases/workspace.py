@@ -16,7 +16,6 @@ from sqlalchemy import Connection, Engine
 
 from models import store
 from models.db import make_engine, read_transaction, write_transaction
-from models.migrations import migrate
 from models.events import ClockSet, WorkspaceInitialised
 from models.store import WORKSPACE_STREAM, NewEvent, StoredEvent
 from policies.errors import BadInput, WorkspaceMissing
@@ -133,6 +132,8 @@ def init_workspace(
         config = {"version": 1, **({"prefect_home": str(prefect_home.resolve())} if prefect_home else {})}
         cfg.write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     ws = open_workspace(path)
+    from models.migrations import migrate  # alembic: only `init` needs it
+
     migrate(ws.engine)
     with write_transaction(ws.engine) as conn:
         facts = read_facts(conn)
