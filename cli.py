@@ -287,7 +287,7 @@ def case_launch(
     as_json: bool = JsonOpt,
 ) -> None:
     """Launch a case (legal office); prints the new case id."""
-    from flows.usecases.cases import launch_case
+    from flows.usecases.launch import launch_case
 
     if len(acknowledge) != len(reason):
         raise BadInput("give one --reason for each --acknowledge, in the same order", field="--reason")
@@ -324,7 +324,7 @@ def case_adjust(
 @command
 def case_list(status: Optional[str] = typer.Option(None, "--status", help="open | decided | published | ended"), as_json: bool = JsonOpt) -> None:
     """Every case, with what it waits on."""
-    from flows.usecases.cases import list_cases
+    from flows.usecases.show import list_cases
 
     rows = list_cases(_ws(), status=status)
 
@@ -349,7 +349,7 @@ def case_show(
     as_json: bool = JsonOpt,
 ) -> None:
     """A case's stages, next step, deadlines and warnings."""
-    from flows.usecases.cases import show_case
+    from flows.usecases.show import show_case
 
     view = show_case(_ws(), case_id, as_of=_moment(as_of, "--as-of"))
     emit(as_json, view.to_json(), lambda: print_case(view))
@@ -411,7 +411,7 @@ def record(
     as_json: bool = JsonOpt,
 ) -> None:
     """Record an event on a case, checked against the case's policy pack."""
-    from flows.usecases.cases import record_event
+    from flows.usecases.record import record_event
 
     if len(acknowledge) != len(reason):
         raise BadInput("give one --reason for each --acknowledge, in the same order", field="--reason")
@@ -667,7 +667,7 @@ def archive_verify(
     as_json: bool = JsonOpt,
 ) -> int:
     """Verify a bag with nothing but the bag: full BagIt validation, the chain, the checkpoint, proofs and pages."""
-    from flows.usecases.archive import verify_archive
+    from flows.usecases.archive_verify import verify_archive
 
     v = verify_archive(path, public_key_pem_text=_read_text(public_key, "--public-key") if public_key else None)
 
@@ -817,7 +817,8 @@ def comments_show(
     as_json: bool = JsonOpt,
 ) -> None:
     """Received, distinct and clustered counts, the biggest clusters, and dispositions."""
-    from flows.usecases.comments import comment_summary, handling_report_draft
+    from flows.usecases.comment_report import handling_report_draft
+    from flows.usecases.comments import comment_summary
 
     s = comment_summary(_ws(), case_id, top=top)
     draft = handling_report_draft(_ws(), case_id) if report else None
@@ -852,7 +853,7 @@ def comments_dispose(
     as_json: bool = JsonOpt,
 ) -> None:
     """Record how a comment or a cluster was handled (a `comment-disposed` record); it feeds the handling report."""
-    from flows.usecases.comments import record_disposition
+    from flows.usecases.comment_dispositions import record_disposition
 
     r = record_disposition(_ws(), _actor(), case_id, target, disposition, reason)
     emit(as_json, r.to_json(), lambda: _console().print(f"{case_id} {target}: {disposition}"))
@@ -1142,7 +1143,7 @@ def flow_trigger(
     as_json: bool = JsonOpt,
 ) -> None:
     """Run the case's flow on a `juece worker` (the scaled setup) and wait for it."""
-    from flows.usecases.cases import show_case
+    from flows.usecases.show import show_case
     from flows.orchestration.worker import resolve_api_url, trigger_case_flow
 
     ws = _ws()
@@ -1306,7 +1307,7 @@ def user_list(as_json: bool = JsonOpt) -> None:
 @command
 def user_log(limit: int = typer.Option(200, "--limit", min=1, max=10000), as_json: bool = JsonOpt) -> None:
     """The security log (安全审计日志): sign-ins, failures, lockouts, grants, token use; newest first."""
-    from flows.usecases.accounts import security_log
+    from flows.usecases.sessions import security_log
 
     rows = security_log(_ws(), limit=limit)
 

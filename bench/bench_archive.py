@@ -24,7 +24,8 @@ def main() -> None:
     ap.add_argument("--mb", type=int, default=10)
     args = ap.parse_args()
 
-    from flows.usecases.archive import export_archive, verify_archive
+    from flows.usecases.archive import export_archive
+    from flows.usecases.archive_verify import verify_archive
     from flows.usecases.documents import attach
     from flows.usecases.workspace import Actor
     from support import CLERK, MANDATORY_PATH, Driver, new_workspace

@@ -39,7 +39,8 @@ from support import CLERK, Driver, new_workspace  # noqa: E402
 
 from flows.usecases.workspace import Workspace  # noqa: E402
 
-from flows.usecases.comments import import_comments, matching_keys, near_duplicate_pairs, near_duplicate_roots  # noqa: E402
+from flows.adapters.similarity import matching_keys, near_duplicate_pairs, near_duplicate_roots  # noqa: E402
+from flows.usecases.comments import import_comments  # noqa: E402
 
 IMPORT_TARGET = 50_000  # comments/s
 CLUSTER_TARGET_S = 10.0
@@ -238,7 +239,7 @@ def integrity_checks(ws: Workspace, case_id: str, bag: Path) -> dict[str, float]
     re-hashed), and the archive's comment files written and verified, full and public."""
     from flows.usecases.archive_comments import read_register, verify_comment_files, write_comment_files
     from flows.usecases.audit import verify_cases
-    from flows.usecases.cases import pack_of
+    from flows.usecases.unit_of_work import pack_of
     from models.db import read_transaction
     from models.state import launch_state
     from models.store import load_stream

@@ -23,7 +23,7 @@ def main() -> None:
     ap.add_argument("--runs", type=int, default=20)
     args = ap.parse_args()
 
-    from flows.usecases.cases import show_case
+    from flows.usecases.show import show_case
     from flows.orchestration.prefect_server import ensure_server, prefect_env, stop_server
     from support import MANDATORY_PATH, Driver, new_workspace
 

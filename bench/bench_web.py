@@ -42,7 +42,7 @@ def main() -> None:
 
     from flows.usecases.accounts import add_account, issue_token
     from flows.usecases.audit import verify_cases
-    from flows.usecases.cases import launch_case
+    from flows.usecases.launch import launch_case
     from models.store import load_stream
     from support import ADMIN, CLERK, LEGAL, MANDATORY_PATH, REVIEWER, SECRETARY, Driver, new_workspace
 
@@ -70,7 +70,7 @@ def main() -> None:
         launch_case(ws, LEGAL, title=f"基准案件 {i}", category="plan", organ="三亚市人民政府", lead_unit="三亚市交通运输局",
                     flags=["technical"])
     setup = time.perf_counter() - t0
-    from flows.usecases.cases import list_cases
+    from flows.usecases.show import list_cases
 
     ids = [c.case_id for c in list_cases(ws)]
 

@@ -25,7 +25,7 @@ def writer(home: str, url: str | None, cases: list[str], n: int, wid: int, start
     """One clerk's process: record n execution reports, retrying only when someone else wrote first (exit 6)."""
     if url:
         os.environ["JUECE_DATABASE_URL"] = url
-    from flows.usecases.cases import record_event
+    from flows.usecases.record import record_event
     from flows.usecases.workspace import Actor, open_workspace
     from policies.errors import ConcurrentModification
     from support import payload

@@ -13,7 +13,7 @@ from typing import Any, Callable, Mapping, Sequence
 from policies.calendar import BackwardDeadline, PeriodEnd, WorkingDayCalendar
 from policies.errors import CalendarNotLoaded
 from policies.pack import PolicyPack
-from policies.procedure import CaseView
+from policies.procedure import CaseFacts
 
 ADOPTING = ("approved", "approved-with-changes")
 
@@ -81,7 +81,7 @@ def disclosure_limit(pack: PolicyPack, calendar: WorkingDayCalendar, formed_on: 
                            calendar.add_working_days(formed_on, warn))
 
 
-def adopting_meeting(case: CaseView) -> Mapping[str, Any] | None:
+def adopting_meeting(case: CaseFacts) -> Mapping[str, Any] | None:
     """The last meeting that adopted the draft: the date the decision was formed (PUB-04's conservative default)."""
     meetings = [m for m in case.records("meeting-held") if m["decision"] in ADOPTING]
     return meetings[-1] if meetings else None
@@ -111,7 +111,7 @@ class Deadline:
         return {"what": self.what, "due": self.due, "rule": self.rule, "note": self.note, "state": self.state}
 
 
-def deadlines_of(case: CaseView, calendar: WorkingDayCalendar, pack: PolicyPack, today: date, *,
+def deadlines_of(case: CaseFacts, calendar: WorkingDayCalendar, pack: PolicyPack, today: date, *,
                  ended: bool = False) -> list[Deadline]:
     """The dates the case must respect, computed on the official calendar (CAL-05 shown, never guessed)."""
     out: list[Deadline] = []

@@ -1,9 +1,22 @@
 """The one exception family of juece, documented in one place.
 
+    JueceError
+    ├── DecisionError          what a user caused or must know; a stable `code` and an `exit_code`
+    │   ├── BadInput (2) ─ UnknownCase, WorkspaceMissing, IdempotencyConflict
+    │   ├── RuleRefusal (3) ─ CalendarNotLoaded
+    │   ├── IntegrityFailure (4), ConcurrentModification (6), StorageFailure (1)
+    │   └── Unauthenticated (2), Throttled (2), PortalRefused (2), PrefectUnavailable (1), FlowRunUnfinished (1)
+    └── OutsideFailure         the world outside failed (an HTTP endpoint, the Prefect server); also a RuntimeError
+        ├── TransientFailure   could not be reached or answered 5xx: the only failure Prefect's tasks retry
+        │   └── TransientPortalError, TransientDeliveryError
+        ├── DeliveryRefused    a webhook answered 4xx: configuration, never retried
+        └── ServerStartError   the local Prefect server did not become healthy
+
 Every error a user can cause is a `DecisionError` with a stable `code` and an `exit_code` from the command-line
 contract (PRODUCT.md): 2 bad input, 3 refused by a procedure rule, 4 integrity failure, 5 audit findings,
-6 concurrent modification; 1 when storage itself failed (disk full, I/O error), with nothing written. The command line turns them into a sentence and an exit code; anything else is a bug
-and is allowed to raise.
+6 concurrent modification; 1 when storage itself failed (disk full, I/O error), with nothing written. The command
+line turns them into a sentence and an exit code. An `OutsideFailure` is translated at the edge where it matters
+(`raise DecisionError(...) from exc`) or retried by Prefect; anything else is a bug and is allowed to raise.
 """
 
 from __future__ import annotations
@@ -11,7 +24,11 @@ from __future__ import annotations
 from typing import Any
 
 
-class DecisionError(Exception):
+class JueceError(Exception):
+    """Base of every exception juece raises on purpose."""
+
+
+class DecisionError(JueceError):
     """Base of every error juece reports to a user."""
 
     exit_code = 1
@@ -110,3 +127,54 @@ class Throttled(DecisionError):
 
     exit_code = 2
     code = "throttled"
+
+
+class PortalRefused(DecisionError):
+    """The publication portal refused the post (4xx): never retried (exit 2)."""
+
+    exit_code = 2
+    code = "portal-refused"
+
+
+class PrefectUnavailable(DecisionError):
+    """No Prefect API to talk to, or it does not answer (exit 1)."""
+
+    code = "prefect-server"
+
+
+class FlowRunUnfinished(DecisionError):
+    """A triggered flow run did not finish within the timeout — usually no worker polls the pool (exit 1)."""
+
+    code = "flow-run-unfinished"
+
+
+# --- failures of the world outside --------------------------------------------------------------------------------
+
+
+class OutsideFailure(JueceError, RuntimeError):
+    """Something outside juece failed: an HTTP endpoint, the Prefect server. `details` say which."""
+
+    def __init__(self, message: str, **details: Any) -> None:
+        super().__init__(message)
+        self.message = message
+        self.details = {k: v for k, v in details.items() if v is not None}
+
+
+class TransientFailure(OutsideFailure):
+    """The endpoint could not be reached or answered 5xx: worth retrying (flows/adapters/http.py)."""
+
+
+class TransientPortalError(TransientFailure):
+    """The publication portal could not be reached or answered 5xx."""
+
+
+class TransientDeliveryError(TransientFailure):
+    """The reminder webhook could not be reached or answered 5xx."""
+
+
+class DeliveryRefused(OutsideFailure):
+    """The reminder webhook answered 4xx: a configuration problem, never retried."""
+
+
+class ServerStartError(OutsideFailure):
+    """The local Prefect server did not become healthy; the message says where its log is."""

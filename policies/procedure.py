@@ -15,7 +15,7 @@ from policies.pack import Stage
 RECORDED = frozenset({"concluded", "waived", "exempted"})
 
 
-class CaseView(Protocol):
+class CaseFacts(Protocol):
     """What rules may read about a case: its facts and its records so far (payloads as plain values)."""
 
     case_id: str

@@ -13,7 +13,9 @@ from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Iterable
 
-from flows.usecases.cases import launch_case, record_event, show_case
+from flows.usecases.launch import launch_case
+from flows.usecases.record import record_event
+from flows.usecases.show import show_case
 from flows.usecases.clock import LOCAL
 from flows.usecases.workspace import Actor, Workspace, init_workspace, read_workspace_facts, set_clock
 from models.events import EVENT_TYPES

@@ -37,7 +37,7 @@ def with_accounts(ws):
 
 def append_directly(ws, case_id: str, actor: str, event: str, body: dict, at: datetime) -> None:
     """Write a record behind the engine's back (no live check): what a tampering insider with database access does."""
-    from flows.usecases.cases import validate_payload
+    from flows.usecases.record import validate_payload
 
     data = validate_payload(event, body).model_dump(mode="json", by_alias=True)
     role = actor.split(":", 1)[0]

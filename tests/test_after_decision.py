@@ -136,4 +136,4 @@ def test_a_clerk_cannot_open_an_adjustment(published):
     with pytest.raises(RuleRefusal) as exc:
         open_adjustment(published.ws, CLERK, published.case_id, kind="repeal", ground="x", decided_on="2026-01-20")
     assert exc.value.code == "ROLE-01"
-    assert len(__import__("flows.usecases.cases", fromlist=["list_cases"]).list_cases(published.ws)) == 1  # no orphan child
+    assert len(__import__("flows.usecases.show", fromlist=["list_cases"]).list_cases(published.ws)) == 1  # no orphan child

@@ -13,7 +13,8 @@ from pathlib import Path
 import bagit
 import pytest
 
-from flows.usecases.archive import export_archive, verify_archive
+from flows.usecases.archive import export_archive
+from flows.usecases.archive_verify import verify_archive
 from flows.usecases.documents import attach
 from policies.errors import RuleRefusal
 from support import CLERK, MANDATORY_PATH, Actor

@@ -14,7 +14,7 @@ import pytest
 
 from flows.usecases.archive import export_archive
 from flows.usecases.audit import verify_cases
-from flows.usecases.cases import list_cases
+from flows.usecases.show import list_cases
 from flows.usecases.catalog import list_catalogs, publish_catalog, year_end_report
 from models import store
 from models.db import read_transaction, write_transaction

@@ -22,7 +22,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.usecases.audit import verify_cases
-from flows.usecases.cases import record_event
+from flows.usecases.record import record_event
 from flows.usecases.clock import LOCAL
 from models.events import EVENT_TYPES, RECORDABLE
 from models.store import load_stream

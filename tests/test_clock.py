@@ -8,7 +8,9 @@ from datetime import datetime
 import pytest
 from freezegun import freeze_time
 
-from flows.usecases.cases import launch_case, record_event, show_case
+from flows.usecases.launch import launch_case
+from flows.usecases.record import record_event
+from flows.usecases.show import show_case
 from flows.usecases.clock import LOCAL
 from flows.usecases.workspace import init_workspace, set_clock
 from policies.errors import BadInput, RuleRefusal

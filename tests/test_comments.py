@@ -17,17 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from flows.usecases.audit import verify_cases
-from flows.usecases.cases import show_case
-from flows.usecases.comments import (
-    COMMENTS_IMPORTED,
-    comment_summary,
-    handling_report_draft,
-    import_comments,
-    matching_key,
-    matching_keys,
-    record_disposition,
-    verify_comments,
-)
+from flows.usecases.show import show_case
+from flows.adapters.similarity import matching_key, matching_keys
+from flows.usecases.comment_dispositions import record_disposition
+from flows.usecases.comment_report import handling_report_draft
+from flows.usecases.comments import COMMENTS_IMPORTED, comment_summary, import_comments, verify_comments
 from models import comments as db
 from models import store
 from models.db import read_transaction
@@ -632,7 +626,7 @@ def test_a_disposition_is_a_record_in_the_chain_with_its_actor_and_reason(import
 
 
 def test_a_disposition_appended_by_a_reviewer_straight_to_the_store_is_an_audit_finding(imported):
-    from flows.usecases.cases import pack_of
+    from flows.usecases.unit_of_work import pack_of
     from models.db import write_transaction
     from models.state import launch_state
     from models.store import NewEvent
@@ -725,7 +719,7 @@ def regenerated(bag: Path) -> Path:
 
 
 def test_the_full_bag_carries_every_comment_and_every_disposition_and_verifies(published, tmp_path):
-    from flows.usecases.archive import verify_archive
+    from flows.usecases.archive_verify import verify_archive
 
     bag = export(published, tmp_path / "bag")
     comments = jsonl(bag / "data" / "comments" / "comments.jsonl")
@@ -749,7 +743,7 @@ def test_the_full_bag_carries_every_comment_and_every_disposition_and_verifies(p
 
 
 def test_the_public_bag_leaves_out_private_persons_names_says_so_and_verifies(published, tmp_path):
-    from flows.usecases.archive import verify_archive
+    from flows.usecases.archive_verify import verify_archive
 
     bag = export(published, tmp_path / "public", public=True)
     comments = jsonl(bag / "data" / "comments" / "comments.jsonl")
@@ -771,7 +765,7 @@ def test_the_public_bag_leaves_out_private_persons_names_says_so_and_verifies(pu
 
 @pytest.mark.parametrize("public", [False, True], ids=["full", "public"])
 def test_an_edited_comment_is_caught_even_with_regenerated_manifests(published, tmp_path, public):
-    from flows.usecases.archive import verify_archive
+    from flows.usecases.archive_verify import verify_archive
 
     bag = export(published, tmp_path / "bag", public=public)
     f = bag / "data" / "comments" / "comments.jsonl"
@@ -782,7 +776,7 @@ def test_an_edited_comment_is_caught_even_with_regenerated_manifests(published, 
 
 @pytest.mark.parametrize("public", [False, True], ids=["full", "public"])
 def test_a_deleted_comment_line_is_caught_even_with_regenerated_manifests(published, tmp_path, public):
-    from flows.usecases.archive import verify_archive
+    from flows.usecases.archive_verify import verify_archive
 
     bag = export(published, tmp_path / "bag", public=public)
     f = bag / "data" / "comments" / "comments.jsonl"
@@ -792,7 +786,7 @@ def test_a_deleted_comment_line_is_caught_even_with_regenerated_manifests(publis
 
 
 def test_a_withheld_name_put_back_into_a_public_bag_is_caught(published, tmp_path):
-    from flows.usecases.archive import verify_archive
+    from flows.usecases.archive_verify import verify_archive
 
     bag = export(published, tmp_path / "public", public=True)
     f = bag / "data" / "comments" / "comments.jsonl"
@@ -802,7 +796,7 @@ def test_a_withheld_name_put_back_into_a_public_bag_is_caught(published, tmp_pat
 
 
 def test_an_edited_disposition_is_caught_even_with_regenerated_manifests(published, tmp_path):
-    from flows.usecases.archive import verify_archive
+    from flows.usecases.archive_verify import verify_archive
 
     bag = export(published, tmp_path / "bag")
     f = bag / "data" / "comments" / "dispositions.jsonl"
@@ -814,7 +808,7 @@ def test_an_edited_disposition_is_caught_even_with_regenerated_manifests(publish
 def test_a_bag_stripped_of_its_comments_is_caught(published, tmp_path):
     import shutil
 
-    from flows.usecases.archive import verify_archive
+    from flows.usecases.archive_verify import verify_archive
 
     bag = export(published, tmp_path / "bag")
     shutil.rmtree(bag / "data" / "comments")

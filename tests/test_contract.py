@@ -9,7 +9,8 @@ from sqlalchemy import text
 from sqlalchemy.exc import DBAPIError
 
 from flows.usecases.audit import verify_cases
-from flows.usecases.cases import list_cases, record_event
+from flows.usecases.record import record_event
+from flows.usecases.show import list_cases
 from models.db import is_sqlite
 from models.store import EVENTS
 from policies.errors import ConcurrentModification, RuleRefusal
@@ -168,7 +169,8 @@ def test_the_application_role_can_append_and_read_but_not_rewrite(backend_case):
 
 
 def test_the_archive_exports_and_verifies_the_same_on_either_backend(backend_case, tmp_path):
-    from flows.usecases.archive import export_archive, verify_archive
+    from flows.usecases.archive import export_archive
+    from flows.usecases.archive_verify import verify_archive
     from flows.usecases.documents import attach
     from support import Actor
 

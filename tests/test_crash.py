@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import event, text
 
 from flows.usecases.audit import verify_cases
-from flows.usecases.cases import record_event
+from flows.usecases.record import record_event
 from policies.errors import StorageFailure
 from support import CLERK, MANDATORY_PATH, payload
 
@@ -100,7 +100,7 @@ BUGGY_CLIENT = r'''
 import json, sys, time
 sys.path[:0] = [{root!r}, {tests!r}]
 from flows.usecases.workspace import open_workspace
-from flows.usecases.cases import record_in, validate_payload
+from flows.usecases.record import record_in, validate_payload
 from models.db import write_transaction
 from support import CLERK
 ws = open_workspace({home!r})

@@ -11,7 +11,8 @@ from pathlib import Path
 import pytest
 
 from flows.usecases.audit import verify_cases
-from flows.usecases.cases import launch_case, record_event
+from flows.usecases.launch import launch_case
+from flows.usecases.record import record_event
 from models import store
 from models.db import write_transaction
 from models.events import SCHEMA_VERSION, MeetingHeld

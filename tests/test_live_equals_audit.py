@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from flows.usecases.audit import _case_loader, _rechecked, recheck
 from flows.usecases.calendars import load_calendar
-from flows.usecases.cases import launch_case
+from flows.usecases.launch import launch_case
 from flows.usecases.clock import now
 from flows.usecases.workspace import read_workspace_facts
 from models import store

@@ -87,7 +87,8 @@ def test_legality_review_and_collective_discussion_can_never_be_waived():
 
 
 def test_a_case_launched_under_an_earlier_version_is_judged_by_that_version(ws):
-    from flows.usecases.cases import launch_case, show_case
+    from flows.usecases.launch import launch_case
+    from flows.usecases.show import show_case
     from support import LEGAL
 
     case_id, _ = launch_case(ws, LEGAL, title="旧版本规则包下的案件", category="plan", organ="三亚市人民政府",

@@ -28,7 +28,8 @@ from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy import text
 
-from flows.usecases.cases import record_event, show_case
+from flows.usecases.record import record_event
+from flows.usecases.show import show_case
 from flows.usecases.workspace import Actor, open_workspace
 from models.events import RECORDABLE
 from policies.errors import ConcurrentModification, DecisionError, IdempotencyConflict, RuleRefusal

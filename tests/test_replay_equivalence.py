@@ -32,7 +32,7 @@ from pydantic import ValidationError
 from support import GOOD, H
 
 from flows.usecases.audit import recheck, verify_case_events
-from flows.usecases.cases import case_calendar, pack_of
+from flows.usecases.unit_of_work import case_calendar, pack_of
 from flows.usecases.clock import local_date
 from flows.usecases.workspace import WorkspaceFacts
 from models.canonical import GENESIS, canonical_bytes, chain_hash

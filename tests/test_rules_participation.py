@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 from flows.usecases.audit import replay_case, verify_cases
-from flows.usecases.cases import list_cases
+from flows.usecases.show import list_cases
 from flows.usecases.clock import LOCAL
 from policies.errors import BadInput, RuleRefusal
 from support import CLERK, LEGAL, REVIEWER, Driver, new_workspace, payload

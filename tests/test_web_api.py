@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from flows.usecases.audit import replay_case, verify_cases
-from flows.usecases.cases import list_cases, show_case
+from flows.usecases.show import list_cases, show_case
 from models.events import EVENT_TYPES
 from support import GOOD, MANDATORY_PATH, Driver, payload
 from web_support import LAUNCH, event_count, web_for
@@ -156,7 +156,7 @@ def test_the_archive_downloads_as_a_zip_of_the_bag_archive_export_builds(web, tm
         names = z.namelist()
         z.extractall(tmp_path)
     assert "bag/bagit.txt" in names and "bag/manifest-sha256.txt" in names and "bag/data/dossier.html" in names
-    from flows.usecases.archive import verify_archive
+    from flows.usecases.archive_verify import verify_archive
 
     assert verify_archive(tmp_path / "bag").ok
     assert show_case(web.ws, d.case_id).events == len(d.log) + 2  # the export is recorded like the command's

@@ -19,5 +19,5 @@ def test_web_imports_no_database_library_store_or_prefect() -> None:
 
 
 def test_the_use_cases_behind_the_web_import_no_prefect() -> None:
-    for rel in ("flows/usecases/accounts.py", "flows/usecases/records.py"):
+    for rel in ("flows/usecases/accounts.py", "flows/usecases/show.py"):
         assert not {n for n in modules_imported(ROOT / rel) if top(n) in ("prefect", "httpx")}, rel

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta, timezone
 import pytest
 from freezegun import freeze_time
 
-from flows.usecases.accounts import security_log
+from flows.usecases.sessions import security_log
 from support import GOOD, MANDATORY_PATH, Driver
 from web.app import create_app
 from web.settings import WebSettings

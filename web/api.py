@@ -17,8 +17,8 @@ from pydantic import BaseModel, ConfigDict, Field
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
-from flows.usecases import accounts
-from flows.usecases.accounts import SignedIn
+from flows.usecases import accounts, sessions
+from flows.usecases.sessions import SignedIn
 from flows.usecases.workspace import Workspace
 from models.events import ENGINE_EVENTS, EVENT_TYPES, RECORDABLE
 from policies.errors import BadInput, ConcurrentModification, RuleRefusal
@@ -108,7 +108,7 @@ def _moment(text: str | None, field: str) -> Any:
 @router.get("/health")
 def health(ws: Workspace = Depends(workspace)) -> dict[str, Any]:
     """Whether the service and its database answer (no credentials needed)."""
-    from flows.usecases.cases import list_cases  # noqa: F401  (imported: the app is wired)
+    from flows.usecases.show import list_cases  # noqa: F401  (imported: the app is wired)
 
     accounts.has_accounts(ws)  # one read of the database
     return {"status": "ok"}
@@ -120,7 +120,7 @@ async def open_session(request: Request, ws: Workspace = Depends(workspace)) -> 
     body = await json_body(request, SessionBody)
     from starlette.concurrency import run_in_threadpool
 
-    opened = await run_in_threadpool(accounts.sign_in, ws, body.name, body.password, client_address(request))
+    opened = await run_in_threadpool(sessions.sign_in, ws, body.name, body.password, client_address(request))
     resp = JSONResponse({"name": opened.account.name, "roles": sorted(opened.account.roles), "csrf": opened.csrf})
     set_session_cookie(request, resp, opened.secret)
     return resp
@@ -131,7 +131,7 @@ def close_session(request: Request, ws: Workspace = Depends(workspace)) -> Respo
     """Sign out: the server-side session ends."""
     secret = request.cookies.get(SESSION_COOKIE)
     if secret:
-        accounts.sign_out(ws, secret, client_address(request))
+        sessions.sign_out(ws, secret, client_address(request))
     resp = Response(status_code=204)
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp
@@ -150,7 +150,7 @@ def set_session_cookie(request: Request, resp: Response, secret: str) -> None:
 @router.get("/cases")
 def cases(status: Optional[str] = None, who: SignedIn = Depends(current_account), ws: Workspace = Depends(workspace)) -> dict[str, Any]:
     """As `case list --json`."""
-    from flows.usecases.cases import list_cases
+    from flows.usecases.show import list_cases
 
     return {"cases": [c.to_json() for c in list_cases(ws, status=status)]}
 
@@ -166,7 +166,7 @@ async def launch(request: Request, who: SignedIn = Depends(current_account), ws:
 
 
 def _launch(ws: Workspace, who: SignedIn, body: LaunchBody, key: str | None) -> tuple[str, bool]:
-    from flows.usecases.cases import launch_case
+    from flows.usecases.launch import launch_case
 
     actor = accounts.acting_role(ws, who.account, "case-launched")
     if key is not None and not (0 < len(key) <= 100):
@@ -180,7 +180,7 @@ def _launch(ws: Workspace, who: SignedIn, body: LaunchBody, key: str | None) -> 
 def case(case_id: str, response: Response, as_of: Optional[str] = None, who: SignedIn = Depends(current_account),
          ws: Workspace = Depends(workspace)) -> dict[str, Any]:
     """As `case show --json`; the ETag is the case's last seq (send it back as If-Match)."""
-    from flows.usecases.cases import show_case
+    from flows.usecases.show import show_case
 
     view = show_case(ws, case_id, as_of=_moment(as_of, "as_of"))
     response.headers["ETag"] = str(view.events)
@@ -218,7 +218,7 @@ def record_as(ws: Workspace, who: SignedIn, case_id: str, event: str, payload: A
               key: str | None, expected: int | None) -> Any:
     """The record use case with the account's acting role; a lost race without If-Match is retried (the record's
     idempotency key makes the retry safe)."""
-    from flows.usecases.cases import record_event, validate_payload
+    from flows.usecases.record import record_event, validate_payload
 
     validate_payload(event, payload)  # an unknown event or bad payload is 400 before any role question
     actor = accounts.acting_role(ws, who.account, event, case_id)
@@ -303,4 +303,4 @@ def archive_zip(ws: Workspace, who: SignedIn, case_id: str, public: bool) -> tup
 def security_log(limit: int = Query(200, ge=1, le=10000), who: SignedIn = Depends(current_account),
                  ws: Workspace = Depends(workspace)) -> dict[str, Any]:
     """The security log, newest first: for the auditor and the administrator."""
-    return {"entries": accounts.security_log(ws, limit=limit, reader=who.account)}
+    return {"entries": sessions.security_log(ws, limit=limit, reader=who.account)}

@@ -17,8 +17,8 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse
 
-from flows.usecases import accounts
-from flows.usecases.accounts import SignedIn
+from flows.usecases import accounts, sessions
+from flows.usecases.sessions import SignedIn
 from flows.usecases.workspace import Workspace
 from policies.errors import BadInput, DecisionError, RuleRefusal, Unauthenticated
 from web import labels
@@ -110,7 +110,7 @@ async def login(request: Request, ws: Workspace = Depends(workspace)) -> Respons
         return _login(request, values.get("next", "/cases"), values.get("name", ""),
                       "表单已过期，请重新提交 — the form expired (security token missing); please sign in again", 400)
     try:
-        opened = await run_in_threadpool(accounts.sign_in, ws, values.get("name", ""), values.get("password", ""),
+        opened = await run_in_threadpool(sessions.sign_in, ws, values.get("name", ""), values.get("password", ""),
                                          client_address(request))
     except DecisionError as exc:
         return _login(request, values.get("next", "/cases"), values.get("name", ""), exc.message, status_of(exc))
@@ -127,7 +127,7 @@ async def logout(request: Request, ws: Workspace = Depends(workspace)) -> Respon
     """End the session."""
     who = console_account(request)
     await form_of(request, who)
-    accounts.sign_out(ws, request.cookies.get(SESSION_COOKIE, ""), client_address(request))
+    sessions.sign_out(ws, request.cookies.get(SESSION_COOKIE, ""), client_address(request))
     resp = RedirectResponse("/login", status_code=303)
     resp.delete_cookie(SESSION_COOKIE, path="/")
     return resp
@@ -145,7 +145,7 @@ def cases_page(request: Request, status: str | None = None, ws: Workspace = Depe
 
 def _cases(request: Request, ws: Workspace, status: str | None, *, launch_error: DecisionError | None = None,
            launch_values: Mapping[str, str] | None = None, code: int = 200) -> Response:
-    from flows.usecases.cases import list_cases
+    from flows.usecases.show import list_cases
     from flows.usecases.sweep import sweep
 
     rows = list_cases(ws, status=status or None)
@@ -168,7 +168,7 @@ async def launch(request: Request, ws: Workspace = Depends(workspace)) -> Respon
     flags = [f for f in values.get("flags", "").replace("，", ",").split(",") if f.strip()]
     try:
         actor = accounts.acting_role(ws, who.account, "case-launched")
-        from flows.usecases.cases import launch_case
+        from flows.usecases.launch import launch_case
 
         case_id, _ = await run_in_threadpool(
             launch_case, ws, actor, title=values.get("title", ""), category=values.get("category", ""),
@@ -183,7 +183,7 @@ async def launch(request: Request, ws: Workspace = Depends(workspace)) -> Respon
 def _case_page(request: Request, ws: Workspace, case_id: str, *, refusal: DecisionError | None = None,
                failed_event: str | None = None, values: Mapping[str, str] | None = None, code: int = 200,
                notice: str | None = None) -> Response:
-    from flows.usecases.cases import show_case
+    from flows.usecases.show import show_case
 
     view = show_case(ws, case_id)
     forms = []
@@ -222,7 +222,7 @@ async def record(case_id: str, request: Request, ws: Workspace = Depends(workspa
     from web.api import record_as
 
     try:
-        from flows.usecases.cases import validate_payload
+        from flows.usecases.record import validate_payload
 
         if event not in labels.EVENTS:
             validate_payload(event, {})  # names the events there are
@@ -268,7 +268,7 @@ def dossier_page(case_id: str, request: Request, ws: Workspace = Depends(workspa
     """The printable dossier: the case's facts, stages, the meeting's opinions, warnings and every record."""
     console_account(request)
     from flows.usecases.audit import replay_case
-    from flows.usecases.cases import show_case
+    from flows.usecases.show import show_case
 
     rep = replay_case(ws, case_id)
     view = show_case(ws, case_id)
@@ -277,7 +277,7 @@ def dossier_page(case_id: str, request: Request, ws: Workspace = Depends(workspa
 
 def records_of(ws: Workspace, case_id: str) -> list[dict[str, Any]]:
     """Each record's type, date, actor and payload, for the dossier."""
-    from flows.usecases.records import case_records
+    from flows.usecases.show import case_records
 
     return case_records(ws, case_id)
 
@@ -289,7 +289,7 @@ def records_of(ws: Workspace, case_id: str) -> list[dict[str, Any]]:
 def comments_page(case_id: str, request: Request, ws: Workspace = Depends(workspace)) -> Response:
     """Import public comments by upload (a progress bar with JavaScript; a plain form without)."""
     console_account(request)
-    from flows.usecases.cases import show_case
+    from flows.usecases.show import show_case
 
     return render(request, "comments.html", view=show_case(ws, case_id), result=None, error=None, summary=_summary(ws, case_id))
 
@@ -312,7 +312,7 @@ async def comments_upload(case_id: str, request: Request, ws: Workspace = Depend
     if not isinstance(token, str) or who.csrf is None or not hmac.compare_digest(token.encode(), who.csrf.encode()):
         raise BadInput("the form's security token (CSRF) is missing or does not match this session", field="csrf", code="csrf")
     upload = form.get("file")
-    from flows.usecases.cases import show_case
+    from flows.usecases.show import show_case
 
     view = show_case(ws, case_id)
     if upload is None or isinstance(upload, str) or not upload.filename:
@@ -346,7 +346,7 @@ async def comments_upload(case_id: str, request: Request, ws: Workspace = Depend
 def audit_page(request: Request, run: str | None = None, ws: Workspace = Depends(workspace)) -> Response:
     """The audit view: verify every case (integrity and every rule re-run); replay any case as of a moment."""
     console_account(request)
-    from flows.usecases.cases import list_cases
+    from flows.usecases.show import list_cases
 
     report = None
     if run:
@@ -381,7 +381,7 @@ async def archive_download(case_id: str, request: Request, ws: Workspace = Depen
 def security_log_page(request: Request, ws: Workspace = Depends(workspace)) -> Response:
     """The append-only security log (the auditor and the administrator)."""
     who = console_account(request)
-    return render(request, "security_log.html", entries=accounts.security_log(ws, limit=500, reader=who.account))
+    return render(request, "security_log.html", entries=sessions.security_log(ws, limit=500, reader=who.account))
 
 
 @router.get("/account")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from flows.usecases.accounts import SignedIn, session_account, token_account
+from flows.usecases.sessions import SignedIn, session_account, token_account
 from flows.usecases.workspace import Workspace
 from policies.errors import Unauthenticated
 from web.settings import WebSettings

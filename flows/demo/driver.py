@@ -1,12 +1,12 @@
-"""`juece demo`: a realistic Sanya case walked through the procedure on a fresh simulated-clock workspace.
+"""`juece demo`, the driver: a realistic Sanya case walked through the procedure on a fresh simulated-clock workspace.
 
 河西片区棚户区改造 (a shantytown renovation, public-construction, risk-relevant, technical): public consultation with
 412 comments (a form-letter campaign among them) and a hearing, expert review, risk assessment, legality review with
 a required change, the executive meeting, the party report and publication with the decision text's hash (and a
 defaced copy caught). One attempted skip is refused (PP-01), one warning is acknowledged with a reason (LEG-04); then
 the whole history is verified, the dossier archived as a BagIt bag, and the case's flow runs on the local Prefect
-server. Every step is also written
-as a payload file and printed as the `juece` command that records it, so the walk can be repeated by hand.
+server. Every step is also written as a payload file and printed as the `juece` command that records it, so the walk
+can be repeated by hand. The case itself is data: flows/demo/sample_case.py.
 """
 
 from __future__ import annotations
@@ -14,119 +14,23 @@ from __future__ import annotations
 import hashlib
 import json
 import random
-from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
+from flows.demo.sample_case import (ADMIN, AFTER, CLERK, DECISION_TEXT, DEMO_PEOPLE, FORM_LETTER, LEGAL, MEETING,
+                                     OPINIONS, SECRETARY, STEPS, SUBMISSION, Step)
 from flows.usecases.audit import verify_cases
-from flows.usecases.cases import launch_case, record_event, show_case
 from flows.usecases.catalog import publish_catalog
 from flows.usecases.clock import LOCAL
+from flows.usecases.launch import launch_case
+from flows.usecases.record import record_event
+from flows.usecases.show import show_case
 from flows.usecases.workspace import Actor, init_workspace, set_clock
-from models.events import EVENT_TYPES, CatalogPublished
+from models.events import CatalogPublished
 from policies.errors import RuleRefusal
 
 DEMO_ROOT = Path(".juece-demo")
-ADMIN = Actor("admin", "系统管理员")
-LEGAL = Actor("legal-office", "张伟")
-CLERK = Actor("clerk", "李明")
-REVIEWER = Actor("reviewer", "王芳")
-SECRETARY = Actor("secretary", "陈静")
-
-
-@dataclass(frozen=True)
-class Step:
-    """One step of the walk: on which day, who, what, and the payload."""
-
-    day: str
-    actor: Actor
-    event: str
-    payload: dict[str, Any]
-    say: str
-    acknowledge: tuple[tuple[str, str], ...] = ()
-
-
-def _step(day: str, actor: Actor, event: str, say: str, **changes: Any) -> Step:
-    """A step recording the event's example payload (the examples are this demo case's records)."""
-    return Step(day, actor, event, {**EVENT_TYPES[event].example, **changes}, say)
-
-
-SUBMISSION = EVENT_TYPES["legality-review-submitted"].example
-MEETING = EVENT_TYPES["meeting-held"].example
-STEPS = [
-    _step(
-        "2025-09-01",
-        CLERK,
-        "consultation-opened",
-        "Day 30 of the consultation is 2025-10-01, inside the National Day break, so the period runs to 2025-10-09 (W2).",
-    ),
-    _step(
-        "2025-09-05",
-        CLERK,
-        "hearing-announced",
-        "The hearing is announced three weeks ahead; its materials are due 7 days before it (HRG-04).",
-    ),
-    _step(
-        "2025-09-26",
-        CLERK,
-        "hearing-held",
-        "Every side is represented; one participant refused to sign, and the refusal is recorded (HRG-05).",
-    ),
-    _step(
-        "2025-10-10",
-        CLERK,
-        "participation-concluded",
-        "412 comments; the handling report says what was adopted and why the rest was not (PP-07).",
-    ),
-    _step(
-        "2025-10-14",
-        CLERK,
-        "expert-review-concluded",
-        "Three experts of differing views, none with an interest (EXP-04); every opinion signed and sealed (EXP-02).",
-    ),
-    _step(
-        "2025-10-20",
-        CLERK,
-        "risk-assessed",
-        "Risk assessed low and controllable, with departments heard, risk points, measures and a plan (RSK-04).",
-    ),
-    _step(
-        "2025-10-21",
-        CLERK,
-        "legality-review-submitted",
-        "Sent to 市司法局 with the draft, the legal basis and the statement of procedures (LEG-03).",
-    ),
-    _step(
-        "2025-10-27",
-        REVIEWER,
-        "legality-opinion-issued",
-        "Lawful with one required change; the meeting must wait for the unit's answer (LEG-07).",
-    ),
-    _step("2025-10-28", CLERK, "legality-opinion-answered", "The change is made."),
-]
-AFTER = [
-    _step("2025-11-03", LEGAL, "party-reported", "Reported to the municipal Party committee before issuance (PTY-01)."),
-    _step(
-        "2025-11-10",
-        LEGAL,
-        "decision-published",
-        "Published in the gazette and on the website with the decision text's sha256, its interpretation (PUB-02) and who executes it, how and by when (EXE-01).",
-    ),
-]
-
-
-FORM_LETTER = "我们坚决要求提高货币补偿标准，补偿系数不低于1.3，并保障原地就近安置！"
-OPINIONS = [
-    "安置房选址离河西小学太远，孩子上学不方便，建议就近安置。",
-    "施工期间请做好交通疏导，解放路早晚高峰已经很堵。",
-    "过渡期租金补贴应按月足额发放，不要拖欠。",
-    "希望公布补偿评估机构的选定程序，做到公开透明。",
-    "老人多的家庭希望优先安排低楼层。",
-    "建议保留片区内的老榕树和骑楼街立面。",
-    "商铺的停业损失如何补偿？方案没有写清楚。",
-    "支持改造，房子漏雨多年了，希望早日开工。",
-]
 
 
 def comments(ws: Any, case_id: str, payloads: Path, say: Any, j: str, clock: Any) -> None:
@@ -176,14 +80,6 @@ def comments(ws: Any, case_id: str, payloads: Path, say: Any, j: str, clock: Any
     say(f"  $ {j} --as clerk:李明 comments import {case_id} {f}   ·   {j} comments show {case_id}")
 
 
-DECISION_TEXT = """三亚市人民政府关于河西片区棚户区改造的决定
-
-一、改造范围：河西片区1,204户棚户区房屋。
-二、补偿标准：货币补偿系数1.15，增设河西小学周边安置点。
-三、过渡安置期限不超过24个月。
-四、本决定自公布之日起施行。
-""".encode()
-
 
 def decision_text(ws: Any, case_id: str, payloads: Path, say: Any, j: str, clock: Any) -> bytes:
     """The decision text goes into the document store; its sha256 is what publication records."""
@@ -214,7 +110,8 @@ def check_copies(ws: Any, case_id: str, text: bytes, payloads: Path, say: Any, j
 
 def archive(ws: Any, case_id: str, home: Path, say: Any, j: str) -> None:
     """Export the dossier as a BagIt bag and verify it with nothing but the bag."""
-    from flows.usecases.archive import export_archive, verify_archive
+    from flows.usecases.archive import export_archive
+    from flows.usecases.archive_verify import verify_archive
 
     bag = home / "archive" / case_id
     r = export_archive(ws, Actor("archivist", "周档案"), case_id, bag)
@@ -364,11 +261,6 @@ def run_demo(workspace: Path | None, *, run_flow: bool, console: Any) -> None:
     demo_accounts(ws, say, j)
 
 
-# The demo's people as accounts of the console (made after the case, so its records predate them; AUTH-01 applies to
-# whatever is recorded from now on).
-DEMO_PEOPLE = ((ADMIN.name, ("admin",)), (LEGAL.name, ("legal-office",)), (CLERK.name, ("clerk",)),
-               (REVIEWER.name, ("reviewer",)), (SECRETARY.name, ("secretary",)), ("周档案", ("archivist",)),
-               ("赵审计", ("auditor",)))
 
 
 def demo_accounts(ws: Any, say: Any, j: str) -> None:

@@ -7,7 +7,7 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
-from flows.usecases.cases import show_case
+from flows.usecases.show import show_case
 from flows.orchestration.prefect_server import ServerStartError, ensure_server, prefect_env
 from flows.usecases.workspace import Workspace
 from policies.errors import DecisionError

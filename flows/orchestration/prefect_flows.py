@@ -9,8 +9,9 @@ from prefect import flow, task
 from prefect.artifacts import create_markdown_artifact
 from prefect.states import Completed, State
 
-from flows.usecases.cases import show_case
+from flows.adapters.http import retry_on_transient
 from flows.render.stage_table import stage_table_markdown
+from flows.usecases.show import show_case
 from flows.usecases.workspace import open_workspace
 
 
@@ -71,10 +72,8 @@ def audit_all_cases(home: str) -> State:
 
 
 def _transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry a delivery only when it failed transiently (never on a refusal)."""
-    from flows.usecases.sweep import TransientDeliveryError
-
-    return isinstance(state.result(raise_on_failure=False), TransientDeliveryError)
+    """Retry only a transient failure — a transport error or a 5xx (flows/adapters/http.py) — never a refusal."""
+    return retry_on_transient(state.result(raise_on_failure=False))
 
 
 @task(name="find-due-items")
@@ -107,14 +106,7 @@ def deadline_sweep(home: str, webhook_url: str | None = None) -> State:
                      data={"items": len(items), "overdue": overdue})
 
 
-def _portal_transient(task: Any, task_run: Any, state: Any) -> bool:
-    """Retry a post only when the portal failed transiently (never on a refusal)."""
-    from flows.usecases.publication import TransientPortalError
-
-    return isinstance(state.result(raise_on_failure=False), TransientPortalError)
-
-
-@task(name="post-to-portal", retries=3, retry_delay_seconds=[1, 5, 20], retry_condition_fn=_portal_transient)
+@task(name="post-to-portal", retries=3, retry_delay_seconds=[1, 5, 20], retry_condition_fn=_transient)
 def post_decision(portal: str, case_id: str, title: str, text: bytes, sha: str) -> str:
     """POST the decision text; Prefect retries transport errors and 5xx only."""
     from flows.usecases.publication import post_to_portal

@@ -32,7 +32,9 @@ from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 
-import httpx
+from flows.adapters import http
+from policies.errors import ServerStartError
+
 
 HOST = "127.0.0.1"
 RECORD_FILE = "server.json"
@@ -53,10 +55,6 @@ _ASYNC_DRIVERS = ("postgresql+asyncpg", "sqlite+aiosqlite")
 
 # Servers this process started, kept so they are reaped through Popen (no zombie, no "still running" warning).
 _children: dict[int, subprocess.Popen[bytes]] = {}
-
-
-class ServerStartError(RuntimeError):
-    """The local Prefect server did not become healthy; the message says where its log is."""
 
 
 @dataclass(frozen=True)
@@ -290,11 +288,7 @@ def _remaining_startup(prefect_home: Path, timeout: float) -> float:
 
 
 def _is_healthy(api_url: str) -> bool:
-    try:
-        response = httpx.get(f"{api_url}/health", timeout=_HEALTH_TIMEOUT_SECONDS, trust_env=False)
-    except httpx.HTTPError:
-        return False
-    return response.status_code == 200
+    return http.is_healthy(f"{api_url}/health", timeout=_HEALTH_TIMEOUT_SECONDS, trust_env=False)
 
 
 def _terminate(pid: int, *, timeout: float) -> None:

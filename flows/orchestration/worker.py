@@ -28,11 +28,10 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-import httpx
-
+from flows.adapters import http
 from flows.orchestration.prefect_server import prefect_env, server_status
 from flows.usecases.workspace import open_workspace
-from policies.errors import BadInput, DecisionError
+from policies.errors import BadInput, FlowRunUnfinished, PrefectUnavailable, TransientFailure
 
 WORK_POOL = "juece"
 DEPLOYMENT = "juece"
@@ -61,18 +60,6 @@ _NO_LIMIT = 10_000
 _TERMINAL = {"COMPLETED", "FAILED", "CRASHED", "CANCELLED"}
 
 
-class PrefectUnavailable(DecisionError):
-    """No Prefect API to talk to, or it does not answer (exit 1)."""
-
-    code = "prefect-server"
-
-
-class FlowRunUnfinished(DecisionError):
-    """A triggered flow run did not finish within the timeout — usually no worker polls the pool (exit 1)."""
-
-    code = "flow-run-unfinished"
-
-
 def deployment_names() -> list[str]:
     """The deployments `deploy_flows` maintains, "flow-name/deployment-name"."""
     return [f"{flow}/{DEPLOYMENT}" for flow in FLOWS]
@@ -91,11 +78,11 @@ def resolve_api_url(api_url: str | None, prefect_home: Path | None = None) -> st
     url = url.rstrip("/")
     try:
         # /health needs no credentials even on a server with PREFECT_SERVER_API_AUTH_STRING; proxies as Prefect's.
-        answer = httpx.get(f"{url}/health", timeout=5.0)
-    except httpx.HTTPError as exc:
-        raise PrefectUnavailable(f"the Prefect API at {url} does not answer: {exc}") from exc
-    if answer.status_code != 200:
-        raise PrefectUnavailable(f"the Prefect API at {url} answered its health check with HTTP {answer.status_code}")
+        answer = http.get(f"{url}/health", timeout=5.0)
+    except TransientFailure as exc:
+        raise PrefectUnavailable(f"the Prefect API at {url} does not answer: {exc.__cause__ or exc}") from exc
+    if answer.status != 200:
+        raise PrefectUnavailable(f"the Prefect API at {url} answered its health check with HTTP {answer.status}")
     return url
 
 

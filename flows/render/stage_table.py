@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from flows.usecases.cases import CaseView
+from flows.usecases.show import CaseView
 
 
 def stage_table_markdown(view: CaseView) -> str:

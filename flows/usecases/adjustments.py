@@ -6,7 +6,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from flows.usecases.cases import Recorded, _load_case, launch_in, pack_of, record_in, validate_payload
+from flows.usecases.launch import launch_in
+from flows.usecases.record import Recorded, record_in, validate_payload
+from flows.usecases.unit_of_work import load_case, pack_of
 from flows.usecases.workspace import Actor, Workspace
 from models.db import write_transaction
 
@@ -22,7 +24,7 @@ def open_adjustment(
     if kind not in KIND_ZH:
         raise BadInput(f"--kind {kind!r}: expected stop, amend or repeal (a suspension is recorded by the head)", field="--kind")
     with write_transaction(ws.engine) as conn:
-        _, parent = _load_case(conn, case_id)
+        _, parent = load_case(conn, case_id)
         pack = pack_of(parent)
         fields: dict[str, Any] = dict(
             title=f"{parent.title}（{KIND_ZH[kind]}）",

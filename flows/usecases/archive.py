@@ -1,5 +1,5 @@
 """The archive: a completed case exported as a BagIt bag (RFC 8493) that verifies decades later with nothing but the
-bag, and verification of such a bag.
+bag (its verification is flows/usecases/archive_verify.py).
 
 Every payload file is one of three kinds, and `archive verify` checks each its own way:
 - the history (`data/history.jsonl`): the hash chain, plus an RFC 9162 inclusion proof of every event in a signed
@@ -18,36 +18,31 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import shutil
 import tempfile
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any
 
-import bagit
-
-from flows.usecases.archive_comments import CommentFiles, read_register, verify_comment_files, withheld_authors, write_comment_files
-from flows.usecases.cases import _load_case, case_calendar, pack_of
+from flows.adapters.bags import make_bag
+from flows.usecases.archive_comments import CommentFiles, read_register, withheld_authors, write_comment_files
+from flows.usecases.unit_of_work import load_case, pack_of
 from flows.usecases.clock import local_date, now
 from flows.usecases.documents import blob_path
 from flows.usecases.moments import WorkspaceTimeline, live_key, rule_context
 from flows.render.dossier import dossier_html, four_properties_report
 from flows.usecases.proofs import case_proofs, public_key_pem
 from flows.usecases.workspace import Actor, Workspace, read_facts
-from models import merkle, store
+from models import store
 from models.canonical import canonical_bytes
-from models.checkpoint import Checkpoint, key_id, load_public_key, parse_checkpoint, verify_checkpoint
+from models.checkpoint import Checkpoint
 from models.db import read_transaction, write_transaction
 from models.events import SCHEMA_VERSION, DossierArchived
-from models.integrity import verify_stream
-from models.state import replay
 from models.store import NewEvent, StoredEvent
 from policies.errors import BadInput, IntegrityFailure, RuleRefusal
-from policies.findings import Finding
-from policies.pack import PolicyPack, canonical_json, pack_from_data
-from policies.rules import RuleContext, check_event
+from policies.pack import PolicyPack
+from policies.rules import check_event
 
 RETENTION_ZH = {"Y": "永久", "D30": "定期30年", "D10": "定期10年"}
 
@@ -85,7 +80,8 @@ def _history_line(ev: StoredEvent) -> str:
     )
 
 
-def _event_from_line(line: str) -> StoredEvent:
+def event_from_line(line: str) -> StoredEvent:
+    """An event from its line in the bag's history.jsonl."""
     d = json.loads(line)
     return StoredEvent(d["position"], d["case_id"], d["seq"], d["type"], d["recorded_at"], d["actor"], d["role"],
                        d["idempotency_key"], d["body"].encode("utf-8"), d["prev_hash"], d["hash"])
@@ -96,7 +92,8 @@ def _pack_json(pack: PolicyPack) -> str:
     return json.dumps(dict(pack.data), ensure_ascii=False, indent=2, sort_keys=True) + "\n"
 
 
-def _sha256_file(path: Path) -> str:
+def sha256_file(path: Path) -> str:
+    """Hex sha256 of a file, read in chunks."""
     h = hashlib.sha256()
     with path.open("rb") as f:
         while chunk := f.read(1 << 20):
@@ -104,8 +101,10 @@ def _sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def _checks(events: list[StoredEvent], cp: Checkpoint, proofs_ok: int, docs: list[dict[str, Any]], withheld: list[dict[str, Any]],
-            pack_ok: bool, export: str, archive_id: str, comments: CommentFiles | None = None) -> dict[str, Any]:
+def four_properties_checks(events: list[StoredEvent], cp: Checkpoint, proofs_ok: int, docs: list[dict[str, Any]],
+                           withheld: list[dict[str, Any]],
+                           pack_ok: bool, export: str, archive_id: str, comments: CommentFiles | None = None,
+                           ) -> dict[str, Any]:
     """The 四性 report's content: what was checked and found (identical at export and at verify when intact)."""
     out = {
         "format": "juece-four-properties/v1",
@@ -151,7 +150,7 @@ def export_archive(
     if out.exists() and (not out.is_dir() or any(out.iterdir())):
         raise BadInput(f"{out} already exists; choose a new folder for the bag", field="--out")
     with read_transaction(ws.engine) as conn:
-        events, state = _load_case(conn, case_id)
+        events, state = load_case(conn, case_id)
         facts = read_facts(conn)
         register = read_register(conn, case_id)  # public comments and dispositions, checked when written
     pack = pack_of(state)
@@ -184,7 +183,7 @@ def export_archive(
                 shutil.copyfile(blob_path(ws, p["sha256"]), copy)
             except FileNotFoundError:
                 copy.unlink(missing_ok=True)
-            if not copy.is_file() or _sha256_file(copy) != p["sha256"]:  # the copy is hashed: one read of each file
+            if not copy.is_file() or sha256_file(copy) != p["sha256"]:  # the copy is hashed: one read of each file
                 raise IntegrityFailure(f"document {p['display_name']!r} (#{r.seq}) is missing or altered in the store",
                                        case_id=case_id)
             docs.append({**entry, "file": f"documents/{p['sha256']}"})
@@ -202,7 +201,7 @@ def export_archive(
         (tmp / "policy" / f"{state.policy}.json").write_text(_pack_json(pack), encoding="utf-8")
         meta = _meta(archive_id, state, year, retention, classification, cp)
         (tmp / "dossier.html").write_text(dossier_html(events, pack, meta, withheld), encoding="utf-8")
-        checks = _checks(events, cp, len(proofs), docs, withheld, True, export, archive_id, comments)
+        checks = four_properties_checks(events, cp, len(proofs), docs, withheld, True, export, archive_id, comments)
         (tmp / "four-properties.json").write_text(four_properties_report(checks), encoding="utf-8")
         bag_info = {
             "Source-Organization": state.organ,
@@ -222,8 +221,8 @@ def export_archive(
             "Juece-Checkpoint": f"{cp.tree_size} {cp.root.hex()} {cp.key_id}",
             **({"Juece-Supplement-Of": previous[-1]} if previous else {}),
         }
-        bagit.make_bag(str(tmp), bag_info=bag_info, checksums=["sha256", "sha512"], processes=1)
-        tag_sha = _sha256_file(tmp / "tagmanifest-sha256.txt")
+        make_bag(tmp, bag_info)
+        tag_sha = sha256_file(tmp / "tagmanifest-sha256.txt")
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.exists():
             out.rmdir()
@@ -271,145 +270,9 @@ def _meta(archive_id: str, state: Any, year: int, retention: str, classification
 def _record_archived(ws: Workspace, actor: Actor, case_id: str, pack: Any, payload: DossierArchived) -> int:
     body = payload.model_dump(mode="json")
     with write_transaction(ws.engine) as conn:
-        events, _ = _load_case(conn, case_id)
+        events, _ = load_case(conn, case_id)
         facts = read_facts(conn)
         key = "archive:" + hashlib.sha256(canonical_bytes([case_id, body])).hexdigest()
         (stored,) = store.append(conn, case_id, events, [NewEvent("dossier-archived", SCHEMA_VERSION, body, actor.label,
                                                                    actor.role, key, pack.id, pack.hash)], now(facts))
     return stored.seq
-
-
-# --- verification with nothing but the bag ----------------------------------------------------------------------
-
-
-@dataclass
-class ArchiveVerdict:
-    """What `archive verify` found: ok, or the first failures by kind."""
-
-    bag: str
-    ok: bool = True
-    failures: list[str] = field(default_factory=list)
-    checked: list[str] = field(default_factory=list)
-    notes: list[str] = field(default_factory=list)
-
-    def fail(self, what: str) -> None:
-        """Record a failure."""
-        self.ok = False
-        self.failures.append(what)
-
-    def to_json(self) -> dict[str, Any]:
-        """JSON form."""
-        return self.__dict__.copy()
-
-
-def verify_archive(path: Path, *, public_key_pem_text: str | None = None) -> ArchiveVerdict:
-    """Full validation of a bag (never the fast mode), then the chain, checkpoint, proofs, documents, derived pages."""
-    v = ArchiveVerdict(str(path))
-    if not (path / "bagit.txt").is_file():
-        raise BadInput(f"{path} is not a BagIt bag (no bagit.txt)", field="DIR")
-    try:
-        bag = bagit.Bag(str(path))
-        bag.validate(processes=1, fast=False, completeness_only=False)
-        v.checked.append("BagIt full validation: every payload file against the sha256 and sha512 manifests, tag manifests")
-    except bagit.BagValidationError as exc:
-        details = "; ".join(str(d) for d in (exc.details or [])[:5]) or str(exc.message)
-        v.fail(f"BagIt validation: {details}")
-        return v
-    except bagit.BagError as exc:
-        v.fail(f"BagIt: {exc}")
-        return v
-    data = path / "data"
-    try:
-        events = [_event_from_line(line) for line in (data / "history.jsonl").read_text(encoding="utf-8").splitlines() if line]
-        cp = parse_checkpoint((data / "checkpoint.json").read_text(encoding="utf-8"))
-        proofs = [json.loads(line) for line in (data / "proofs.jsonl").read_text(encoding="utf-8").splitlines() if line]
-        key_pem = public_key_pem_text or (data / "public-key.pem").read_text(encoding="utf-8")
-        key = load_public_key(key_pem)
-    except (OSError, ValueError, KeyError, BadInput) as exc:
-        v.fail(f"the bag's history, checkpoint, proofs or key cannot be read: {exc}")
-        return v
-    if public_key_pem_text is None:
-        v.notes.append("the checkpoint was checked with the public key inside the bag; give --public-key from a copy "
-                       "you trust to rule out a re-signed bag")
-    if not events:
-        v.fail("the history is empty")
-        return v
-    broken = verify_stream(events)
-    if broken:
-        v.fail(f"history: {broken.sentence()}")
-    else:
-        v.checked.append(f"hash chain of {len(events)} events")
-    if not verify_checkpoint(cp, key) or key_id(key) != cp.key_id:
-        v.fail("checkpoint: the signature does not verify with the public key")
-    else:
-        v.checked.append(f"checkpoint signature (key {cp.key_id}, {cp.tree_size} events)")
-    by_seq = {p.get("seq"): p for p in proofs}
-    proven = 0
-    for ev in events:
-        p = by_seq.get(ev.seq)
-        leaf = merkle.leaf_hash(bytes.fromhex(ev.hash))
-        if (p is None or p.get("hash") != ev.hash or p.get("tree_size") != cp.tree_size
-                or not merkle.verify_inclusion(leaf, int(p["leaf_index"]), cp.tree_size, [bytes.fromhex(h) for h in p["proof"]], cp.root)):
-            v.fail(f"proofs: event {ev.seq} ({ev.type}) is not proven in the signed tree")
-            break
-        proven += 1
-    else:
-        v.checked.append(f"inclusion proofs of {proven} events")
-    if not v.ok:
-        return v
-    state = replay(events)
-    pack_file = data / "policy" / f"{state.policy}.json"
-    try:
-        pack_data = json.loads(pack_file.read_text(encoding="utf-8"))
-    except (OSError, ValueError) as exc:
-        v.fail(f"policy pack: {exc}")
-        return v
-    pack_ok = hashlib.sha256(canonical_json(pack_data)).hexdigest() == state.policy_hash
-    if not pack_ok:
-        v.fail("policy pack: data/policy does not hold the pack the case pinned at launch")
-        return v
-    pack = pack_from_data(pack_data)
-    try:
-        index = json.loads((data / "documents" / "index.json").read_text(encoding="utf-8"))
-        withheld = json.loads((data / "withheld.json").read_text(encoding="utf-8"))["withheld"] if (data / "withheld.json").exists() else []
-    except (OSError, ValueError, KeyError) as exc:
-        v.fail(f"documents index: {exc}")
-        return v
-    recorded = {r.payload["sha256"]: r for r in state.history if r.type == "document-attached"}
-    listed = {d["sha256"] for d in index} | {w["sha256"] for w in withheld}
-    for d in index:
-        f = data / "documents" / d["sha256"]
-        if d["sha256"] not in recorded:
-            v.fail(f"documents: {d['display_name']!r} is not a document recorded in the history")
-        elif not f.is_file() or _sha256_file(f) != d["sha256"]:
-            v.fail(f"documents: {d['display_name']!r} does not match the sha256 recorded in the history")
-    for sha, r in recorded.items():
-        if sha not in listed:
-            v.fail(f"documents: {r.payload['display_name']!r} (#{r.seq}) recorded in the history is missing from the bag")
-        elif any(w["sha256"] == sha for w in withheld) and r.payload["disclosure"] != "non-disclosure":
-            v.fail(f"documents: {r.payload['display_name']!r} was withheld but is not marked 依法不予公开")
-    if v.ok:
-        v.checked.append(f"{len(index)} documents against the hashes in the history; {len(withheld)} withheld")
-    info = bag.info
-    meta = {"档号": info.get("档号", ""), "题名": state.title, "责任者": state.organ, "日期": info.get("日期", ""),
-            "保管期限": info.get("保管期限", ""), "密级": info.get("密级", ""),
-            "校验": f"checkpoint {cp.tree_size} events, root {cp.root.hex()[:16]}…, key {cp.key_id}"}
-    if info.get("题名") != state.title or info.get("Juece-Case-Id") != state.case_id:
-        v.fail("bag-info: 题名 or Juece-Case-Id does not match the history")
-    export = info.get("Juece-Export", "full")
-    comments = verify_comment_files(data, events, pack, export)  # against the digests in the proven history
-    for failure in comments.failures:
-        v.fail(failure)
-    v.checked += comments.checked
-    v.notes += comments.notes
-    pages = {
-        "dossier.html": dossier_html(events, pack, meta, withheld),
-        "four-properties.json": four_properties_report(_checks(events, cp, proven, index, withheld, pack_ok, export, meta["档号"],
-                                                               comments.files)),
-    }
-    for name, expected in pages.items():
-        if (data / name).read_text(encoding="utf-8") != expected:
-            v.fail(f"{name}: differs from the page rendered again from the proven history (edited after export)")
-    if v.ok:
-        v.checked.append("dossier.html and four-properties.json rendered again from the history: identical")
-    return v

@@ -8,7 +8,8 @@ from datetime import date, datetime
 from itertools import islice
 from typing import Any, Callable, Iterator, Sequence
 
-from flows.usecases.cases import CaseView, _load_case, case_calendar, pack_of, view_of
+from flows.usecases.show import CaseView, view_of
+from flows.usecases.unit_of_work import case_calendar, load_case, pack_of
 from flows.usecases.catalog import workspace_findings
 from flows.usecases.moments import CaseLoader, WorkspaceTimeline, key_of, rule_context
 from flows.usecases.clock import local_date, now
@@ -204,7 +205,7 @@ def replay_case(ws: Workspace, case_id: str, *, as_of: datetime | None = None) -
     """The auditor's replay: state as of `as_of` (default now) and each event with actor, role and rule checks."""
     with read_transaction(ws.engine) as conn:
         facts = read_facts(conn)
-        events, state = _load_case(conn, case_id, as_of=as_of)
+        events, state = load_case(conn, case_id, as_of=as_of)
         checked = tuple(c for c, _ in recheck(events, facts, _case_loader(conn)))
     pack = pack_of(state)
     view = view_of(state, pack, case_calendar(facts, pack), local_date(as_of or now(facts)), as_of)
@@ -355,7 +356,7 @@ def verify_cases(ws: Workspace, case_ids: Sequence[str] = (), *, checkpoint: Any
         for case_id in ids:
             events = store.load_stream(conn, case_id)
             if not events:
-                _load_case(conn, case_id)  # raises UnknownCase
+                load_case(conn, case_id)  # raises UnknownCase
             verdict = verify_case_events(events, facts, lambda h: blob_intact(ws, h), timeline=timeline,
                                          load_case=load_case)
             verdicts.append(comments.check(events, verdict))

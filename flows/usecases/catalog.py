@@ -15,7 +15,9 @@ from typing import Any, Mapping
 from pydantic import ValidationError
 
 from flows.usecases.catalog_book import catalog_book
-from flows.usecases.cases import _key, bad_payload, case_calendar, case_status, next_steps, pack_of
+from flows.usecases.record import bad_payload
+from flows.usecases.show import case_status, next_steps
+from flows.usecases.unit_of_work import case_calendar, command_key, pack_of
 from flows.usecases.clock import local_date, now
 from flows.usecases.workspace import Actor, Workspace, WorkspaceFacts, read_facts
 from models import store
@@ -115,7 +117,7 @@ def publish_catalog(ws: Workspace, actor: Actor, data: Any, *, policy: str = DEF
     catalog = validate_catalog(data)
     pack = load_pack(policy)
     body = catalog.model_dump(mode="json", by_alias=True)
-    key = "catalog:" + _key(body)
+    key = "catalog:" + command_key(body)
     with write_transaction(ws.engine) as conn:
         existing = store.find_by_key(conn, key)
         if existing is not None:

@@ -16,7 +16,7 @@ from typing import Any, Iterable, Iterator, Sequence
 
 from sqlalchemy import Connection, inspect
 
-from flows.usecases.cases import pack_of
+from flows.usecases.unit_of_work import pack_of
 from models import comments as db
 from models.state import launch_state
 from models.store import StoredEvent

@@ -11,7 +11,7 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from flows.usecases.cases import _key, _load_case, pack_of
+from flows.usecases.unit_of_work import command_key, load_case, pack_of
 from flows.usecases.clock import now
 from flows.usecases.workspace import Actor, Workspace, read_facts
 from models import store
@@ -122,13 +122,13 @@ def attach(
         disclosure_basis=non_disclosure_basis or "",
     )
     body = payload.model_dump(mode="json")
-    key = "attach:" + _key(case_id, body, actor.label)
+    key = "attach:" + command_key(case_id, body, actor.label)
     with write_transaction(ws.engine) as conn:
         existing = store.find_by_key(conn, key)
         if existing is not None:
             return Attached(case_id, existing.seq, sha, size, shown, repeated=True)
         facts = read_facts(conn)
-        events, state = _load_case(conn, case_id)
+        events, state = load_case(conn, case_id)
         pack = pack_of(state)
         require_role(pack, actor.role, "document-attached", "attach documents to a case")
         (stored,) = store.append(

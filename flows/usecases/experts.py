@@ -17,7 +17,8 @@ from typing import Any, Sequence
 
 from pydantic import ValidationError
 
-from flows.usecases.cases import Recorded, _key, _load_case, pack_of, record_in
+from flows.usecases.record import Recorded, record_in
+from flows.usecases.unit_of_work import command_key, load_case, pack_of
 from flows.usecases.clock import local_date, now
 from flows.usecases.workspace import Actor, Workspace, read_facts, read_workspace_facts
 from models import store
@@ -129,11 +130,11 @@ def draw_panel(ws: Workspace, actor: Actor, case_id: str, *, count: int, seed: s
     if not experts:
         raise BadInput("the expert pool is empty; load it with `juece experts import FILE --bank NAME`", field="pool")
     with write_transaction(ws.engine) as conn:
-        _, state = _load_case(conn, case_id)
+        _, state = load_case(conn, case_id)
         pack_of(state)
         facts = read_facts(conn)
         moment = now(facts)
-        seed = seed or _key(case_id, digest, moment.isoformat())[:16]
+        seed = seed or command_key(case_id, digest, moment.isoformat())[:16]
         parties = [state.organ, state.lead_unit, *state.co_units]
         panel, excluded = draw(experts, parties, count, seed, specialty)
         if len(panel) < count:

@@ -23,7 +23,7 @@ from flows.usecases.workspace import WorkspaceFacts
 from models.store import StoredEvent, utc_text
 from policies.calendar import WorkingDayCalendar, parse_notice
 from policies.pack import PolicyPack
-from policies.procedure import CaseView, LinkedCase
+from policies.procedure import CaseFacts, LinkedCase
 from policies.rules import RuleContext, linked_ids
 
 Key = tuple[str, int]  # (recorded_at as stored, position)
@@ -137,7 +137,7 @@ def rule_context(
     *,
     event: str,
     payload: Mapping[str, Any],
-    state: CaseView,
+    state: CaseFacts,
     pack: PolicyPack,
     role: str,
     actor: str,

@@ -10,16 +10,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
-from flows.usecases.cases import _load_case, pack_of
+from flows.adapters import http
 from flows.usecases.documents import blob_path
+from flows.usecases.unit_of_work import load_case, pack_of
 from flows.usecases.workspace import Workspace
 from models.db import read_transaction
-from policies.errors import BadInput, DecisionError, RuleRefusal
+from policies.errors import BadInput, PortalRefused, RuleRefusal, TransientFailure, TransientPortalError
 from policies.findings import Finding
 
-FETCH_TIMEOUT = httpx.Timeout(20.0, connect=10.0)
+FETCH_TIMEOUT = http.timeout(20.0, connect=10.0)
 MAX_BYTES = 64 * 1024 * 1024
 
 
@@ -43,17 +42,19 @@ class CopyVerdict:
         return {**self.__dict__, "matches": self.matches}
 
 
-def fetch(url: str, *, transport: httpx.BaseTransport | None = None) -> bytes:
+def fetch(url: str, *, transport: http.Transport | None = None) -> bytes:
     """The bytes at a URL (http or https); failures are bad input naming the URL."""
     if not url.startswith(("http://", "https://")):
         raise BadInput(f"{url!r} is not an http(s) address", field="--url")
     try:
-        with httpx.Client(timeout=FETCH_TIMEOUT, follow_redirects=True, transport=transport) as client:
-            r = client.get(url, headers={"User-Agent": "juece-publication-verify/1"})
-    except httpx.HTTPError as exc:
-        raise BadInput(f"cannot fetch {url}: {exc}", field="--url") from exc
-    if r.status_code != 200:
-        raise BadInput(f"{url} answered HTTP {r.status_code}; nothing to verify", field="--url")
+        r = http.get(url, timeout=FETCH_TIMEOUT, follow_redirects=True,
+                     headers={"User-Agent": "juece-publication-verify/1"}, transport=transport)
+    except TransientFailure as exc:
+        if "status" in exc.details:
+            raise BadInput(f"{url} answered HTTP {exc.details['status']}; nothing to verify", field="--url") from exc
+        raise BadInput(f"cannot fetch {exc.message}", field="--url") from exc
+    if r.status != 200:
+        raise BadInput(f"{url} answered HTTP {r.status}; nothing to verify", field="--url")
     if len(r.content) > MAX_BYTES:
         raise BadInput(f"{url} is larger than {MAX_BYTES} bytes", field="--url")
     return r.content
@@ -76,7 +77,7 @@ def _first_difference(original: bytes, copy: bytes) -> str:
 def _publication(ws: Workspace, case_id: str, purpose: str) -> tuple[Any, Any]:
     """(the case state, its last `decision-published` payload); refused (PUB-01) when nothing was published."""
     with read_transaction(ws.engine) as conn:
-        _, state = _load_case(conn, case_id)
+        _, state = load_case(conn, case_id)
     published = state.records("decision-published")
     if not published:
         info = pack_of(state).rules["PUB-01"]
@@ -107,31 +108,18 @@ def read_copy(path: Path) -> bytes:
 # --- posting the decision to a publication portal ---------------------------------------------------------------
 
 
-class TransientPortalError(RuntimeError):
-    """The portal could not be reached or answered 5xx: worth retrying."""
-
-
-class PortalRefused(DecisionError):
-    """The portal refused the post (4xx): never retried."""
-
-    exit_code = 2
-    code = "portal-refused"
-
-
 def post_to_portal(url: str, case_id: str, title: str, text: bytes, sha256: str, *,
-                   transport: httpx.BaseTransport | None = None) -> str:
-    """POST the decision text to the portal once; returns the address it was published at (the portal's `url`)."""
+                   transport: http.Transport | None = None) -> str:
+    """POST the decision text to the portal once; returns the address it was published at (the portal's `url`).
+    `TransientPortalError` (retried by the flow) when unreachable or 5xx, `PortalRefused` on a 4xx."""
     files = {"text": ("decision.txt", text, "text/plain; charset=utf-8")}
     data = {"case_id": case_id, "title": title, "sha256": sha256}
     try:
-        with httpx.Client(timeout=FETCH_TIMEOUT, transport=transport) as client:
-            r = client.post(url, data=data, files=files)
-    except httpx.TransportError as exc:
-        raise TransientPortalError(f"{url}: {exc}") from exc
-    if r.status_code >= 500:
-        raise TransientPortalError(f"{url} answered HTTP {r.status_code}")
-    if r.status_code >= 400:
-        raise PortalRefused(f"the portal {url} refused the decision: HTTP {r.status_code} {r.text[:200]}", field="--portal")
+        r = http.post(url, timeout=FETCH_TIMEOUT, data=data, files=files, transport=transport)
+    except TransientFailure as exc:
+        raise TransientPortalError(exc.message, **exc.details) from exc
+    if r.status >= 400:
+        raise PortalRefused(f"the portal {url} refused the decision: HTTP {r.status} {r.text[:200]}", field="--portal")
     try:
         where = r.json()["url"]
     except (ValueError, KeyError, TypeError) as exc:
@@ -153,7 +141,7 @@ def published_text(ws: Workspace, case_id: str) -> tuple[str, str, bytes]:
 
 def record_posted(ws: Workspace, actor: Any, case_id: str, portal: str, where: str, sha: str) -> int:
     """Record where the decision was posted (idempotent: the same post is recorded once)."""
-    from flows.usecases.cases import record_in
+    from flows.usecases.record import record_in
     from flows.usecases.clock import local_date, now
     from flows.usecases.workspace import read_facts
     from models.db import write_transaction

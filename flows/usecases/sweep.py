@@ -1,5 +1,5 @@
 """The deadline sweep: what is due and overdue across every case, on the official calendar, and reminders to a
-webhook over httpx. The same deadlines `case show` prints (flows.usecases.cases.deadlines_of) are swept here."""
+webhook (flows/adapters/http.py). The same deadlines `case show` prints (policies.deadlines.deadlines_of) are swept here."""
 
 from __future__ import annotations
 
@@ -8,14 +8,14 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Sequence
 
-import httpx
-
-from flows.usecases.cases import list_cases, show_case
+from flows.adapters import http
+from flows.usecases.show import list_cases, show_case
 from flows.usecases.workspace import Workspace
+from policies.errors import DeliveryRefused, TransientDeliveryError, TransientFailure
 
 HORIZON_DAYS = 7
 RETRIES = 3
-TIMEOUT = httpx.Timeout(10.0, connect=5.0)
+TIMEOUT = http.timeout(10.0, connect=5.0)
 
 
 @dataclass(frozen=True)
@@ -59,30 +59,19 @@ def sweep(ws: Workspace, *, as_of: datetime | None = None, horizon_days: int = H
     return today, items
 
 
-class TransientDeliveryError(RuntimeError):
-    """The webhook could not be reached or answered 5xx; worth retrying."""
-
-
-class DeliveryRefused(RuntimeError):
-    """The webhook answered 4xx: a configuration problem, never retried."""
-
-
-def post_reminders(url: str, today: str, items: Sequence[DueItem], *, transport: httpx.BaseTransport | None = None) -> int:
+def post_reminders(url: str, today: str, items: Sequence[DueItem], *, transport: http.Transport | None = None) -> int:
     """POST the reminders once; transport errors and 5xx are transient, 4xx is refused. Returns the HTTP status."""
     body = {"source": "juece", "today": today, "items": [i.to_json() for i in items]}
     try:
-        with httpx.Client(timeout=TIMEOUT, transport=transport) as client:
-            r = client.post(url, json=body)
-    except httpx.TransportError as exc:
-        raise TransientDeliveryError(f"{url}: {exc}") from exc
-    if r.status_code >= 500:
-        raise TransientDeliveryError(f"{url} answered HTTP {r.status_code}")
-    if r.status_code >= 400:
-        raise DeliveryRefused(f"{url} refused the reminders: HTTP {r.status_code}")
-    return r.status_code
+        r = http.post(url, timeout=TIMEOUT, json=body, transport=transport)
+    except TransientFailure as exc:
+        raise TransientDeliveryError(exc.message, **exc.details) from exc
+    if r.status >= 400:
+        raise DeliveryRefused(f"{url} refused the reminders: HTTP {r.status}", url=url, status=r.status)
+    return r.status
 
 
-def deliver(url: str, today: str, items: Sequence[DueItem], *, transport: httpx.BaseTransport | None = None,
+def deliver(url: str, today: str, items: Sequence[DueItem], *, transport: http.Transport | None = None,
             retries: int = RETRIES, backoff: float = 0.5) -> int:
     """Deliver with retries on transient failures only (outside Prefect; the flow uses Prefect's task retries)."""
     for attempt in range(retries + 1):

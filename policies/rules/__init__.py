@@ -24,7 +24,7 @@ from typing import Any, Callable, Iterable, Iterator, Mapping
 from policies.calendar import WorkingDayCalendar
 from policies.findings import Finding
 from policies.pack import PolicyPack
-from policies.procedure import CaseView, LinkedCase, StageStatus
+from policies.procedure import CaseFacts, LinkedCase, StageStatus
 
 
 @dataclass(frozen=True)
@@ -50,7 +50,7 @@ class RuleContext:
 
     event: str
     payload: Mapping[str, Any]
-    case: CaseView
+    case: CaseFacts
     pack: PolicyPack
     calendar: WorkingDayCalendar
     role: str

@@ -13,7 +13,7 @@ from datetime import date
 from typing import Any, Iterator, Mapping
 
 from policies.pack import PolicyPack
-from policies.procedure import RECORDED, CaseView, StageStatus
+from policies.procedure import RECORDED, CaseFacts, StageStatus
 from policies.rules import RuleContext, Violation, check
 
 ART_13 = "不能取得一致意见的，应当向决策机关说明争议的主要问题，有关单位的意见，决策承办单位的意见、理由和依据"
@@ -126,7 +126,7 @@ def dispute_before_discussion(ctx: RuleContext) -> Iterator[Violation]:
                         "organ receives it before it discusses the draft.", {"unit": unit, "stated_on": day, "held_on": held})
 
 
-def drafting_notes(case: CaseView, pack: PolicyPack, statuses: Mapping[str, StageStatus]) -> tuple[str, ...]:
+def drafting_notes(case: CaseFacts, pack: PolicyPack, statuses: Mapping[str, StageStatus]) -> tuple[str, ...]:
     """What `case show` says about drafting while the organ has not yet decided: the units whose disagreement still
     needs a dispute statement before the meeting (DRF-04)."""
     stage = pack.stage_of("dispute-stated")

@@ -1,0 +1,82 @@
+"""The one HTTP adapter: every request juece makes to the world outside goes through here (httpx).
+
+A request that cannot be made (no connection, a timeout, too many redirects) or that the server answers with a 5xx
+raises `TransientFailure` — the only HTTP failure worth retrying. Retrying is Prefect's job, never this module's:
+a task that posts passes `retry_on_transient` as its `retry_condition_fn`, so a 4xx or a rule refusal is never
+retried. Any other answer comes back as an `Answer` for the caller to judge. Tests pass an `httpx.MockTransport`
+(`transport=`), never a mock of this module.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+import httpx
+
+from policies.errors import TransientFailure
+
+Transport = httpx.BaseTransport
+
+
+@dataclass(frozen=True)
+class Answer:
+    """An HTTP answer below 500."""
+
+    status: int
+    content: bytes
+
+    @property
+    def text(self) -> str:
+        """The body as text (UTF-8, undecodable bytes replaced)."""
+        return self.content.decode("utf-8", "replace")
+
+    def json(self) -> Any:
+        """The body parsed as JSON (`ValueError` when it is not JSON)."""
+        return httpx.Response(self.status, content=self.content).json()
+
+
+def timeout(seconds: float, *, connect: float | None = None) -> httpx.Timeout:
+    """A timeout for `get`/`post`: `seconds` for reading and writing, `connect` (default the same) to connect."""
+    return httpx.Timeout(seconds, connect=connect if connect is not None else seconds)
+
+
+def get(url: str, *, timeout: httpx.Timeout | float, headers: Mapping[str, str] | None = None,
+        follow_redirects: bool = False, trust_env: bool = True, transport: Transport | None = None) -> Answer:
+    """GET `url` once; `TransientFailure` when it cannot be fetched or answers 5xx."""
+    return _send("GET", url, timeout=timeout, headers=headers, follow_redirects=follow_redirects, trust_env=trust_env,
+                 transport=transport)
+
+
+def post(url: str, *, timeout: httpx.Timeout | float, json: Any = None, data: Mapping[str, str] | None = None,
+         files: Mapping[str, tuple[str, bytes, str]] | None = None, transport: Transport | None = None) -> Answer:
+    """POST to `url` once (a JSON body, or a form with files); `TransientFailure` on a transport error or a 5xx."""
+    return _send("POST", url, timeout=timeout, json=json, data=data, files=files, transport=transport)
+
+
+def is_healthy(url: str, *, timeout: float, trust_env: bool = True) -> bool:
+    """True when `url` answers 200 (a server's health check); False when it cannot be reached or answers otherwise."""
+    try:
+        return get(url, timeout=timeout, trust_env=trust_env).status == 200
+    except TransientFailure:
+        return False
+
+
+def retry_on_transient(exc: BaseException | None) -> bool:
+    """True for a failure worth retrying (`TransientFailure`: transport errors and 5xx), False for anything else."""
+    return isinstance(exc, TransientFailure)
+
+
+def _send(method: str, url: str, *, timeout: httpx.Timeout | float, headers: Mapping[str, str] | None = None,
+          follow_redirects: bool = False, trust_env: bool = True, transport: Transport | None = None,
+          **body: Any) -> Answer:
+    body = {k: v for k, v in body.items() if v is not None}
+    try:
+        with httpx.Client(timeout=timeout, follow_redirects=follow_redirects, trust_env=trust_env,
+                          transport=transport) as client:
+            r = client.request(method, url, headers=headers, **body)
+    except httpx.RequestError as exc:  # transport errors, too many redirects, a body that cannot be decoded
+        raise TransientFailure(f"{url}: {exc}", url=url) from exc
+    if r.status_code >= 500:
+        raise TransientFailure(f"{url} answered HTTP {r.status_code}", url=url, status=r.status_code)
+    return Answer(r.status_code, r.content)
