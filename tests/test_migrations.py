@@ -18,7 +18,7 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import DBAPIError
 
 from flows.usecases.audit import verify_cases
-from flows.usecases.cases import list_cases, show_case
+from flows.usecases.show import list_cases, show_case
 from flows.usecases.workspace import Workspace, open_workspace
 from models.migrations import head, include_name, migrate, schema_revision
 from models.tables import metadata
@@ -161,7 +161,7 @@ def test_an_old_workspace_whose_ledger_juece_never_shipped_is_refused_and_left_a
 
 
 def _still_works(ws: Workspace, before: object) -> None:
-    from flows.usecases.accounts import sign_in
+    from flows.usecases.sessions import sign_in
     from flows.usecases.comments import comment_summary
 
     assert show_case(ws, CASE) == before
