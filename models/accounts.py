@@ -15,6 +15,8 @@ ACCOUNT_EVENT_TYPES = frozenset({"account-added", "role-granted", "role-revoked"
 def evolve_accounts(accounts: dict[str, Standing], type_: str, payload: Mapping[str, Any]) -> None:
     """Apply one account event to the accounts (in place)."""
     name = payload.get("name")
+    if not isinstance(name, str):
+        return  # every account event names its account (models/account_events.py); nothing to apply
     if type_ == "account-added":
         accounts[name] = Standing(name, frozenset(payload["roles"]), True)
     elif name in accounts:

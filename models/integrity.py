@@ -152,10 +152,11 @@ def verify_store(conn: Connection, *, batch: int = 5000) -> StoreVerdict:
         for rows in store.iter_all_rows(conn, batch=batch):
             for position, case_id, seq, type_, recorded_at, actor, role, key, body, prev_hash, hash_ in rows:
                 if case_id != cur_id:
-                    st = streams.get(case_id)  # type: ignore[assignment]
-                    if st is None:
-                        st = streams[case_id] = _Stream()
+                    found = streams.get(case_id)
+                    if found is None:
+                        found = streams[case_id] = _Stream()
                         order.append(case_id)
+                    st = found
                     cur_id = case_id
                 data = None
                 if not st.suspect:
@@ -198,11 +199,11 @@ def verify_store(conn: Connection, *, batch: int = 5000) -> StoreVerdict:
     tree = merkle.TreeBuilder.from_peaks(chunks * _CHUNK, peaks)
     tree.extend(leaves)
     assert tree.size + malformed == size
-    breaks = []
+    breaks: list[Break] = []
     for sid in [sid for sid in order if streams[sid].suspect]:
-        found = verify_stream(store.load_stream(conn, sid))
-        if found is not None:
-            breaks.append(found)
+        broken = verify_stream(store.load_stream(conn, sid))
+        if broken is not None:
+            breaks.append(broken)
     return StoreVerdict(size, None if malformed else tree.root(), head, len(order), tuple(breaks))
 
 
