@@ -33,7 +33,7 @@ class Payload(BaseModel):
     required_on_record: ClassVar[tuple[str, ...]] = ()
 
     @classmethod
-    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:  # type: ignore[override]
+    def model_json_schema(cls, *args: Any, **kwargs: Any) -> dict[str, Any]:
         """The JSON Schema, with the fields a new record must give marked required."""
         schema = super().model_json_schema(*args, **kwargs)
         if cls.required_on_record:
@@ -1123,53 +1123,51 @@ def _account_events() -> tuple[type[Payload], ...]:
     return ACCOUNT_EVENTS
 
 
-EVENT_TYPES: dict[str, type[Payload]] = {
-    cls.event_type: cls
-    for cls in (
-        CaseLaunched,
-        AttemptRefused,
-        DocumentAttached,
-        CommentsImported,
-        CommentDisposed,
-        DecisionPosted,
-        DossierArchived,
-        ConsultationOpened,
-        HearingAnnounced,
-        HearingHeld,
-        ParticipationActivityHeld,
-        ParticipationConcluded,
-        ParticipationExempted,
-        ExpertPanelDrawn,
-        ExpertReviewConcluded,
-        ExpertReviewWaived,
-        RiskAssessed,
-        RiskAssessmentReused,
-        RiskAssessmentWaived,
-        LegalityReviewSubmitted,
-        LegalityReviewReturned,
-        LegalityOpinionIssued,
-        LegalityOpinionAnswered,
-        MeetingHeld,
-        PartyReported,
-        NpcReported,
-        DecisionPublished,
-        PublicationExempted,
-        ExecutionReported,
-        ExecutionProblemReported,
-        PublicFeedbackReceived,
-        PostEvaluationDone,
-        AdjustmentDecided,
-        AdjustmentCompleted,
-        WorkspaceInitialised,
-        ClockSet,
-        CalendarLoaded,
-        ExpertsImported,
-        CatalogPublished,
-        DepartmentsConsulted,
-        DisputeStated,
-        *_account_events(),
-    )
-}
+_PAYLOADS: tuple[type[Payload], ...] = (
+    CaseLaunched,
+    AttemptRefused,
+    DocumentAttached,
+    CommentsImported,
+    CommentDisposed,
+    DecisionPosted,
+    DossierArchived,
+    ConsultationOpened,
+    HearingAnnounced,
+    HearingHeld,
+    ParticipationActivityHeld,
+    ParticipationConcluded,
+    ParticipationExempted,
+    ExpertPanelDrawn,
+    ExpertReviewConcluded,
+    ExpertReviewWaived,
+    RiskAssessed,
+    RiskAssessmentReused,
+    RiskAssessmentWaived,
+    LegalityReviewSubmitted,
+    LegalityReviewReturned,
+    LegalityOpinionIssued,
+    LegalityOpinionAnswered,
+    MeetingHeld,
+    PartyReported,
+    NpcReported,
+    DecisionPublished,
+    PublicationExempted,
+    ExecutionReported,
+    ExecutionProblemReported,
+    PublicFeedbackReceived,
+    PostEvaluationDone,
+    AdjustmentDecided,
+    AdjustmentCompleted,
+    WorkspaceInitialised,
+    ClockSet,
+    CalendarLoaded,
+    ExpertsImported,
+    CatalogPublished,
+    DepartmentsConsulted,
+    DisputeStated,
+    *_account_events(),
+)
+EVENT_TYPES: dict[str, type[Payload]] = {cls.event_type: cls for cls in _PAYLOADS}
 
 # Events recorded by the engine itself, never by `juece record`.
 ENGINE_EVENTS = frozenset(
