@@ -155,7 +155,10 @@ def insert_disposition(
     values = dict(
         case_id=case_id, target=target, disposition=disposition, reason=reason, recorded_at=recorded_at, actor=actor
     )
-    return int(conn.execute(insert(DISPOSITIONS_TABLE).values(**values)).inserted_primary_key[0])
+    key = conn.execute(insert(DISPOSITIONS_TABLE).values(**values)).inserted_primary_key
+    if key is None:
+        raise RuntimeError("the database returned no id for the disposition it stored")
+    return int(key[0])
 
 
 # --- reading ----------------------------------------------------------------------------------------------------
@@ -278,12 +281,17 @@ class StoredComment:
 _COMMENT_COLUMNS = tuple(COMMENTS.c[name] for name in StoredComment.__dataclass_fields__)
 
 
+def _stored(r: Sequence[Any]) -> StoredComment:
+    """A row of `_COMMENT_COLUMNS` as a comment (SQLite returns the `late` flag as 0/1)."""
+    return StoredComment(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], r[9], bool(r[10]), r[11])
+
+
 def comment(conn: Connection, case_id: str, comment_id: int) -> StoredComment | None:
     """One comment of a case by id, if it exists."""
     r = conn.execute(
         select(*_COMMENT_COLUMNS).where(COMMENTS.c.case_id == case_id, COMMENTS.c.id == comment_id)
     ).first()
-    return StoredComment(*r[:10], bool(r[10]), r[11]) if r else None
+    return _stored(r) if r else None
 
 
 def comments_of_import(conn: Connection, import_id: str, case_id: str) -> list[StoredComment]:
@@ -293,7 +301,7 @@ def comments_of_import(conn: Connection, import_id: str, case_id: str) -> list[S
         .where(COMMENTS.c.case_id == case_id, COMMENTS.c.import_id == import_id)
         .order_by(COMMENTS.c.id)
     )
-    return [StoredComment(*r[:10], bool(r[10]), r[11]) for r in conn.execute(q)]
+    return [_stored(r) for r in conn.execute(q)]
 
 
 def cluster_exists(conn: Connection, case_id: str, cluster: int) -> bool:
