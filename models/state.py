@@ -238,11 +238,13 @@ def _converter(tp: Any, meta: Sequence[Any]) -> _Converter | None:
 
 
 def _model_decoder(model: type[BaseModel]) -> _Converter | None:
-    """A decoder for a model's stored (dumped, JSON) form, or None when the model has anything it does not know."""
-    decorators = model.__pydantic_decorators__
-    if any((decorators.validators, decorators.field_validators, decorators.root_validators,
-            decorators.field_serializers, decorators.model_serializers, decorators.model_validators,
-            decorators.computed_fields)) or model.__pydantic_post_init__ is not None:
+    """A decoder for a model's stored (dumped, JSON) form, or None when the model has anything it does not know.
+
+    Built from pydantic's public description of the model only (`model_fields`, `model_config`,
+    `model_computed_fields`, `model_post_init`): a field's validation is what its annotation says (the payload
+    models put every constraint and validator in `Annotated`; validator and serializer decorators are not used in
+    models/events.py, which tests/test_replay_equivalence.py checks in the source)."""
+    if model.model_computed_fields or model.model_post_init is not BaseModel.model_post_init:
         return None
     for key, value in model.model_config.items():
         if key not in _CONFIG_OK or value not in _CONFIG_OK[key]:
@@ -270,6 +272,10 @@ def _model_decoder(model: type[BaseModel]) -> _Converter | None:
 
 
 _DECODERS: dict[str, _Converter | None] = {}
+# What a decoder raises for a value it cannot vouch for: its own refusal, a field missing under the right count
+# (KeyError), a date of the right shape out of range or a name `clean_name` rejects (ValueError). Anything else is a
+# bug and is not swallowed.
+_NOT_VOUCHED = (_Slow, KeyError, ValueError)
 
 
 def fast_decoder(event_type: str) -> _Converter | None:
@@ -287,8 +293,8 @@ def decode_payload(event_type: str, payload_json: Mapping[str, Any]) -> dict[str
     if dec is not None:
         try:
             return dec(payload_json)
-        except Exception:  # noqa: BLE001, S110 — anything unusual is the model's to judge, just below
-            pass
+        except _NOT_VOUCHED:
+            pass  # not in the validated form: the model judges it, just below (same values, or its error)
     return payload_values(event_type, payload_json)
 
 
@@ -329,9 +335,12 @@ def record_of(ev: StoredEvent) -> Record:
 class _Log:
     """A case's records, append-only, shared by the states of its prefixes; indexed by type as they arrive."""
 
-    __slots__ = ("acked", "by_type", "cursors", "ended_at", "items", "latest_memo", "maxima", "refused")
+    __slots__ = ("acked", "by_type", "cursors", "ended_at", "items", "latest_memo", "lock", "maxima", "refused")
 
     def __init__(self) -> None:
+        # guards appends to this log and the folding of its status cursors: states are values, and two threads
+        # evolving the same state must not both take its log (each case's log has its own lock)
+        self.lock = threading.Lock()
         self.items: list[Record] = []
         self.refused: list[Record] = []
         self.by_type: dict[str, tuple[list[int], list[Record]]] = {}
@@ -343,12 +352,20 @@ class _Log:
         # id of a `latest` query -> (the query, the prefix length it was answered at, the answer, its event types)
         self.latest_memo: dict[int, tuple[Any, int, Any, frozenset[str]]] = {}
 
+    def __getstate__(self) -> dict[str, Any]:  # copy and pickle: everything but the lock, which is per object
+        return {k: getattr(self, k) for k in self.__slots__ if k != "lock"}
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for k, v in state.items():
+            setattr(self, k, v)
+        self.lock = threading.Lock()
+
     def running_max(self, event_type: str, field: str, k: int) -> Any:
         """The largest `field` among the first k records of `event_type` (k ≥ 1)."""
         key = (event_type, field)
         run = self.maxima.get(key)
         if run is None or len(run) < k:
-            with _LOCK:
+            with self.lock:
                 run = self.maxima.setdefault(key, [])
                 recs = self.by_type[event_type][1]
                 best = run[-1] if run else None
@@ -453,7 +470,6 @@ _FACTS = ("case_id", "title", "category", "organ", "lead_unit", "flags", "policy
           "launched_by", "co_units", "catalog_item", "parent_case", "adjustment", "launch_decided_on")
 _new = object.__new__
 _set = object.__setattr__
-_LOCK = threading.Lock()  # guards appends to shared logs and the status cursors' folding
 
 
 class CaseState:
@@ -633,7 +649,7 @@ class CaseState:
             return dict(cached[1])
         log, n = self._log, self._n
         result = None
-        with _LOCK:
+        with log.lock:
             cursor = log.cursors.get(id(pack))
             if cursor is None or cursor.pack is not pack or cursor.flags != self.flags:
                 cursor = log.cursors[id(pack)] = _StatusCursor(pack, self.flags)
@@ -685,7 +701,7 @@ def state_of_launch(case_id: str, p: Mapping[str, Any], launched_by: str, seq: i
 def evolve_record(state: CaseState, record: Record) -> CaseState:
     """The state after one more record (O(1) when `state` is the newest prefix of its log)."""
     log, n, r = state._log, state._n, state._r  # type: ignore[attr-defined]
-    with _LOCK:  # states are values: two threads evolving the same state must not both take its log
+    with log.lock:  # states are values: two threads evolving the same state must not both take its log
         if n != len(log.items) or r != len(log.refused):
             log = log.copy(n, r)  # evolving an older state: a new branch, the other states unchanged
         if record.type == "attempt-refused":

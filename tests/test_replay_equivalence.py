@@ -735,3 +735,22 @@ def test_threads_evolving_one_state_each_get_their_own() -> None:
             ref = ref_evolve(ref, ev)
         assert_state_matches(s, ref)
     assert_state_matches(base, ref_replay(events[:10]))
+
+
+def test_payload_models_validate_through_their_annotations_only() -> None:
+    """The fast decoder mirrors what each field's annotation says (models/state.py); a validator or serializer
+    decorator on a payload model would be invisible to it. None is used — checked in the source, not in pydantic's
+    internals."""
+    import ast
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1] / "models"
+    found = []
+    for name in ("events.py", "account_events.py"):
+        for node in ast.walk(ast.parse((root / name).read_text(encoding="utf-8"))):
+            if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef):
+                for dec in node.decorator_list:
+                    text = ast.unparse(dec)
+                    if any(w in text for w in ("validator", "serializer", "computed_field")) or node.name == "model_post_init":
+                        found.append(f"{name}:{node.lineno} {node.name} @{text}")
+    assert found == []
