@@ -1339,9 +1339,43 @@ def web(
     serve(_ws(), host=host, port=port, workers=workers)
 
 
-def main() -> None:
-    """Entry point of the `juece` executable."""
-    app()
+def main(argv: Optional[List[str]] = None) -> None:
+    """Entry point of the `juece` executable: every path ends in an exit code from the contract, usage errors (an
+    unknown option, a missing argument, a value of the wrong kind) included — exit 2, and with `--json` anywhere in
+    argv the usual error object on stdout."""
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer 0.29 vendors click (pinned)
+
+    args = sys.argv[1:] if argv is None else list(argv)
+    try:
+        code = app(args=args, prog_name="juece", standalone_mode=False)
+    except NoArgsIsHelpError as exc:  # `juece` or `juece case` alone: the help, and exit 2 as before
+        exc.show()
+        sys.exit(2)
+    except UsageError as exc:
+        _usage_error(exc, as_json="--json" in args)
+        sys.exit(2)
+    except typer.Abort:
+        _console(stderr=True).print("aborted; nothing was recorded", markup=False)
+        sys.exit(1)
+    sys.exit(code if isinstance(code, int) else 0)
+
+
+def _usage_error(exc: Any, as_json: bool) -> None:
+    """A usage error as bad input: the error object on stdout with --json, else a sentence, the usage line and where
+    the help is."""
+    param = getattr(exc, "param", None)
+    field = getattr(exc, "option_name", None)
+    if param is not None:
+        field = param.opts[0] if param.param_type_name == "option" else (param.metavar or param.name)
+    error = BadInput(exc.format_message(), code="usage", field=field)
+    if as_json:
+        sys.stdout.write(json.dumps(error.to_json(), ensure_ascii=False) + "\n")
+        return
+    _print_error(error)
+    if exc.ctx is not None:
+        err = _console(stderr=True)
+        err.print(exc.ctx.get_usage(), markup=False)
+        err.print(f"Try '{exc.ctx.command_path} --help' for help.", markup=False)
 
 
 if __name__ == "__main__":
