@@ -61,7 +61,49 @@ def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
 
     stream = sys.stderr if stderr else sys.stdout
     # Piped output keeps long lines whole (no 80-column wrapping); tables get a generous width.
-    return Console(stderr=stderr, highlight=False, soft_wrap=not stream.isatty(), width=None if stream.isatty() else 160)
+    # emoji=False: a typed ":cross_mark:" stays text, like typed markup (PRODUCT.md, Display).
+    return Console(stderr=stderr, highlight=False, emoji=False, soft_wrap=not stream.isatty(),
+                   width=None if stream.isatty() else 160)
+
+
+# --- display: what people typed is shown as typed (PRODUCT.md, "Display") ----------------------------------------
+# Every line goes through say() and every table through table(): juece's own markup lives in the templates and in
+# styled() cells; titles, names, reasons, actors and messages are values, escaped by typed() — the one place where
+# user text meets the terminal.
+
+
+def typed(value: Any) -> str:
+    """Text people typed, escaped so Rich shows `[white on white]` or `[/]` as typed instead of obeying it."""
+    from rich.markup import escape
+
+    return escape(str(value))
+
+
+def say(template: str = "", *, stderr: bool = False, **values: Any) -> None:
+    """Print a line: `template` is juece's markup with `{name}` fields; every value is shown as typed."""
+    _console(stderr).print(template.format(**{k: typed(v) for k, v in values.items()}))
+
+
+def styled(markup: str) -> Any:
+    """A table cell in juece's own markup (a colour, a bold word); never built from user text."""
+    from rich.text import Text
+
+    return Text.from_markup(markup)
+
+
+def table(title: str = "", *columns: str, **options: Any) -> Any:
+    """A Rich table whose title and cells are shown as typed (a `styled()` cell keeps its markup)."""
+    from rich.table import Table
+    from rich.text import Text
+
+    class TypedTable(Table):
+        def add_row(self, *cells: Any, **kw: Any) -> None:  # type: ignore[override]
+            super().add_row(*(Text(c) if isinstance(c, str) else c for c in cells), **kw)
+
+    t = TypedTable(title=Text(title, style="table.title") if title else None, **options)
+    for col in columns:
+        t.add_column(col)
+    return t
 
 
 def emit(as_json: bool, data: dict[str, Any], human: Callable[[], None]) -> None:
@@ -93,23 +135,22 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _print_error(exc: DecisionError) -> None:
-    from rich.markup import escape
-
-    err = _console(stderr=True)
     findings = getattr(exc, "findings", None)
     if findings:
         event = exc.details.get("event")
         where = " on the case's stages" if event and event != "case-launched" else ""
-        err.print(f"[bold red]refused[/] (exit {exc.exit_code}) — nothing was recorded{where}.")
+        say("[bold red]refused[/] (exit {code}) — nothing was recorded{where}.", stderr=True, code=exc.exit_code,
+            where=where)
         for f in findings:
-            kind = "rule" if f.enforcement == "HARD" else "warning"
-            err.print(f"  [bold]{f.rule}[/] {escape(f.article)} \\[{kind}]")
-            err.print(f"    {escape(f.message)}")
+            say("  [bold]{rule}[/] {article} {kind}", stderr=True, rule=f.rule, article=f.article,
+                kind="[rule]" if f.enforcement == "HARD" else "[warning]")
+            say("    {message}", stderr=True, message=f.message)
             if f.enforcement == "WARN" and not f.acknowledged:
-                err.print(f"    to record anyway: --acknowledge {f.rule} --reason \"…why…\"")
+                say('    to record anyway: --acknowledge {rule} --reason "…why…"', stderr=True, rule=f.rule)
     else:
         label = {2: "bad input", 4: "integrity failure", 6: "someone else wrote first"}.get(exc.exit_code, "error")
-        err.print(f"[bold red]{label}[/] (exit {exc.exit_code}): {escape(exc.message)}")
+        say("[bold red]{label}[/] (exit {code}): {message}", stderr=True, label=label, code=exc.exit_code,
+            message=exc.message)
 
 
 def _ws():  # type: ignore[no-untyped-def]
@@ -187,10 +228,9 @@ def init(
     actor = parse_actor(G.actor) if G.actor else Actor("admin", os.environ.get("USER") or "admin")
     ws, created = init_workspace(G.home, actor, simulated_clock=_moment(simulated_clock, "--simulated-clock"))
     data = {"home": str(ws.home), "created": created, "database": ws.database_url, "simulated_clock": simulated_clock}
-    emit(as_json, data, lambda: _console().print(
-        f"{'created' if created else 'already there'}: workspace {ws.home}"
-        + (f" (simulated clock at {simulated_clock})" if simulated_clock else "")
-    ))
+    emit(as_json, data, lambda: say(
+        "{what}: workspace {home}{clock}", what="created" if created else "already there", home=ws.home,
+        clock=f" (simulated clock at {simulated_clock})" if simulated_clock else ""))
 
 
 @clock_app.command("set")
@@ -201,7 +241,7 @@ def clock_set(moment: str = typer.Argument(..., metavar="DATETIME"), as_json: bo
 
     before, after = set_clock(_ws(), _actor(), _moment(moment, "DATETIME"))
     emit(as_json, {"from": before.isoformat(), "to": after.isoformat()},
-         lambda: _console().print(f"simulated clock: {before.isoformat()} → {after.isoformat()}"))
+         lambda: say("simulated clock: {before} → {after}", before=before.isoformat(), after=after.isoformat()))
 
 
 @calendar_app.command("list")
@@ -213,15 +253,11 @@ def calendar_list(as_json: bool = JsonOpt) -> None:
     entries = list_calendars(_ws())
 
     def human() -> None:
-        from rich.table import Table
-
-        t = Table(title="working-day calendar (工作日历)")
-        for col in ("year", "notice", "origin", "rest days", "make-up days", "sha256"):
-            t.add_column(col)
+        t = table("working-day calendar (工作日历)", "year", "notice", "origin", "rest days", "make-up days", "sha256")
         for e in entries:
             t.add_row(str(e.year), e.notice, e.origin, str(e.rest_days), str(e.makeup_days), e.sha256[:12])
         _console().print(t)
-        _console().print("Years not listed are refused (CAL-05), never guessed.")
+        say("Years not listed are refused (CAL-05), never guessed.")
 
     emit(as_json, {"calendars": [e.__dict__ for e in entries]}, human)
 
@@ -238,11 +274,7 @@ def calendar_days(year: int = typer.Argument(..., metavar="YEAR"), as_json: bool
     rows = [{"date": d.isoformat(), "weekday": d.strftime("%a"), "kind": k, "name": n} for d, k, n in days]
 
     def human() -> None:
-        from rich.table import Table
-
-        t = Table(title=f"{year}: {cal.notices[year].notice}")
-        for col in ("date", "weekday", "kind", "name"):
-            t.add_column(col)
+        t = table(f"{year}: {cal.notices[year].notice}", "date", "weekday", "kind", "name")
         for r in rows:
             t.add_row(r["date"], r["weekday"], "放假 rest" if r["kind"] == "rest" else "调休上班 make-up working day", r["name"])
         _console().print(t)
@@ -257,7 +289,8 @@ def calendar_load(file: Path = typer.Argument(..., metavar="FILE"), as_json: boo
     from flows.usecases.calendars import load_calendar
 
     e = load_calendar(_ws(), _actor(), file)
-    emit(as_json, e.__dict__, lambda: _console().print(f"loaded {e.year}: {e.notice} (sha256 {e.sha256[:12]}…)"))
+    emit(as_json, e.__dict__, lambda: say("loaded {year}: {notice} (sha256 {sha}…)", year=e.year, notice=e.notice,
+                                          sha=e.sha256[:12]))
 
 
 # --- cases ------------------------------------------------------------------------------------------------------
@@ -315,9 +348,10 @@ def case_adjust(
     from flows.usecases.adjustments import open_adjustment
 
     child, rec = open_adjustment(_ws(), _actor(), case_id, kind=kind, ground=ground, decided_on=decided_on)
-    emit(as_json, {"case_id": case_id, "child_case": child, "seq": rec.seq}, lambda: _console().print(
-        f"{case_id} #{rec.seq}: {kind} opened as child case [bold]{child}[/]; it takes effect once {child} passes "
-        f"legality review and collective discussion and `adjustment-completed` is recorded on {case_id}"))
+    emit(as_json, {"case_id": case_id, "child_case": child, "seq": rec.seq}, lambda: say(
+        "{case} #{seq}: {kind} opened as child case [bold]{child}[/]; it takes effect once {child} passes legality "
+        "review and collective discussion and `adjustment-completed` is recorded on {case}",
+        case=case_id, seq=rec.seq, kind=kind, child=child))
 
 
 @case_app.command("list")
@@ -329,11 +363,7 @@ def case_list(status: Optional[str] = typer.Option(None, "--status", help="open 
     rows = list_cases(_ws(), status=status)
 
     def human() -> None:
-        from rich.table import Table
-
-        t = Table(title="cases (决策事项)")
-        for col in ("case", "title", "category", "status", "waiting on", "launched"):
-            t.add_column(col)
+        t = table("cases (决策事项)", "case", "title", "category", "status", "waiting on", "launched")
         for r in rows:
             t.add_row(r.case_id, r.title, r.category, r.status, r.awaiting, r.launched_on)
         _console().print(t)
@@ -357,42 +387,38 @@ def case_show(
 
 def print_case(view: Any) -> None:
     """The readable stage table of a case."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    con = _console()
-    con.print(f"[bold]{view.case_id}[/]  {escape(view.title)}")
-    con.print(
-        f"  {view.organ} · lead unit {view.lead_unit} · {view.category} · flags: {', '.join(view.flags) or 'none'}"
-    )
-    con.print(f"  policy {view.policy} ({view.policy_hash[:12]}…) · status [bold]{view.status}[/] · {view.events} events"
-              + (f" · as of {view.as_of}" if view.as_of else f" · today {view.today}"))
+    say("[bold]{case}[/]  {title}", case=view.case_id, title=view.title)
+    say("  {organ} · lead unit {lead} · {category} · flags: {flags}", organ=view.organ, lead=view.lead_unit,
+        category=view.category, flags=", ".join(view.flags) or "none")
+    say("  policy {policy} ({digest}…) · status [bold]{status}[/] · {events} · {when}", policy=view.policy,
+        digest=view.policy_hash[:12], status=view.status, events=_count(view.events, "event"),
+        when=f"as of {view.as_of}" if view.as_of else f"today {view.today}")
     colours = {"concluded": "green", "waived": "yellow", "exempted": "yellow", "in-progress": "cyan", "closed": "red"}
-    t = Table(show_lines=False)
-    for col in ("stage (阶段)", "status", "on", "detail"):
-        t.add_column(col)
+    t = table("", "stage (阶段)", "status", "on", "detail", show_lines=False)
     for s in view.stages:
         c = colours.get(s.status)
-        t.add_row(s.label, f"[{c}]{s.status}[/]" if c else s.status, s.recorded_on or "", escape(s.detail))
-    con.print(t)
-    if view.next:
-        steps = "; ".join(f"{n['event']} ({'/'.join(n['roles'])})" for n in view.next)
-        con.print(f"[bold]next[/] — {view.awaiting}: {steps}")
-    else:
-        con.print(f"[bold]next[/] — {view.awaiting}")
+        t.add_row(s.label, styled(f"[{c}]{typed(s.status)}[/]") if c else s.status, s.recorded_on or "", s.detail)
+    _console().print(t)
+    steps = "; ".join(f"{n['event']} ({'/'.join(n['roles'])})" for n in view.next)
+    say("[bold]next[/] — {awaiting}{steps}", awaiting=view.awaiting, steps=f": {steps}" if steps else "")
     if view.deadlines:
-        d = Table(title="deadlines (期限, on the official working-day calendar)")
-        for col in ("what", "due", "rule", "state", "note"):
-            d.add_column(col)
+        d = table("deadlines (期限, on the official working-day calendar)", "what", "due", "rule", "state", "note")
         for x in view.deadlines:
-            d.add_row(x.what, x.due or "—", x.rule, x.state, escape(x.note))
-        con.print(d)
+            d.add_row(x.what, x.due or "—", x.rule, x.state, x.note)
+        _console().print(d)
     for a in view.acknowledged:
-        con.print(f"[yellow]acknowledged[/] {a['rule']} on #{a['seq']} {a['event']} by {a['actor']}: {escape(a['reason'])}")
+        say("[yellow]acknowledged[/] {rule} on #{seq} {event} by {actor}: {reason}", rule=a["rule"], seq=a["seq"],
+            event=a["event"], actor=a["actor"], reason=a["reason"])
     for r in view.refused_attempts:
-        con.print(f"[red]refused attempt[/] #{r['seq']} {r['attempted']} by {r['actor']} ({', '.join(r['rules'])})")
+        say("[red]refused attempt[/] #{seq} {attempted} by {actor} ({rules})", seq=r["seq"], attempted=r["attempted"],
+            actor=r["actor"], rules=", ".join(r["rules"]))
     for n in view.notes:
-        con.print(f"[yellow]note[/] {escape(n)}")
+        say("[yellow]note[/] {note}", note=n)
+
+
+def _count(n: int, noun: str) -> str:
+    """`1 event`, `2 events`."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
 
 
 # --- recording --------------------------------------------------------------------------------------------------
@@ -423,10 +449,10 @@ def record(
     )
 
     def human() -> None:
-        con = _console()
-        con.print(f"recorded {result.case_id} #{result.seq} {result.event}" + (" (already recorded; nothing new written)" if result.repeated else ""))
+        say("recorded {case} #{seq} {event}{again}", case=result.case_id, seq=result.seq, event=result.event,
+            again=" (already recorded; nothing new written)" if result.repeated else "")
         for f in result.acknowledged:
-            con.print(f"  acknowledged {f.rule} ({f.article})")
+            say("  acknowledged {rule} ({article})", rule=f.rule, article=f.article)
 
     emit(as_json, result.to_json(), human)
 
@@ -446,9 +472,10 @@ def attach(
     from flows.usecases.documents import attach as attach_document
 
     r = attach_document(_ws(), _actor(), case_id, file, name=name, title=title, non_disclosure_basis=non_disclosure)
-    emit(as_json, r.to_json(), lambda: _console().print(
-        f"attached {r.display_name} ({r.size} bytes, sha256 {r.sha256}) as {r.case_id} #{r.seq}"
-        + (" (already attached)" if r.repeated else "")))
+    emit(as_json, r.to_json(), lambda: say(
+        "attached {name} ({size}, sha256 {sha}) as {case} #{seq}{again}", name=r.display_name,
+        size=_count(r.size, "byte"), sha=r.sha256, case=r.case_id, seq=r.seq,
+        again=" (already attached)" if r.repeated else ""))
 
 
 @app.command()
@@ -489,16 +516,12 @@ def audit_replay(
     rep = replay_case(_ws(), case_id, as_of=_moment(as_of, "--as-of"))
 
     def human() -> None:
-        from rich.markup import escape
-        from rich.table import Table
-
         print_case(rep.view)
-        t = Table(title="history (全程留痕)")
-        for col in ("#", "recorded at (UTC)", "event", "actor", "rules checked", "findings / acknowledgements"):
-            t.add_column(col)
+        t = table("history (全程留痕)", "#", "recorded at (UTC)", "event", "actor", "rules checked",
+                  "findings / acknowledgements")
         for e in rep.events:
             notes = "; ".join(f"{f.rule}{' acknowledged' if f.acknowledged else ''}" for f in e.findings)
-            notes += "".join(f" — {escape(a['reason'])}" for a in e.acknowledgements)
+            notes += "".join(f" — {a['reason']}" for a in e.acknowledgements)
             t.add_row(str(e.seq), e.recorded_at[:19], e.type, f"{e.role}:{e.actor.split(':', 1)[-1]}",
                       " ".join(e.rules_checked), notes or "ok")
         _console().print(t)
@@ -537,34 +560,32 @@ def audit_verify(
 
 def print_verify(report: Any) -> None:
     """The readable verification report."""
-    from rich.markup import escape
-    from rich.table import Table
-
-    con = _console()
-    t = Table(title="audit verify (完整性与合规复核)")
-    for col in ("case", "events", "integrity", "findings", "acknowledged warnings", "refused attempts"):
-        t.add_column(col)
+    t = table("audit verify (完整性与合规复核)", "case", "events", "integrity", "findings", "acknowledged warnings",
+              "refused attempts")
     verdicts = report.verdicts
     for v in verdicts:
-        integrity = "[green]intact[/]" if v.intact else "[bold red]BROKEN[/]"
+        integrity = styled("[green]intact[/]" if v.intact else "[bold red]BROKEN[/]")
         t.add_row(v.case_id, str(v.events), integrity, str(len(v.findings)), str(len(v.acknowledged)), str(v.refused_attempts))
-    con.print(t)
+    _console().print(t)
     for v in verdicts:
         if v.broken:
-            con.print(f"[bold red]integrity[/] {escape(v.broken.sentence())}")
+            say("[bold red]integrity[/] {sentence}", sentence=v.broken.sentence())
         if v.problem:
-            con.print(f"[bold red]integrity[/] {v.case_id}: {escape(v.problem)}")
+            say("[bold red]integrity[/] {case}: {problem}", case=v.case_id, problem=v.problem)
         for f in v.findings:
-            con.print(f"[red]finding[/] {v.case_id} #{f['seq']} {f['event']}: {f['rule']} ({escape(f['article'])}) {escape(f['message'])}")
+            say("[red]finding[/] {case} #{seq} {event}: {rule} ({article}) {message}", case=v.case_id, seq=f["seq"],
+                event=f["event"], rule=f["rule"], article=f["article"], message=f["message"])
         for a in v.acknowledged:
-            con.print(f"[yellow]acknowledged[/] {v.case_id} #{a['seq']} {a['event']}: {a['rule']} ({escape(a['article'])}) "
-                      f"by {a['actor']} — reason: {escape(a['reason'])}")
+            say("[yellow]acknowledged[/] {case} #{seq} {event}: {rule} ({article}) by {actor} — reason: {reason}",
+                case=v.case_id, seq=a["seq"], event=a["event"], rule=a["rule"], article=a["article"],
+                actor=a["actor"], reason=a["reason"])
     if report.checkpoint is not None:
         c = report.checkpoint
-        con.print(f"checkpoint ({c.tree_size} events signed; {c.stored} stored now): "
-                  + ("[green]the signed tree is intact[/]" if c.ok else f"[bold red]FAILED[/] — {escape(c.reason)}"))
+        say("checkpoint ({signed} signed; {stored} stored now): " + (
+            "[green]the signed tree is intact[/]" if c.ok else "[bold red]FAILED[/] — {reason}"),
+            signed=_count(c.tree_size, "event"), stored=c.stored, reason=c.reason)
     verdict = {0: "all intact, no findings", 4: "integrity failure", 5: "findings in an intact history"}[report.exit_code]
-    con.print(f"verdict: {verdict} (exit {report.exit_code})")
+    say("verdict: {verdict} (exit {code})", verdict=verdict, code=report.exit_code)
 
 
 @audit_app.command("checkpoint")
@@ -584,7 +605,8 @@ def audit_checkpoint(
     elif out is None:
         sys.stdout.write(cp.to_text())
     else:
-        _console().print(f"checkpoint of {cp.tree_size} events (root {cp.root.hex()[:16]}…) written to {out}")
+        say("checkpoint of {events} (root {root}…) written to {out}", events=_count(cp.tree_size, "event"),
+            root=cp.root.hex()[:16], out=out)
 
 
 @audit_app.command("key")
@@ -612,7 +634,7 @@ def audit_prove(
         sys.stdout.write(text)
     else:
         out.write_text(text, encoding="utf-8")
-        _console().print(f"inclusion proof of {case_id} #{seq} written to {out}")
+        say("inclusion proof of {case} #{seq} written to {out}", case=case_id, seq=seq, out=out)
 
 
 @audit_app.command("check-proof")
@@ -630,7 +652,8 @@ def audit_check_proof(
     except json.JSONDecodeError as exc:
         raise BadInput(f"{file} is not JSON: {exc.msg}", field="FILE") from exc
     ok, why = check_proof(doc, _read_text(public_key, "--public-key") if public_key else None)
-    emit(as_json, {"ok": ok, "message": why}, lambda: _console().print(("[green]verified[/]: " if ok else "[bold red]does not verify[/]: ") + why))
+    emit(as_json, {"ok": ok, "message": why}, lambda: say(
+        ("[green]verified[/]: " if ok else "[bold red]does not verify[/]: ") + "{why}", why=why))
     return 0 if ok else 4
 
 
@@ -653,10 +676,11 @@ def archive_export(
     from flows.usecases.archive import export_archive
 
     r = export_archive(_ws(), _actor(), case_id, out, public=public, fonds=fonds, org=org, classification=classification)
-    emit(as_json, r.to_json(), lambda: _console().print(
-        f"archived {r.case_id} as {r.archive_id} ({r.export} export): {r.bag} — {r.files} files, {r.bytes:,} bytes"
-        + (f", {r.withheld} withheld (依法不予公开)" if r.withheld else "")
-        + f"\n  tag manifest sha256 {r.tagmanifest_sha256} recorded as {r.case_id} #{r.seq}"))
+    emit(as_json, r.to_json(), lambda: say(
+        "archived {case} as {archive} ({export} export): {bag} — {files}, {size} bytes{withheld}\n"
+        "  tag manifest sha256 {sha} recorded as {case} #{seq}", case=r.case_id, archive=r.archive_id,
+        export=r.export, bag=r.bag, files=_count(r.files, "file"), size=f"{r.bytes:,}",
+        withheld=f", {r.withheld} withheld (依法不予公开)" if r.withheld else "", sha=r.tagmanifest_sha256, seq=r.seq))
 
 
 @archive_app.command("verify")
@@ -672,16 +696,13 @@ def archive_verify(
     v = verify_archive(path, public_key_pem_text=_read_text(public_key, "--public-key") if public_key else None)
 
     def human() -> None:
-        from rich.markup import escape
-
-        con = _console()
         for c in v.checked:
-            con.print(f"[green]ok[/] {escape(c)}")
+            say("[green]ok[/] {what}", what=c)
         for f in v.failures:
-            con.print(f"[bold red]FAILED[/] {escape(f)}")
+            say("[bold red]FAILED[/] {what}", what=f)
         for n in v.notes:
-            con.print(f"note: {escape(n)}")
-        con.print("verdict: " + ("the bag verifies (exit 0)" if v.ok else "the bag does NOT verify (exit 4)"))
+            say("note: {note}", note=n)
+        say("verdict: " + ("the bag verifies (exit 0)" if v.ok else "the bag does NOT verify (exit 4)"))
 
     emit(as_json, v.to_json(), human)
     return 0 if v.ok else 4
@@ -708,16 +729,13 @@ def publication_verify(
     v = verify_copy(_ws(), case_id, content, url or str(file))
 
     def human() -> None:
-        from rich.markup import escape
-
-        con = _console()
         if v.matches:
-            con.print(f"[green]matches[/] the decision recorded for {v.case_id} (sha256 {v.recorded_sha256})")
+            say("[green]matches[/] the decision recorded for {case} (sha256 {sha})", case=v.case_id, sha=v.recorded_sha256)
         else:
-            con.print(f"[bold red]DIFFERS[/] from the decision recorded for {v.case_id}:\n  recorded sha256 {v.recorded_sha256}\n"
-                      f"  copy     sha256 {v.copy_sha256}")
+            say("[bold red]DIFFERS[/] from the decision recorded for {case}:\n  recorded sha256 {recorded}\n"
+                "  copy     sha256 {copy}", case=v.case_id, recorded=v.recorded_sha256, copy=v.copy_sha256)
             if v.difference:
-                con.print(f"  first difference: {escape(v.difference)}")
+                say("  first difference: {difference}", difference=v.difference)
 
     emit(as_json, v.to_json(), human)
     return 0 if v.matches else 4
@@ -738,7 +756,7 @@ def experts_import(
     from flows.usecases.experts import import_experts
 
     n = import_experts(_ws(), _actor(), file, bank=bank)
-    emit(as_json, {"experts": n, "bank": bank}, lambda: _console().print(f"{n} experts in the pool ({bank})"))
+    emit(as_json, {"experts": n, "bank": bank}, lambda: say("{n} in the pool ({bank})", n=_count(n, "expert"), bank=bank))
 
 
 @experts_app.command("list")
@@ -750,11 +768,8 @@ def experts_list(as_json: bool = JsonOpt) -> None:
     bank, digest, experts = pool(_ws())
 
     def human() -> None:
-        from rich.table import Table
-
-        t = Table(title=f"{bank or 'no pool loaded'} ({len(experts)} experts)")
-        for col in ("name", "affiliation", "specialty", "stance", "declared interests"):
-            t.add_column(col)
+        t = table(f"{bank or 'no pool loaded'} ({_count(len(experts), 'expert')})", "name", "affiliation", "specialty",
+                  "stance", "declared interests")
         for e in experts:
             t.add_row(e.name, e.affiliation, e.specialty, e.stance, "; ".join(e.interests))
         _console().print(t)
@@ -777,12 +792,12 @@ def experts_draw(
     rec, panel, excluded = draw_panel(_ws(), _actor(), case_id, count=count, seed=seed, specialty=specialty)
 
     def human() -> None:
-        con = _console()
-        con.print(f"recorded {case_id} #{rec.seq} expert-panel-drawn:")
+        say("recorded {case} #{seq} expert-panel-drawn:", case=case_id, seq=rec.seq)
         for e in panel:
-            con.print(f"  drawn    {e.name} ({e.affiliation}; {e.specialty}; {e.stance or '未表态'})")
+            say("  drawn    {name} ({affiliation}; {specialty}; {stance})", name=e.name, affiliation=e.affiliation,
+                specialty=e.specialty, stance=e.stance or "未表态")
         for x in excluded:
-            con.print(f"  excluded {x['name']}: {x['reason']}")
+            say("  excluded {name}: {reason}", name=x["name"], reason=x["reason"])
 
     emit(as_json, {"case_id": case_id, "seq": rec.seq, "drawn": [e.model_dump() for e in panel], "excluded": excluded}, human)
 
@@ -802,10 +817,11 @@ def comments_import(
     from flows.usecases.comments import import_comments
 
     r = import_comments(_ws(), _actor(), case_id, file)
-    emit(as_json, r.to_json(), lambda: _console().print(
-        f"{r.rows} rows read, {r.new_rows} new ({r.late} late); the case now has {r.received_total} comments received, "
-        f"{r.distinct_total} distinct, {r.clusters_total} after grouping near-duplicates"
-        + (f" — recorded as {case_id} #{r.seq}" if r.seq else " — nothing new to record")))
+    emit(as_json, r.to_json(), lambda: say(
+        "{rows} read, {new} new ({late} late); the case now has {received} received, {distinct} distinct, "
+        "{clusters} after grouping near-duplicates — {recorded}", rows=_count(r.rows, "row"), new=r.new_rows,
+        late=r.late, received=_count(r.received_total, "comment"), distinct=r.distinct_total,
+        clusters=r.clusters_total, recorded=f"recorded as {case_id} #{r.seq}" if r.seq else "nothing new to record"))
 
 
 @comments_app.command("show")
@@ -824,21 +840,15 @@ def comments_show(
     draft = handling_report_draft(_ws(), case_id) if report else None
 
     def human() -> None:
-        from rich.markup import escape
-        from rich.table import Table
-
-        con = _console()
-        con.print(f"{case_id}: {s.received} comments received, {s.distinct} distinct, {s.clusters} after grouping "
-                  f"near-duplicates, {s.late} late")
-        t = Table(title="largest clusters (意见归类)")
-        for col in ("cluster", "size", "distinct", "late", "disposition", "sample"):
-            t.add_column(col)
+        say("{case}: {received} received, {distinct} distinct, {clusters} after grouping near-duplicates, {late} late",
+            case=case_id, received=_count(s.received, "comment"), distinct=s.distinct, clusters=s.clusters, late=s.late)
+        t = table("largest clusters (意见归类)", "cluster", "size", "distinct", "late", "disposition", "sample")
         for c in s.to_json()["top"]:
             t.add_row(str(c.get("cluster")), str(c.get("size")), str(c.get("distinct")), str(c.get("late")),
-                      str(c.get("disposition") or "—"), escape(str(c.get("sample", ""))[:60]))
-        con.print(t)
+                      str(c.get("disposition") or "—"), str(c.get("sample", ""))[:60])
+        _console().print(t)
         if draft:
-            con.print_json(json.dumps(draft, ensure_ascii=False))
+            _console().print_json(json.dumps(draft, ensure_ascii=False))
 
     emit(as_json, {**s.to_json(), **({"handling_report": draft} if draft else {})}, human)
 
@@ -856,7 +866,8 @@ def comments_dispose(
     from flows.usecases.comment_dispositions import record_disposition
 
     r = record_disposition(_ws(), _actor(), case_id, target, disposition, reason)
-    emit(as_json, r.to_json(), lambda: _console().print(f"{case_id} {target}: {disposition}"))
+    emit(as_json, r.to_json(), lambda: say("{case} {target}: {disposition}", case=case_id, target=target,
+                                           disposition=disposition))
 
 
 catalog_app = typer.Typer(help="The decision catalog (重大行政决策事项目录): publish versions, list them, year-end report.",
@@ -875,9 +886,10 @@ def catalog_publish(
     from flows.usecases.catalog import publish_catalog
 
     r = publish_catalog(_ws(), _actor(), _read_payload(file), policy=policy)
-    emit(as_json, r.to_json(), lambda: _console().print(
-        f"{'already published' if r.repeated else 'published'}: the {r.year} decision catalog of {_esc(r.organ)}, "
-        f"version {r.version} ({r.items} items) — @workspace #{r.seq}"))
+    emit(as_json, r.to_json(), lambda: say(
+        "{what}: the {year} decision catalog of {organ}, version {version} ({items}) — @workspace #{seq}",
+        what="already published" if r.repeated else "published", year=r.year, organ=r.organ, version=r.version,
+        items=_count(r.items, "item"), seq=r.seq))
 
 
 @catalog_app.command("example")
@@ -912,30 +924,26 @@ def catalog_list(
     rows = list_catalogs(_ws(), organ=organ, year=year)
 
     def human() -> None:
-        from rich.table import Table
-
         con = _console()
-        t = Table(title="decision catalogs (重大行政决策事项目录)")
-        for col in ("organ", "year", "version", "published", "party consent", "items", "in force", "adjustment", "url"):
-            t.add_column(col)
+        t = table("decision catalogs (重大行政决策事项目录)", "organ", "year", "version", "published", "party consent",
+                  "items", "in force", "adjustment", "url")
         for v, current in rows:
             consent = v.party_consent or {}
-            t.add_row(_esc(v.organ), str(v.year), str(v.version), v.published_on.isoformat(),
-                      _esc(f"{consent.get('decided_on') or ''} {consent.get('ref') or ''}".strip()), str(len(v.items)),
-                      "yes" if current else "", _esc(v.adjustment_reason), _esc(v.url))
+            t.add_row(str(v.organ), str(v.year), str(v.version), v.published_on.isoformat(),
+                      f"{consent.get('decided_on') or ''} {consent.get('ref') or ''}".strip(), str(len(v.items)),
+                      "yes" if current else "", str(v.adjustment_reason or ""), str(v.url or ""))
         con.print(t)
         for v, current in rows:
             if not current:
                 continue
-            items = Table(title=f"{_esc(v.organ)} {v.year}, version {v.version}")
-            for col in ("item", "title", "category", "lead unit", "quarter", "criteria"):
-                items.add_column(col)
+            items = table(f"{v.organ} {v.year}, version {v.version}", "item", "title", "category", "lead unit",
+                          "quarter", "criteria")
             for i in v.items:
-                items.add_row(_esc(i["item_no"]), _esc(i["title"]), i["category"], _esc(i.get("lead_unit", "")),
-                              _esc(i.get("planned_quarter", "")), _esc(i.get("criteria", "")))
+                items.add_row(str(i["item_no"]), str(i["title"]), str(i["category"]), str(i.get("lead_unit", "")),
+                              str(i.get("planned_quarter", "")), str(i.get("criteria", "")))
             con.print(items)
         if not rows:
-            con.print("no decision catalog is published (`juece catalog publish FILE`)")
+            say("no decision catalog is published (`juece catalog publish FILE`)")
 
     emit(as_json, {"catalogs": [{**v.to_json(), "current": current} for v, current in rows]}, human)
 
@@ -953,32 +961,22 @@ def catalog_report(
     r = year_end_report(_ws(), year=year, organ=organ)
 
     def human() -> None:
-        from rich.table import Table
-
-        con = _console()
-        t = Table(title=f"{r.year} catalog items: archived? (年度目录事项立卷归档)")
-        for col in ("organ", "item", "title", "cases", "archived", "why not"):
-            t.add_column(col)
+        t = table(f"{r.year} catalog items: archived? (年度目录事项立卷归档)", "organ", "item", "title", "cases",
+                  "archived", "why not")
         for i in r.items:
-            t.add_row(_esc(i.organ), _esc(i.item["item_no"]), _esc(i.item["title"]),
-                      ", ".join(c.case_id for c in i.cases) or "—", "[green]yes[/]" if i.archived else "[red]no[/]",
-                      _esc(i.reason))
-        con.print(t)
+            t.add_row(str(i.organ), str(i.item["item_no"]), str(i.item["title"]),
+                      ", ".join(c.case_id for c in i.cases) or "—", styled("[green]yes[/]" if i.archived else "[red]no[/]"),
+                      str(i.reason or ""))
+        _console().print(t)
         for n in r.notes:
-            con.print(f"note: {_esc(n)}")
+            say("note: {note}", note=n)
         for f in r.findings:
-            con.print(f"[yellow]warning[/] {f.rule} ({_esc(f.article)}): {_esc(f.message)}")
-        con.print(f"verdict: {len(r.items) - len(r.findings)} of {len(r.items)} items archived (exit {r.exit_code})")
+            say("[yellow]warning[/] {rule} ({article}): {message}", rule=f.rule, article=f.article, message=f.message)
+        say("verdict: {archived} of {items} archived (exit {code})", archived=len(r.items) - len(r.findings),
+            items=_count(len(r.items), "item"), code=r.exit_code)
 
     emit(as_json, r.to_json(), human)
     return r.exit_code
-
-
-def _esc(text: Any) -> str:
-    """Typed text shown as typed (never read as Rich markup)."""
-    from rich.markup import escape
-
-    return escape(str(text))
 
 
 # --- flows and the Prefect server -------------------------------------------------------------------------------
@@ -991,9 +989,9 @@ def flow_run(case_id: str = typer.Argument(..., metavar="CASE"), as_json: bool =
     from flows.orchestration.case_flow import run_case_flow
 
     outcome = run_case_flow(_ws(), case_id)
-    emit(as_json, outcome.to_json(), lambda: _console().print(
-        f"flow run {outcome.flow_run_id}: [bold]{outcome.state_name}[/]\n  see it in the Prefect UI: {outcome.ui_url}"
-    ))
+    emit(as_json, outcome.to_json(), lambda: say(
+        "flow run {run}: [bold]{state}[/]\n  see it in the Prefect UI: {url}", run=outcome.flow_run_id,
+        state=outcome.state_name, url=outcome.ui_url))
 
 
 @flow_app.command("publish")
@@ -1008,8 +1006,9 @@ def flow_publish(
 
     actor = _actor()
     outcome = run_publish_flow(_ws(), case_id, portal, actor.label)
-    emit(as_json, outcome.to_json(), lambda: _console().print(
-        f"posted {case_id}: now at {outcome.posted_url} (flow run {outcome.flow_run_id}, {outcome.state_name})"))
+    emit(as_json, outcome.to_json(), lambda: say(
+        "posted {case}: now at {url} (flow run {run}, {state})", case=case_id, url=outcome.posted_url,
+        run=outcome.flow_run_id, state=outcome.state_name))
 
 
 @flow_app.command("audit")
@@ -1019,9 +1018,9 @@ def flow_audit(as_json: bool = JsonOpt) -> None:
     from flows.orchestration.case_flow import run_audit_flow
 
     outcome = run_audit_flow(_ws())
-    emit(as_json, outcome.to_json(), lambda: _console().print(
-        f"audit flow run {outcome.flow_run_id}: [bold]{outcome.state_name}[/]\n  report in the Prefect UI: {outcome.ui_url}"
-    ))
+    emit(as_json, outcome.to_json(), lambda: say(
+        "audit flow run {run}: [bold]{state}[/]\n  report in the Prefect UI: {url}", run=outcome.flow_run_id,
+        state=outcome.state_name, url=outcome.ui_url))
 
 
 @flow_app.command("sweep")
@@ -1034,8 +1033,9 @@ def flow_sweep(
     from flows.orchestration.case_flow import run_sweep_flow
 
     outcome = run_sweep_flow(_ws(), webhook)
-    emit(as_json, outcome.to_json(), lambda: _console().print(
-        f"deadline sweep {outcome.flow_run_id}: [bold]{outcome.state_name}[/]\n  list in the Prefect UI: {outcome.ui_url}"))
+    emit(as_json, outcome.to_json(), lambda: say(
+        "deadline sweep {run}: [bold]{state}[/]\n  list in the Prefect UI: {url}", run=outcome.flow_run_id,
+        state=outcome.state_name, url=outcome.ui_url))
 
 
 @app.command("due")
@@ -1057,16 +1057,12 @@ def due(
             raise DecisionError(f"reminders not delivered: {exc}", code="webhook") from exc
 
     def human() -> None:
-        from rich.table import Table
-
-        t = Table(title=f"due and overdue on {today} (到期提醒)")
-        for col in ("case", "what", "due", "rule", "state"):
-            t.add_column(col)
+        t = table(f"due and overdue on {today} (到期提醒)", "case", "what", "due", "rule", "state")
         for i in items:
             t.add_row(i.case_id, i.what, i.due or "—", i.rule, i.state)
         _console().print(t)
         if delivered:
-            _console().print(f"reminders delivered to {webhook} (HTTP {delivered})")
+            say("reminders delivered to {webhook} (HTTP {status})", webhook=webhook, status=delivered)
 
     emit(as_json, {"today": today, "items": [i.to_json() for i in items], "delivered": delivered}, human)
 
@@ -1096,7 +1092,8 @@ def server_start(
     except ServerStartError as exc:
         raise DecisionError(str(exc), code="prefect-server") from exc
     on = f" on {st.database_url}" if st.database_url else ""
-    emit(as_json, _server_json(st), lambda: _console().print(f"Prefect server running at {st.url} (pid {st.pid}){on}"))
+    emit(as_json, _server_json(st), lambda: say("Prefect server running at {url} (pid {pid}){on}", url=st.url, pid=st.pid,
+                                                on=on))
 
 
 @app.command()
@@ -1127,7 +1124,7 @@ def worker(
     url = resolve_api_url(api_url, ws.prefect_home)
     if deploy:
         names = deploy_flows(url, work_pool=pool, sweep_cron=sweep_cron, sweep_webhook=sweep_webhook)
-        _console(stderr=True).print(f"deployed {', '.join(names)} to the work pool {pool!r} at {url}")
+        say("deployed {names} to the work pool {pool!r} at {url}", stderr=True, names=", ".join(names), pool=pool, url=url)
     run_worker(ws.home, api_url=url, limit=limit, work_pool=pool, name=name, query_seconds=poll_seconds)
 
 
@@ -1152,7 +1149,8 @@ def flow_trigger(
     run_id, state = trigger_case_flow(url, worker_home, case_id, timeout=timeout)
     ui = url.removesuffix("/api")
     emit(as_json, {"case_id": case_id, "flow_run_id": run_id, "state_name": state, "ui_url": f"{ui}/runs/flow-run/{run_id}"},
-         lambda: _console().print(f"flow run {run_id}: [bold]{state}[/]\n  see it in the Prefect UI: {ui}/runs/flow-run/{run_id}"))
+         lambda: say("flow run {run}: [bold]{state}[/]\n  see it in the Prefect UI: {url}", run=run_id, state=state,
+                     url=f"{ui}/runs/flow-run/{run_id}"))
 
 
 @server_app.command("stop")
@@ -1172,9 +1170,9 @@ def server_status_cmd(as_json: bool = JsonOpt) -> None:
     from flows.orchestration.prefect_server import server_status
 
     st = server_status(_ws().prefect_home)
-    emit(as_json, _server_json(st), lambda: _console().print(
-        f"Prefect server running at {st.url} (pid {st.pid})" if st.running else "Prefect server not running"
-    ))
+    emit(as_json, _server_json(st), lambda: say(
+        "Prefect server running at {url} (pid {pid})" if st.running else "Prefect server not running", url=st.url,
+        pid=st.pid))
 
 
 @app.command()
@@ -1219,12 +1217,9 @@ def user_add(
     account, shown = add_account(_ws(), _actor(), name, role, password)
 
     def human() -> None:
-        from rich.markup import escape
-
-        con = _console()
-        con.print(f"account {escape(account.name)} added with roles {', '.join(account.roles)}")
+        say("account {name} added with roles {roles}", name=account.name, roles=", ".join(account.roles))
         if shown:
-            con.print(f"one-time password (shown once, 仅显示一次): {shown}")
+            say("one-time password (shown once, 仅显示一次): {password}", password=shown)
 
     emit(as_json, {**account.to_json(), **({"password": shown} if shown else {})}, human)
 
@@ -1237,7 +1232,7 @@ def user_grant(name: str = typer.Argument(..., metavar="NAME"), role: str = type
     from flows.usecases.accounts import grant_role
 
     a = grant_role(_ws(), _actor(), name, role)
-    emit(as_json, a.to_json(), lambda: _console().print(f"{a.name}: roles now {', '.join(a.roles) or 'none'}", markup=False))
+    emit(as_json, a.to_json(), lambda: say("{name}: roles now {roles}", name=a.name, roles=", ".join(a.roles) or "none"))
 
 
 @user_app.command("revoke")
@@ -1248,7 +1243,7 @@ def user_revoke(name: str = typer.Argument(..., metavar="NAME"), role: str = typ
     from flows.usecases.accounts import revoke_role
 
     a = revoke_role(_ws(), _actor(), name, role)
-    emit(as_json, a.to_json(), lambda: _console().print(f"{a.name}: roles now {', '.join(a.roles) or 'none'}", markup=False))
+    emit(as_json, a.to_json(), lambda: say("{name}: roles now {roles}", name=a.name, roles=", ".join(a.roles) or "none"))
 
 
 @user_app.command("disable")
@@ -1258,7 +1253,7 @@ def user_disable(name: str = typer.Argument(..., metavar="NAME"), as_json: bool 
     from flows.usecases.accounts import disable_account
 
     a = disable_account(_ws(), _actor(), name)
-    emit(as_json, a.to_json(), lambda: _console().print(f"{a.name}: disabled", markup=False))
+    emit(as_json, a.to_json(), lambda: say("{name}: disabled", name=a.name))
 
 
 @user_app.command("token")
@@ -1273,11 +1268,11 @@ def user_token(
 
     if revoke:
         n = revoke_tokens(_ws(), _actor(), name)
-        emit(as_json, {"name": name, "revoked": n}, lambda: _console().print(f"{n} token(s) revoked", markup=False))
+        emit(as_json, {"name": name, "revoked": n}, lambda: say("{tokens} revoked", tokens=_count(n, "token")))
         return
     token, token_id = issue_token(_ws(), _actor(), name)
     emit(as_json, {"token": token, "token_id": token_id, "name": name},
-         lambda: _console().print(f"API token for {name} (shown once, 仅显示一次):\n{token}", markup=False))
+         lambda: say("API token for {name} (shown once, 仅显示一次):\n{token}", name=name, token=token))
 
 
 @user_app.command("list")
@@ -1289,15 +1284,9 @@ def user_list(as_json: bool = JsonOpt) -> None:
     rows = list_accounts(_ws())
 
     def human() -> None:
-        from rich.table import Table
-
-        from rich.markup import escape
-
-        t = Table(title="accounts (账号)")
-        for col in ("name", "roles", "state"):
-            t.add_column(col)
+        t = table("accounts (账号)", "name", "roles", "state")
         for a in rows:
-            t.add_row(escape(a.name), ", ".join(a.roles), "active" if a.active and not a.locked else ("locked" if a.active else "disabled"))
+            t.add_row(a.name, ", ".join(a.roles), "active" if a.active and not a.locked else ("locked" if a.active else "disabled"))
         _console().print(t)
 
     emit(as_json, {"accounts": [a.to_json() for a in rows]}, human)
@@ -1312,15 +1301,9 @@ def user_log(limit: int = typer.Option(200, "--limit", min=1, max=10000), as_jso
     rows = security_log(_ws(), limit=limit)
 
     def human() -> None:
-        from rich.table import Table
-
-        from rich.markup import escape
-
-        t = Table(title="security log (安全审计日志)")
-        for col in ("at (UTC)", "kind", "account", "address", "detail"):
-            t.add_column(col)
+        t = table("security log (安全审计日志)", "at (UTC)", "kind", "account", "address", "detail")
         for r in rows:
-            t.add_row(r["at"][:19], r["kind"], escape(r["account"]), escape(r["address"]), escape(r["detail"]))
+            t.add_row(r["at"][:19], r["kind"], str(r["account"]), str(r["address"]), str(r["detail"]))
         _console().print(t)
 
     emit(as_json, {"entries": rows}, human)
@@ -1355,7 +1338,7 @@ def main(argv: Optional[List[str]] = None) -> None:
         _usage_error(exc, as_json="--json" in args)
         sys.exit(2)
     except typer.Abort:
-        _console(stderr=True).print("aborted; nothing was recorded", markup=False)
+        say("aborted; nothing was recorded", stderr=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
 
@@ -1373,9 +1356,8 @@ def _usage_error(exc: Any, as_json: bool) -> None:
         return
     _print_error(error)
     if exc.ctx is not None:
-        err = _console(stderr=True)
-        err.print(exc.ctx.get_usage(), markup=False)
-        err.print(f"Try '{exc.ctx.command_path} --help' for help.", markup=False)
+        say("{usage}\nTry '{command} --help' for help.", stderr=True, usage=exc.ctx.get_usage(),
+            command=exc.ctx.command_path)
 
 
 if __name__ == "__main__":
