@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Iterable, Iterator, Mapping
 
 from policies.rules import RuleContext, Violation, check, names_cases
+from policies.wording import a
 
 KIND_ZH = {"suspend": "中止执行", "stop": "停止执行", "amend": "变更", "repeal": "废止"}
 
@@ -32,7 +33,7 @@ def only_the_head_suspends_urgently_on_an_article_35_ground(ctx: RuleContext) ->
         return
     problems = []
     if ctx.role != "head":
-        problems.append(f"only the head (行政首长) may suspend execution; this is recorded by a {ctx.role}")
+        problems.append(f"only the head (行政首长) may suspend execution; this is recorded by {a(ctx.role)}")
     if not ctx.case.records("execution-problem-reported"):
         problems.append("no art. 35 situation (a problem, major change or force majeure) has been reported "
                         "(record `execution-problem-reported` first)")

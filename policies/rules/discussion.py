@@ -8,6 +8,7 @@ from typing import Iterator, Mapping, Sequence
 
 from policies.deadlines import ADOPTING, legality_review_window
 from policies.rules import RuleContext, Violation, check
+from policies.wording import a
 
 DECISION_OF_POSITION = {
     "approve": "approved",
@@ -33,7 +34,7 @@ def executive_or_plenary_meeting(ctx: RuleContext) -> Iterator[Violation]:
     if ctx.payload["meeting_type"] not in allowed:
         yield Violation(
             "CD-02",
-            f"a {ctx.payload['meeting_type']} meeting cannot decide a major administrative decision; the draft must be "
+            f"{a(ctx.payload['meeting_type'])} meeting cannot decide a major administrative decision; the draft must be "
             "discussed at the government's executive or plenary meeting (常务会议或者全体会议; 市长办公会、专题会 do not count).",
             {"meeting_type": ctx.payload["meeting_type"], "allowed": list(allowed)},
         )

@@ -8,6 +8,7 @@ from __future__ import annotations
 from typing import Iterator
 
 from policies.rules import RuleContext, Violation, check
+from policies.wording import a
 
 CATEGORIES = {
     "public-policy": "重大公共政策和措施 (art. 3(1)(一))",
@@ -80,7 +81,7 @@ def proposal_states_what_its_proposer_must(ctx: RuleContext) -> Iterator[Violati
     if missing:
         yield Violation(
             "INI-01",
-            f"a proposal by a {kind} ({PROPOSER_ZH.get(kind, kind)}) must state " + "; ".join(missing) + " (proposal).",
+            f"a proposal by {a(kind)} ({PROPOSER_ZH.get(kind, kind)}) must state " + "; ".join(missing) + " (proposal).",
             {"proposer_type": kind, "missing": missing},
         )
 

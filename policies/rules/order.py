@@ -10,6 +10,7 @@ from policies.errors import RuleRefusal
 from policies.pack import PolicyPack, Stage
 from policies.procedure import RECORDED, StageStatus
 from policies.rules import RuleContext, Violation, _home, gate, to_finding
+from policies.wording import a
 
 # (rule id, why, what to record instead of the stage's own conclusion, or "" for the generic advice) or None
 GateReason = Callable[[RuleContext, StageStatus], "tuple[str, str, str] | None"]
@@ -54,8 +55,8 @@ def role_violation(pack: PolicyPack, role: str, event: str, doing: str | None = 
     if role in roles:
         return None
     who = ", ".join(roles) or "nobody (recorded by the engine itself)"
-    sentence = (f"a {role} cannot {doing}; under the {pack.id} pack that is done by: {who}." if doing else
-                f"a {role} cannot record `{event}`; under the {pack.id} pack it is recorded by: {who}.")
+    sentence = (f"{a(role)} cannot {doing}; under the {pack.id} pack that is done by: {who}." if doing else
+                f"{a(role)} cannot record `{event}`; under the {pack.id} pack it is recorded by: {who}.")
     return Violation(
         "ROLE-01",
         sentence,
