@@ -11,21 +11,103 @@ from pathlib import Path
 from typing import Any, Callable, List, Optional
 
 import typer
+from typer.core import TyperGroup
 
 from policies.errors import BadInput, DecisionError
 
+_WORDS = {"str": "TEXT", "int": "N", "float": "NUMBER", "Path": "PATH"}
+
+
+def _in_words(command: Any) -> None:
+    """Help placeholders as words a clerk reads (TEXT, DATE, FILE, N) where typer shows `<str>` or `<list[str]>`;
+    an argument's name (CASE, FILE) is its placeholder, plain in the usage line (not `{CASE}`); flags show none."""
+    if getattr(command, "_in_words", False):
+        return
+    params_of = command.get_params
+
+    def get_params(ctx: Any) -> list[Any]:
+        params = params_of(ctx)
+        _params_in_words(params)
+        return params
+
+    command.get_params = get_params
+    command._in_words = True
+    format_help = command.format_help
+
+    def format_help_filled(ctx: Any, formatter: Any) -> None:
+        _fill_help(command, ctx)
+        format_help(ctx, formatter)
+
+    command.format_help = format_help_filled
+
+
+def _fill_help(command: Any, ctx: Any) -> None:
+    """Put the lists the models hold (event names, flags, categories) into help texts that name them as {events},
+    {flags}, {categories}: one source, read only when help is shown (importing the models costs ~0.5 s)."""
+    texts = [command.help, command.epilog, *(getattr(p, "help", None) for p in command.get_params(ctx))]
+    if not any(t and "{" in t for t in texts):
+        return
+    from typing import get_args
+
+    from models.events import RECORDABLE, Category, Flag
+
+    lists = {"{events}": ", ".join(RECORDABLE), "{flags}": ", ".join(get_args(Flag)),
+             "{categories}": ", ".join(get_args(Category))}
+
+    def filled(text: Optional[str]) -> Optional[str]:
+        for key, value in lists.items():
+            text = text.replace(key, value) if text else text
+        return text
+
+    command.help, command.epilog = filled(command.help), filled(command.epilog)
+    for p in command.get_params(ctx):
+        if getattr(p, "help", None):
+            p.help = filled(p.help)
+
+
+def _params_in_words(params: list[Any]) -> None:
+    for p in params:
+        if p.param_type_name == "argument":
+            word = None
+            name = p.metavar or p.name.upper()
+            usage = (name if p.required else f"[{name}]") + ("..." if p.nargs != 1 and not name.endswith("...") else "")
+            p._usage_display_name = lambda usage=usage: usage
+        elif getattr(p, "is_flag", False):
+            word = None
+        else:
+            bare = p.bare_type()
+            bare = bare[5:-1] if bare.startswith("list[") else bare
+            word = p.metavar or _WORDS.get(bare, bare.upper())
+        p.display_type_rich = lambda ctx, word=word: word
+
+
+class _Group(TyperGroup):
+    """typer's group with help in words (see _in_words), for the commands as they are looked up."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        _in_words(self)
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        cmd = super().get_command(ctx, cmd_name)
+        if cmd is not None and not isinstance(cmd, TyperGroup):
+            _in_words(cmd)
+        return cmd
+
+
 app = typer.Typer(
+    cls=_Group,
     help="juece (决策): major administrative decisions (重大行政决策) run through the procedure of 国务院令第713号.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-case_app = typer.Typer(help="Launch, list and show decision cases.", no_args_is_help=True)
-audit_app = typer.Typer(help="Replay and verify histories (read-only).", no_args_is_help=True)
-calendar_app = typer.Typer(help="The official working-day calendar (国务院办公厅节假日安排通知).", no_args_is_help=True)
-clock_app = typer.Typer(help="The simulated clock of a demo or training workspace.", no_args_is_help=True)
-flow_app = typer.Typer(help="Run Prefect flows over cases.", no_args_is_help=True)
-server_app = typer.Typer(help="The local Prefect server juece starts for flows.", no_args_is_help=True)
+case_app = typer.Typer(help="Launch, list and show decision cases.", no_args_is_help=True, cls=_Group)
+audit_app = typer.Typer(help="Replay and verify histories (read-only).", no_args_is_help=True, cls=_Group)
+calendar_app = typer.Typer(help="The official working-day calendar (国务院办公厅节假日安排通知).", no_args_is_help=True, cls=_Group)
+clock_app = typer.Typer(help="The simulated clock of a demo or training workspace.", no_args_is_help=True, cls=_Group)
+flow_app = typer.Typer(help="Run Prefect flows over cases.", no_args_is_help=True, cls=_Group)
+server_app = typer.Typer(help="The local Prefect server juece starts for flows.", no_args_is_help=True, cls=_Group)
 app.add_typer(case_app, name="case")
 app.add_typer(audit_app, name="audit")
 app.add_typer(calendar_app, name="calendar")
@@ -34,6 +116,11 @@ app.add_typer(flow_app, name="flow")
 app.add_typer(server_app, name="server")
 
 JsonOpt = typer.Option(False, "--json", help="Print exactly one JSON object on stdout.")
+CaseArg = typer.Argument(..., metavar="CASE", help="The case id, e.g. JC-2025-0001 (see `juece case list`).")
+EventArg = typer.Argument(..., metavar="EVENT", help="The event's name, e.g. consultation-opened (the list is above).")
+AS_OF = ("DATETIME: YYYY-MM-DD means the end of that day, YYYY-MM-DDTHH:MM that minute; Asia/Shanghai time unless "
+         "an offset such as +08:00 or Z is given.")
+DATE = "YYYY-MM-DD (Asia/Shanghai)"
 
 
 class _Globals:
@@ -46,8 +133,11 @@ G = _Globals()
 
 @app.callback()
 def _main(
-    home: Optional[str] = typer.Option(None, "--home", help="Workspace folder (or JUECE_HOME; default ./.juece)."),
-    actor: Optional[str] = typer.Option(None, "--as", help="Who is acting, ROLE:NAME (or JUECE_ACTOR)."),
+    home: Optional[str] = typer.Option(None, "--home", metavar="DIR",
+                                       help="The workspace folder (or JUECE_HOME; default ./.juece)."),
+    actor: Optional[str] = typer.Option(
+        None, "--as", metavar="ROLE:NAME", help="Who is acting, e.g. clerk:李明 (or JUECE_ACTOR); roles: legal-office, "
+        "clerk, reviewer, secretary, head, auditor, archivist, admin."),
 ) -> None:
     G.home = home
     G.actor = actor or os.environ.get("JUECE_ACTOR")
@@ -213,13 +303,26 @@ def _moment(text: Optional[str], field: str):  # type: ignore[no-untyped-def]
     return parse_moment(text, field=field)
 
 
+def _as_of(text: Optional[str], field: str = "--as-of"):  # type: ignore[no-untyped-def]
+    """An --as-of moment; a bare date means the END of that day (Asia/Shanghai), so "the case on the day it was
+    launched" exists (a bare date for the clock still means its start)."""
+    moment = _moment(text, field)
+    if moment is not None and text is not None and len(text) == 10:
+        from datetime import timedelta
+
+        moment += timedelta(days=1, microseconds=-1)
+    return moment
+
+
 # --- workspace, clock, calendar ---------------------------------------------------------------------------------
 
 
 @app.command()
 @command
 def init(
-    simulated_clock: Optional[str] = typer.Option(None, "--simulated-clock", help="Start a simulated clock at DATETIME."),
+    simulated_clock: Optional[str] = typer.Option(
+        None, "--simulated-clock", metavar="DATETIME", help="Start a simulated clock (training, demos) at DATETIME, "
+        "e.g. 2025-08-25T09:00 (Asia/Shanghai unless it carries an offset)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Create the workspace (idempotent)."""
@@ -235,7 +338,11 @@ def init(
 
 @clock_app.command("set")
 @command
-def clock_set(moment: str = typer.Argument(..., metavar="DATETIME"), as_json: bool = JsonOpt) -> None:
+def clock_set(
+    moment: str = typer.Argument(..., metavar="DATETIME", help="e.g. 2025-09-01T09:00 (Asia/Shanghai unless it "
+                                 "carries an offset); only forward."),
+    as_json: bool = JsonOpt,
+) -> None:
     """Move a simulated clock forward (recorded in the history)."""
     from flows.usecases.workspace import set_clock
 
@@ -264,7 +371,7 @@ def calendar_list(as_json: bool = JsonOpt) -> None:
 
 @calendar_app.command("days")
 @command
-def calendar_days(year: int = typer.Argument(..., metavar="YEAR"), as_json: bool = JsonOpt) -> None:
+def calendar_days(year: int = typer.Argument(..., metavar="YEAR", help="e.g. 2025"), as_json: bool = JsonOpt) -> None:
     """The rest days and make-up working days of one year."""
     from flows.usecases.calendars import calendar_for
     from flows.usecases.workspace import read_workspace_facts
@@ -284,7 +391,11 @@ def calendar_days(year: int = typer.Argument(..., metavar="YEAR"), as_json: bool
 
 @calendar_app.command("load")
 @command
-def calendar_load(file: Path = typer.Argument(..., metavar="FILE"), as_json: bool = JsonOpt) -> None:
+def calendar_load(
+    file: Path = typer.Argument(..., metavar="FILE", help="The State Council's holiday notice for a year, as "
+                                "JSON (the shipped years are in policies/data/calendar/)."),
+    as_json: bool = JsonOpt,
+) -> None:
     """Load a year's holiday notice (admin); recorded in the workspace history."""
     from flows.usecases.calendars import load_calendar
 
@@ -299,24 +410,30 @@ def calendar_load(file: Path = typer.Argument(..., metavar="FILE"), as_json: boo
 @case_app.command("launch")
 @command
 def case_launch(
-    title: str = typer.Option(..., "--title"),
-    category: str = typer.Option(..., "--category", help="public-policy | plan | resources | public-construction | other"),
+    title: str = typer.Option(..., "--title", help="The decision item's title, e.g. 三亚市公共停车场建设规划."),
+    category: str = typer.Option(..., "--category", metavar="CATEGORY", help="One of {categories} (条例 art. 3)."),
     organ: str = typer.Option(..., "--organ", help="The decision organ (决策机关), e.g. 三亚市人民政府."),
     lead_unit: Optional[str] = typer.Option(None, "--lead-unit", help="The lead undertaking unit (牵头承办单位; INI-03)."),
-    catalog: Optional[str] = typer.Option(None, "--catalog", help="The decision-catalog item (决策事项目录)."),
-    flag: List[str] = typer.Option([], "--flag", help="technical, risk-relevant, special-group, … (repeatable)"),
-    co_unit: List[str] = typer.Option([], "--co-unit", help="Another undertaking unit (repeatable)."),
-    policy: str = typer.Option("cn-2019", "--policy"),
+    catalog: Optional[str] = typer.Option(None, "--catalog", metavar="ITEM",
+                                          help="The decision-catalog item it carries out (决策事项目录), e.g. 2025-03."),
+    flag: List[str] = typer.Option([], "--flag", metavar="FLAG",
+                                   help="What applies to the matter (repeatable), one of: {flags}."),
+    co_unit: List[str] = typer.Option([], "--co-unit", metavar="UNIT", help="Another undertaking unit (repeatable)."),
+    policy: str = typer.Option("cn-2019", "--policy", metavar="PACK", help="The policy pack the case is judged by for "
+                               "life: cn-2019 (the national regulation) or sanya-2022 (the Sanya plan's additions)."),
     decided_on: Optional[str] = typer.Option(
-        None, "--decided-on", help="YYYY-MM-DD: the day the decision organ decided to launch the procedure (INI-02; "
-        "default today)."),
+        None, "--decided-on", metavar="DATE", help=f"{DATE}: the day the decision organ decided to launch the procedure "
+        "(INI-02; default today)."),
     proposal: Optional[str] = typer.Option(
         None, "--proposal", metavar="FILE", help="The proposal it answers, JSON (INI-01: proposer_type, proposer, and "
         "for a department or lower government problem, reasons_basis, preliminary_plan, necessity, feasibility)."),
-    acknowledge: List[str] = typer.Option([], "--acknowledge", help="A WARN rule id to acknowledge (repeatable)."),
-    reason: List[str] = typer.Option([], "--reason", help="The reason for each --acknowledge, in the same order."),
-    idempotency_key: Optional[str] = typer.Option(None, "--idempotency-key", help="A retry with the same key returns "
-                                                  "the first case; without one every launch is a new case."),
+    acknowledge: List[str] = typer.Option([], "--acknowledge", metavar="RULE",
+                                          help="A warning's rule id to acknowledge, e.g. ORD-02 (repeatable)."),
+    reason: List[str] = typer.Option([], "--reason", metavar="TEXT",
+                                     help="Why, for each --acknowledge, in the same order (recorded)."),
+    idempotency_key: Optional[str] = typer.Option(None, "--idempotency-key", metavar="KEY", help="A retry with the "
+                                                  "same key returns the first case; without one every launch is a new "
+                                                  "case."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Launch a case (legal office); prints the new case id."""
@@ -338,10 +455,11 @@ def case_launch(
 @case_app.command("adjust")
 @command
 def case_adjust(
-    case_id: str = typer.Argument(..., metavar="CASE"),
-    kind: str = typer.Option(..., "--kind", help="stop | amend | repeal (a suspension is `record … adjustment-decided` by the head)"),
+    case_id: str = CaseArg,
+    kind: str = typer.Option(..., "--kind", metavar="KIND",
+                             help="stop, amend or repeal (a suspension is `record … adjustment-decided` by the head)."),
     ground: str = typer.Option(..., "--ground", help="The art. 35 ground or evaluation it rests on."),
-    decided_on: str = typer.Option(..., "--decided-on", help="YYYY-MM-DD"),
+    decided_on: str = typer.Option(..., "--decided-on", metavar="DATE", help=f"{DATE}: when it was decided."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Open a child case to stop, amend or repeal a decision (条例 art. 37: the statutory procedure again)."""
@@ -356,7 +474,11 @@ def case_adjust(
 
 @case_app.command("list")
 @command
-def case_list(status: Optional[str] = typer.Option(None, "--status", help="open | decided | published | ended"), as_json: bool = JsonOpt) -> None:
+def case_list(
+    status: Optional[str] = typer.Option(None, "--status", metavar="STATUS",
+                                         help="Only cases that are open, decided, published or ended."),
+    as_json: bool = JsonOpt,
+) -> None:
     """Every case, with what it waits on."""
     from flows.usecases.show import list_cases
 
@@ -374,14 +496,14 @@ def case_list(status: Optional[str] = typer.Option(None, "--status", help="open 
 @case_app.command("show")
 @command
 def case_show(
-    case_id: str = typer.Argument(..., metavar="CASE"),
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Show the case as it stood at DATETIME."),
+    case_id: str = CaseArg,
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATETIME", help="The case as it stood at " + AS_OF),
     as_json: bool = JsonOpt,
 ) -> None:
     """A case's stages, next step, deadlines and warnings."""
     from flows.usecases.show import show_case
 
-    view = show_case(_ws(), case_id, as_of=_moment(as_of, "--as-of"))
+    view = show_case(_ws(), case_id, as_of=_as_of(as_of))
     emit(as_json, view.to_json(), lambda: print_case(view))
 
 
@@ -427,16 +549,24 @@ def _count(n: int, noun: str) -> str:
 @app.command()
 @command
 def record(
-    case_id: str = typer.Argument(..., metavar="CASE"),
-    event: str = typer.Argument(..., metavar="EVENT"),
-    file: str = typer.Option(..., "--file", "-f", help="The payload as JSON, or - for stdin."),
-    acknowledge: List[str] = typer.Option([], "--acknowledge", help="A WARN rule id to acknowledge (repeatable)."),
-    reason: List[str] = typer.Option([], "--reason", help="The reason for each --acknowledge, in the same order."),
-    idempotency_key: Optional[str] = typer.Option(None, "--idempotency-key"),
-    if_seq: Optional[int] = typer.Option(None, "--if-seq", help="Record only if the case still has exactly N events (else exit 6)."),
+    case_id: str = CaseArg,
+    event: str = EventArg,
+    file: str = typer.Option(..., "--file", "-f", metavar="FILE", help="The path of the payload, a JSON file (`juece "
+                             "example EVENT` prints one), or - to read it from stdin; at most 1 MiB (LIM-01)."),
+    acknowledge: List[str] = typer.Option([], "--acknowledge", metavar="RULE",
+                                          help="A warning's rule id to acknowledge, e.g. PP-05 (repeatable)."),
+    reason: List[str] = typer.Option([], "--reason", metavar="TEXT",
+                                     help="Why, for each --acknowledge, in the same order (recorded)."),
+    idempotency_key: Optional[str] = typer.Option(
+        None, "--idempotency-key", metavar="KEY", help="A key for safe retries: a retry with the same key and payload "
+        "returns the first record (default: one derived from the case, the event and the payload)."),
+    if_seq: Optional[int] = typer.Option(None, "--if-seq", metavar="N",
+                                         help="Record only if the case still has exactly N events (else exit 6)."),
     as_json: bool = JsonOpt,
 ) -> None:
-    """Record an event on a case, checked against the case's policy pack."""
+    """Record an event on a case, checked against the case's policy pack.
+
+    Events: {events}. `juece schema EVENT` prints an event's fields, `juece example EVENT` a valid payload."""
     from flows.usecases.record import record_event
 
     if len(acknowledge) != len(reason):
@@ -460,8 +590,8 @@ def record(
 @app.command()
 @command
 def attach(
-    case_id: str = typer.Argument(..., metavar="CASE"),
-    file: Path = typer.Argument(..., metavar="FILE"),
+    case_id: str = CaseArg,
+    file: Path = typer.Argument(..., metavar="FILE", help="The document's path."),
     name: Optional[str] = typer.Option(None, "--name", help="The name shown (default: the file's own name)."),
     title: str = typer.Option("", "--title", help="What the document is, e.g. 社会稳定风险评估报告."),
     non_disclosure: Optional[str] = typer.Option(None, "--non-disclosure", metavar="BASIS",
@@ -480,8 +610,10 @@ def attach(
 
 @app.command()
 @command
-def schema(event: str = typer.Argument(..., metavar="EVENT"), as_json: bool = JsonOpt) -> None:
-    """The JSON Schema of an event's payload."""
+def schema(event: str = EventArg, as_json: bool = JsonOpt) -> None:
+    """The JSON Schema of an event's payload.
+
+    Events: {events}."""
     from models.events import ENGINE_EVENTS, EVENT_TYPES, RECORDABLE
 
     if event not in EVENT_TYPES or event in ENGINE_EVENTS:
@@ -491,8 +623,10 @@ def schema(event: str = typer.Argument(..., metavar="EVENT"), as_json: bool = Js
 
 @app.command()
 @command
-def example(event: str = typer.Argument(..., metavar="EVENT"), as_json: bool = JsonOpt) -> None:
-    """A valid example payload, bare, to pipe into `juece record CASE EVENT --file -`."""
+def example(event: str = EventArg, as_json: bool = JsonOpt) -> None:
+    """A valid example payload, bare, to pipe into `juece record CASE EVENT --file -`.
+
+    Events: {events}."""
     from models.events import ENGINE_EVENTS, EVENT_TYPES, RECORDABLE
 
     if event not in EVENT_TYPES or event in ENGINE_EVENTS:
@@ -506,14 +640,15 @@ def example(event: str = typer.Argument(..., metavar="EVENT"), as_json: bool = J
 @audit_app.command("replay")
 @command
 def audit_replay(
-    case_id: str = typer.Argument(..., metavar="CASE"),
-    as_of: Optional[str] = typer.Option(None, "--as-of"),
+    case_id: str = CaseArg,
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATETIME",
+                                        help="Replay the history up to " + AS_OF),
     as_json: bool = JsonOpt,
 ) -> None:
     """The case as it stood at a moment, and every event with actor, role and rule checks."""
     from flows.usecases.audit import replay_case
 
-    rep = replay_case(_ws(), case_id, as_of=_moment(as_of, "--as-of"))
+    rep = replay_case(_ws(), case_id, as_of=_as_of(as_of))
 
     def human() -> None:
         print_case(rep.view)
@@ -539,9 +674,11 @@ def _read_text(path: Path, field: str) -> str:
 @audit_app.command("verify")
 @command
 def audit_verify(
-    case_ids: List[str] = typer.Argument(None, metavar="[CASE]..."),
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", help="A checkpoint file kept outside the database."),
-    public_key: Optional[Path] = typer.Option(None, "--public-key", help="The PEM key to check it with (default: this installation's)."),
+    case_ids: List[str] = typer.Argument(None, metavar="CASE...", help="The cases to verify (default: every case)."),
+    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", metavar="FILE",
+                                              help="A checkpoint file kept outside the database (`audit checkpoint`)."),
+    public_key: Optional[Path] = typer.Option(None, "--public-key", metavar="FILE",
+                                              help="The PEM key to check it with (default: this installation's)."),
     as_json: bool = JsonOpt,
 ) -> int:
     """Integrity of every history, and every rule re-run; exit 4 on tampering, 5 on findings."""
@@ -591,7 +728,8 @@ def print_verify(report: Any) -> None:
 @audit_app.command("checkpoint")
 @command
 def audit_checkpoint(
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the checkpoint to this file (keep a copy elsewhere)."),
+    out: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="Write the checkpoint to this new file "
+                                       "(keep a copy elsewhere); an existing file is never overwritten."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Sign a checkpoint of the whole history: tree size, Merkle root (RFC 9162), head hash."""
@@ -622,26 +760,31 @@ def audit_key(as_json: bool = JsonOpt) -> None:
 @audit_app.command("prove")
 @command
 def audit_prove(
-    case_id: str = typer.Argument(..., metavar="CASE"),
-    seq: int = typer.Argument(..., metavar="SEQ"),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the proof to this file."),
+    case_id: str = CaseArg,
+    seq: int = typer.Argument(..., metavar="SEQ", help="The event's number in the case (# in `audit replay`)."),
+    out: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="Write the proof to this file."),
+    as_json: bool = typer.Option(False, "--json", help="Print exactly one JSON object on stdout: the proof, or with "
+                                 "--out where it was written."),
 ) -> None:
     """An inclusion proof of one event in a signed checkpoint, verifiable offline (`juece audit check-proof`)."""
     from flows.usecases.proofs import prove
 
-    text = json.dumps(prove(_ws(), case_id, seq), ensure_ascii=False, indent=2) + "\n"
+    proof = prove(_ws(), case_id, seq)
+    text = json.dumps(proof, ensure_ascii=False, indent=2) + "\n"
     if out is None:
-        sys.stdout.write(text)
-    else:
-        out.write_text(text, encoding="utf-8")
-        say("inclusion proof of {case} #{seq} written to {out}", case=case_id, seq=seq, out=out)
+        emit(as_json, proof, lambda: sys.stdout.write(text))
+        return
+    out.write_text(text, encoding="utf-8")
+    emit(as_json, {"case_id": case_id, "seq": seq, "out": str(out)},
+         lambda: say("inclusion proof of {case} #{seq} written to {out}", case=case_id, seq=seq, out=out))
 
 
 @audit_app.command("check-proof")
 @command
 def audit_check_proof(
-    file: Path = typer.Argument(..., metavar="FILE"),
-    public_key: Optional[Path] = typer.Option(None, "--public-key", help="The installation's public key, from a copy you trust."),
+    file: Path = typer.Argument(..., metavar="FILE", help="The proof, as `audit prove` wrote it."),
+    public_key: Optional[Path] = typer.Option(None, "--public-key", metavar="FILE",
+                                              help="The installation's public key (PEM), from a copy you trust."),
     as_json: bool = JsonOpt,
 ) -> int:
     """Verify an inclusion proof offline: no workspace, no database (exit 4 when it does not verify)."""
@@ -657,19 +800,19 @@ def audit_check_proof(
     return 0 if ok else 4
 
 
-archive_app = typer.Typer(help="Archive dossiers as BagIt bags, and verify them with nothing but the bag.", no_args_is_help=True)
+archive_app = typer.Typer(help="Archive dossiers as BagIt bags, and verify them with nothing but the bag.", no_args_is_help=True, cls=_Group)
 app.add_typer(archive_app, name="archive")
 
 
 @archive_app.command("export")
 @command
 def archive_export(
-    case_id: str = typer.Argument(..., metavar="CASE"),
-    out: Path = typer.Option(..., "--out", help="A new folder for the bag."),
+    case_id: str = CaseArg,
+    out: Path = typer.Option(..., "--out", metavar="DIR", help="A new folder for the bag."),
     public: bool = typer.Option(False, "--public", help="A disclosure export: leaves out 依法不予公开 material and the names of private persons who commented, and says where."),
-    fonds: str = typer.Option("Z001", "--fonds", help="全宗号 (fonds number) for the 档号."),
-    org: str = typer.Option("FZ", "--org-code", help="机构（问题）代码 for the 档号."),
-    classification: str = typer.Option("公开", "--classification", help="密级 written in bag-info."),
+    fonds: str = typer.Option("Z001", "--fonds", metavar="CODE", help="全宗号 (fonds number) for the 档号."),
+    org: str = typer.Option("FZ", "--org-code", metavar="CODE", help="机构（问题）代码 for the 档号."),
+    classification: str = typer.Option("公开", "--classification", metavar="LEVEL", help="密级 written in bag-info."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Export a published (or ended) case as a BagIt bag with its history, proofs, documents and dossier page."""
@@ -686,8 +829,9 @@ def archive_export(
 @archive_app.command("verify")
 @command
 def archive_verify(
-    path: Path = typer.Argument(..., metavar="DIR"),
-    public_key: Optional[Path] = typer.Option(None, "--public-key", help="The installation's public key, from a copy you trust."),
+    path: Path = typer.Argument(..., metavar="DIR", help="The bag's folder."),
+    public_key: Optional[Path] = typer.Option(None, "--public-key", metavar="FILE",
+                                              help="The installation's public key (PEM), from a copy you trust."),
     as_json: bool = JsonOpt,
 ) -> int:
     """Verify a bag with nothing but the bag: full BagIt validation, the chain, the checkpoint, proofs and pages."""
@@ -708,16 +852,16 @@ def archive_verify(
     return 0 if v.ok else 4
 
 
-publication_app = typer.Typer(help="Check published copies of decisions against their record.", no_args_is_help=True)
+publication_app = typer.Typer(help="Check published copies of decisions against their record.", no_args_is_help=True, cls=_Group)
 app.add_typer(publication_app, name="publication")
 
 
 @publication_app.command("verify")
 @command
 def publication_verify(
-    case_id: str = typer.Argument(..., metavar="CASE"),
-    url: Optional[str] = typer.Option(None, "--url", help="A web copy of the decision text."),
-    file: Optional[Path] = typer.Option(None, "--file", help="A local copy of the decision text."),
+    case_id: str = CaseArg,
+    url: Optional[str] = typer.Option(None, "--url", metavar="URL", help="A web copy of the decision text."),
+    file: Optional[Path] = typer.Option(None, "--file", metavar="FILE", help="A local copy of the decision text."),
     as_json: bool = JsonOpt,
 ) -> int:
     """Does a copy match the sha256 recorded with `decision-published`? Exit 4 when it differs."""
@@ -741,14 +885,14 @@ def publication_verify(
     return 0 if v.matches else 4
 
 
-experts_app = typer.Typer(help="The expert pool (决策咨询论证专家库) and recorded panel draws.", no_args_is_help=True)
+experts_app = typer.Typer(help="The expert pool (决策咨询论证专家库) and recorded panel draws.", no_args_is_help=True, cls=_Group)
 app.add_typer(experts_app, name="experts")
 
 
 @experts_app.command("import")
 @command
 def experts_import(
-    file: Path = typer.Argument(..., metavar="FILE"),
+    file: Path = typer.Argument(..., metavar="FILE", help="The list: JSON, or CSV with a header row."),
     bank: str = typer.Option(..., "--bank", help="Which bank the list comes from, e.g. 海南省决策咨询论证专家库."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -780,10 +924,10 @@ def experts_list(as_json: bool = JsonOpt) -> None:
 @experts_app.command("draw")
 @command
 def experts_draw(
-    case_id: str = typer.Argument(..., metavar="CASE"),
-    count: int = typer.Option(3, "--count"),
+    case_id: str = CaseArg,
+    count: int = typer.Option(3, "--count", metavar="N", min=1, help="How many experts to draw."),
     seed: Optional[str] = typer.Option(None, "--seed", help="Repeat a draw with its recorded seed."),
-    specialty: str = typer.Option("", "--specialty"),
+    specialty: str = typer.Option("", "--specialty", help="Draw only experts of this specialty, e.g. 交通规划."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Draw a panel at random (interested experts excluded, differing views preferred) and record the draw."""
@@ -802,15 +946,15 @@ def experts_draw(
     emit(as_json, {"case_id": case_id, "seq": rec.seq, "drawn": [e.model_dump() for e in panel], "excluded": excluded}, human)
 
 
-comments_app = typer.Typer(help="Public comments (公众意见): import, counts and clusters, dispositions.", no_args_is_help=True)
+comments_app = typer.Typer(help="Public comments (公众意见): import, counts and clusters, dispositions.", no_args_is_help=True, cls=_Group)
 app.add_typer(comments_app, name="comments")
 
 
 @comments_app.command("import")
 @command
 def comments_import(
-    case_id: str = typer.Argument(..., metavar="CASE"),
-    file: Path = typer.Argument(..., metavar="FILE"),
+    case_id: str = CaseArg,
+    file: Path = typer.Argument(..., metavar="FILE", help="JSON Lines (.jsonl) or CSV with a header row."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Import JSON Lines or CSV (submitted_at, channel, author, text): validated, all or nothing, idempotent."""
@@ -827,8 +971,8 @@ def comments_import(
 @comments_app.command("show")
 @command
 def comments_show(
-    case_id: str = typer.Argument(..., metavar="CASE"),
-    top: int = typer.Option(10, "--top"),
+    case_id: str = CaseArg,
+    top: int = typer.Option(10, "--top", metavar="N", min=0, help="How many of the largest clusters to show."),
     report: bool = typer.Option(False, "--report", help="Also print the handling-report draft (PP-07)."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -856,10 +1000,10 @@ def comments_show(
 @comments_app.command("dispose")
 @command
 def comments_dispose(
-    case_id: str = typer.Argument(..., metavar="CASE"),
-    target: str = typer.Argument(..., metavar="TARGET", help="comment:<id> or cluster:<n>"),
-    disposition: str = typer.Argument(..., metavar="DISPOSITION", help="adopted | partly-adopted | not-adopted"),
-    reason: str = typer.Option("", "--reason"),
+    case_id: str = CaseArg,
+    target: str = typer.Argument(..., metavar="TARGET", help="comment:ID or cluster:N (from `comments show`)."),
+    disposition: str = typer.Argument(..., metavar="DISPOSITION", help="adopted, partly-adopted or not-adopted."),
+    reason: str = typer.Option("", "--reason", help="Why (feeds the handling report; needed for not-adopted and partly-adopted, 条例 art. 18)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Record how a comment or a cluster was handled (a `comment-disposed` record); it feeds the handling report."""
@@ -871,7 +1015,7 @@ def comments_dispose(
 
 
 catalog_app = typer.Typer(help="The decision catalog (重大行政决策事项目录): publish versions, list them, year-end report.",
-                          no_args_is_help=True)
+                          no_args_is_help=True, cls=_Group)
 app.add_typer(catalog_app, name="catalog")
 
 
@@ -914,8 +1058,8 @@ def catalog_schema(as_json: bool = JsonOpt) -> None:
 @catalog_app.command("list")
 @command
 def catalog_list(
-    organ: Optional[str] = typer.Option(None, "--organ"),
-    year: Optional[int] = typer.Option(None, "--year"),
+    organ: Optional[str] = typer.Option(None, "--organ", help="Only this organ's catalogs."),
+    year: Optional[int] = typer.Option(None, "--year", metavar="YEAR", help="Only this year's catalogs."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Every published catalog version, and the items of the versions in force."""
@@ -951,8 +1095,8 @@ def catalog_list(
 @catalog_app.command("report")
 @command
 def catalog_report(
-    year: Optional[int] = typer.Option(None, "--year", help="The catalog year (default: this year)."),
-    organ: Optional[str] = typer.Option(None, "--organ"),
+    year: Optional[int] = typer.Option(None, "--year", metavar="YEAR", help="The catalog year (default: this year)."),
+    organ: Optional[str] = typer.Option(None, "--organ", help="Only this organ's catalog."),
     as_json: bool = JsonOpt,
 ) -> int:
     """The year-end report (SCP-06): every catalog item and whether its dossier is archived; exit 5 when any is not."""
@@ -984,7 +1128,7 @@ def catalog_report(
 
 @flow_app.command("run")
 @command
-def flow_run(case_id: str = typer.Argument(..., metavar="CASE"), as_json: bool = JsonOpt) -> None:
+def flow_run(case_id: str = CaseArg, as_json: bool = JsonOpt) -> None:
     """Run the case's Prefect flow: advance it as far as its records allow and publish its stage table."""
     from flows.orchestration.case_flow import run_case_flow
 
@@ -997,8 +1141,8 @@ def flow_run(case_id: str = typer.Argument(..., metavar="CASE"), as_json: bool =
 @flow_app.command("publish")
 @command
 def flow_publish(
-    case_id: str = typer.Argument(..., metavar="CASE"),
-    portal: str = typer.Option(..., "--portal", help="The publication portal's endpoint (POST)."),
+    case_id: str = CaseArg,
+    portal: str = typer.Option(..., "--portal", metavar="URL", help="The publication portal's endpoint (POST)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Post a published decision's text to a portal (retrying only transient failures) and record where it is."""
@@ -1026,7 +1170,8 @@ def flow_audit(as_json: bool = JsonOpt) -> None:
 @flow_app.command("sweep")
 @command
 def flow_sweep(
-    webhook: Optional[str] = typer.Option(None, "--webhook", envvar="JUECE_WEBHOOK_URL", help="Where to POST reminders."),
+    webhook: Optional[str] = typer.Option(None, "--webhook", metavar="URL", envvar="JUECE_WEBHOOK_URL",
+                                          help="Where to POST reminders (or JUECE_WEBHOOK_URL)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Run the deadline sweep once as a Prefect flow: due and overdue items, reminders to the webhook."""
@@ -1041,14 +1186,15 @@ def flow_sweep(
 @app.command("due")
 @command
 def due(
-    as_of: Optional[str] = typer.Option(None, "--as-of", help="Sweep as of DATETIME."),
-    webhook: Optional[str] = typer.Option(None, "--webhook", envvar="JUECE_WEBHOOK_URL", help="Also POST the reminders here."),
+    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATETIME", help="What was due at " + AS_OF),
+    webhook: Optional[str] = typer.Option(None, "--webhook", metavar="URL", envvar="JUECE_WEBHOOK_URL",
+                                          help="Also POST the reminders here (or JUECE_WEBHOOK_URL)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """What is due and overdue across every case (the sweep, without Prefect)."""
     from flows.usecases.sweep import TransientDeliveryError, DeliveryRefused, deliver, sweep
 
-    today, items = sweep(_ws(), as_of=_moment(as_of, "--as-of"))
+    today, items = sweep(_ws(), as_of=_as_of(as_of))
     delivered = None
     if webhook and items:
         try:
@@ -1103,10 +1249,11 @@ def worker(
         None, "--api-url", metavar="URL",
         help="The Prefect server's API, http://HOST:4200/api (or PREFECT_API_URL; default: this workspace's server).",
     ),
-    limit: Optional[int] = typer.Option(None, "--limit", min=1, help="At most this many flow runs at once here."),
-    pool: str = typer.Option("juece", "--pool", help="The process work pool to serve."),
+    limit: Optional[int] = typer.Option(None, "--limit", metavar="N", min=1, help="At most this many flow runs at once here."),
+    pool: str = typer.Option("juece", "--pool", metavar="POOL", help="The process work pool to serve."),
     name: Optional[str] = typer.Option(None, "--name", help="This worker's name in the Prefect UI (one per process)."),
-    poll_seconds: float = typer.Option(2.0, "--poll-seconds", min=0.5, help="How often to ask the server for runs."),
+    poll_seconds: float = typer.Option(2.0, "--poll-seconds", metavar="SECONDS", min=0.5,
+                                       help="How often to ask the server for runs."),
     deploy: bool = typer.Option(
         True, "--deploy/--no-deploy", help="Create the work pool if missing and create or update juece's deployments."
     ),
@@ -1116,27 +1263,32 @@ def worker(
     sweep_webhook: Optional[str] = typer.Option(
         None, "--sweep-webhook", metavar="URL", help="Where the scheduled sweep posts its reminders."
     ),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout when the worker starts "
+                                 "serving (where, which pool, what was deployed); errors as the error object."),
 ) -> None:
     """Run juece's flows on this machine: serve the Prefect work pool until stopped (SIGTERM or Ctrl-C)."""
     from flows.orchestration.worker import deploy_flows, resolve_api_url, run_worker
 
     ws = _ws()
     url = resolve_api_url(api_url, ws.prefect_home)
-    if deploy:
-        names = deploy_flows(url, work_pool=pool, sweep_cron=sweep_cron, sweep_webhook=sweep_webhook)
-        say("deployed {names} to the work pool {pool!r} at {url}", stderr=True, names=", ".join(names), pool=pool, url=url)
+    names = deploy_flows(url, work_pool=pool, sweep_cron=sweep_cron, sweep_webhook=sweep_webhook) if deploy else []
+    emit(as_json, {"api_url": url, "work_pool": pool, "name": name, "deployed": names}, lambda: say(
+        "deployed {names} to the work pool {pool!r} at {url}", stderr=True, names=", ".join(names), pool=pool,
+        url=url) if deploy else None)
+    if as_json:
+        sys.stdout.flush()
     run_worker(ws.home, api_url=url, limit=limit, work_pool=pool, name=name, query_seconds=poll_seconds)
 
 
 @flow_app.command("trigger")
 @command
 def flow_trigger(
-    case_id: str = typer.Argument(..., metavar="CASE"),
+    case_id: str = CaseArg,
     worker_home: str = typer.Option(
         "", "--worker-home", metavar="PATH", help="The workspace as the workers see it (default: each worker's own)."
     ),
     api_url: Optional[str] = typer.Option(None, "--api-url", metavar="URL", help="The Prefect server's API."),
-    timeout: float = typer.Option(120.0, "--timeout", help="Seconds to wait for a worker to finish the run."),
+    timeout: float = typer.Option(120.0, "--timeout", metavar="SECONDS", help="How long to wait for a worker to finish the run."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Run the case's flow on a `juece worker` (the scaled setup) and wait for it."""
@@ -1156,11 +1308,15 @@ def flow_trigger(
 @server_app.command("stop")
 @command
 def server_stop(as_json: bool = JsonOpt) -> None:
-    """Stop the local Prefect server."""
-    from flows.orchestration.prefect_server import stop_server
+    """Stop the local Prefect server (saying so when none was running)."""
+    from flows.orchestration.prefect_server import server_status, stop_server
 
-    st = stop_server(_ws().prefect_home)
-    emit(as_json, _server_json(st), lambda: _console().print("Prefect server stopped"))
+    home = _ws().prefect_home
+    before = server_status(home)
+    was_running = before.running or before.pid is not None
+    st = stop_server(home)
+    emit(as_json, {**_server_json(st), "was_running": was_running}, lambda: say(
+        "Prefect server stopped" if was_running else "no Prefect server was running; nothing to stop"))
 
 
 @server_app.command("status")
@@ -1190,7 +1346,7 @@ def demo(
 # --- accounts and the web console -------------------------------------------------------------------------------
 
 user_app = typer.Typer(help="Accounts (账号): add, grant, revoke, disable, tokens; recorded in the workspace history.",
-                       no_args_is_help=True)
+                       no_args_is_help=True, cls=_Group)
 app.add_typer(user_app, name="user")
 
 
@@ -1202,7 +1358,7 @@ def _account_json(a: Any) -> dict[str, Any]:
 @command
 def user_add(
     name: str = typer.Argument(..., metavar="NAME", help="The person's name as it is recorded, e.g. 李明."),
-    role: List[str] = typer.Option(..., "--role", help="A role to grant (repeatable)."),
+    role: List[str] = typer.Option(..., "--role", metavar="ROLE", help="A role to grant, e.g. clerk (repeatable)."),
     password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin (one line)."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -1226,7 +1382,8 @@ def user_add(
 
 @user_app.command("grant")
 @command
-def user_grant(name: str = typer.Argument(..., metavar="NAME"), role: str = typer.Argument(..., metavar="ROLE"),
+def user_grant(name: str = typer.Argument(..., metavar="NAME", help="The account's name."),
+               role: str = typer.Argument(..., metavar="ROLE", help="e.g. clerk, reviewer, auditor."),
                as_json: bool = JsonOpt) -> None:
     """Grant a role to an account (admin; recorded)."""
     from flows.usecases.accounts import grant_role
@@ -1237,7 +1394,8 @@ def user_grant(name: str = typer.Argument(..., metavar="NAME"), role: str = type
 
 @user_app.command("revoke")
 @command
-def user_revoke(name: str = typer.Argument(..., metavar="NAME"), role: str = typer.Argument(..., metavar="ROLE"),
+def user_revoke(name: str = typer.Argument(..., metavar="NAME", help="The account's name."),
+                role: str = typer.Argument(..., metavar="ROLE", help="The role to take away."),
                 as_json: bool = JsonOpt) -> None:
     """Revoke a role from an account (admin; recorded)."""
     from flows.usecases.accounts import revoke_role
@@ -1248,7 +1406,8 @@ def user_revoke(name: str = typer.Argument(..., metavar="NAME"), role: str = typ
 
 @user_app.command("disable")
 @command
-def user_disable(name: str = typer.Argument(..., metavar="NAME"), as_json: bool = JsonOpt) -> None:
+def user_disable(name: str = typer.Argument(..., metavar="NAME", help="The account's name."),
+                 as_json: bool = JsonOpt) -> None:
     """Disable an account (admin; recorded): it signs in no more and its sessions and tokens stop working."""
     from flows.usecases.accounts import disable_account
 
@@ -1259,7 +1418,7 @@ def user_disable(name: str = typer.Argument(..., metavar="NAME"), as_json: bool 
 @user_app.command("token")
 @command
 def user_token(
-    name: str = typer.Argument(..., metavar="NAME"),
+    name: str = typer.Argument(..., metavar="NAME", help="The account's name."),
     revoke: bool = typer.Option(False, "--revoke", help="Revoke every token of the account instead."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -1294,7 +1453,8 @@ def user_list(as_json: bool = JsonOpt) -> None:
 
 @user_app.command("log")
 @command
-def user_log(limit: int = typer.Option(200, "--limit", min=1, max=10000), as_json: bool = JsonOpt) -> None:
+def user_log(limit: int = typer.Option(200, "--limit", metavar="N", min=1, max=10000, help="Show the newest N entries."),
+             as_json: bool = JsonOpt) -> None:
     """The security log (安全审计日志): sign-ins, failures, lockouts, grants, token use; newest first."""
     from flows.usecases.sessions import security_log
 
@@ -1312,9 +1472,9 @@ def user_log(limit: int = typer.Option(200, "--limit", min=1, max=10000), as_jso
 @app.command()
 @command
 def web(
-    host: str = typer.Option("127.0.0.1", "--host"),
-    port: int = typer.Option(8000, "--port", min=1, max=65535),
-    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes (uvicorn)."),
+    host: str = typer.Option("127.0.0.1", "--host", metavar="ADDRESS", help="The address to listen on."),
+    port: int = typer.Option(8000, "--port", metavar="PORT", min=1, max=65535, help="The port to listen on."),
+    workers: int = typer.Option(1, "--workers", metavar="N", min=1, max=64, help="Worker processes (uvicorn)."),
 ) -> None:
     """The web console and the HTTP API (/api/v1); on PostgreSQL any number of instances share sessions and state."""
     from web.server import serve

@@ -104,3 +104,119 @@ def test_a_refusal_quoting_typed_text_shows_it_as_typed(ws):  # type: ignore[no-
     code, out, err = juece(ws.home, "case", "show", "JC-[red]1[/red]")
     assert code == 2
     assert "JC-[red]1[/red]" in err
+
+
+# --- contract gaps ------------------------------------------------------------------------------------------------
+
+
+def test_as_of_a_bare_date_means_the_end_of_that_day_so_the_case_exists_on_its_launch_day(ws):  # type: ignore[no-untyped-def]
+    code, out, err = juece(ws.home, *LAUNCH, "--json", actor="legal-office:张伟")  # the clock: 2025-08-25 09:00
+    case_id = json.loads(out)["case_id"]
+    for command in (("case", "show"), ("audit", "replay")):
+        code, out, err = juece(ws.home, *command, case_id, "--as-of", "2025-08-25", "--json")
+        assert code == 0, (command, err)
+        shown = json.loads(out)
+        as_of = (shown.get("case") or shown)["as_of"]
+        assert as_of.startswith("2025-08-25T23:59:59") and as_of.endswith("+08:00"), as_of
+    code, out, err = juece(ws.home, "case", "show", case_id, "--as-of", "2025-08-24", "--json")
+    assert code == 2 and json.loads(out)["error"]["field"] == "--as-of"
+    # a moment without a zone is Asia/Shanghai: 08:59 there is before the launch, 09:00 is not
+    assert juece(ws.home, "case", "show", case_id, "--as-of", "2025-08-25T08:59")[0] == 2
+    assert juece(ws.home, "case", "show", case_id, "--as-of", "2025-08-25T09:00")[0] == 0
+    assert juece(ws.home, "case", "show", case_id, "--as-of", "2025-08-25T01:00Z")[0] == 0
+
+
+def test_server_stop_says_no_server_was_running_when_none_was(ws):  # type: ignore[no-untyped-def]
+    code, out, err = juece(ws.home, "server", "stop")
+    assert code == 0, err
+    assert "no Prefect server was running" in out and "stopped" not in out.replace("nothing to stop", "")
+    code, out, err = juece(ws.home, "server", "stop", "--json")
+    assert code == 0 and json.loads(out)["was_running"] is False
+
+
+def test_audit_prove_with_json_prints_one_object_with_or_without_out(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+    code, out, err = juece(ws.home, *LAUNCH, "--json", actor="legal-office:张伟")
+    case_id = json.loads(out)["case_id"]
+    code, out, err = juece(ws.home, "audit", "prove", case_id, "1", "--json")
+    assert code == 0, err
+    proof = json.loads(out)
+    assert out.count("\n") == 1 and isinstance(proof, dict)
+    code, out, err = juece(ws.home, "audit", "check-proof", "-", "--json")  # a path, not stdin: bad input
+    assert code == 2
+    target = tmp_path / "proof.json"
+    code, out, err = juece(ws.home, "audit", "prove", case_id, "1", "--out", str(target), "--json")
+    assert code == 0, err
+    assert json.loads(out) == {"case_id": case_id, "seq": 1, "out": str(target)}
+    assert json.loads(target.read_text(encoding="utf-8")) == proof
+
+
+def test_counts_and_articles_read_as_english(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+    code, out, err = juece(ws.home, *LAUNCH, "--json", actor="legal-office:张伟")
+    case_id = json.loads(out)["case_id"]
+    code, out, err = juece(ws.home, "case", "show", case_id)
+    assert " 1 event " in out and "1 events" not in out
+    assert juece(ws.home, "clock", "set", "2025-09-02T09:00", actor="admin:系统管理员")[0] == 0
+    body = tmp_path / "c.json"
+    body.write_text(juece(ws.home, "example", "consultation-opened")[1], encoding="utf-8")
+    code, out, err = juece(ws.home, "record", case_id, "consultation-opened", "-f", str(body), actor="auditor:赵审计")
+    assert code == 3 and "ROLE-01" in err, err
+    assert "an auditor cannot record" in one_line(err), err
+
+
+# --- help, as a clerk reads it cold -------------------------------------------------------------------------------
+
+
+def _help(ws, *argv: str) -> str:  # type: ignore[no-untyped-def]
+    code, out, err = juece(ws.home, *argv, "--help")
+    assert code == 0, err
+    return one_line(out.replace("│", " "))
+
+
+def test_record_help_lists_every_event_and_says_file_takes_a_path(ws):  # type: ignore[no-untyped-def]
+    from models.events import RECORDABLE
+
+    text = _help(ws, "record")
+    for event in RECORDABLE:
+        assert event in text, event
+    assert "The path of the payload" in text
+    for option in ("--idempotency-key", "--if-seq", "--acknowledge"):
+        assert option in text
+
+
+def test_launch_help_lists_every_flag_and_category_uncut(ws):  # type: ignore[no-untyped-def]
+    from typing import get_args
+
+    from models.events import Category, Flag
+
+    text = _help(ws, "case", "launch")
+    assert "…" not in text.split("--flag", 1)[1].split("--co-unit", 1)[0]
+    for word in (*get_args(Flag), *get_args(Category)):
+        assert word in text.replace(" ", ""), word  # a long list may wrap mid-word in the help box
+
+
+def test_no_command_shows_placeholders_as_python_types_and_every_option_has_help(ws):  # type: ignore[no-untyped-def]
+    import typer.core
+    from typer.main import get_command
+
+    import cli
+
+    def commands(group, path):  # type: ignore[no-untyped-def]
+        for name, sub in group.commands.items():
+            if isinstance(sub, typer.core.TyperGroup):
+                yield from commands(sub, path + [name])
+            else:
+                yield path + [name], sub
+
+    for path, command in commands(get_command(cli.app), []):
+        for param in command.params:
+            assert param.help, (path, param.name)
+    for argv in (["record"], ["case", "launch"], ["audit", "verify"], ["worker"], ["user", "log"], ["due"], []):
+        text = _help(ws, *argv)
+        assert "<str>" not in text and "<list[" not in text and "<bool>" not in text and "<int>" not in text, argv
+        assert "{CASE}" not in text
+
+
+@pytest.mark.parametrize("argv", [("case", "show"), ("audit", "replay"), ("due",)])
+def test_as_of_help_says_what_a_bare_date_and_a_missing_zone_mean(ws, argv):  # type: ignore[no-untyped-def]
+    text = _help(ws, *argv)
+    assert "end of that day" in text and "Asia/Shanghai" in text
