@@ -13,7 +13,7 @@ from typing import Any, Callable, List, Optional
 import typer
 from typer.core import TyperGroup
 
-from policies.errors import BadInput, DecisionError
+from policies.errors import BadInput, DecisionError, StorageFailure
 
 _WORDS = {"str": "TEXT", "int": "N", "float": "NUMBER", "Path": "PATH"}
 
@@ -169,6 +169,36 @@ def typed(value: Any) -> str:
     return escape(str(value))
 
 
+# --- destinations the user names --------------------------------------------------------------------------------
+
+
+def unwritable(path: Any, exc: OSError, field: str, what: str = "a new file in an existing folder") -> DecisionError:
+    """An OSError at a place the user named, as the contract's answer in one sentence: a path that cannot be what is
+    asked for (a folder where a file goes, a file where a folder goes, a missing folder) is bad input (2); a place
+    that cannot be written (read-only, no permission, disk full) is the environment (1)."""
+    import errno
+
+    reason = (exc.strerror or str(exc)).lower()
+    if exc.errno in (errno.EISDIR, errno.ENOTDIR, errno.ENOENT, errno.EEXIST, errno.ENAMETOOLONG, errno.EINVAL,
+                     errno.ELOOP):
+        return BadInput(f"{field} {path}: {reason}; give {what}", field=field)
+    return StorageFailure(f"cannot write {path}: {reason}; nothing was written", field=field)
+
+
+def write_out(path: Path, text: str, field: str = "--out") -> None:
+    """Write a file the user asked for; on failure the answer is a sentence and no half-written file is left."""
+    try:
+        with open(path, "w", encoding="utf-8") as f:
+            try:
+                f.write(text)
+                f.flush()
+            except OSError:
+                path.unlink(missing_ok=True)
+                raise
+    except OSError as exc:
+        raise unwritable(path, exc, field) from exc
+
+
 def say(template: str = "", *, stderr: bool = False, **values: Any) -> None:
     """Print a line: `template` is juece's markup with `{name}` fields; every value is shown as typed."""
     _console(stderr).print(template.format(**{k: typed(v) for k, v in values.items()}))
@@ -238,7 +268,7 @@ def _print_error(exc: DecisionError) -> None:
             if f.enforcement == "WARN" and not f.acknowledged:
                 say('    to record anyway: --acknowledge {rule} --reason "…why…"', stderr=True, rule=f.rule)
     else:
-        label = {2: "bad input", 4: "integrity failure", 6: "someone else wrote first"}.get(exc.exit_code, "error")
+        label = {1: "cannot write", 2: "bad input", 4: "integrity failure", 6: "someone else wrote first"}.get(exc.exit_code, "error")
         say("[bold red]{label}[/] (exit {code}): {message}", stderr=True, label=label, code=exc.exit_code,
             message=exc.message)
 
@@ -329,7 +359,12 @@ def init(
     from flows.usecases.workspace import Actor, init_workspace, parse_actor
 
     actor = parse_actor(G.actor) if G.actor else Actor("admin", os.environ.get("USER") or "admin")
-    ws, created = init_workspace(G.home, actor, simulated_clock=_moment(simulated_clock, "--simulated-clock"))
+    moment = _moment(simulated_clock, "--simulated-clock")
+    try:
+        ws, created = init_workspace(G.home, actor, simulated_clock=moment)
+    except OSError as exc:  # --home names a file, or a place that cannot be written
+        raise unwritable(G.home or os.environ.get("JUECE_HOME") or "./.juece", exc, "--home",
+                         "a folder (new or a workspace) in a place that can be written") from exc
     data = {"home": str(ws.home), "created": created, "database": ws.database_url, "simulated_clock": simulated_clock}
     emit(as_json, data, lambda: say(
         "{what}: workspace {home}{clock}", what="created" if created else "already there", home=ws.home,
@@ -371,7 +406,8 @@ def calendar_list(as_json: bool = JsonOpt) -> None:
 
 @calendar_app.command("days")
 @command
-def calendar_days(year: int = typer.Argument(..., metavar="YEAR", help="e.g. 2025"), as_json: bool = JsonOpt) -> None:
+def calendar_days(year: int = typer.Argument(..., metavar="YEAR", min=1, max=9999, help="e.g. 2025"),
+                  as_json: bool = JsonOpt) -> None:
     """The rest days and make-up working days of one year."""
     from flows.usecases.calendars import calendar_for
     from flows.usecases.workspace import read_workspace_facts
@@ -560,7 +596,7 @@ def record(
     idempotency_key: Optional[str] = typer.Option(
         None, "--idempotency-key", metavar="KEY", help="A key for safe retries: a retry with the same key and payload "
         "returns the first record (default: one derived from the case, the event and the payload)."),
-    if_seq: Optional[int] = typer.Option(None, "--if-seq", metavar="N",
+    if_seq: Optional[int] = typer.Option(None, "--if-seq", metavar="N", min=0, max=2**31 - 1,
                                          help="Record only if the case still has exactly N events (else exit 6)."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -665,10 +701,19 @@ def audit_replay(
 
 
 def _read_text(path: Path, field: str) -> str:
+    """A small text file the user names (a key, a checkpoint), read within LIM-01's size (never /dev/zero for ever)."""
+    from policies.limits import MAX_BYTES, check_size
+
     try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read {path}: {exc}", field=field) from exc
+        with open(path, "rb") as f:
+            data = f.read(MAX_BYTES + 1)
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {(exc.strerror or str(exc)).lower()}", field=field) from exc
+    check_size(len(data), f"{field} {path}")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{field} {path} is not UTF-8 text: {exc.reason} at byte {exc.start}", field=field) from exc
 
 
 @audit_app.command("verify")
@@ -737,7 +782,7 @@ def audit_checkpoint(
 
     cp = make_checkpoint(_ws())
     if out is not None:
-        out.write_text(cp.to_text(), encoding="utf-8")
+        write_out(out, cp.to_text())
     if as_json:
         emit(True, cp.to_json(), lambda: None)
     elif out is None:
@@ -761,7 +806,7 @@ def audit_key(as_json: bool = JsonOpt) -> None:
 @command
 def audit_prove(
     case_id: str = CaseArg,
-    seq: int = typer.Argument(..., metavar="SEQ", help="The event's number in the case (# in `audit replay`)."),
+    seq: int = typer.Argument(..., metavar="SEQ", min=1, max=2**31 - 1, help="The event's number in the case (# in `audit replay`)."),
     out: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="Write the proof to this file."),
     as_json: bool = typer.Option(False, "--json", help="Print exactly one JSON object on stdout: the proof, or with "
                                  "--out where it was written."),
@@ -774,7 +819,7 @@ def audit_prove(
     if out is None:
         emit(as_json, proof, lambda: sys.stdout.write(text))
         return
-    out.write_text(text, encoding="utf-8")
+    write_out(out, text)
     emit(as_json, {"case_id": case_id, "seq": seq, "out": str(out)},
          lambda: say("inclusion proof of {case} #{seq} written to {out}", case=case_id, seq=seq, out=out))
 
@@ -790,10 +835,7 @@ def audit_check_proof(
     """Verify an inclusion proof offline: no workspace, no database (exit 4 when it does not verify)."""
     from flows.usecases.proofs import check_proof
 
-    try:
-        doc = json.loads(_read_text(file, "FILE"))
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{file} is not JSON: {exc.msg}", field="FILE") from exc
+    doc = _read_payload(str(file), "FILE")
     ok, why = check_proof(doc, _read_text(public_key, "--public-key") if public_key else None)
     emit(as_json, {"ok": ok, "message": why}, lambda: say(
         ("[green]verified[/]: " if ok else "[bold red]does not verify[/]: ") + "{why}", why=why))
@@ -818,12 +860,34 @@ def archive_export(
     """Export a published (or ended) case as a BagIt bag with its history, proofs, documents and dossier page."""
     from flows.usecases.archive import export_archive
 
-    r = export_archive(_ws(), _actor(), case_id, out, public=public, fonds=fonds, org=org, classification=classification)
+    _new_folder(out)
+    try:
+        r = export_archive(_ws(), _actor(), case_id, out, public=public, fonds=fonds, org=org,
+                           classification=classification)
+    except OSError as exc:
+        if exc.filename is None or not str(exc.filename).startswith(str(out.parent)):
+            raise
+        raise unwritable(out, exc, "--out", "a new folder in a place that can be written") from exc
     emit(as_json, r.to_json(), lambda: say(
         "archived {case} as {archive} ({export} export): {bag} — {files}, {size} bytes{withheld}\n"
         "  tag manifest sha256 {sha} recorded as {case} #{seq}", case=r.case_id, archive=r.archive_id,
         export=r.export, bag=r.bag, files=_count(r.files, "file"), size=f"{r.bytes:,}",
         withheld=f", {r.withheld} withheld (依法不予公开)" if r.withheld else "", sha=r.tagmanifest_sha256, seq=r.seq))
+
+
+def _new_folder(out: Path) -> None:
+    """--out for a bag: a new (or empty) folder whose parent folders can be made; said before any work is done."""
+    import errno
+
+    if out.exists() and not out.is_dir():
+        raise BadInput(f"--out {out}: a file is there; give a new folder for the bag", field="--out")
+    parent = out.parent
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir():
+        raise BadInput(f"--out {out}: {parent} is a file, not a folder; give a new folder for the bag", field="--out")
+    if not os.access(parent, os.W_OK):
+        raise unwritable(out, PermissionError(errno.EACCES, "permission denied"), "--out")
 
 
 @archive_app.command("verify")
@@ -925,7 +989,7 @@ def experts_list(as_json: bool = JsonOpt) -> None:
 @command
 def experts_draw(
     case_id: str = CaseArg,
-    count: int = typer.Option(3, "--count", metavar="N", min=1, help="How many experts to draw."),
+    count: int = typer.Option(3, "--count", metavar="N", min=1, max=1000, help="How many experts to draw."),
     seed: Optional[str] = typer.Option(None, "--seed", help="Repeat a draw with its recorded seed."),
     specialty: str = typer.Option("", "--specialty", help="Draw only experts of this specialty, e.g. 交通规划."),
     as_json: bool = JsonOpt,
@@ -972,7 +1036,7 @@ def comments_import(
 @command
 def comments_show(
     case_id: str = CaseArg,
-    top: int = typer.Option(10, "--top", metavar="N", min=0, help="How many of the largest clusters to show."),
+    top: int = typer.Option(10, "--top", metavar="N", min=0, max=10_000, help="How many of the largest clusters to show."),
     report: bool = typer.Option(False, "--report", help="Also print the handling-report draft (PP-07)."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -1059,7 +1123,7 @@ def catalog_schema(as_json: bool = JsonOpt) -> None:
 @command
 def catalog_list(
     organ: Optional[str] = typer.Option(None, "--organ", help="Only this organ's catalogs."),
-    year: Optional[int] = typer.Option(None, "--year", metavar="YEAR", help="Only this year's catalogs."),
+    year: Optional[int] = typer.Option(None, "--year", metavar="YEAR", min=1, max=9999, help="Only this year's catalogs."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Every published catalog version, and the items of the versions in force."""
@@ -1095,7 +1159,8 @@ def catalog_list(
 @catalog_app.command("report")
 @command
 def catalog_report(
-    year: Optional[int] = typer.Option(None, "--year", metavar="YEAR", help="The catalog year (default: this year)."),
+    year: Optional[int] = typer.Option(None, "--year", metavar="YEAR", min=1, max=9999,
+                                       help="The catalog year (default: this year)."),
     organ: Optional[str] = typer.Option(None, "--organ", help="Only this organ's catalog."),
     as_json: bool = JsonOpt,
 ) -> int:
@@ -1489,6 +1554,9 @@ def main(argv: Optional[List[str]] = None) -> None:
     from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer 0.29 vendors click (pinned)
 
     args = sys.argv[1:] if argv is None else list(argv)
+    for stream in (sys.stdout, sys.stderr):  # a file name's undecodable bytes are shown escaped, never a crash
+        if hasattr(stream, "reconfigure"):
+            stream.reconfigure(errors="backslashreplace")
     try:
         code = app(args=args, prog_name="juece", standalone_mode=False)
     except NoArgsIsHelpError as exc:  # `juece` or `juece case` alone: the help, and exit 2 as before

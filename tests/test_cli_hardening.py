@@ -141,7 +141,7 @@ def test_audit_prove_with_json_prints_one_object_with_or_without_out(ws, tmp_pat
     assert code == 0, err
     proof = json.loads(out)
     assert out.count("\n") == 1 and isinstance(proof, dict)
-    code, out, err = juece(ws.home, "audit", "check-proof", "-", "--json")  # a path, not stdin: bad input
+    code, out, err = juece(ws.home, "audit", "check-proof", "-", "--json")  # nothing on stdin is no proof
     assert code == 2
     target = tmp_path / "proof.json"
     code, out, err = juece(ws.home, "audit", "prove", case_id, "1", "--out", str(target), "--json")
@@ -220,3 +220,74 @@ def test_no_command_shows_placeholders_as_python_types_and_every_option_has_help
 def test_as_of_help_says_what_a_bare_date_and_a_missing_zone_mean(ws, argv):  # type: ignore[no-untyped-def]
     text = _help(ws, *argv)
     assert "end of that day" in text and "Asia/Shanghai" in text
+
+
+# --- no traceback: nested JSON, destinations that cannot be written, a home that cannot be one --------------------
+
+DEEP = "[" * 1000 + "]" * 1000
+
+
+@pytest.mark.parametrize("argv", [
+    ("record", "JC-2025-0001", "consultation-opened", "--file", "{deep}"),
+    ("audit", "check-proof", "{deep}"),
+    ("catalog", "publish", "{deep}"),
+    ("case", "launch", "--title", "t", "--category", "plan", "--organ", "o", "--proposal", "{deep}"),
+])
+def test_json_nested_a_thousand_deep_is_bad_input_under_lim_01(case, tmp_path: Path, argv):  # type: ignore[no-untyped-def]
+    deep = tmp_path / "deep.json"
+    deep.write_text(DEEP, encoding="utf-8")
+    argv = [a.replace("{deep}", str(deep)) for a in argv]
+    code, out, err = juece(case.ws.home, *argv, "--json", actor="legal-office:张伟")
+    assert code == 2, (out, err)
+    assert json.loads(out)["error"]["code"] == "LIM-01"
+
+
+@pytest.fixture
+def published(case):  # type: ignore[no-untyped-def]
+    from support import MANDATORY_PATH
+
+    case.walk(MANDATORY_PATH)
+    case.walk(["party-reported", "decision-published"])
+    return case
+
+
+def test_an_out_path_that_cannot_be_written_is_a_sentence_and_the_contracts_code(published, tmp_path: Path):  # type: ignore[no-untyped-def]
+    home, case_id = published.ws.home, published.case_id
+    tmp_path = tmp_path / "outs"
+    tmp_path.mkdir()
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x", encoding="utf-8")
+    attempts = [
+        (("archive", "export", case_id, "--out", f"{a_file}/sub"), 2),
+        (("archive", "export", case_id, "--out", str(a_file)), 2),
+        (("archive", "export", case_id, "--out", "/proc/x"), 2),
+        (("archive", "export", case_id, "--out", "/sys/juece-bag"), 1),
+        (("audit", "checkpoint", "--out", str(tmp_path)), 2),
+        (("audit", "checkpoint", "--out", "/proc/x.json"), 2),
+        (("audit", "checkpoint", "--out", f"{a_file}/cp.json"), 2),
+        (("audit", "checkpoint", "--out", "/sys/cp.json"), 1),
+        (("audit", "prove", case_id, "2", "--out", "/proc/x.json"), 2),
+        (("audit", "prove", case_id, "2", "--out", str(tmp_path)), 2),
+    ]
+    events = history_length(published.ws, case_id)
+    for argv, expected in attempts:
+        code, out, err = juece(home, *argv, actor="archivist:周档案")
+        assert code == expected, (argv, out, err)
+        assert "Traceback" not in err and argv[-1] in one_line(err), (argv, err)
+        code, out, err = juece(home, *argv, "--json", actor="archivist:周档案")
+        assert json.loads(out)["error"]["exit_code"] == expected, (argv, out)
+    assert history_length(published.ws, case_id) == events
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # and no half-built bag beside it
+    assert not list(Path("/proc").glob("juece-bag-*")) and not list(Path("/sys").glob("juece-bag-*"))
+
+
+def test_init_where_no_workspace_can_be_is_one_sentence(tmp_path: Path):
+    a_file = tmp_path / "a-file"
+    a_file.write_text("x", encoding="utf-8")
+    for home, expected in ((a_file, 2), (a_file / "ws", 2), (Path("/sys/juece-ws"), 1)):
+        code, out, err = juece(home, "init")
+        assert code == expected, (home, out, err)
+        assert "Traceback" not in err and str(home) in err and len(err.strip().splitlines()) == 1, err
+        code, out, err = juece(home, "init", "--json")
+        assert json.loads(out)["error"]["exit_code"] == expected
+    assert a_file.read_text(encoding="utf-8") == "x"
