@@ -10,12 +10,19 @@ from __future__ import annotations
 
 import json
 import re
+from pathlib import Path
 from typing import Any, Iterable
 
 from policies.errors import BadInput
 
 MAX_BYTES = 1 << 20  # LIM-01: 1 MiB
 MAX_DEPTH = 64  # LIM-01: levels of nesting, the outermost object being level 1
+
+# The columns of the append-only table (models/tables.py): an identifier longer than its column is bad input, and the
+# refusal quotes it cut short (a 100,000-character case id is not echoed back whole).
+MAX_CASE_ID = 64
+MAX_ACTOR = 300  # ROLE:NAME
+MAX_KEY = 120  # an idempotency key: the column holds 128, room for the "attempt:" a refused try adds
 
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(rb"[\[\]{}]")
@@ -29,10 +36,35 @@ def _refuse(what: str, where: str) -> BadInput:
     )
 
 
+def quoted(value: str, keep: int = 40) -> str:
+    """`value` quoted for a message, cut to `keep` characters with the length said when it is longer."""
+    return repr(value) if len(value) <= keep else f"{value[:keep]!r}… ({len(value):,} characters)"
+
+
+def check_length(value: str, limit: int, where: str, what: str) -> None:
+    """Refuse an identifier longer than its column, naming `where` and quoting it cut short."""
+    if len(value) > limit:
+        raise BadInput(f"{where}: {quoted(value)} is too long; {what} is at most {limit} characters", field=where,
+                       limit=limit)
+
+
 def check_size(size: int, where: str) -> None:
     """Refuse more than MAX_BYTES."""
     if size > MAX_BYTES:
         raise _refuse(f"more than {MAX_BYTES:,} bytes", where)
+
+
+def read_bounded(path: str | Path, limit: int, where: str) -> bytes:
+    """A file's bytes, of which at most `limit` + 1 are ever read (so `/dev/zero` or a file that keeps growing ends);
+    more than `limit`, or a file that cannot be read, is bad input naming `where`."""
+    try:
+        with open(path, "rb") as f:
+            data = f.read(limit + 1)
+    except OSError as exc:
+        raise BadInput(f"cannot read {path}: {(exc.strerror or str(exc)).lower()}", field=where) from exc
+    if len(data) > limit:
+        raise BadInput(f"{path} is larger than {limit:,} bytes", field=where, limit=limit)
+    return data
 
 
 def text_depth(data: bytes) -> int:

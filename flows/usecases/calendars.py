@@ -16,6 +16,7 @@ from models.events import CalendarLoaded
 from models.store import WORKSPACE_STREAM, NewEvent
 from policies.calendar import WorkingDayCalendar, YearNotice, parse_notice
 from policies.errors import BadInput
+from policies.limits import MAX_BYTES, parse_json, read_bounded
 from policies.pack import load_pack
 from policies.rules.order import require_role
 from flows.usecases.clock import now
@@ -80,12 +81,7 @@ def list_calendars(ws: Workspace) -> list[CalendarEntry]:
 def load_calendar(ws: Workspace, actor: Actor, path: Path) -> CalendarEntry:
     """Validate a notice file and record it (admin only); loading the same notice twice changes nothing."""
     require_role(load_pack(), actor.role, "calendar-loaded", "load calendar data (--as admin:NAME)")
-    try:
-        raw = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read {path}: {exc}", field="FILE") from exc
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{path} is not JSON: {exc.msg} at line {exc.lineno}", field="FILE") from exc
+    raw = parse_json(read_bounded(path, MAX_BYTES, "FILE"), f"FILE {path}")  # LIM-01: it becomes a recorded payload
     notice = parse_notice(raw)
     data = notice.to_json()
     digest = sha256_hex(canonical_bytes(data))

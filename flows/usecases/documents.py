@@ -7,6 +7,7 @@ import hashlib
 import mimetypes
 import os
 import re
+import stat
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +60,9 @@ def put_blob(ws: Workspace, source: Path) -> tuple[str, int]:
         src = source.open("rb")
     except OSError as exc:
         raise BadInput(f"cannot read {source}: {exc.strerror}", field="FILE") from exc
+    if not stat.S_ISREG(os.fstat(src.fileno()).st_mode):  # /dev/zero, a pipe: no end to read to
+        src.close()
+        raise BadInput(f"{source} is not a regular file; attach a document saved as a file", field="FILE")
     with src, tempfile.NamedTemporaryFile(dir=folder, delete=False) as tmp:
         while chunk := src.read(_CHUNK):
             digest.update(chunk)

@@ -10,7 +10,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import random
 from pathlib import Path
 from typing import Any, Sequence
@@ -27,29 +26,28 @@ from models.db import write_transaction
 from models.events import SCHEMA_VERSION, ExpertPanelDrawn, ExpertsImported, PoolExpert
 from models.store import WORKSPACE_STREAM, NewEvent
 from policies.errors import BadInput
+from policies.limits import MAX_BYTES, parse_json, read_bounded
 from policies.pack import load_pack
 from policies.rules.order import require_role
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
+    data = read_bounded(path, MAX_BYTES, "FILE")  # LIM-01: the pool becomes one recorded payload
+    if path.suffix.lower() != ".csv":
+        data = parse_json(data.removeprefix(b"\xef\xbb\xbf"), f"FILE {path}")
+        if not isinstance(data, list):
+            raise BadInput(f"{path}: expected a JSON list of experts", field="FILE")
+        return data
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except (OSError, UnicodeDecodeError) as exc:
-        raise BadInput(f"cannot read {path}: {exc}", field="FILE") from exc
-    if path.suffix.lower() == ".csv":
-        rows = []
-        for row in csv.DictReader(io.StringIO(text)):
-            row = {k: (v or "").strip() for k, v in row.items() if k}
-            row["interests"] = [i.strip() for i in row.get("interests", "").split(";") if i.strip()]
-            rows.append(row)
-        return rows
-    try:
-        data = json.loads(text)
-    except json.JSONDecodeError as exc:
-        raise BadInput(f"{path} is not JSON: {exc.msg} at line {exc.lineno}", field="FILE") from exc
-    if not isinstance(data, list):
-        raise BadInput(f"{path}: expected a JSON list of experts", field="FILE")
-    return data
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise BadInput(f"{path} is not UTF-8 text: {exc.reason} at byte {exc.start}", field="FILE") from exc
+    rows = []
+    for row in csv.DictReader(io.StringIO(text)):
+        row = {k: (v or "").strip() for k, v in row.items() if k}
+        row["interests"] = [i.strip() for i in row.get("interests", "").split(";") if i.strip()]
+        rows.append(row)
+    return rows
 
 
 def import_experts(ws: Workspace, actor: Actor, path: Path, *, bank: str) -> int:

@@ -21,6 +21,7 @@ from models.events import SCHEMA_VERSION, CaseLaunched
 from models.state import state_of_launch
 from models.store import NewEvent
 from policies.errors import BadInput, ConcurrentModification, IdempotencyConflict
+from policies.limits import MAX_KEY, check_length
 from policies.pack import DEFAULT_PACK, PolicyPack, load_pack
 from policies.rules.catalog import catalog_year
 
@@ -99,6 +100,7 @@ def launch_in(
     payload = with_catalog_version(payload, timeline.standing(timeline.position_at(live_key(moment))))
     body = payload.model_dump(mode="json", by_alias=True)
     if idempotency_key is not None:
+        check_length(idempotency_key, MAX_KEY, "--idempotency-key", "an idempotency key")
         existing = store.find_by_key(conn, idempotency_key)
         if existing is not None:
             same = existing.type == "case-launched" and all(

@@ -17,6 +17,7 @@ from flows.usecases.workspace import Workspace
 from models.db import read_transaction
 from policies.errors import BadInput, PortalRefused, RuleRefusal, TransientFailure, TransientPortalError
 from policies.findings import Finding
+from policies.limits import read_bounded
 
 FETCH_TIMEOUT = http.timeout(20.0, connect=10.0)
 MAX_BYTES = 64 * 1024 * 1024
@@ -98,11 +99,8 @@ def verify_copy(ws: Workspace, case_id: str, content: bytes, source: str) -> Cop
 
 
 def read_copy(path: Path) -> bytes:
-    """A local copy's bytes."""
-    try:
-        return path.read_bytes()
-    except OSError as exc:
-        raise BadInput(f"cannot read {path}: {exc.strerror}", field="--file") from exc
+    """A local copy's bytes, at most MAX_BYTES of them read."""
+    return read_bounded(path, MAX_BYTES, "--file")
 
 
 # --- posting the decision to a publication portal ---------------------------------------------------------------

@@ -22,7 +22,7 @@ from models.events import ENGINE_EVENTS, EVENT_TYPES, RECORDABLE, SCHEMA_VERSION
 from models.store import NewEvent, StoredEvent
 from policies.errors import BadInput, ConcurrentModification, IdempotencyConflict, RuleRefusal
 from policies.findings import Finding
-from policies.limits import check_depth, check_size
+from policies.limits import MAX_KEY, check_depth, check_length, check_size
 
 
 def bad_payload(event: str, exc: ValidationError) -> BadInput:
@@ -122,6 +122,8 @@ def record_in(
 ) -> tuple[Recorded | None, RuleRefusal | None]:
     """The body of `record`, inside the caller's write transaction: (the record, None) or (None, the refusal)."""
     body = payload.model_dump(mode="json", by_alias=True)
+    if idempotency_key is not None:
+        check_length(idempotency_key, MAX_KEY, "--idempotency-key", "an idempotency key")
     key = idempotency_key or "record:" + command_key(case_id, event, body, actor.label, sorted(acks.items()))
     existing = store.find_by_key(conn, key)
     if existing is not None:

@@ -18,12 +18,14 @@ from models.state import CaseState, launch_state, replay
 from models.store import StoredEvent
 from policies.calendar import WorkingDayCalendar
 from policies.errors import BadInput, IntegrityFailure, UnknownCase
+from policies.limits import MAX_CASE_ID, check_length
 from policies.pack import PolicyPack, pack_by_hash
 
 
 def load_case(conn: Connection, case_id: str, *, as_of: datetime | None = None) -> tuple[list[StoredEvent], CaseState]:
     """A case's events (up to `as_of`) and its state replayed from them; `UnknownCase`, or `BadInput` for an
-    `--as-of` before its launch."""
+    `--as-of` before its launch; a case id longer than its column is bad input quoted cut short."""
+    check_length(case_id, MAX_CASE_ID, "CASE", "a case id (e.g. JC-2025-0001)")
     events = store.load_stream(conn, case_id, as_of=as_of)
     if not events or events[0].type != "case-launched":
         if as_of is not None and store.load_stream(conn, case_id):
@@ -59,6 +61,7 @@ def command_key(*parts: Any) -> str:
 
 def load_case_rows(conn: Connection, case_id: str) -> tuple[list[StoredEvent], PolicyPack]:
     """The case's events and pinned pack (read without replaying: the rows are all these use cases need)."""
+    check_length(case_id, MAX_CASE_ID, "CASE", "a case id (e.g. JC-2025-0001)")
     events = store.load_stream(conn, case_id)
     if not events or events[0].type != "case-launched":
         raise UnknownCase(f"there is no case {case_id!r} in this workspace (see `juece case list`)", case_id=case_id)

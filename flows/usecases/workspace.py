@@ -45,9 +45,12 @@ def parse_actor(text: str | None) -> Actor:
         raise BadInput(
             "who is acting? give --as ROLE:NAME (or set JUECE_ACTOR); roles: " + ", ".join(ROLES), field="--as"
         )
+    from policies.limits import MAX_ACTOR, check_length, quoted
+
+    check_length(text, MAX_ACTOR, "--as", "ROLE:NAME")
     role, sep, name = text.partition(":")
     if not sep or role not in ROLES:
-        raise BadInput(f"--as {text!r}: expected ROLE:NAME with ROLE one of {', '.join(ROLES)}", field="--as")
+        raise BadInput(f"--as {quoted(text)}: expected ROLE:NAME with ROLE one of {', '.join(ROLES)}", field="--as")
     try:
         return Actor(role, clean_name(name))
     except ValueError as exc:
