@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from flows.render.markdown import md
 from flows.usecases.audit import VerifyReport
 
 
@@ -17,15 +18,17 @@ def audit_report_markdown(report: VerifyReport) -> str:
     ]
     verdicts = report.verdicts
     for v in verdicts:
-        lines.append(f"| {v.case_id} | {v.events} | {'intact' if v.intact else '**BROKEN**'} | {len(v.findings)} | "
+        lines.append(f"| {md(v.case_id)} | {v.events} | {'intact' if v.intact else '**BROKEN**'} | {len(v.findings)} | "
                      f"{len(v.acknowledged)} | {v.refused_attempts} |")
     for v in verdicts:
         if v.broken:
-            lines.append(f"\n- **integrity** {v.broken.sentence()}")
+            lines.append(f"\n- **integrity** {md(v.broken.sentence())}")
         if v.problem:
-            lines.append(f"\n- **integrity** {v.case_id}: {v.problem}")
+            lines.append(f"\n- **integrity** {md(v.case_id)}: {md(v.problem)}")
         for f in v.findings:
-            lines.append(f"- **{f['rule']}** ({f['article']}) {v.case_id} #{f['seq']} {f['event']}: {f['message']}")
+            lines.append(f"- **{f['rule']}** ({md(f['article'])}) {md(v.case_id)} #{f['seq']} {f['event']}: "
+                         f"{md(f['message'])}")
         for a in v.acknowledged:
-            lines.append(f"- acknowledged **{a['rule']}** {v.case_id} #{a['seq']} by {a['actor']}: {a['reason']}")
+            lines.append(f"- acknowledged **{a['rule']}** {md(v.case_id)} #{a['seq']} by {md(a['actor'])}: "
+                         f"{md(a['reason'])}")
     return "\n".join(lines) + "\n"
