@@ -933,7 +933,7 @@ def publication_verify(
 
     if (url is None) == (file is None):
         raise BadInput("give exactly one of --url or --file", field="--url")
-    content = fetch(url) if url else read_copy(file)  # type: ignore[arg-type]
+    content = fetch(url) if url is not None else read_copy(file)  # type: ignore[arg-type]
     v = verify_copy(_ws(), case_id, content, url or str(file))
 
     def human() -> None:
@@ -1399,13 +1399,22 @@ def server_status_cmd(as_json: bool = JsonOpt) -> None:
 @app.command()
 @command
 def demo(
-    workspace: Optional[Path] = typer.Option(None, "--workspace", help="Where to put the demo workspace (default ./.juece-demo/run-N)."),
+    workspace: Optional[Path] = typer.Option(
+        None, "--workspace", metavar="DIR", help="Where to put the demo workspace (the same as `juece --home DIR "
+        "demo`; default a new ./.juece-demo/run-N)."),
     no_flow: bool = typer.Option(False, "--no-flow", help="Skip the Prefect flow run at the end."),
+    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout at the end (where the "
+                                 "workspace is, the case, the bag, the demo accounts); the walk-through goes to stderr."),
 ) -> None:
-    """A complete sample case on a fresh simulated-clock workspace, end to end."""
+    """A complete sample case on a fresh simulated-clock workspace, end to end.
+
+    With `juece --home DIR demo` (or --workspace DIR) everything, the Prefect server's files included, stays in DIR,
+    which must be new."""
     from flows.demo.driver import run_demo
 
-    run_demo(workspace, run_flow=not no_flow, console=_console())
+    home = workspace or (Path(G.home) if G.home else None)
+    summary = run_demo(home, run_flow=not no_flow, console=_console(stderr=as_json))
+    emit(as_json, summary, lambda: None)
 
 
 # --- accounts and the web console -------------------------------------------------------------------------------

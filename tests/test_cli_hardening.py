@@ -291,3 +291,110 @@ def test_init_where_no_workspace_can_be_is_one_sentence(tmp_path: Path):
         code, out, err = juece(home, "init", "--json")
         assert json.loads(out)["error"]["exit_code"] == expected
     assert a_file.read_text(encoding="utf-8") == "x"
+
+
+def test_typed_text_in_a_prefect_artifact_is_shown_as_typed_never_as_markdown_or_html(ws):  # type: ignore[no-untyped-def]
+    from markdown_it import MarkdownIt
+
+    from flows.render.stage_table import stage_table_markdown
+    from flows.usecases.cases import show_case
+    from support import Driver
+
+    title = "公开标题[white on white]隐藏[/] <img src=x onerror=alert(1)> **粗** | 列 # 标题 [链接](javascript:alert(1))"
+    d = Driver(ws)
+    d.launch(title=title)
+    html = MarkdownIt("commonmark").enable("table").render(stage_table_markdown(show_case(ws, d.case_id)))
+    assert "<img" not in html and "<strong>粗" not in html and 'href="javascript' not in html
+    heading = html.split("</h1>")[0]
+    assert heading.count("<h1>") == 1 and "公开标题[white on white]隐藏[/] &lt;img src=x onerror=alert(1)&gt; **粗** | 列 # 标题" in heading
+
+
+def test_demo_under_home_dir_uses_dir_and_with_json_prints_one_object(tmp_path: Path):
+    import os
+    import subprocess
+
+    from test_cli import JUECE
+
+    home, cwd = tmp_path / "demo-here", tmp_path / "cwd"
+    cwd.mkdir()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUECE_")}
+    done = subprocess.run([JUECE, "--home", str(home), "demo", "--no-flow", "--json"], cwd=cwd, env=env,
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stderr
+    summary = json.loads(done.stdout)
+    assert summary["home"] == str(home) and summary["audit_exit_code"] == 0
+    assert Path(summary["prefect_home"]).is_relative_to(home) and Path(summary["archive"]).is_relative_to(home)
+    assert {a["name"] for a in summary["accounts"]} >= {"李明", "赵审计"}
+    assert "juece demo" in done.stderr  # the walk-through, on stderr
+    assert list(cwd.iterdir()) == []  # no ./.juece-demo left in the current folder
+    again = subprocess.run([JUECE, "--home", str(home), "demo", "--no-flow", "--json"], cwd=cwd, env=env,
+                           capture_output=True, text=True, timeout=300)
+    assert again.returncode == 2 and json.loads(again.stdout)["error"]["field"] == "--home"
+
+
+def test_a_chained_event_whose_payload_does_not_match_its_type_is_an_integrity_failure_naming_it(case, tmp_path: Path):  # type: ignore[no-untyped-def]
+    from datetime import datetime, timezone
+
+    from models import store
+    from models.db import write_transaction
+    from models.store import NewEvent
+    from support import MANDATORY_PATH
+
+    case.walk(MANDATORY_PATH[:2])
+    with write_transaction(case.ws.engine) as conn:  # written as a generic tool would: correctly chained, not validated
+        events = store.load_stream(conn, case.case_id)
+        store.append(conn, case.case_id, events, [NewEvent("risk-assessed", 1, {"assessed_on": 12, "level": "extreme"},
+                                                           "clerk:李明", "clerk", "forged-1")],
+                     datetime(2025, 10, 20, 2, tzinfo=timezone.utc))
+    seq = len(events) + 1
+    code, out, err = juece(case.ws.home, "audit", "verify", "--json")
+    assert code == 4, err
+    (verdict,) = [v for v in json.loads(out)["cases"] if v["case_id"] == case.case_id]
+    assert not verdict["intact"] and f"#{seq} `risk-assessed`" in verdict["problem"]
+    from datetime import date
+
+    case.clock_to(date(2025, 10, 21))
+    body = tmp_path / "p.json"
+    body.write_text(juece(case.ws.home, "example", "legality-review-submitted")[1], encoding="utf-8")
+    for argv, actor in ((("case", "show", case.case_id), None), (("audit", "replay", case.case_id), None),
+                        (("record", case.case_id, "legality-review-submitted", "-f", str(body)), "clerk:李明")):
+        code, out, err = juece(case.ws.home, *argv, actor=actor)
+        assert code == 4 and "Traceback" not in err and f"#{seq} `risk-assessed`" in one_line(err), (argv, err)
+    assert history_length(case.ws, case.case_id) == seq
+
+
+# --- limits: bounded reads, identifiers to their column sizes ----------------------------------------------------
+
+
+@pytest.mark.parametrize("argv, actor", [
+    (("record", "JC-2025-0001", "risk-assessed", "--file", "/dev/zero"), "clerk:李明"),
+    (("calendar", "load", "/dev/zero"), "admin:系统管理员"),
+    (("experts", "import", "/dev/zero", "--bank", "专家库"), "legal-office:张伟"),
+    (("publication", "verify", "JC-2025-0001", "--file", "/dev/zero"), None),
+    (("attach", "JC-2025-0001", "/dev/zero", "--title", "无穷"), "clerk:李明"),
+    (("audit", "check-proof", "/dev/zero"), None),
+    (("audit", "verify", "--checkpoint", "/dev/zero"), None),
+])
+def test_an_endless_file_is_bad_input_and_the_read_ends(case, argv, actor):  # type: ignore[no-untyped-def]
+    code, out, err = juece(case.ws.home, *argv, "--json", actor=actor)
+    assert code == 2, (argv, out, err)
+    assert json.loads(out)["error"]["exit_code"] == 2
+    assert history_length(case.ws, case.case_id) == 1
+
+
+@pytest.mark.parametrize("argv, actor, field", [
+    (("case", "show", "J" * 100_000), None, "CASE"),
+    (("audit", "replay", "J" * 100_000), None, "CASE"),
+    (("record", "JC-2025-0001", "participation-exempted", "-f", "-"), "legal-office:" + "名" * 20_000, "--as"),
+    (("record", "JC-2025-0001", "participation-exempted", "-f", "-", "--idempotency-key", "k" * 100_000), "legal-office:张伟",
+     "--idempotency-key"),
+    (("case", "launch", "--title", "t", "--category", "plan", "--organ", "o", "--idempotency-key", "k" * 100_000),
+     "legal-office:张伟", "--idempotency-key"),
+])
+def test_an_identifier_longer_than_its_column_is_bad_input_echoed_back_cut_short(case, argv, actor, field):  # type: ignore[no-untyped-def]
+    stdin = json.dumps({"basis": "依法", "decided_on": "2025-08-25"}, ensure_ascii=False)
+    code, out, err = juece(case.ws.home, *argv, "--json", actor=actor, stdin=stdin)
+    assert code == 2, (out, err)
+    error = json.loads(out)["error"]
+    assert error["field"] == field and len(error["message"]) < 300, error
+    assert history_length(case.ws, case.case_id) == 1

@@ -108,7 +108,7 @@ def check_copies(ws: Any, case_id: str, text: bytes, payloads: Path, say: Any, j
     say(f"  $ {j} publication verify {case_id} --file {bad_file}")
 
 
-def archive(ws: Any, case_id: str, home: Path, say: Any, j: str) -> None:
+def archive(ws: Any, case_id: str, home: Path, say: Any, j: str) -> Path:
     """Export the dossier as a BagIt bag and verify it with nothing but the bag."""
     from flows.usecases.archive import export_archive
     from flows.usecases.archive_verify import verify_archive
@@ -121,6 +121,7 @@ def archive(ws: Any, case_id: str, home: Path, say: Any, j: str) -> None:
         f"({'verifies with nothing but the bag' if v.ok else 'DOES NOT VERIFY'}); dossier page: {bag / 'data' / 'dossier.html'}"
     )
     say(f"  $ {j} --as archivist:周档案 archive export {case_id} --out DIR   ·   juece archive verify {bag}")
+    return bag
 
 
 def _fresh_workspace(root: Path) -> Path:
@@ -131,19 +132,25 @@ def _fresh_workspace(root: Path) -> Path:
     return root / f"run-{n}"
 
 
-def run_demo(workspace: Path | None, *, run_flow: bool, console: Any) -> None:
-    """Walk the demo case and print what happens; leaves the workspace for the user to explore."""
-    root = workspace.parent if workspace else DEMO_ROOT
+def run_demo(workspace: Path | None, *, run_flow: bool, console: Any) -> dict[str, Any]:
+    """Walk the demo case and print what happens; leaves the workspace for the user to explore and returns where it
+    is and what it holds. A named workspace keeps everything, its Prefect server included, inside it; the default
+    runs (./.juece-demo/run-N) share one Prefect home beside them."""
+    from policies.errors import BadInput
+
+    if workspace is not None and (workspace.is_file() or (workspace.is_dir() and any(workspace.iterdir()))):
+        raise BadInput(f"{workspace} is not a new folder; the demo needs one (or none: ./.juece-demo/run-N)",
+                       field="--home")
     home = workspace or _fresh_workspace(DEMO_ROOT)
     say = console.print
     ws, created = init_workspace(
-        home, ADMIN, simulated_clock=datetime(2025, 8, 25, 9, 0, tzinfo=LOCAL), prefect_home=root / "prefect"
+        home, ADMIN, simulated_clock=datetime(2025, 8, 25, 9, 0, tzinfo=LOCAL),
+        prefect_home=None if workspace else DEMO_ROOT / "prefect",
     )
     if not created:
-        from policies.errors import BadInput
-
         raise BadInput(
-            f"{home} already holds a workspace; the demo needs a fresh one (omit --workspace)", field="--workspace"
+            f"{home} already holds a workspace; the demo needs a new folder (or none: ./.juece-demo/run-N)",
+            field="--home",
         )
     payloads = home / "payloads"
     payloads.mkdir()
@@ -249,27 +256,34 @@ def run_demo(workspace: Path | None, *, run_flow: bool, console: Any) -> None:
     for a in v.acknowledged:
         say(f"  acknowledged {a['rule']} by {a['actor']}: {a['reason']}")
     say(f"  $ {j} audit verify")
-    archive(ws, case_id, home, say, j)
+    bag = archive(ws, case_id, home, say, j)
+    flow_url = None
     if run_flow:
         from flows.orchestration.case_flow import run_case_flow
 
         say("\nrunning the case's Prefect flow (starts the local Prefect server once; later runs reuse it) …")
         out = run_case_flow(ws, case_id)
+        flow_url = out.ui_url
         say(f"flow run [bold]{out.state_name}[/] — see the case's stage table in the Prefect UI:\n  {out.ui_url}")
         say(f"  (the server keeps running for the next flow; stop it with `{j} server stop`)")
     say(f"\nExplore: {j} case show {case_id}  ·  {j} audit replay {case_id} --as-of 2025-10-15")
-    demo_accounts(ws, say, j)
+    accounts = demo_accounts(ws, say, j)
+    return {"home": str(home), "case_id": case_id, "audit_exit_code": report.exit_code, "archive": str(bag),
+            "flow_run_url": flow_url, "prefect_home": str(ws.prefect_home), "accounts": accounts}
 
 
 
 
-def demo_accounts(ws: Any, say: Any, j: str) -> None:
+def demo_accounts(ws: Any, say: Any, j: str) -> list[dict[str, Any]]:
     """Create the demo accounts, print their one-time passwords, and say how to open the console."""
     from flows.usecases.accounts import add_account
 
     say("\n[bold]demo accounts[/] (one-time passwords, shown once — 仅显示一次):")
+    accounts = []
     for name, roles in DEMO_PEOPLE:
         _, password = add_account(ws, ADMIN, name, roles)
+        accounts.append({"name": name, "roles": list(roles), "password": password})
         say(f"  {name:<6} {', '.join(roles):<13} {password}")
     say(f"Open the console on this workspace: {j} web --port 8000   then http://127.0.0.1:8000 "
         f"(sign in as {CLERK.name} to record, 赵审计 to audit)")
+    return accounts
