@@ -22,7 +22,7 @@ from test_cli import LAUNCH, history_length, juece, one_line
     (("case", "lst", "--json"), None),
     (("--json", "case", "list"), None),
 ])
-def test_a_usage_error_with_json_anywhere_prints_the_error_object_and_exits_2(ws, argv, field):  # type: ignore[no-untyped-def]
+def test_a_usage_error_with_json_anywhere_prints_the_error_object_and_exits_2(ws, argv, field):
     code, out, err = juece(ws.home, *argv)
     assert code == 2, (out, err)
     assert "Traceback" not in err
@@ -32,7 +32,7 @@ def test_a_usage_error_with_json_anywhere_prints_the_error_object_and_exits_2(ws
         assert error["field"] == field
 
 
-def test_a_usage_error_without_json_says_so_in_a_sentence_with_the_usage_line_and_nothing_on_stdout(ws):  # type: ignore[no-untyped-def]
+def test_a_usage_error_without_json_says_so_in_a_sentence_with_the_usage_line_and_nothing_on_stdout(ws):
     code, out, err = juece(ws.home, "calendar", "days", "abc")
     assert code == 2
     assert out == ""
@@ -41,7 +41,7 @@ def test_a_usage_error_without_json_says_so_in_a_sentence_with_the_usage_line_an
     assert "Usage: juece calendar days" in text and "juece calendar days --help" in text
 
 
-def test_a_usage_error_writes_nothing(ws):  # type: ignore[no-untyped-def]
+def test_a_usage_error_writes_nothing(ws):
     code, out, err = juece(ws.home, *LAUNCH, "--flag", actor="legal-office:张伟")
     assert code == 2, err
     code, out, err = juece(ws.home, "case", "list", "--json")
@@ -56,7 +56,7 @@ SPOOF_ACTOR = "clerk:张[x]伟"
 SPOOF_REASON = "补录[bold]:cross_mark:[/bold] 说明\\"  # markup, an emoji code and a trailing backslash
 
 
-def _spoofed_workspace(ws, tmp_path: Path) -> str:  # type: ignore[no-untyped-def]
+def _spoofed_workspace(ws, tmp_path: Path) -> str:
     """A case whose title, organ, lead unit, recording actor, acknowledgement reason and expert pool carry markup."""
     code, out, err = juece(ws.home, "case", "launch", "--title", SPOOF_TITLE, "--category", "plan",
                            "--organ", "三亚市[red]人民政府[/red]", "--lead-unit", "[link=http://x]交通局[/link]",
@@ -79,7 +79,7 @@ def _spoofed_workspace(ws, tmp_path: Path) -> str:  # type: ignore[no-untyped-de
     return case_id
 
 
-def test_typed_markup_is_shown_as_typed_in_every_listing(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_typed_markup_is_shown_as_typed_in_every_listing(ws, tmp_path: Path):
     case_id = _spoofed_workspace(ws, tmp_path)
     views = {
         "case list": (("case", "list"), [SPOOF_TITLE]),
@@ -100,7 +100,7 @@ def test_typed_markup_is_shown_as_typed_in_every_listing(ws, tmp_path: Path):  #
     assert code == 0 and "王[x]五" in out, (out, err)
 
 
-def test_a_refusal_quoting_typed_text_shows_it_as_typed(ws):  # type: ignore[no-untyped-def]
+def test_a_refusal_quoting_typed_text_shows_it_as_typed(ws):
     code, out, err = juece(ws.home, "case", "show", "JC-[red]1[/red]")
     assert code == 2
     assert "JC-[red]1[/red]" in err
@@ -109,7 +109,7 @@ def test_a_refusal_quoting_typed_text_shows_it_as_typed(ws):  # type: ignore[no-
 # --- contract gaps ------------------------------------------------------------------------------------------------
 
 
-def test_as_of_a_bare_date_means_the_end_of_that_day_so_the_case_exists_on_its_launch_day(ws):  # type: ignore[no-untyped-def]
+def test_as_of_a_bare_date_means_the_end_of_that_day_so_the_case_exists_on_its_launch_day(ws):
     code, out, err = juece(ws.home, *LAUNCH, "--json", actor="legal-office:张伟")  # the clock: 2025-08-25 09:00
     case_id = json.loads(out)["case_id"]
     for command in (("case", "show"), ("audit", "replay")):
@@ -126,7 +126,7 @@ def test_as_of_a_bare_date_means_the_end_of_that_day_so_the_case_exists_on_its_l
     assert juece(ws.home, "case", "show", case_id, "--as-of", "2025-08-25T01:00Z")[0] == 0
 
 
-def test_server_stop_says_no_server_was_running_when_none_was(ws):  # type: ignore[no-untyped-def]
+def test_server_stop_says_no_server_was_running_when_none_was(ws):
     code, out, err = juece(ws.home, "server", "stop")
     assert code == 0, err
     assert "no Prefect server was running" in out and "stopped" not in out.replace("nothing to stop", "")
@@ -134,7 +134,7 @@ def test_server_stop_says_no_server_was_running_when_none_was(ws):  # type: igno
     assert code == 0 and json.loads(out)["was_running"] is False
 
 
-def test_audit_prove_with_json_prints_one_object_with_or_without_out(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_audit_prove_with_json_prints_one_object_with_or_without_out(ws, tmp_path: Path):
     code, out, err = juece(ws.home, *LAUNCH, "--json", actor="legal-office:张伟")
     case_id = json.loads(out)["case_id"]
     code, out, err = juece(ws.home, "audit", "prove", case_id, "1", "--json")
@@ -150,7 +150,7 @@ def test_audit_prove_with_json_prints_one_object_with_or_without_out(ws, tmp_pat
     assert json.loads(target.read_text(encoding="utf-8")) == proof
 
 
-def test_counts_and_articles_read_as_english(ws, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_counts_and_articles_read_as_english(ws, tmp_path: Path):
     code, out, err = juece(ws.home, *LAUNCH, "--json", actor="legal-office:张伟")
     case_id = json.loads(out)["case_id"]
     code, out, err = juece(ws.home, "case", "show", case_id)
@@ -166,13 +166,13 @@ def test_counts_and_articles_read_as_english(ws, tmp_path: Path):  # type: ignor
 # --- help, as a clerk reads it cold -------------------------------------------------------------------------------
 
 
-def _help(ws, *argv: str) -> str:  # type: ignore[no-untyped-def]
+def _help(ws, *argv: str) -> str:
     code, out, err = juece(ws.home, *argv, "--help")
     assert code == 0, err
     return one_line(out.replace("│", " "))
 
 
-def test_record_help_lists_every_event_and_says_file_takes_a_path(ws):  # type: ignore[no-untyped-def]
+def test_record_help_lists_every_event_and_says_file_takes_a_path(ws):
     from models.events import RECORDABLE
 
     text = _help(ws, "record")
@@ -183,7 +183,7 @@ def test_record_help_lists_every_event_and_says_file_takes_a_path(ws):  # type: 
         assert option in text
 
 
-def test_launch_help_lists_every_flag_and_category_uncut(ws):  # type: ignore[no-untyped-def]
+def test_launch_help_lists_every_flag_and_category_uncut(ws):
     from typing import get_args
 
     from models.events import Category, Flag
@@ -194,13 +194,13 @@ def test_launch_help_lists_every_flag_and_category_uncut(ws):  # type: ignore[no
         assert word in text.replace(" ", ""), word  # a long list may wrap mid-word in the help box
 
 
-def test_no_command_shows_placeholders_as_python_types_and_every_option_has_help(ws):  # type: ignore[no-untyped-def]
+def test_no_command_shows_placeholders_as_python_types_and_every_option_has_help(ws):
     import typer.core
     from typer.main import get_command
 
     import cli
 
-    def commands(group, path):  # type: ignore[no-untyped-def]
+    def commands(group, path):
         for name, sub in group.commands.items():
             if isinstance(sub, typer.core.TyperGroup):
                 yield from commands(sub, path + [name])
@@ -217,7 +217,7 @@ def test_no_command_shows_placeholders_as_python_types_and_every_option_has_help
 
 
 @pytest.mark.parametrize("argv", [("case", "show"), ("audit", "replay"), ("due",)])
-def test_as_of_help_says_what_a_bare_date_and_a_missing_zone_mean(ws, argv):  # type: ignore[no-untyped-def]
+def test_as_of_help_says_what_a_bare_date_and_a_missing_zone_mean(ws, argv):
     text = _help(ws, *argv)
     assert "end of that day" in text and "Asia/Shanghai" in text
 
@@ -233,7 +233,7 @@ DEEP = "[" * 1000 + "]" * 1000
     ("catalog", "publish", "{deep}"),
     ("case", "launch", "--title", "t", "--category", "plan", "--organ", "o", "--proposal", "{deep}"),
 ])
-def test_json_nested_a_thousand_deep_is_bad_input_under_lim_01(case, tmp_path: Path, argv):  # type: ignore[no-untyped-def]
+def test_json_nested_a_thousand_deep_is_bad_input_under_lim_01(case, tmp_path: Path, argv):
     deep = tmp_path / "deep.json"
     deep.write_text(DEEP, encoding="utf-8")
     argv = [a.replace("{deep}", str(deep)) for a in argv]
@@ -243,7 +243,7 @@ def test_json_nested_a_thousand_deep_is_bad_input_under_lim_01(case, tmp_path: P
 
 
 @pytest.fixture
-def published(case):  # type: ignore[no-untyped-def]
+def published(case):
     from support import MANDATORY_PATH
 
     case.walk(MANDATORY_PATH)
@@ -251,7 +251,7 @@ def published(case):  # type: ignore[no-untyped-def]
     return case
 
 
-def test_an_out_path_that_cannot_be_written_is_a_sentence_and_the_contracts_code(published, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_an_out_path_that_cannot_be_written_is_a_sentence_and_the_contracts_code(published, tmp_path: Path):
     home, case_id = published.ws.home, published.case_id
     tmp_path = tmp_path / "outs"
     tmp_path.mkdir()
@@ -293,7 +293,7 @@ def test_init_where_no_workspace_can_be_is_one_sentence(tmp_path: Path):
     assert a_file.read_text(encoding="utf-8") == "x"
 
 
-def test_typed_text_in_a_prefect_artifact_is_shown_as_typed_never_as_markdown_or_html(ws):  # type: ignore[no-untyped-def]
+def test_typed_text_in_a_prefect_artifact_is_shown_as_typed_never_as_markdown_or_html(ws):
     from markdown_it import MarkdownIt
 
     from flows.render.stage_table import stage_table_markdown
@@ -332,7 +332,7 @@ def test_demo_under_home_dir_uses_dir_and_with_json_prints_one_object(tmp_path: 
     assert again.returncode == 2 and json.loads(again.stdout)["error"]["field"] == "--home"
 
 
-def test_a_chained_event_whose_payload_does_not_match_its_type_is_an_integrity_failure_naming_it(case, tmp_path: Path):  # type: ignore[no-untyped-def]
+def test_a_chained_event_whose_payload_does_not_match_its_type_is_an_integrity_failure_naming_it(case, tmp_path: Path):
     from datetime import datetime, timezone
 
     from models import store
@@ -375,7 +375,7 @@ def test_a_chained_event_whose_payload_does_not_match_its_type_is_an_integrity_f
     (("audit", "check-proof", "/dev/zero"), None),
     (("audit", "verify", "--checkpoint", "/dev/zero"), None),
 ])
-def test_an_endless_file_is_bad_input_and_the_read_ends(case, argv, actor):  # type: ignore[no-untyped-def]
+def test_an_endless_file_is_bad_input_and_the_read_ends(case, argv, actor):
     code, out, err = juece(case.ws.home, *argv, "--json", actor=actor)
     assert code == 2, (argv, out, err)
     assert json.loads(out)["error"]["exit_code"] == 2
@@ -391,7 +391,7 @@ def test_an_endless_file_is_bad_input_and_the_read_ends(case, argv, actor):  # t
     (("case", "launch", "--title", "t", "--category", "plan", "--organ", "o", "--idempotency-key", "k" * 100_000),
      "legal-office:张伟", "--idempotency-key"),
 ])
-def test_an_identifier_longer_than_its_column_is_bad_input_echoed_back_cut_short(case, argv, actor, field):  # type: ignore[no-untyped-def]
+def test_an_identifier_longer_than_its_column_is_bad_input_echoed_back_cut_short(case, argv, actor, field):
     stdin = json.dumps({"basis": "依法", "decided_on": "2025-08-25"}, ensure_ascii=False)
     code, out, err = juece(case.ws.home, *argv, "--json", actor=actor, stdin=stdin)
     assert code == 2, (out, err)

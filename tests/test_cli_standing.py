@@ -328,14 +328,14 @@ _SETTINGS = dict(deadline=None, suppress_health_check=list(HealthCheck), derando
 
 @settings(max_examples=150, **_SETTINGS)  # about 45 s on a quiet 2-core machine
 @given(data=st.data())
-def test_generated_command_lines_get_a_contract_exit_code_and_never_a_traceback(template, tmp_path_factory, data):  # type: ignore[no-untyped-def]
+def test_generated_command_lines_get_a_contract_exit_code_and_never_a_traceback(template, tmp_path_factory, data):
     _standing(template, tmp_path_factory.getbasetemp() / "standing-short", data)
 
 
 @pytest.mark.slow
 @settings(max_examples=3000, **_SETTINGS)
 @given(data=st.data())
-def test_generated_command_lines_long_profile(template, tmp_path_factory, data):  # type: ignore[no-untyped-def]
+def test_generated_command_lines_long_profile(template, tmp_path_factory, data):
     _standing(template, tmp_path_factory.getbasetemp() / "standing-long", data)
     if TRIED.total() % 500 == 0:
         print(json.dumps(dict(TRIED.most_common()), ensure_ascii=False))
@@ -357,7 +357,7 @@ def test_every_command_is_reached_by_the_generator():
     (["calendar", "days", "abc", "--json"], b""),
     (["--as", "clerk:张[x]伟", "case", "list", "--bogus"], b""),
 ])
-def test_a_few_vectors_through_the_real_executable_agree(template, tmp_path, argv, stdin):  # type: ignore[no-untyped-def]
+def test_a_few_vectors_through_the_real_executable_agree(template, tmp_path, argv, stdin):
     """The in-process runs stand for the executable: a few of the same vectors, as separate processes."""
     home = tmp_path / "ws"
     shutil.copytree(template, home)

@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from typing import Any
 
-# Every ASCII punctuation mark CommonMark may read as syntax; a backslash makes each literal (`\<` is not a tag).
-_SYNTAX = re.compile(r"([\\`*_{}\[\]()#+\-.!|<>~&:\"'=$^%])")
+# The marks CommonMark (with GFM tables and strikethrough) reads as syntax in the middle of a line; a backslash makes
+# each literal (`\<` is not a tag, `\|` does not end a cell). Line-start syntax (#, -, 1.) cannot occur: the text is
+# joined to one line and always follows juece's own words.
+_SYNTAX = re.compile(r"([\\`*_\[\]()!|<>~&])")
 
 
 def md(value: Any) -> str:
