@@ -1567,7 +1567,14 @@ def main(argv: Optional[List[str]] = None) -> None:
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
     try:
+        _utf8_only(args)
         code = app(args=args, prog_name="juece", standalone_mode=False)
+    except BadInput as exc:  # raised before a command runs: the usual error object when --json is anywhere
+        if "--json" in args:
+            sys.stdout.write(json.dumps(exc.to_json(), ensure_ascii=False) + "\n")
+        else:
+            _print_error(exc)
+        sys.exit(exc.exit_code)
     except NoArgsIsHelpError as exc:  # `juece` or `juece case` alone: the help, and exit 2 as before
         exc.show()
         sys.exit(2)
@@ -1578,6 +1585,20 @@ def main(argv: Optional[List[str]] = None) -> None:
         say("aborted; nothing was recorded", stderr=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+def _utf8_only(args: List[str]) -> None:
+    """An argument whose bytes are not UTF-8 (Python hands them over as lone surrogates) is bad input, before it can
+    reach a database or a JSON encoder."""
+    for i, arg in enumerate(args, 1):
+        try:
+            arg.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raw = arg.encode("utf-8", "surrogateescape") if all(
+                "\udc80" <= c <= "\udcff" for c in arg if "\ud800" <= c <= "\udfff") else arg.encode("utf-8", "backslashreplace")
+            shown = raw.decode("utf-8", "backslashreplace")[:60]
+            raise BadInput(f"argument {i} ({shown}) is not UTF-8 text; type it again, or rename the file it names",
+                           code="usage") from exc
 
 
 def _usage_error(exc: Any, as_json: bool) -> None:

@@ -398,3 +398,17 @@ def test_an_identifier_longer_than_its_column_is_bad_input_echoed_back_cut_short
     error = json.loads(out)["error"]
     assert error["field"] == field and len(error["message"]) < 300, error
     assert history_length(case.ws, case.case_id) == 1
+
+
+def test_an_argument_that_is_not_utf8_is_bad_input_before_anything_reads_it(ws):
+    import os
+    import subprocess
+
+    from test_cli import JUECE
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUECE_")}
+    done = subprocess.run([os.fsencode(JUECE), b"--home", os.fsencode(ws.home), b"case", b"show", b"JC-\xff\xfe",
+                           b"--json"], capture_output=True, env=env, timeout=60)
+    assert done.returncode == 2, done.stderr
+    error = json.loads(done.stdout)["error"]
+    assert "not UTF-8" in error["message"] and "\\xff\\xfe" in error["message"]
