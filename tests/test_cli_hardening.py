@@ -297,7 +297,7 @@ def test_typed_text_in_a_prefect_artifact_is_shown_as_typed_never_as_markdown_or
     from markdown_it import MarkdownIt
 
     from flows.render.stage_table import stage_table_markdown
-    from flows.usecases.cases import show_case
+    from flows.usecases.show import show_case
     from support import Driver
 
     title = "公开标题[white on white]隐藏[/] <img src=x onerror=alert(1)> **粗** | 列 # 标题 [链接](javascript:alert(1))"
