@@ -71,7 +71,9 @@ _Converter = Callable[[Any], Any]
 
 def _str_converter(meta: Sequence[Any]) -> _Converter | None:
     """A str field with its constraints and normalisers: accepted only at its fixed point."""
-    lo, hi, strip, pattern, funcs = 0, None, False, None, []
+    lo, hi, strip = 0, None, False
+    pattern: re.Pattern[str] | None = None
+    funcs: list[Callable[[str], str]] = []
     for m in meta:
         if isinstance(m, StringConstraints):
             if any(getattr(m, a) is not None for a in ("to_upper", "to_lower", "strict", "ascii_only")):
@@ -82,7 +84,7 @@ def _str_converter(meta: Sequence[Any]) -> _Converter | None:
             if m.max_length is not None:
                 hi = m.max_length if hi is None else min(hi, m.max_length)
             if m.pattern is not None:
-                if m.pattern not in _KNOWN_PATTERNS:
+                if not isinstance(m.pattern, str) or m.pattern not in _KNOWN_PATTERNS:
                     return None
                 pattern = _KNOWN_PATTERNS[m.pattern]
         elif isinstance(m, annotated_types.MinLen):
@@ -90,7 +92,7 @@ def _str_converter(meta: Sequence[Any]) -> _Converter | None:
         elif isinstance(m, annotated_types.MaxLen):
             hi = m.max_length if hi is None else min(hi, m.max_length)
         elif isinstance(m, AfterValidator) and any(m.func is f for f in _NORMALISERS):
-            funcs.append(m.func)
+            funcs.append(next(f for f in _NORMALISERS if m.func is f))
         else:
             return None
     fs = tuple(funcs)
@@ -150,17 +152,18 @@ def _converter(tp: Any, meta: Sequence[Any]) -> _Converter | None:
 
         return conv_bool
     if tp is int:
-        lo = hi = None
+        lo_int: int | None = None
+        hi_int: int | None = None
         for m in meta:
-            if isinstance(m, annotated_types.Ge):
-                lo = m.ge
-            elif isinstance(m, annotated_types.Le):
-                hi = m.le
+            if isinstance(m, annotated_types.Ge) and type(m.ge) is int:
+                lo_int = m.ge
+            elif isinstance(m, annotated_types.Le) and type(m.le) is int:
+                hi_int = m.le
             else:
                 return None
 
         def conv_int(v: Any) -> Any:
-            if type(v) is not int or (lo is not None and v < lo) or (hi is not None and v > hi):
+            if type(v) is not int or (lo_int is not None and v < lo_int) or (hi_int is not None and v > hi_int):
                 raise _Slow
             return v
 
@@ -182,12 +185,13 @@ def _converter(tp: Any, meta: Sequence[Any]) -> _Converter | None:
         inner = [a for a in args if a is not type(None)]
         if meta or len(args) != 2 or len(inner) != 1:
             return None
-        c = _converter(inner[0], ())
-        if c is None:
+        found = _converter(inner[0], ())
+        if found is None:
             return None
+        present: _Converter = found
 
         def conv_optional(v: Any) -> Any:
-            return None if v is None else c(v)
+            return None if v is None else present(v)
 
         return conv_optional
     if origin is tuple:
@@ -293,7 +297,8 @@ def decode_payload(event_type: str, payload_json: Mapping[str, Any]) -> dict[str
     dec = _DECODERS.get(event_type) if event_type in _DECODERS else fast_decoder(event_type)
     if dec is not None:
         try:
-            return dec(payload_json)
+            values: dict[str, Any] = dec(payload_json)
+            return values
         except _NOT_VOUCHED:
             pass  # not in the validated form: the model judges it, just below (same values, or its error)
     return payload_values(event_type, payload_json)
@@ -368,7 +373,7 @@ class _Log:
         # (type, field) -> running maximum of that field over the type's records, extended on first use
         self.maxima: dict[tuple[str, str], list[Any]] = {}
         # id of a `latest` query -> (the query, the prefix length it was answered at, the answer, its event types)
-        self.latest_memo: dict[int, tuple[Any, int, Any, frozenset[str]]] = {}
+        self.latest_memo: dict[int, tuple[Any, int, tuple[str, Any] | None, frozenset[str]]] = {}
 
     def __getstate__(self) -> dict[str, Any]:  # copy and pickle: everything but the lock, which is per object
         return {k: getattr(self, k) for k in self.__slots__ if k != "lock"}
@@ -515,6 +520,11 @@ class CaseState:
     adjustment: str | None  # stop | amend | repeal, for such a child case
     launch_decided_on: date | None  # the decision organ's launch decision (INI-02), the anchor of ORD-02
     seq: int
+    # the prefix view (set through __dict__, never assigned): the shared log, how many records and refused attempts
+    # of it this state sees, and what it computed from them on first use
+    _log: _Log
+    _n: int
+    _r: int
 
     def __init__(
         self,
@@ -569,7 +579,7 @@ class CaseState:
     @property
     def history(self) -> tuple[Record, ...]:
         """Every recorded event except refused attempts, in order."""
-        h = self.__dict__["_history"]
+        h: tuple[Record, ...] | None = self.__dict__["_history"]
         if h is None:
             h = self.__dict__["_history"] = tuple(self._log.items[: self._n])
         return h
@@ -577,7 +587,7 @@ class CaseState:
     @property
     def refused(self) -> tuple[Record, ...]:
         """The refused attempts kept in the history, in order."""
-        h = self.__dict__["_refused"]
+        h: tuple[Record, ...] | None = self.__dict__["_refused"]
         if h is None:
             h = self.__dict__["_refused"] = tuple(self._log.refused[: self._r])
         return h
@@ -587,9 +597,9 @@ class CaseState:
         return (*(d[k] for k in _FACTS), self.history, self.refused, d["seq"])
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
+        if other.__class__ is not self.__class__ or not isinstance(other, CaseState):
             return NotImplemented
-        return self._fields() == other._fields()  # type: ignore[attr-defined]
+        return self._fields() == other._fields()
 
     def __hash__(self) -> int:
         return hash(self._fields())
@@ -718,7 +728,7 @@ def state_of_launch(case_id: str, p: Mapping[str, Any], launched_by: str, seq: i
 
 def evolve_record(state: CaseState, record: Record) -> CaseState:
     """The state after one more record (O(1) when `state` is the newest prefix of its log)."""
-    log, n, r = state._log, state._n, state._r  # type: ignore[attr-defined]
+    log, n, r = state._log, state._n, state._r
     with log.lock:  # states are values: two threads evolving the same state must not both take its log
         if n != len(log.items) or r != len(log.refused):
             log = log.copy(n, r)  # evolving an older state: a new branch, the other states unchanged
@@ -742,7 +752,7 @@ def replay(events: Sequence[StoredEvent] | Iterable[StoredEvent]) -> CaseState:
         raise ValueError(f"{first.case_id}: the first event is {first.type}, not case-launched")
     with gc_paused():
         state = launch_state(first)
-        log = state._log  # type: ignore[attr-defined]
+        log = state._log
         add, refused = log.add, log.refused
         seq = state.seq
         for ev in it:
