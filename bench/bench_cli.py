@@ -1,11 +1,13 @@
-"""Whole-process wall time of the two commands people run most: `juece case show CASE` and
-`juece record CASE execution-reported --file F` (a distinct payload each run, so every run really writes).
+"""Whole-process wall time of the two commands people run most: `juece case show CASE` (and with `--json`) and
+`juece record CASE execution-reported --file F` (a distinct payload each run, so every run really writes), beside
+the floors measured in the same run: `python -c pass`, and a Python process reading the case's rows with sqlite3.
 
 The workspace is fresh, in a temporary folder, with one case walked through the procedure to publication using the
-same public functions the tests use (tests/support.py). Target (PRODUCT.md: reading and recording never import
-Prefect): under 0.5 s each.
+same public functions the tests use (tests/support.py). Goal (issue 13): `case show --json` and `record` ≤ 0.15 s
+median. The commands run as `python -m cli` in `--root` (default: this checkout), so two versions of the code can
+be timed with one interpreter and one set of packages (`--root` of another checkout).
 
-    .venv/bin/python bench/bench_cli.py [--runs 20]
+    .venv/bin/python bench/bench_cli.py [--runs 20] [--root PATH]
 """
 
 from __future__ import annotations
@@ -28,8 +30,9 @@ sys.path.insert(0, str(ROOT / "tests"))
 
 from support import MANDATORY_PATH, Driver, new_workspace  # noqa: E402
 
-JUECE = str(Path(sys.executable).with_name("juece"))
-TARGET_S = 0.5
+TARGET_S = 0.15
+FLOOR = ("import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); "
+         "rows = db.execute('SELECT * FROM events WHERE case_id = ? ORDER BY seq', (sys.argv[2],)).fetchall()")
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -39,9 +42,9 @@ def percentile(values: list[float], p: float) -> float:
     return ordered[rank - 1]
 
 
-def timed(cmd: list[str], env: dict[str, str]) -> float:
+def timed(cmd: list[str], env: dict[str, str], cwd: str | None = None) -> float:
     start = time.perf_counter()
-    proc = subprocess.run(cmd, capture_output=True, env=env)
+    proc = subprocess.run(cmd, capture_output=True, env=env, cwd=cwd)
     elapsed = time.perf_counter() - start
     if proc.returncode != 0:
         raise SystemExit(f"{' '.join(cmd)} exited {proc.returncode}:\n{proc.stderr.decode()}")
@@ -51,7 +54,10 @@ def timed(cmd: list[str], env: dict[str, str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=20)
+    parser.add_argument("--root", default=str(ROOT), help="the checkout whose code is timed (python -m cli there)")
     args = parser.parse_args()
+    juece = [sys.executable, "-m", "cli"]
+    root = str(Path(args.root).resolve())
 
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUECE_")}
     with tempfile.TemporaryDirectory(prefix="juece-bench-") as tmp:
@@ -62,25 +68,34 @@ def main() -> None:
         case.clock_to(date(2025, 12, 15))
         home = str(ws.home)
 
-        timed([JUECE, "--home", home, "case", "show", case.case_id], env)  # warm the OS file cache once
+        db = str(ws.home / "juece.db")
+        timed([*juece, "--home", home, "case", "show", case.case_id], env, root)  # warm the OS file cache once
 
-        show = [timed([JUECE, "--home", home, "case", "show", case.case_id], env) for _ in range(args.runs)]
+        floor_pass = [timed([sys.executable, "-c", "pass"], env) for _ in range(args.runs)]
+        floor_read = [timed([sys.executable, "-c", FLOOR, db, case.case_id], env) for _ in range(args.runs)]
+        show, show_json = [], []
+        for _ in range(args.runs):
+            show.append(timed([*juece, "--home", home, "case", "show", case.case_id], env, root))
+            show_json.append(timed([*juece, "--home", home, "case", "show", case.case_id, "--json"], env, root))
 
         record = []
         for i in range(args.runs):
             f = Path(tmp) / f"report-{i}.json"
             f.write_text(json.dumps({"reported_on": "2025-12-15", "unit": "市住建局", "status": f"第{i + 1}次执行情况报告"},
                                     ensure_ascii=False), encoding="utf-8")
-            record.append(timed([JUECE, "--home", home, "--as", "clerk:李明", "record", case.case_id,
-                                 "execution-reported", "--file", str(f)], env))
+            record.append(timed([*juece, "--home", home, "--as", "clerk:李明", "record", case.case_id,
+                                 "execution-reported", "--file", str(f)], env, root))
         events = case.show().events
 
-    print(f"juece CLI wall time, {args.runs} runs each, case {case.case_id} ({events} events at the end)")
-    print(f"{'command':<48} {'median':>8} {'p95':>8} {'min':>8} {'max':>8}  target {TARGET_S}s (median / p95)")
-    for name, xs in (("case show CASE", show), ("record CASE execution-reported --file F", record)):
+    print(f"juece CLI wall time ({root}), {args.runs} runs each, case {case.case_id} ({events} events at the end)")
+    floor = statistics.median(floor_read)
+    print(f"{'command':<48} {'median':>8} {'p95':>8} {'min':>8} {'max':>8}  {'÷ floor':>8}  goal {TARGET_S}s (median)")
+    for name, xs in (("python -c pass", floor_pass), ("floor: python + sqlite3 reading the case's rows", floor_read),
+                     ("case show CASE", show), ("case show CASE --json", show_json),
+                     ("record CASE execution-reported --file F", record)):
         med, p95 = statistics.median(xs), percentile(xs, 95)
-        verdict = " / ".join("ok" if x < TARGET_S else "OVER" for x in (med, p95))
-        print(f"{name:<48} {med:>7.3f}s {p95:>7.3f}s {min(xs):>7.3f}s {max(xs):>7.3f}s  {verdict}")
+        verdict = "" if name.startswith(("python", "floor")) else ("ok" if med <= TARGET_S else "OVER")
+        print(f"{name:<48} {med:>7.3f}s {p95:>7.3f}s {min(xs):>7.3f}s {max(xs):>7.3f}s  {med / floor:>7.1f}×  {verdict}")
     print(f"load average after the runs: {' '.join(f'{x:.2f}' for x in os.getloadavg())} on {os.cpu_count()} CPUs")
 
 

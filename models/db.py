@@ -1,15 +1,24 @@
-"""The database engine: SQLite in the workspace by default (WAL, synchronous=FULL, BEGIN IMMEDIATE for writes),
-PostgreSQL by URL for the scaled setup."""
+"""The database: SQLite in the workspace by default (WAL, synchronous=FULL, BEGIN IMMEDIATE for writes), PostgreSQL by
+URL for the scaled setup.
+
+Two ways in, one behaviour. `make_engine` gives a SQLAlchemy engine (PostgreSQL, migrations, comments, credentials,
+and every SQLite path that wants SQLAlchemy). `SqliteStore` opens plain `sqlite3` connections with the same pragmas
+and the same transactions, for the event store's hot paths on SQLite (models/store.py accepts either connection):
+importing SQLAlchemy was 0.16 s of a 0.5 s `juece case show` (issue 13), and this module imports it only when an
+engine is made. `read_transaction` / `write_transaction` take either and map the same failures to the same errors;
+the contract suite runs over both (tests/test_contract.py, tests/test_store_paths.py).
+"""
 
 from __future__ import annotations
 
+import sqlite3
 from contextlib import contextmanager
-from typing import Iterator
-
-from sqlalchemy import Connection, Engine, create_engine, event
-from sqlalchemy.exc import DBAPIError
+from typing import TYPE_CHECKING, Any, Iterator, Union
 
 from policies.errors import ConcurrentModification, StorageFailure
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 SQLITE_PRAGMAS = (
     "PRAGMA journal_mode=WAL",
@@ -18,19 +27,56 @@ SQLITE_PRAGMAS = (
     "PRAGMA foreign_keys=ON",
     "PRAGMA busy_timeout=30000",
 )
+BUSY_TIMEOUT_S = 30
 
 
-def is_sqlite(engine: Engine) -> bool:
+class SqliteStore:
+    """Plain `sqlite3` connections to a workspace's SQLite file, set up as `make_engine` sets up SQLAlchemy's."""
+
+    name = "sqlite"
+
+    def __init__(self, path: str, *, factory: type[sqlite3.Connection] | None = None) -> None:
+        self.path = path
+        self.factory = factory
+
+    @classmethod
+    def from_url(cls, url: str, **kw: Any) -> SqliteStore:
+        """From a `sqlite:///PATH` URL."""
+        if not url.startswith("sqlite:///"):
+            raise ValueError(f"not a SQLite file URL: {url!r}")
+        return cls(url[len("sqlite:///"):], **kw)
+
+    def connect(self) -> sqlite3.Connection:
+        """A new connection: autocommit mode (BEGIN is ours to emit), the durability pragmas."""
+        kw: dict[str, Any] = {"timeout": BUSY_TIMEOUT_S, "isolation_level": None}
+        if self.factory is not None:
+            kw["factory"] = self.factory
+        conn = sqlite3.connect(self.path, **kw)
+        for pragma in SQLITE_PRAGMAS:
+            conn.execute(pragma)
+        return conn
+
+    def dispose(self) -> None:
+        """Nothing is pooled: connections close when their transaction ends."""
+
+
+AnyEngine = Union["Engine", SqliteStore]
+AnyConnection = Union["Connection", sqlite3.Connection]
+
+
+def is_sqlite(engine: AnyEngine) -> bool:
     """True for the embedded default."""
-    return engine.dialect.name == "sqlite"
+    return isinstance(engine, SqliteStore) or engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, *, connect_args: dict | None = None) -> Engine:
-    """An engine for the case store; SQLite connections get the durability settings on every connect.
+def make_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> Engine:
+    """A SQLAlchemy engine for the case store; SQLite connections get the durability settings on every connect.
 
     `connect_args` reach the driver (the fault-injection tests pass a sqlite3 connection factory that fails I/O)."""
+    from sqlalchemy import Connection, create_engine, event
+
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 30, **(connect_args or {})})
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S, **(connect_args or {})})
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -58,18 +104,61 @@ _STORAGE_FAILURES = ("disk is full", "disk i/o error", "no space left", "could n
 _RETRYABLE_SQLSTATES = {"40001", "40P01"}
 
 
-def _lost_race(exc: DBAPIError) -> bool:
-    sqlstate = getattr(exc.orig, "sqlstate", None)
-    return sqlstate in _RETRYABLE_SQLSTATES or "database is locked" in str(exc.orig)
+def _lost_race(orig: BaseException) -> bool:
+    return getattr(orig, "sqlstate", None) in _RETRYABLE_SQLSTATES or "database is locked" in str(orig)
+
+
+def _failure(orig: BaseException) -> Exception | None:
+    """The contract's error for a driver error of a write (None: not one the contract names)."""
+    if _lost_race(orig):
+        return ConcurrentModification(
+            "another writer held the case store at the same moment; nothing was written — retry", code="concurrent-modification"
+        )
+    if any(s in str(orig).lower() for s in _STORAGE_FAILURES):
+        return StorageFailure(
+            f"the case store could not write ({orig}); the transaction was rolled back and nothing was written. "
+            "Free disk space or fix the storage, then retry the same command: it is idempotent",
+        )
+    return None
 
 
 @contextmanager
-def write_transaction(engine: Engine) -> Iterator[Connection]:
+def _sqlite_transaction(store: SqliteStore, mode: str) -> Iterator[sqlite3.Connection]:
+    conn = store.connect()
+    try:
+        conn.execute(f"BEGIN {mode}")
+        try:
+            yield conn
+        except BaseException:
+            if conn.in_transaction:
+                conn.rollback()
+            raise
+        conn.commit()
+    finally:
+        conn.close()
+
+
+@contextmanager
+def write_transaction(engine: AnyEngine) -> Iterator[Any]:
     """One command = one transaction; on SQLite it takes the write lock up front (BEGIN IMMEDIATE). On PostgreSQL it
     reads one snapshot (REPEATABLE READ) and the unique `(case_id, seq)` key decides races: two writers to the same
     case cannot both append event N+1. (SERIALIZABLE was measured to fail 6,472 of 8,472 attempts by 8 writers on 10
     different cases — predicate locks on the shared indexes — for no added safety.) Losing a race is
-    `ConcurrentModification` (exit 6): nothing was written; retry."""
+    `ConcurrentModification` (exit 6): nothing was written; retry.
+
+    Yields a `sqlite3.Connection` for a `SqliteStore`, a SQLAlchemy `Connection` for an engine."""
+    if isinstance(engine, SqliteStore):
+        try:
+            with _sqlite_transaction(engine, "IMMEDIATE") as conn:
+                yield conn
+        except sqlite3.OperationalError as exc:
+            err = _failure(exc)
+            if err is None:
+                raise
+            raise err from exc
+        return
+    from sqlalchemy.exc import DBAPIError
+
     try:
         with engine.connect() as conn:
             if is_sqlite(engine):
@@ -79,22 +168,19 @@ def write_transaction(engine: Engine) -> Iterator[Connection]:
             with conn.begin():
                 yield conn
     except DBAPIError as exc:
-        if _lost_race(exc):
-            raise ConcurrentModification(
-                "another writer held the case store at the same moment; nothing was written — retry", code="concurrent-modification"
-            ) from exc
-        text = str(exc.orig).lower()
-        if any(s in text for s in _STORAGE_FAILURES):
-            raise StorageFailure(
-                f"the case store could not write ({exc.orig}); the transaction was rolled back and nothing was written. "
-                "Free disk space or fix the storage, then retry the same command: it is idempotent",
-            ) from exc
-        raise
+        err = _failure(exc.orig) if exc.orig is not None else None
+        if err is None:
+            raise
+        raise err from exc
 
 
 @contextmanager
-def read_transaction(engine: Engine) -> Iterator[Connection]:
+def read_transaction(engine: AnyEngine) -> Iterator[Any]:
     """A consistent read (one snapshot) without taking the write lock."""
+    if isinstance(engine, SqliteStore):
+        with _sqlite_transaction(engine, "DEFERRED") as conn:
+            yield conn
+        return
     with engine.connect() as conn:
         if not is_sqlite(engine):
             conn = conn.execution_options(isolation_level="REPEATABLE READ")

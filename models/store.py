@@ -2,9 +2,13 @@
 
 One table. `(case_id, seq)` is unique and is the whole concurrency story; each row keeps the canonical bytes that were
 hashed (`body`) and `hash = sha256(prev_hash ‖ body)`, chained per stream (a case, or `@workspace` for the clock and
-calendar records). A trigger refuses UPDATE and DELETE (models/migrations/ creates it with the table, models/tables.py defines the
-table). Appends use SQLAlchemy Core, reads return rows, not ORM
-objects (the ORM was 7–40× slower on these paths, ARCHITECTURE.md).
+calendar records). A trigger refuses UPDATE and DELETE (models/migrations/ creates it with the table, models/tables.py
+defines the table). Reads return rows, not ORM objects (the ORM was 7–40× slower on these paths, ARCHITECTURE.md).
+
+Every function takes either connection models/db.py gives: a SQLAlchemy `Connection` (SQLAlchemy Core on
+`EventRow.__table__`, PostgreSQL and SQLite alike) or a plain `sqlite3.Connection` (the SQL below, on SQLite; no
+SQLAlchemy imported). The two give the same rows and the same errors; tests/test_store_paths.py runs both on one
+store and compares, and the contract suite runs the use cases over both.
 """
 
 from __future__ import annotations
@@ -18,12 +22,17 @@ from functools import cached_property
 from typing import Any, Iterable, Iterator, Sequence
 
 import orjson
-from sqlalchemy import Connection, Engine, func, insert, select
-from sqlalchemy.exc import IntegrityError
+import sqlite3
+from typing import TYPE_CHECKING
 
 from models.canonical import GENESIS, canonical_bytes, chain_hash
-from models.tables import EVENTS  # the history table (EventRow), for Core inserts and row reads: no ORM here
 from policies.errors import ConcurrentModification, IdempotencyConflict
+
+if TYPE_CHECKING:
+    from sqlalchemy import Engine
+    from sqlalchemy.sql import Select
+
+    from models.db import AnyConnection
 
 WORKSPACE_STREAM = "@workspace"
 ENVELOPE_VERSION = 1
@@ -96,19 +105,36 @@ class StoredEvent:
         return parse_utc(self.recorded_at)
 
 
-_COLUMNS = (
-    EVENTS.c.position,
-    EVENTS.c.case_id,
-    EVENTS.c.seq,
-    EVENTS.c.type,
-    EVENTS.c.recorded_at,
-    EVENTS.c.actor,
-    EVENTS.c.role,
-    EVENTS.c.idempotency_key,
-    EVENTS.c.body,
-    EVENTS.c.prev_hash,
-    EVENTS.c.hash,
-)
+# The columns a StoredEvent is read from, in its order (the sqlite3 path's SQL names them; a test holds the list equal
+# to the table's columns).
+COLUMN_NAMES = ("position", "case_id", "seq", "type", "recorded_at", "actor", "role", "idempotency_key", "body",
+                "prev_hash", "hash")
+INSERT_NAMES = ("case_id", "seq", "type", "schema_version", "recorded_at", "actor", "role", "idempotency_key", "body",
+                "prev_hash", "hash")
+_SELECT = f"SELECT {', '.join(COLUMN_NAMES)} FROM events"
+_INSERT = f"INSERT INTO events ({', '.join(INSERT_NAMES)}) VALUES ({', '.join('?' * len(INSERT_NAMES))})"
+
+
+def __getattr__(name: str) -> Any:
+    """`EVENTS`, the history table (models/tables.py: EventRow.__table__), imported on first use only."""
+    if name == "EVENTS":
+        from models.tables import EVENTS
+
+        return EVENTS
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def _plain(conn: Any) -> bool:
+    """True for a plain sqlite3 connection (models.db.SqliteStore), False for a SQLAlchemy one."""
+    return isinstance(conn, sqlite3.Connection)
+
+
+def _select() -> Select[Any]:
+    from sqlalchemy import select
+
+    from models.tables import EVENTS
+
+    return select(*(EVENTS.c[name] for name in COLUMN_NAMES))
 
 
 _new = object.__new__
@@ -139,32 +165,57 @@ def gc_paused() -> Iterator[None]:
             gc.enable()
 
 
-def load_stream(conn: Connection, case_id: str, *, as_of: datetime | None = None) -> list[StoredEvent]:
+def load_stream(conn: AnyConnection, case_id: str, *, as_of: datetime | None = None) -> list[StoredEvent]:
     """Every event of one stream in order (optionally only those recorded at or before `as_of`)."""
-    q = select(*_COLUMNS).where(EVENTS.c.case_id == case_id)
-    if as_of is not None:
-        q = q.where(EVENTS.c.recorded_at <= utc_text(as_of))
+    if _plain(conn):
+        if as_of is None:
+            cur = conn.execute(f"{_SELECT} WHERE case_id = ? ORDER BY seq", (case_id,))
+        else:
+            cur = conn.execute(f"{_SELECT} WHERE case_id = ? AND recorded_at <= ? ORDER BY seq", (case_id, utc_text(as_of)))
+        rows = cur.fetchall()
+    else:
+        from models.tables import EVENTS
+
+        q = _select().where(EVENTS.c.case_id == case_id)
+        if as_of is not None:
+            q = q.where(EVENTS.c.recorded_at <= utc_text(as_of))
+        rows = conn.execute(q.order_by(EVENTS.c.seq)).all()
     with gc_paused():  # building thousands of rows: the cyclic GC would otherwise dominate (ARCHITECTURE.md)
-        return list(map(_row, conn.execute(q.order_by(EVENTS.c.seq)).all()))
+        return list(map(_row, rows))
 
 
-def first_event(conn: Connection, case_id: str) -> StoredEvent | None:
+def first_event(conn: AnyConnection, case_id: str) -> StoredEvent | None:
     """The first event of a stream (a case's launch, with the pack it pinned), without reading the rest."""
-    r = conn.execute(select(*_COLUMNS).where(EVENTS.c.case_id == case_id, EVENTS.c.seq == 1)).first()
+    if _plain(conn):
+        r = conn.execute(f"{_SELECT} WHERE case_id = ? AND seq = 1", (case_id,)).fetchone()
+    else:
+        from models.tables import EVENTS
+
+        r = conn.execute(_select().where(EVENTS.c.case_id == case_id, EVENTS.c.seq == 1)).first()
     return _row(r) if r else None
 
 
-def iter_all(conn: Connection, *, batch: int = 5000) -> Iterator[StoredEvent]:
+def iter_all(conn: AnyConnection, *, batch: int = 5000) -> Iterator[StoredEvent]:
     """Every stored event in global order, read in batches."""
     for rows in iter_all_rows(conn, batch=batch):
         yield from map(_row, rows)
 
 
-def iter_all_rows(conn: Connection, *, batch: int = 5000) -> Iterator[Sequence[Any]]:
+def iter_all_rows(conn: AnyConnection, *, batch: int = 5000) -> Iterator[Sequence[Any]]:
     """Every stored event in global order as raw rows, a batch at a time, for passes that need no objects
     (a row is (position, case_id, seq, type, recorded_at, actor, role, idempotency_key, body, prev_hash, hash))."""
     last = 0
-    q = select(*_COLUMNS).order_by(EVENTS.c.position).limit(batch)
+    if _plain(conn):
+        sql = f"{_SELECT} WHERE position > ? ORDER BY position LIMIT ?"
+        while True:
+            rows = conn.execute(sql, (last, batch)).fetchall()
+            if not rows:
+                return
+            yield rows
+            last = rows[-1][0]
+    from models.tables import EVENTS
+
+    q = _select().order_by(EVENTS.c.position).limit(batch)
     while True:
         rows = conn.execute(q.where(EVENTS.c.position > last)).all()
         if not rows:
@@ -173,20 +224,40 @@ def iter_all_rows(conn: Connection, *, batch: int = 5000) -> Iterator[Sequence[A
         last = rows[-1][0]
 
 
-def find_by_key(conn: Connection, key: str) -> StoredEvent | None:
+def find_by_key(conn: AnyConnection, key: str) -> StoredEvent | None:
     """The event recorded under an idempotency key, if any."""
-    r = conn.execute(select(*_COLUMNS).where(EVENTS.c.idempotency_key == key)).first()
+    if _plain(conn):
+        r = conn.execute(f"{_SELECT} WHERE idempotency_key = ?", (key,)).fetchone()
+    else:
+        from models.tables import EVENTS
+
+        r = conn.execute(_select().where(EVENTS.c.idempotency_key == key)).first()
     return _row(r) if r else None
 
 
-def stream_ids(conn: Connection, *, event_type: str) -> list[str]:
+def stream_ids(conn: AnyConnection, *, event_type: str) -> list[str]:
     """Ids of the streams whose first event has the given type (e.g. every case)."""
+    if _plain(conn):
+        cur = conn.execute("SELECT case_id FROM events WHERE seq = 1 AND type = ? ORDER BY position", (event_type,))
+        return [r[0] for r in cur]
+    from sqlalchemy import select
+
+    from models.tables import EVENTS
+
     q = select(EVENTS.c.case_id).where(EVENTS.c.seq == 1, EVENTS.c.type == event_type).order_by(EVENTS.c.position)
     return [r[0] for r in conn.execute(q)]
 
 
-def all_stream_ids(conn: Connection) -> list[str]:
+def all_stream_ids(conn: AnyConnection) -> list[str]:
     """Every stream id in the store except the workspace stream, in order of first appearance."""
+    if _plain(conn):
+        cur = conn.execute("SELECT case_id FROM events WHERE case_id != ? GROUP BY case_id ORDER BY min(position)",
+                           (WORKSPACE_STREAM,))
+        return [r[0] for r in cur]
+    from sqlalchemy import func, select
+
+    from models.tables import EVENTS
+
     q = (
         select(EVENTS.c.case_id)
         .where(EVENTS.c.case_id != WORKSPACE_STREAM)
@@ -196,15 +267,53 @@ def all_stream_ids(conn: Connection) -> list[str]:
     return [r[0] for r in conn.execute(q)]
 
 
-def count_all(conn: Connection) -> int:
+def count_all(conn: AnyConnection) -> int:
     """How many events the store holds, every stream included."""
+    if _plain(conn):
+        return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
+    from sqlalchemy import func, select
+
+    from models.tables import EVENTS
+
     return int(conn.execute(select(func.count()).select_from(EVENTS)).scalar_one())
 
 
-def count_with_prefix(conn: Connection, prefix: str) -> int:
+def count_with_prefix(conn: AnyConnection, prefix: str) -> int:
     """How many streams have an id starting with `prefix` (for numbering new cases)."""
+    if _plain(conn):
+        cur = conn.execute("SELECT count(*) FROM events WHERE seq = 1 AND case_id LIKE ?", (prefix + "%",))
+        return int(cur.fetchone()[0])
+    from sqlalchemy import func, select
+
+    from models.tables import EVENTS
+
     q = select(func.count()).select_from(EVENTS).where(EVENTS.c.seq == 1, EVENTS.c.case_id.like(prefix + "%"))
     return int(conn.execute(q).scalar_one())
+
+
+def _insert(conn: AnyConnection, row: dict[str, Any]) -> int:
+    """Insert one history row; its position. A unique key the row breaks is `IntegrityError`'s text, lowercased, in
+    a `_Duplicate` (both drivers word it with the constraint or column name)."""
+    if _plain(conn):
+        try:
+            position = conn.execute(_INSERT, tuple(row[k] for k in INSERT_NAMES)).lastrowid
+        except sqlite3.IntegrityError as exc:
+            raise _Duplicate(str(exc).lower()) from exc
+        assert position is not None
+        return position
+    from sqlalchemy import insert
+    from sqlalchemy.exc import IntegrityError
+
+    from models.tables import EVENTS
+
+    try:
+        return int(conn.execute(insert(EVENTS).values(**row)).inserted_primary_key[0])
+    except IntegrityError as exc:
+        raise _Duplicate(str(exc.orig).lower()) from exc
+
+
+class _Duplicate(Exception):
+    """An insert broke a unique key."""
 
 
 @dataclass(frozen=True)
@@ -222,7 +331,7 @@ class NewEvent:
     acknowledgements: tuple[dict[str, str], ...] = ()
 
 
-def append(conn: Connection, case_id: str, history: list[StoredEvent], new: Iterable[NewEvent], recorded_at: datetime) -> list[StoredEvent]:
+def append(conn: AnyConnection, case_id: str, history: list[StoredEvent], new: Iterable[NewEvent], recorded_at: datetime) -> list[StoredEvent]:
     """Append events after `history` (the stream as the caller read it, in this transaction).
 
     A writer that lost the race for the next `seq` gets `ConcurrentModification`; it never writes a duplicate.
@@ -264,10 +373,9 @@ def append(conn: Connection, case_id: str, history: list[StoredEvent], new: Iter
             "hash": digest.hex(),
         }
         try:
-            position = conn.execute(insert(EVENTS).values(**row)).inserted_primary_key[0]
-        except IntegrityError as exc:
-            text_ = str(exc.orig).lower()
-            if "idempotency_key" in text_:
+            position = _insert(conn, row)
+        except _Duplicate as exc:
+            if "idempotency_key" in str(exc):
                 raise IdempotencyConflict(
                     f"the idempotency key {ev.idempotency_key!r} was already used for another record",
                     key=ev.idempotency_key,

@@ -31,11 +31,13 @@ def ws(tmp_path: Path):
     return new_workspace(tmp_path / "ws")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def backend_ws(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    """The contract suite's workspace: the same tests on SQLite and on PostgreSQL."""
-    if request.param == "sqlite":
+def backend_workspace(kind: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """A workspace on SQLite (the read and record paths on plain sqlite3, the default), SQLite with every path on
+    SQLAlchemy (`sqlite-sqlalchemy`: JUECE_SQLITE_DRIVER=sqlalchemy), or PostgreSQL; a generator for fixtures."""
+    if kind.startswith("sqlite"):
         monkeypatch.delenv("JUECE_DATABASE_URL", raising=False)
+        if kind == "sqlite-sqlalchemy":
+            monkeypatch.setenv("JUECE_SQLITE_DRIVER", "sqlalchemy")
         ws = new_workspace(tmp_path / "ws")
         yield ws
         ws.engine.dispose()
@@ -47,6 +49,12 @@ def backend_ws(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
         ws = new_workspace(tmp_path / "ws")
         yield ws
         ws.engine.dispose()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def backend_ws(request, tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    """The contract suite's workspace: the same tests on SQLite and on PostgreSQL."""
+    yield from backend_workspace(request.param, tmp_path, monkeypatch)
 
 
 @pytest.fixture

@@ -1,4 +1,5 @@
-"""The contract suite: the store and the use cases behave the same on SQLite and on PostgreSQL."""
+"""The contract suite: the store and the use cases behave the same on SQLite and on PostgreSQL — and on SQLite
+whether the read and record paths go through plain sqlite3 (the default) or SQLAlchemy (`sqlite-sqlalchemy`)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,25 @@ from flows.usecases.show import list_cases
 from models.db import is_sqlite
 from models.store import EVENTS
 from policies.errors import ConcurrentModification, RuleRefusal
+from conftest import backend_workspace
 from support import CLERK, MANDATORY_PATH, payload
+
+
+@pytest.fixture(params=["sqlite", "sqlite-sqlalchemy", "postgresql"])
+def backend_ws(request, tmp_path, monkeypatch):
+    """Here, three ways in: plain sqlite3, SQLAlchemy on SQLite, PostgreSQL."""
+    yield from backend_workspace(request.param, tmp_path, monkeypatch)
+
+
+def test_the_sqlite_paths_are_the_ones_named(backend_ws):
+    """The parametrisation can fail: the default SQLite path is plain sqlite3, the switch is SQLAlchemy."""
+    import os
+
+    from models.db import SqliteStore
+
+    plain = isinstance(backend_ws.db, SqliteStore)
+    sqlite = backend_ws.database_url.startswith("sqlite")
+    assert plain == (sqlite and os.environ.get("JUECE_SQLITE_DRIVER") != "sqlalchemy")
 
 
 def non_attempts(view) -> int:

@@ -136,13 +136,22 @@ def test_a_full_disk_is_a_typed_error_with_nothing_written_and_the_retry_records
     def limit(dbapi_conn, _record):
         dbapi_conn.execute(f"PRAGMA max_page_count = {pages}")
 
+    class Limited(sqlite3.Connection):  # the record path's plain sqlite3 connections (models.db.SqliteStore)
+        def __init__(self, *args, **kwargs) -> None:  # type: ignore[no-untyped-def]
+            super().__init__(*args, **kwargs)
+            limit(self, None)
+
+    from models.db import SqliteStore
+
     ws.engine.dispose()
     event.listen(ws.engine, "connect", limit)
+    ws.__dict__["_sqlite_store"] = SqliteStore.from_url(ws.database_url, factory=Limited)
     big = payload("execution-reported", status="执行情况" * 3000)
     with pytest.raises(StorageFailure) as exc:
         record_event(ws, CLERK, case_id, "execution-reported", big, idempotency_key="disk-full-1")
     assert exc.value.exit_code == 1 and "nothing was written" in exc.value.message
     event.remove(ws.engine, "connect", limit)
+    del ws.__dict__["_sqlite_store"]
     ws.engine.dispose()
     assert executing.show().events == before
     first = record_event(ws, CLERK, case_id, "execution-reported", big, idempotency_key="disk-full-1")
@@ -209,8 +218,12 @@ class _FailingCommit(sqlite3.Connection):
 def faulty(executing):
     from models.db import make_engine
 
+    from models.db import SqliteStore
+
     executing.ws.engine.dispose()
     executing.ws.__dict__["engine"] = make_engine(executing.ws.database_url, connect_args={"factory": _FailingCommit})
+    # the record path's plain sqlite3 connections (models.db.SqliteStore) fail the same way
+    executing.ws.__dict__["_sqlite_store"] = SqliteStore.from_url(executing.ws.database_url, factory=_FailingCommit)
     yield executing
     _FailingCommit.mode = "off"
     executing.ws.engine.dispose()

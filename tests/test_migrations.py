@@ -205,13 +205,11 @@ def test_the_comparison_sees_a_model_the_database_does_not_match(backend_ws):  #
 
 
 def test_each_table_is_defined_once_and_the_fast_paths_use_its_class() -> None:
-    from models import comments, credentials, store
-    from models.tables import CommentRow, CredentialRow, DispositionRow, EventRow, SecurityLogRow
+    from models import comments, store
+    from models.tables import CommentRow, DispositionRow, EventRow
 
     assert store.EVENTS is EventRow.__table__  # type: ignore[attr-defined]
     assert comments.COMMENTS is CommentRow.__table__  # type: ignore[attr-defined]
     assert comments.DISPOSITIONS_TABLE is DispositionRow.__table__  # type: ignore[attr-defined]
-    assert credentials.CREDENTIALS is CredentialRow.__table__  # type: ignore[attr-defined]
-    assert credentials.SECURITY_LOG is SecurityLogRow.__table__  # type: ignore[attr-defined]
     assert sorted(metadata.tables) == sorted(
         ["events", "comments", "dispositions", "credentials", "api_tokens", "web_sessions", "security_log"])

@@ -11,9 +11,7 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import dataclass
-from typing import Any, Mapping, Sequence
-
-from sqlalchemy import Connection
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from flows.usecases.clock import now
 from flows.usecases.passwords import POLICY, PasswordPolicy, generated_password, hasher, password_problems, security_stamp, token_hash
@@ -31,6 +29,9 @@ from policies.findings import Finding
 from policies.pack import DEFAULT_PACK, ROLES, PolicyPack, load_pack
 from policies.rules import to_finding
 from policies.rules.auth import Standing, standing_violation
+
+if TYPE_CHECKING:
+    from models.db import AnyConnection as Connection
 
 
 # --- who is acting ----------------------------------------------------------------------------------------------
@@ -55,7 +56,7 @@ def authorise(conn: Connection, actor: Actor, what: str, pack: PolicyPack | None
 
 def authorise_actor(ws: Workspace, actor: Actor, what: str = "act") -> None:
     """AUTH-01 for the command line's `--as ROLE:NAME` (exit 3 naming the rule when it does not hold)."""
-    with read_transaction(ws.engine) as conn:
+    with read_transaction(ws.db) as conn:
         authorise(conn, actor, what)
 
 
@@ -95,7 +96,7 @@ def pinned_pack(ws: Workspace, case_id: str) -> PolicyPack:
     from models.state import launch_state
     from policies.errors import UnknownCase
 
-    with read_transaction(ws.engine) as conn:
+    with read_transaction(ws.db) as conn:
         first = store.first_event(conn, case_id)
     if first is None or first.type != "case-launched":
         raise UnknownCase(f"there is no case {case_id!r} in this workspace (see `juece case list`)", case_id=case_id)

@@ -5,10 +5,9 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from pydantic import ValidationError
-from sqlalchemy import Connection
 
 from flows.usecases.clock import local_date, now
 from flows.usecases.judging import ack_records, apply_acks, judge, parse_acks, refusal
@@ -24,6 +23,9 @@ from policies.errors import BadInput, ConcurrentModification, IdempotencyConflic
 from policies.limits import MAX_KEY, check_length
 from policies.pack import DEFAULT_PACK, PolicyPack, load_pack
 from policies.rules.catalog import catalog_year
+
+if TYPE_CHECKING:
+    from models.db import AnyConnection as Connection
 
 
 def launch_case(
@@ -57,7 +59,7 @@ def launch_case(
     # Two launches at the same moment may both pick the next case number; the loser simply takes the one after.
     for attempt in range(_LAUNCH_ATTEMPTS):
         try:
-            with write_transaction(ws.engine) as conn:
+            with write_transaction(ws.db) as conn:
                 return launch_in(conn, actor, pack, idempotency_key, fields, acks)
         except ConcurrentModification:
             if attempt == _LAUNCH_ATTEMPTS - 1:

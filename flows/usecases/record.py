@@ -5,10 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from pydantic import ValidationError
-from sqlalchemy import Connection
 
 from flows.usecases.clock import local_date, now
 from flows.usecases.judging import ack_records, apply_acks, judge, parse_acks, refusal
@@ -23,6 +22,9 @@ from models.store import NewEvent, StoredEvent
 from policies.errors import BadInput, ConcurrentModification, IdempotencyConflict, RuleRefusal
 from policies.findings import Finding
 from policies.limits import MAX_KEY, check_depth, check_length, check_size
+
+if TYPE_CHECKING:
+    from models.db import AnyConnection as Connection
 
 
 def bad_payload(event: str, exc: ValidationError) -> BadInput:
@@ -102,7 +104,7 @@ def record_event(
     the case still has exactly that many events, else someone else wrote first (exit 6)."""
     payload = validate_payload(event, data)
     acks = parse_acks(acknowledge)
-    with write_transaction(ws.engine) as conn:
+    with write_transaction(ws.db) as conn:
         result, refusal = record_in(conn, actor, case_id, event, payload, acks, idempotency_key, expected_seq)
     if refusal is not None:  # raised after the commit, so the refused attempt stays in the history
         raise refusal

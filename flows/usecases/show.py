@@ -176,7 +176,7 @@ def _record_date(payload: Mapping[str, Any]) -> str | None:
 
 def show_case(ws: Workspace, case_id: str, *, as_of: datetime | None = None) -> CaseView:
     """A case's stages, next steps and deadlines — now, or as it stood at `as_of`."""
-    with read_transaction(ws.engine) as conn:
+    with read_transaction(ws.db) as conn:
         facts = read_facts(conn)
         _, state = load_case(conn, case_id, as_of=as_of)
     pack = pack_of(state)
@@ -186,7 +186,7 @@ def show_case(ws: Workspace, case_id: str, *, as_of: datetime | None = None) -> 
 
 def case_records(ws: Workspace, case_id: str) -> list[dict[str, Any]]:
     """Every event of a case: seq, type, when, who (actor and role), the payload and acknowledged warnings."""
-    with read_transaction(ws.engine) as conn:
+    with read_transaction(ws.db) as conn:
         events, _ = load_case(conn, case_id)
     return [{"seq": e.seq, "type": e.type, "recorded_at": e.recorded_at, "actor": e.actor, "role": e.role,
              "payload": e.payload, "acknowledgements": e.acknowledgements} for e in events]
@@ -213,7 +213,7 @@ def list_cases(ws: Workspace, *, status: str | None = None) -> list[CaseSummary]
     if status is not None and status not in ("open", "decided", "published", "ended"):
         raise BadInput(f"--status {status!r}: expected open, decided, published or ended", field="--status")
     out = []
-    with read_transaction(ws.engine) as conn:
+    with read_transaction(ws.db) as conn:
         for case_id in store.stream_ids(conn, event_type="case-launched"):
             state = replay(store.load_stream(conn, case_id))
             pack = pack_of(state)

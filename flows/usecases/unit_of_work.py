@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import hashlib
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import Connection
 
 from flows.usecases.moments import WorkspaceTimeline
 from flows.usecases.workspace import WorkspaceFacts
@@ -20,6 +19,9 @@ from policies.calendar import WorkingDayCalendar
 from policies.errors import BadInput, IntegrityFailure, UnknownCase
 from policies.limits import MAX_CASE_ID, check_length
 from policies.pack import PolicyPack, pack_by_hash
+
+if TYPE_CHECKING:
+    from models.db import AnyConnection as Connection
 
 
 def load_case(conn: Connection, case_id: str, *, as_of: datetime | None = None) -> tuple[list[StoredEvent], CaseState]:

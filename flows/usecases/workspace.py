@@ -10,16 +10,17 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from functools import cached_property
 from pathlib import Path
-from typing import Any
-
-from sqlalchemy import Connection, Engine
+from typing import TYPE_CHECKING, Any
 
 from models import store
-from models.db import make_engine, read_transaction, write_transaction
+from models.db import AnyEngine, SqliteStore, make_engine, read_transaction, write_transaction
 from models.events import ClockSet, WorkspaceInitialised
 from models.store import WORKSPACE_STREAM, NewEvent, StoredEvent
 from policies.errors import BadInput, WorkspaceMissing
 from policies.pack import ROLES
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection, Engine
 
 CONFIG_FILE = "workspace.json"
 
@@ -67,8 +68,20 @@ class Workspace:
 
     @cached_property
     def engine(self) -> Engine:
-        """The case store's engine (created on first use)."""
+        """The case store's SQLAlchemy engine (created on first use)."""
         return make_engine(self.database_url)
+
+    @property
+    def db(self) -> AnyEngine:
+        """The event store's way in for the read and record paths: plain sqlite3 on SQLite (models.db.SqliteStore:
+        same pragmas and transactions, no SQLAlchemy imported), the engine otherwise. JUECE_SQLITE_DRIVER=sqlalchemy
+        sends SQLite through the engine too (the contract suite runs both)."""
+        if not self.database_url.startswith("sqlite:///") or os.environ.get("JUECE_SQLITE_DRIVER") == "sqlalchemy":
+            return self.engine
+        plain = self.__dict__.get("_sqlite_store")
+        if plain is None:
+            plain = self.__dict__["_sqlite_store"] = SqliteStore.from_url(self.database_url)
+        return plain
 
     @property
     def prefect_home(self) -> Path:
@@ -170,7 +183,7 @@ def set_clock(ws: Workspace, actor: Actor, moment: datetime) -> tuple[datetime, 
     from policies.rules.order import require_role
 
     require_role(load_pack(), actor.role, "clock-set", "move the simulated clock (--as admin:NAME)")
-    with write_transaction(ws.engine) as conn:
+    with write_transaction(ws.db) as conn:
         facts = read_facts(conn)
         if facts.clock != "simulated" or facts.simulated_now is None:
             raise BadInput(
@@ -200,5 +213,5 @@ def set_clock(ws: Workspace, actor: Actor, moment: datetime) -> tuple[datetime, 
 
 def read_workspace_facts(ws: Workspace) -> WorkspaceFacts:
     """The workspace facts in a short read transaction."""
-    with read_transaction(ws.engine) as conn:
+    with read_transaction(ws.db) as conn:
         return read_facts(conn)

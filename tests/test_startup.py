@@ -1,0 +1,73 @@
+"""What `juece case show` and `juece record` import on SQLite: not SQLAlchemy (plain sqlite3 serves the event store),
+not Prefect, FastAPI, httpx or numpy (other commands' needs). Measured with `python -X importtime` in a real process;
+the list of modules, not the time, is what is pinned (the time is bench/bench_cli.py's)."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from support import MANDATORY_PATH, Driver
+
+ROOT = Path(__file__).resolve().parents[1]
+FORBIDDEN = {"sqlalchemy", "sqlmodel", "alembic", "prefect", "fastapi", "starlette", "uvicorn", "httpx", "numpy"}
+
+
+def imported(args: list[str], tmp_path: Path) -> set[str]:
+    """The modules a `juece …` process imports (from -X importtime), after checking it succeeded."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUECE_")}
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "cli", *args], cwd=ROOT, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    json.loads(done.stdout)
+    names = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
+    assert "flows.usecases.unit_of_work" in names and "sqlite3" in names  # the parse sees the modules (this test can fail)
+    return names
+
+
+@pytest.fixture
+def walked(ws):  # type: ignore[no-untyped-def]
+    d = Driver(ws)
+    d.launch("risk-relevant", "technical")
+    d.walk(MANDATORY_PATH)
+    ws.engine.dispose()
+    return d
+
+
+def _top(names: set[str]) -> set[str]:
+    return {n.split(".")[0] for n in names}
+
+
+def test_case_show_imports_neither_sqlalchemy_nor_other_commands_needs(walked, tmp_path):  # type: ignore[no-untyped-def]
+    names = imported(["--home", str(walked.ws.home), "case", "show", walked.case_id, "--json"], tmp_path)
+    assert _top(names) & FORBIDDEN == set()
+
+
+def test_record_imports_neither_sqlalchemy_nor_other_commands_needs(walked, tmp_path):  # type: ignore[no-untyped-def]
+    from support import payload
+
+    f = tmp_path / "report.json"
+    f.write_text(json.dumps(payload("party-reported"), ensure_ascii=False), encoding="utf-8")
+    walked.clock_to(__import__("datetime").date(2025, 11, 5))
+    names = imported(["--home", str(walked.ws.home), "--as", "legal-office:张伟", "record", walked.case_id,
+                      "party-reported", "--file", str(f), "--json"], tmp_path)
+    assert _top(names) & FORBIDDEN == set()
+    assert walked.show().events == len(MANDATORY_PATH) + 2  # it really recorded
+
+
+def test_the_sqlalchemy_switch_is_seen_by_the_budget(walked, tmp_path, monkeypatch):  # type: ignore[no-untyped-def]
+    """With every SQLite path on SQLAlchemy (JUECE_SQLITE_DRIVER=sqlalchemy) `case show` does import it: the check
+    above can fail."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUECE_")}
+    env["JUECE_SQLITE_DRIVER"] = "sqlalchemy"
+    done = subprocess.run([sys.executable, "-X", "importtime", "-m", "cli", "--home", str(walked.ws.home), "case",
+                           "show", walked.case_id, "--json"], cwd=ROOT, env=env, capture_output=True, text=True,
+                          timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert any(line.rsplit("|", 1)[1].strip() == "sqlalchemy" for line in done.stderr.splitlines()
+               if line.startswith("import time:"))
