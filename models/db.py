@@ -51,7 +51,7 @@ class SqliteStore:
         kw: dict[str, Any] = {"timeout": BUSY_TIMEOUT_S, "isolation_level": None}
         if self.factory is not None:
             kw["factory"] = self.factory
-        conn = sqlite3.connect(self.path, **kw)
+        conn: sqlite3.Connection = sqlite3.connect(self.path, **kw)
         for pragma in SQLITE_PRAGMAS:
             conn.execute(pragma)
         return conn

@@ -87,17 +87,20 @@ class StoredEvent:
     @cached_property
     def envelope(self) -> dict[str, Any]:
         """The hashed envelope: type, seq, actor, role, policy, acknowledgements, payload, …"""
-        return orjson.loads(self.body)
+        env: dict[str, Any] = orjson.loads(self.body)
+        return env
 
     @property
     def payload(self) -> dict[str, Any]:
         """The event's payload as recorded (JSON form)."""
-        return self.envelope["payload"]
+        payload: dict[str, Any] = self.envelope["payload"]
+        return payload
 
     @property
     def acknowledgements(self) -> list[dict[str, str]]:
         """WARN rules acknowledged when this event was recorded, with the reasons."""
-        return self.envelope.get("acknowledgements", [])
+        acks: list[dict[str, str]] = self.envelope.get("acknowledgements", [])
+        return acks
 
     @property
     def moment(self) -> datetime:
@@ -122,11 +125,6 @@ def __getattr__(name: str) -> Any:
 
         return EVENTS
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def _plain(conn: Any) -> bool:
-    """True for a plain sqlite3 connection (models.db.SqliteStore), False for a SQLAlchemy one."""
-    return isinstance(conn, sqlite3.Connection)
 
 
 def _select() -> Select[Any]:
@@ -167,7 +165,8 @@ def gc_paused() -> Iterator[None]:
 
 def load_stream(conn: AnyConnection, case_id: str, *, as_of: datetime | None = None) -> list[StoredEvent]:
     """Every event of one stream in order (optionally only those recorded at or before `as_of`)."""
-    if _plain(conn):
+    rows: Sequence[Any]
+    if isinstance(conn, sqlite3.Connection):  # plain sqlite3 (models.db.SqliteStore)
         if as_of is None:
             cur = conn.execute(f"{_SELECT} WHERE case_id = ? ORDER BY seq", (case_id,))
         else:
@@ -186,7 +185,7 @@ def load_stream(conn: AnyConnection, case_id: str, *, as_of: datetime | None = N
 
 def first_event(conn: AnyConnection, case_id: str) -> StoredEvent | None:
     """The first event of a stream (a case's launch, with the pack it pinned), without reading the rest."""
-    if _plain(conn):
+    if isinstance(conn, sqlite3.Connection):  # plain sqlite3 (models.db.SqliteStore)
         r = conn.execute(f"{_SELECT} WHERE case_id = ? AND seq = 1", (case_id,)).fetchone()
     else:
         from models.tables import EVENTS
@@ -205,7 +204,8 @@ def iter_all_rows(conn: AnyConnection, *, batch: int = 5000) -> Iterator[Sequenc
     """Every stored event in global order as raw rows, a batch at a time, for passes that need no objects
     (a row is (position, case_id, seq, type, recorded_at, actor, role, idempotency_key, body, prev_hash, hash))."""
     last = 0
-    if _plain(conn):
+    rows: Sequence[Any]
+    if isinstance(conn, sqlite3.Connection):  # plain sqlite3 (models.db.SqliteStore)
         sql = f"{_SELECT} WHERE position > ? ORDER BY position LIMIT ?"
         while True:
             rows = conn.execute(sql, (last, batch)).fetchall()
@@ -226,7 +226,7 @@ def iter_all_rows(conn: AnyConnection, *, batch: int = 5000) -> Iterator[Sequenc
 
 def find_by_key(conn: AnyConnection, key: str) -> StoredEvent | None:
     """The event recorded under an idempotency key, if any."""
-    if _plain(conn):
+    if isinstance(conn, sqlite3.Connection):  # plain sqlite3 (models.db.SqliteStore)
         r = conn.execute(f"{_SELECT} WHERE idempotency_key = ?", (key,)).fetchone()
     else:
         from models.tables import EVENTS
@@ -237,7 +237,7 @@ def find_by_key(conn: AnyConnection, key: str) -> StoredEvent | None:
 
 def stream_ids(conn: AnyConnection, *, event_type: str) -> list[str]:
     """Ids of the streams whose first event has the given type (e.g. every case)."""
-    if _plain(conn):
+    if isinstance(conn, sqlite3.Connection):  # plain sqlite3 (models.db.SqliteStore)
         cur = conn.execute("SELECT case_id FROM events WHERE seq = 1 AND type = ? ORDER BY position", (event_type,))
         return [r[0] for r in cur]
     from sqlalchemy import select
@@ -250,7 +250,7 @@ def stream_ids(conn: AnyConnection, *, event_type: str) -> list[str]:
 
 def all_stream_ids(conn: AnyConnection) -> list[str]:
     """Every stream id in the store except the workspace stream, in order of first appearance."""
-    if _plain(conn):
+    if isinstance(conn, sqlite3.Connection):  # plain sqlite3 (models.db.SqliteStore)
         cur = conn.execute("SELECT case_id FROM events WHERE case_id != ? GROUP BY case_id ORDER BY min(position)",
                            (WORKSPACE_STREAM,))
         return [r[0] for r in cur]
@@ -269,7 +269,7 @@ def all_stream_ids(conn: AnyConnection) -> list[str]:
 
 def count_all(conn: AnyConnection) -> int:
     """How many events the store holds, every stream included."""
-    if _plain(conn):
+    if isinstance(conn, sqlite3.Connection):  # plain sqlite3 (models.db.SqliteStore)
         return int(conn.execute("SELECT count(*) FROM events").fetchone()[0])
     from sqlalchemy import func, select
 
@@ -280,7 +280,7 @@ def count_all(conn: AnyConnection) -> int:
 
 def count_with_prefix(conn: AnyConnection, prefix: str) -> int:
     """How many streams have an id starting with `prefix` (for numbering new cases)."""
-    if _plain(conn):
+    if isinstance(conn, sqlite3.Connection):  # plain sqlite3 (models.db.SqliteStore)
         cur = conn.execute("SELECT count(*) FROM events WHERE seq = 1 AND case_id LIKE ?", (prefix + "%",))
         return int(cur.fetchone()[0])
     from sqlalchemy import func, select
@@ -294,7 +294,7 @@ def count_with_prefix(conn: AnyConnection, prefix: str) -> int:
 def _insert(conn: AnyConnection, row: dict[str, Any]) -> int:
     """Insert one history row; its position. A unique key the row breaks is `IntegrityError`'s text, lowercased, in
     a `_Duplicate` (both drivers word it with the constraint or column name)."""
-    if _plain(conn):
+    if isinstance(conn, sqlite3.Connection):  # plain sqlite3 (models.db.SqliteStore)
         try:
             position = conn.execute(_INSERT, tuple(row[k] for k in INSERT_NAMES)).lastrowid
         except sqlite3.IntegrityError as exc:
@@ -307,9 +307,11 @@ def _insert(conn: AnyConnection, row: dict[str, Any]) -> int:
     from models.tables import EVENTS
 
     try:
-        return int(conn.execute(insert(EVENTS).values(**row)).inserted_primary_key[0])
+        key = conn.execute(insert(EVENTS).values(**row)).inserted_primary_key
     except IntegrityError as exc:
         raise _Duplicate(str(exc.orig).lower()) from exc
+    assert key is not None
+    return int(key[0])
 
 
 class _Duplicate(Exception):
@@ -386,7 +388,8 @@ def append(conn: AnyConnection, case_id: str, history: list[StoredEvent], new: I
                 case_id=case_id,
                 seq=seq,
             ) from exc
-        stored = StoredEvent(position=position, **{k: v for k, v in row.items() if k != "schema_version"})
+        stored = StoredEvent(position, case_id, seq, ev.type, stamp, ev.actor, ev.role, ev.idempotency_key, body,
+                             prev.hex(), digest.hex())
         out.append(stored)
         prev = digest
     return out
