@@ -121,18 +121,16 @@ def deploy_flows(
     _quiet_prefect()
     from prefect.client.orchestration import get_client
     from prefect.client.schemas.actions import WorkPoolCreate
+    from prefect.client.schemas.objects import VersionInfo
     from prefect.exceptions import ObjectNotFound
     from prefect.flows import load_flow_from_entrypoint
     from prefect.schedules import Cron
     from prefect.types.entrypoint import EntrypointType
     from prefect.workers.process import ProcessWorker
 
-    try:
-        from prefect._internal.versioning import VersionType
-
-        version_type: Any = VersionType.SIMPLE  # do not read git metadata of whatever directory we run in
-    except ImportError:  # pragma: no cover - a later Prefect moved it
-        version_type = None
+    # Our own version, given outright: Prefect would otherwise read the git metadata of whatever directory we run in.
+    version = f"juece {_juece_version()}"
+    version_info = VersionInfo(type="prefect:simple", version=version)
 
     names: list[str] = []
     with _api(url):
@@ -169,12 +167,11 @@ def deploy_flows(
                 job_variables={"command": ENGINE_COMMAND},
                 description=description,
                 tags=["juece"],
-                version=f"juece {_juece_version()}",
-                version_type=version_type,
+                version=version,
                 **options,
             )
             assert deployment.entrypoint == entrypoint, deployment.entrypoint
-            deployment.apply()
+            deployment.apply(version_info=version_info)
             names.append(f"{flow_name}/{DEPLOYMENT}")
     return names
 
@@ -223,28 +220,30 @@ def run_worker(
         loop = asyncio.get_running_loop()
         main = asyncio.current_task()
         assert main is not None
-        # A limiter even without a limit: it is how the worker counts the runs it holds, from submission to end.
+        # A limit even when none is asked for: the worker's limiter (`ProcessWorker.limiter`, a capacity limiter
+        # holding one token per run from submission to end) is how it counts its runs, and how intake is closed.
         worker = ProcessWorker(work_pool_name=work_pool, name=name, limit=limit or _NO_LIMIT)
         signals: list[str] = []
         stopping: list[asyncio.Task[None]] = []  # a reference, so the stopping task is not garbage-collected
-        polls = 0
-        poll_and_submit = worker.get_and_submit_flow_runs
+        closed: list[object] = []  # the tokens taken to close intake
 
-        async def poll_unless_stopping() -> list[Any]:
-            nonlocal polls
-            if signals:
-                return []
-            polls += 1
+        def close_intake() -> None:
+            """Take every free token of the worker's limiter: Prefect then submits no new run ("flow run limit
+            reached") and leaves it scheduled for another worker; the runs in progress keep theirs."""
             try:
-                return await poll_and_submit()
-            finally:
-                polls -= 1
-
-        worker.get_and_submit_flow_runs = poll_unless_stopping  # type: ignore[method-assign]
+                limiter = worker.limiter
+            except RuntimeError:  # not set up yet: nothing was submitted, nothing to wait for
+                return
+            while limiter.available_tokens >= 1:
+                token = object()
+                limiter.acquire_on_behalf_of_nowait(token)
+                closed.append(token)
 
         def held() -> int:
-            limiter = getattr(worker, "_limiter", None)
-            return polls + (int(limiter.borrowed_tokens) if limiter is not None else 0)
+            try:
+                return int(worker.limiter.borrowed_tokens) - len(closed)
+            except RuntimeError:
+                return 0
 
         async def stop_when_idle() -> None:
             deadline = loop.time() + stop_grace_seconds
@@ -255,6 +254,7 @@ def run_worker(
         def on_signal(sig: signal.Signals) -> None:
             signals.append(sig.name)
             if len(signals) == 1:
+                close_intake()
                 say(f"Received {sig.name}: the juece worker takes no new flow runs and stops when the {held()} "
                     "in progress have ended (send it again to stop now)")
                 stopping.append(loop.create_task(stop_when_idle()))
