@@ -7,10 +7,11 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from flows.orchestration.prefect_server import ensure_server, prefect_env
+from flows.usecases.publication import published_text
 from flows.usecases.show import show_case
-from flows.orchestration.prefect_server import ServerStartError, ensure_server, prefect_env
 from flows.usecases.workspace import Workspace
-from policies.errors import DecisionError
+from policies.errors import DecisionError, ServerStartError
 
 
 @dataclass(frozen=True)
@@ -59,65 +60,46 @@ def _drain() -> None:
     APILogWorker.drain_all()
 
 
-def run_case_flow(ws: Workspace, case_id: str) -> FlowOutcome:
-    """Run the `decision-case` flow for one case and say where to see it."""
-    show_case(ws, case_id)  # an unknown case is refused before any server is started
+def run_flow(ws: Workspace, name: str, **parameters: Any) -> tuple[Any, str, str]:
+    """Run one of juece's flows (`prefect_flows.<name>`) in this process, on the workspace's Prefect server (or the
+    one PREFECT_API_URL names), with the flow heartbeat off; returns (its final state, the run id, the run's URL)."""
     ui = prepare_prefect(ws)
     from prefect.settings import temporary_settings
 
-    from flows.orchestration.prefect_flows import decision_case
+    from flows.orchestration import prefect_flows
 
+    flow = getattr(prefect_flows, name)
     # The flow heartbeat thread costs ~1 s a run; only this setting turns it off (ARCHITECTURE.md).
     with temporary_settings(updates={"flows.heartbeat_frequency": None}):
-        state = decision_case(home=str(ws.home), case_id=case_id, return_state=True)
+        state = flow(home=str(ws.home), **parameters, return_state=True)
     _drain()
     run_id = str(state.state_details.flow_run_id)
-    data = state.result()
-    return FlowOutcome(case_id, run_id, state.name or "", f"{ui}/runs/flow-run/{run_id}", data["artifact"])
+    return state, run_id, f"{ui}/runs/flow-run/{run_id}"
+
+
+def run_case_flow(ws: Workspace, case_id: str) -> FlowOutcome:
+    """Run the `decision-case` flow for one case and say where to see it."""
+    show_case(ws, case_id)  # an unknown case is refused before any server is started
+    state, run_id, url = run_flow(ws, "decision_case", case_id=case_id)
+    return FlowOutcome(case_id, run_id, state.name or "", url, state.result()["artifact"])
 
 
 def run_audit_flow(ws: Workspace) -> FlowOutcome:
     """Run `audit-all-cases` and say where its report is."""
-    ui = prepare_prefect(ws)
-    from prefect.settings import temporary_settings
-
-    from flows.orchestration.prefect_flows import audit_all_cases
-
-    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
-        state = audit_all_cases(home=str(ws.home), return_state=True)
-    _drain()
-    run_id = str(state.state_details.flow_run_id)
-    return FlowOutcome("*", run_id, state.name or "", f"{ui}/runs/flow-run/{run_id}", "audit-report")
+    state, run_id, url = run_flow(ws, "audit_all_cases")
+    return FlowOutcome("*", run_id, state.name or "", url, "audit-report")
 
 
 def run_sweep_flow(ws: Workspace, webhook_url: str | None) -> FlowOutcome:
     """Run `deadline-sweep` once now (the scaled setup runs it on a schedule through `juece worker`)."""
-    ui = prepare_prefect(ws)
-    from prefect.settings import temporary_settings
-
-    from flows.orchestration.prefect_flows import deadline_sweep
-
-    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
-        state = deadline_sweep(home=str(ws.home), webhook_url=webhook_url, return_state=True)
-    _drain()
-    run_id = str(state.state_details.flow_run_id)
-    return FlowOutcome("*", run_id, state.name or "", f"{ui}/runs/flow-run/{run_id}", "deadline-sweep")
+    state, run_id, url = run_flow(ws, "deadline_sweep", webhook_url=webhook_url)
+    return FlowOutcome("*", run_id, state.name or "", url, "deadline-sweep")
 
 
 def run_publish_flow(ws: Workspace, case_id: str, portal: str, actor: str) -> FlowOutcome:
     """Run `publish-decision`: post the decision text to the portal and record where it is."""
-    from flows.usecases.publication import published_text
-
     published_text(ws, case_id)  # nothing to post is refused before any server is started
-    ui = prepare_prefect(ws)
-    from prefect.settings import temporary_settings
-
-    from flows.orchestration.prefect_flows import publish_decision
-
-    with temporary_settings(updates={"flows.heartbeat_frequency": None}):
-        state = publish_decision(home=str(ws.home), case_id=case_id, portal=portal, actor=actor, return_state=True)
-    _drain()
-    run_id = str(state.state_details.flow_run_id)
+    state, run_id, url = run_flow(ws, "publish_decision", case_id=case_id, portal=portal, actor=actor)
     if not state.is_completed():
         raise DecisionError(f"the publication flow ended {state.name}: {state.message}", code="publish-flow")
-    return FlowOutcome(case_id, run_id, state.name or "", f"{ui}/runs/flow-run/{run_id}", "", state.result()["url"])
+    return FlowOutcome(case_id, run_id, state.name or "", url, "", state.result()["url"])
