@@ -1257,14 +1257,18 @@ def due(
     as_json: bool = JsonOpt,
 ) -> None:
     """What is due and overdue across every case (the sweep, without Prefect)."""
-    from flows.usecases.sweep import TransientDeliveryError, DeliveryRefused, deliver, sweep
+    from flows.usecases.sweep import post_reminders, sweep
+    from policies.errors import DeliveryRefused, TransientDeliveryError
 
     today, items = sweep(_ws(), as_of=_as_of(as_of))
     delivered = None
     if webhook and items:
         try:
-            delivered = deliver(webhook, today, items)
-        except (TransientDeliveryError, DeliveryRefused) as exc:
+            delivered = post_reminders(webhook, today, items)
+        except TransientDeliveryError as exc:
+            raise DecisionError(f"reminders not delivered: {exc} — try again, or run `juece flow sweep --webhook URL`, "
+                                "whose Prefect task retries transient failures", code="webhook") from exc
+        except DeliveryRefused as exc:
             raise DecisionError(f"reminders not delivered: {exc}", code="webhook") from exc
 
     def human() -> None:

@@ -12,7 +12,9 @@ import httpx
 import pytest
 
 from flows.usecases.clock import LOCAL
-from flows.usecases.sweep import DeliveryRefused, TransientDeliveryError, deliver, sweep
+from flows.adapters.http import retry_on_transient
+from flows.usecases.sweep import post_reminders, sweep
+from policies.errors import DeliveryRefused, TransientDeliveryError
 from support import MANDATORY_PATH, Driver
 
 
@@ -82,38 +84,37 @@ def test_reminders_reach_a_real_local_webhook(case):
     threading.Thread(target=server.serve_forever, daemon=True).start()
     try:
         today, items = sweep(case.ws, as_of=at("2025-09-20"))
-        assert deliver(f"http://127.0.0.1:{server.server_address[1]}/hook", today, items) == 204
+        assert post_reminders(f"http://127.0.0.1:{server.server_address[1]}/hook", today, items) == 204
     finally:
         server.shutdown()
     body = _Hook.received[-1]
     assert body["today"] == "2025-09-20" and body["items"][0]["rule"] == "HRG-04"
 
 
-def test_delivery_retries_only_transient_failures():
+def test_a_delivery_is_posted_once_and_says_whether_its_failure_is_worth_a_retry():
+    """Retrying is Prefect's (tests/test_case_flow.py): here one POST, and the failure's kind decides the retry."""
     calls = []
 
-    def flaky(request: httpx.Request) -> httpx.Response:
-        calls.append(1)
-        return httpx.Response(503 if len(calls) < 3 else 200)
+    def answering(status: int):  # type: ignore[no-untyped-def]
+        def handler(request: httpx.Request) -> httpx.Response:
+            calls.append(status)
+            return httpx.Response(status)
+        return httpx.MockTransport(handler)
 
-    assert deliver("http://hook.test/x", "2025-09-20", [], transport=httpx.MockTransport(flaky), backoff=0) == 200
-    assert len(calls) == 3
-
-    refused = []
-
-    def forbidden(request: httpx.Request) -> httpx.Response:
-        refused.append(1)
-        return httpx.Response(403)
-
-    with pytest.raises(DeliveryRefused):
-        deliver("http://hook.test/x", "2025-09-20", [], transport=httpx.MockTransport(forbidden), backoff=0)
-    assert len(refused) == 1  # a refusal is never retried
+    assert post_reminders("http://hook.test/x", "2025-09-20", [], transport=answering(200)) == 200
+    with pytest.raises(TransientDeliveryError) as transient:
+        post_reminders("http://hook.test/x", "2025-09-20", [], transport=answering(503))
+    with pytest.raises(DeliveryRefused) as refused:
+        post_reminders("http://hook.test/x", "2025-09-20", [], transport=answering(403))
+    assert calls == [200, 503, 403]  # one request each: no hand-written retry
+    assert retry_on_transient(transient.value) and not retry_on_transient(refused.value)
 
     def down(request: httpx.Request) -> httpx.Response:
         raise httpx.ConnectError("connection refused")
 
-    with pytest.raises(TransientDeliveryError):
-        deliver("http://hook.test/x", "2025-09-20", [], transport=httpx.MockTransport(down), retries=2, backoff=0)
+    with pytest.raises(TransientDeliveryError) as unreachable:
+        post_reminders("http://hook.test/x", "2025-09-20", [], transport=httpx.MockTransport(down))
+    assert retry_on_transient(unreachable.value) and not retry_on_transient(RuntimeError("a bug"))
 
 
 def test_many_opinions_on_execution_suggest_a_post_decision_evaluation(case):

@@ -3,7 +3,6 @@ webhook (flows/adapters/http.py). The same deadlines `case show` prints (policie
 
 from __future__ import annotations
 
-import time
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Sequence
@@ -14,7 +13,6 @@ from flows.usecases.workspace import Workspace
 from policies.errors import DeliveryRefused, TransientDeliveryError, TransientFailure
 
 HORIZON_DAYS = 7
-RETRIES = 3
 TIMEOUT = http.timeout(10.0, connect=5.0)
 
 
@@ -60,7 +58,8 @@ def sweep(ws: Workspace, *, as_of: datetime | None = None, horizon_days: int = H
 
 
 def post_reminders(url: str, today: str, items: Sequence[DueItem], *, transport: http.Transport | None = None) -> int:
-    """POST the reminders once; transport errors and 5xx are transient, 4xx is refused. Returns the HTTP status."""
+    """POST the reminders once; transport errors and 5xx are transient, 4xx is refused. Returns the HTTP status.
+    Retrying is Prefect's (the `deadline-sweep` flow's task retries transient failures only), never this function's."""
     body = {"source": "juece", "today": today, "items": [i.to_json() for i in items]}
     try:
         r = http.post(url, timeout=TIMEOUT, json=body, transport=transport)
@@ -69,16 +68,3 @@ def post_reminders(url: str, today: str, items: Sequence[DueItem], *, transport:
     if r.status >= 400:
         raise DeliveryRefused(f"{url} refused the reminders: HTTP {r.status}", url=url, status=r.status)
     return r.status
-
-
-def deliver(url: str, today: str, items: Sequence[DueItem], *, transport: http.Transport | None = None,
-            retries: int = RETRIES, backoff: float = 0.5) -> int:
-    """Deliver with retries on transient failures only (outside Prefect; the flow uses Prefect's task retries)."""
-    for attempt in range(retries + 1):
-        try:
-            return post_reminders(url, today, items, transport=transport)
-        except TransientDeliveryError:
-            if attempt == retries:
-                raise
-            time.sleep(backoff * 2**attempt)
-    raise AssertionError("unreachable")
