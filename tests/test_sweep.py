@@ -6,16 +6,18 @@ from __future__ import annotations
 import http.server
 import json
 import threading
-from datetime import datetime
+from datetime import date, datetime
 
 import httpx
 import pytest
+from sqlalchemy import event
 
-from flows.usecases.clock import LOCAL
 from flows.adapters.http import retry_on_transient
+from flows.usecases.clock import LOCAL
 from flows.usecases.sweep import post_reminders, sweep
 from policies.errors import DeliveryRefused, TransientDeliveryError
 from support import MANDATORY_PATH, Driver
+from test_cli import juece
 
 
 def at(day: str) -> datetime:
@@ -127,3 +129,44 @@ def test_many_opinions_on_execution_suggest_a_post_decision_evaluation(case):
     assert item.state == "suggested" and "117 opinions" in item.note
     case.record("post-evaluation-done")
     assert (case.case_id, "PDE-01") not in items_by_rule(case.ws, "2026-02-11")
+
+
+def test_due_as_of_a_moment_leaves_out_the_cases_launched_after_it_through_the_real_command_line(ws):  # type: ignore[no-untyped-def]
+    early = Driver(ws)
+    early.launch("risk-relevant")
+    early.record("hearing-announced")  # hearing 2025-09-26: materials due 09-19
+    early.clock_to(date(2025, 10, 20))
+    late = Driver(ws)
+    late.launch("risk-relevant", title="三亚市公共停车场建设规划")  # launched 2025-10-20: did not exist on 09-20
+    ws.engine.dispose()
+
+    code, out, err = juece(ws.home, "due", "--as-of", "2025-09-20T12:00:00+08:00", "--json")
+    assert code == 0, err
+    result = json.loads(out)
+    assert result["today"] == "2025-09-20"
+    assert {i["case_id"] for i in result["items"]} == {early.case_id}
+    assert any(i["rule"] == "HRG-04" and i["state"] == "overdue" for i in result["items"])
+
+    code, out, err = juece(ws.home, "due", "--as-of", "2025-08-01T12:00:00+08:00", "--json")  # before either
+    assert (code, json.loads(out)["items"]) == (0, []), err
+
+    code, out, err = juece(ws.home, "due", "--json")  # now: both cases exist
+    assert code == 0, err
+    assert json.loads(out)["today"] == "2025-10-20"
+
+
+def test_the_sweep_reads_in_one_transaction_and_replays_each_case_once(ws, monkeypatch):  # type: ignore[no-untyped-def]
+    from flows.usecases import sweep as sweep_module
+
+    drivers = [Driver(ws) for _ in range(3)]
+    for d in drivers:
+        d.launch("risk-relevant")
+        d.record("hearing-announced")
+    transactions, replays = [], []
+    event.listen(ws.engine, "begin", lambda conn: transactions.append(1))
+    real_replay = sweep_module.replay
+    monkeypatch.setattr(sweep_module, "replay", lambda events: replays.append(events[0].case_id) or real_replay(events))
+    _, items = sweep(ws, as_of=at("2025-09-20"))
+    assert {i.case_id for i in items} == {d.case_id for d in drivers}
+    assert len(transactions) == 1
+    assert sorted(replays) == sorted(d.case_id for d in drivers)

@@ -8,8 +8,13 @@ from datetime import date, datetime
 from typing import Any, Sequence
 
 from flows.adapters import http
-from flows.usecases.show import list_cases, show_case
-from flows.usecases.workspace import Workspace
+from flows.usecases.clock import local_date, now
+from flows.usecases.show import CaseView, view_of
+from flows.usecases.unit_of_work import case_calendar, pack_of
+from flows.usecases.workspace import Workspace, read_facts
+from models import store
+from models.db import read_transaction
+from models.state import replay
 from policies.errors import DeliveryRefused, TransientDeliveryError, TransientFailure
 
 HORIZON_DAYS = 7
@@ -34,27 +39,40 @@ class DueItem:
 
 
 def sweep(ws: Workspace, *, as_of: datetime | None = None, horizon_days: int = HORIZON_DAYS) -> tuple[str, list[DueItem]]:
-    """Every open case's deadlines that need attention: overdue, due soon, or within `horizon_days`."""
+    """Every open case's deadlines that need attention — overdue, due soon, or within `horizon_days` — now, or as
+    the cases stood at `as_of` (a case launched after that moment did not exist then, and is left out).
+
+    One read transaction, and each case replayed once: the same view `case show` builds (`view_of`)."""
     items: list[DueItem] = []
-    today = ""
-    for summary in list_cases(ws):
-        if summary.status == "ended":
-            continue
-        view = show_case(ws, summary.case_id, as_of=as_of)
-        today = view.today
-        day = date.fromisoformat(view.today)
-        for d in view.deadlines:
-            if d.state in ("met", "closed"):
+    with read_transaction(ws.engine) as conn:
+        facts = read_facts(conn)
+        today = local_date(as_of or now(facts))
+        for case_id in store.stream_ids(conn, event_type="case-launched"):
+            events = store.load_stream(conn, case_id, as_of=as_of)
+            if not events:  # launched after `as_of`
                 continue
-            if d.state in ("unknown", "suggested"):
-                items.append(DueItem(view.case_id, view.title, d.what, d.due, d.rule, d.state, d.note))
-            elif d.state in ("overdue", "due-soon"):
-                items.append(DueItem(view.case_id, view.title, d.what, d.due, d.rule, d.state, d.note))
-            elif d.due and 0 <= (date.fromisoformat(d.due) - day).days <= horizon_days:
-                items.append(DueItem(view.case_id, view.title, d.what, d.due, d.rule, "upcoming", d.note))
+            state = replay(events)
+            if state.ended:
+                continue
+            pack = pack_of(state)
+            view = view_of(state, pack, case_calendar(facts, pack), today, as_of)
+            items += due_items(view, today, horizon_days)
     order = {"overdue": 0, "due-soon": 1, "upcoming": 2, "suggested": 3, "unknown": 4}
     items.sort(key=lambda i: (order[i.state], i.due or "9999", i.case_id))
-    return today, items
+    return today.isoformat(), items
+
+
+def due_items(view: CaseView, today: date, horizon_days: int = HORIZON_DAYS) -> list[DueItem]:
+    """A case's deadlines that need attention on `today`."""
+    out = []
+    for d in view.deadlines:
+        if d.state in ("met", "closed"):
+            continue
+        if d.state in ("unknown", "suggested", "overdue", "due-soon"):
+            out.append(DueItem(view.case_id, view.title, d.what, d.due, d.rule, d.state, d.note))
+        elif d.due and 0 <= (date.fromisoformat(d.due) - today).days <= horizon_days:
+            out.append(DueItem(view.case_id, view.title, d.what, d.due, d.rule, "upcoming", d.note))
+    return out
 
 
 def post_reminders(url: str, today: str, items: Sequence[DueItem], *, transport: http.Transport | None = None) -> int:
