@@ -138,7 +138,11 @@ def _main(
     actor: Optional[str] = typer.Option(
         None, "--as", metavar="ROLE:NAME", help="Who is acting, e.g. clerk:李明 (or JUECE_ACTOR); roles: legal-office, "
         "clerk, reviewer, secretary, head, auditor, archivist, admin."),
+    verbose: bool = typer.Option(False, "--verbose", help="Log what is done (INFO, key=value lines) to stderr."),
 ) -> None:
+    from flows.adapters.logs import configure
+
+    configure(verbose=verbose)  # stderr only: stdout carries --json
     G.home = home
     G.actor = actor or os.environ.get("JUECE_ACTOR")
 

@@ -9,12 +9,17 @@ retried. Any other answer comes back as an `Answer` for the caller to judge. Tes
 
 from __future__ import annotations
 
+import time
+import urllib.parse
 from dataclasses import dataclass
 from typing import Any, Mapping
 
 import httpx
 
+from flows.adapters.logs import logger
 from policies.errors import TransientFailure
+
+log = logger("adapters")
 
 Transport = httpx.BaseTransport
 
@@ -67,16 +72,26 @@ def retry_on_transient(exc: BaseException | None) -> bool:
     return isinstance(exc, TransientFailure)
 
 
+def _shown(url: str) -> str:
+    """The URL as logged: no user, password or query string (webhook addresses often carry a secret there)."""
+    parts = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
+
+
 def _send(method: str, url: str, *, timeout: httpx.Timeout | float, headers: Mapping[str, str] | None = None,
           follow_redirects: bool = False, trust_env: bool = True, transport: Transport | None = None,
           **body: Any) -> Answer:
     body = {k: v for k, v in body.items() if v is not None}
+    started = time.perf_counter()
     try:
         with httpx.Client(timeout=timeout, follow_redirects=follow_redirects, trust_env=trust_env,
                           transport=transport) as client:
             r = client.request(method, url, headers=headers, **body)
     except httpx.RequestError as exc:  # transport errors, too many redirects, a body that cannot be decoded
+        log.info("http failed", extra={"method": method, "url": _shown(url), "error": type(exc).__name__, "transient": True})
         raise TransientFailure(f"{url}: {exc}", url=url) from exc
+    log.info("http", extra={"method": method, "url": _shown(url), "status": r.status_code,
+                            "ms": round((time.perf_counter() - started) * 1000, 1), "transient": r.status_code >= 500})
     if r.status_code >= 500:
         raise TransientFailure(f"{url} answered HTTP {r.status_code}", url=url, status=r.status_code)
     return Answer(r.status_code, r.content)

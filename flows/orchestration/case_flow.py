@@ -7,11 +7,14 @@ import os
 from dataclasses import dataclass
 from typing import Any
 
+from flows.adapters.logs import logger
 from flows.orchestration.prefect_server import ensure_server, prefect_env
 from flows.usecases.publication import published_text
 from flows.usecases.show import show_case
 from flows.usecases.workspace import Workspace
 from policies.errors import DecisionError, ServerStartError
+
+log = logger("orchestration")
 
 
 @dataclass(frozen=True)
@@ -74,6 +77,7 @@ def run_flow(ws: Workspace, name: str, **parameters: Any) -> tuple[Any, str, str
         state = flow(home=str(ws.home), **parameters, return_state=True)
     _drain()
     run_id = str(state.state_details.flow_run_id)
+    log.info("flow run ended", extra={"flow": name, "run_id": run_id, "state": state.name, **parameters})
     return state, run_id, f"{ui}/runs/flow-run/{run_id}"
 
 

@@ -33,7 +33,10 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 from flows.adapters import http
+from flows.adapters.logs import logger
 from policies.errors import ServerStartError
+
+log = logger("orchestration")
 
 
 HOST = "127.0.0.1"
@@ -151,6 +154,7 @@ def stop_server(prefect_home: Path, *, timeout: float = 20.0) -> ServerStatus:
         record = _read_record(prefect_home)
         if record is not None and _is_server_process(record.pid):
             _terminate(record.pid, timeout=timeout)
+            log.info("prefect server stopped", extra={"pid": record.pid})
         _remove_record(prefect_home)
     return _stopped(prefect_home)
 
@@ -197,6 +201,8 @@ def _start(prefect_home: Path, *, timeout: float, database_url: str | None = Non
         _write_record(prefect_home, record)
         outcome = _wait_started(record, timeout=timeout)
         if outcome == "healthy":
+            log.info("prefect server started", extra={"pid": record.pid, "url": record.api_url,
+                                                      "database": recorded_url or "sqlite"})
             return _status(prefect_home, record, running=True)
         if outcome == "exited" and _port_was_taken(log_path):
             _remove_record(prefect_home)

@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from pydantic import ValidationError
 
+from flows.adapters.logs import logger
 from flows.usecases.clock import local_date, now
 from flows.usecases.judging import ack_records, apply_acks, judge, parse_acks, refusal
 from flows.usecases.moments import WorkspaceTimeline, live_key, rule_context
@@ -26,6 +27,8 @@ from policies.rules.catalog import catalog_year
 
 if TYPE_CHECKING:
     from models.db import AnyConnection as Connection
+
+log = logger("usecases")
 
 
 def launch_case(
@@ -60,7 +63,10 @@ def launch_case(
     for attempt in range(_LAUNCH_ATTEMPTS):
         try:
             with write_transaction(ws.db) as conn:
-                return launch_in(conn, actor, pack, idempotency_key, fields, acks)
+                case_id, created = launch_in(conn, actor, pack, idempotency_key, fields, acks)
+            log.info("case launched" if created else "launch repeated",
+                     extra={"case_id": case_id, "actor": actor.label, "policy": pack.id})
+            return case_id, created
         except ConcurrentModification:
             if attempt == _LAUNCH_ATTEMPTS - 1:
                 raise

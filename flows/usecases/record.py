@@ -9,6 +9,7 @@ from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
 from pydantic import ValidationError
 
+from flows.adapters.logs import logger
 from flows.usecases.clock import local_date, now
 from flows.usecases.judging import ack_records, apply_acks, judge, parse_acks, refusal
 from flows.usecases.moments import WorkspaceTimeline, live_key, rule_context
@@ -25,6 +26,8 @@ from policies.limits import MAX_KEY, check_depth, check_length, check_size
 
 if TYPE_CHECKING:
     from models.db import AnyConnection as Connection
+
+log = logger("usecases")
 
 
 def bad_payload(event: str, exc: ValidationError) -> BadInput:
@@ -107,8 +110,12 @@ def record_event(
     with write_transaction(ws.db) as conn:
         result, refusal = record_in(conn, actor, case_id, event, payload, acks, idempotency_key, expected_seq)
     if refusal is not None:  # raised after the commit, so the refused attempt stays in the history
+        log.info("record refused", extra={"case_id": case_id, "event": event, "actor": actor.label,
+                                          "rules": [f.rule for f in refusal.findings]})
         raise refusal
     assert result is not None
+    log.info("event recorded", extra={"case_id": case_id, "seq": result.seq, "event": event, "actor": actor.label,
+                                      "repeated": result.repeated})
     return result
 
 

@@ -8,6 +8,7 @@ from datetime import date, datetime
 from typing import Any, Sequence
 
 from flows.adapters import http
+from flows.adapters.logs import logger
 from flows.usecases.clock import local_date, now
 from flows.usecases.show import CaseView, view_of
 from flows.usecases.unit_of_work import case_calendar, pack_of
@@ -17,6 +18,7 @@ from models.db import read_transaction
 from models.state import replay
 from policies.errors import DeliveryRefused, TransientDeliveryError, TransientFailure
 
+log = logger("usecases")
 HORIZON_DAYS = 7
 TIMEOUT = http.timeout(10.0, connect=5.0)
 
@@ -59,6 +61,8 @@ def sweep(ws: Workspace, *, as_of: datetime | None = None, horizon_days: int = H
             items += due_items(view, today, horizon_days)
     order = {"overdue": 0, "due-soon": 1, "upcoming": 2, "suggested": 3, "unknown": 4}
     items.sort(key=lambda i: (order[i.state], i.due or "9999", i.case_id))
+    log.info("deadlines swept", extra={"today": today.isoformat(), "as_of": as_of.isoformat() if as_of else None,
+                                       "items": len(items), "overdue": sum(i.state == "overdue" for i in items)})
     return today.isoformat(), items
 
 
