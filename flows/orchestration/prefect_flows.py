@@ -10,7 +10,7 @@ from prefect.artifacts import create_markdown_artifact
 from prefect.states import Completed, State
 
 from flows.adapters.http import retry_on_transient
-from flows.render.markdown import md
+from flows.render.audit_report import deadline_sweep_markdown
 from flows.render.stage_table import stage_table_markdown
 from flows.usecases.show import show_case
 from flows.usecases.workspace import open_workspace
@@ -97,9 +97,8 @@ def send_reminders(url: str, today: str, items: Any) -> int:
 def deadline_sweep(home: str, webhook_url: str | None = None) -> State:
     """Find what is due and overdue across all cases, publish the list, and remind the webhook."""
     today, items = find_due_items(home)
-    lines = ["# Deadline sweep", "", f"Today {today}: {len(items)} item(s)", "", "| case | what | due | rule | state |", "|---|---|---|---|---|"]
-    lines += [f"| {md(i.case_id)} | {md(i.what)} | {i.due or '—'} | {i.rule} | {i.state} |" for i in items]
-    create_markdown_artifact(key="deadline-sweep", markdown="\n".join(lines) + "\n", description="Due and overdue items")
+    create_markdown_artifact(key="deadline-sweep", markdown=deadline_sweep_markdown(today, items),
+                             description="Due and overdue items")
     if webhook_url and items:
         send_reminders(webhook_url, today, items)
     overdue = sum(i.state == "overdue" for i in items)
