@@ -1,5 +1,11 @@
 """juece (决策): the command line. Thin: parse → call one use case → print (tables for people, one JSON object with
---json) → exit with the contract's code. Reading and recording never import Prefect."""
+--json) → exit with the contract's code. Reading and recording never import Prefect.
+
+Why one module of ~1,350 lines: it is the `juece = "cli:main"` entry point, and a helper package named `cli` would
+shadow this module (a package and a module cannot share the name), while another top-level package would add to
+the layout the product owner fixed. Each command is a short function (parse, one use-case call, print) grouped
+by its Typer sub-app, and no rule or query lives here (tests/test_layers.py); what grows is the number of commands,
+not their size."""
 
 from __future__ import annotations
 

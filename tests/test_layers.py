@@ -130,3 +130,13 @@ def test_a_front_door_that_reads_the_store_or_a_policy_that_reads_models_is_caug
         "policies import nothing of ours but their own value types": {"policies/rules.py": ["flows.usecases"]},
         "the front doors never touch the database": {"cli.py": ["models.db"], "web/api.py": ["models.store"]},
     }
+
+
+def test_no_module_of_flows_or_the_command_line_grows_past_about_400_lines_without_saying_why() -> None:
+    long = {}
+    for path in [*sorted((ROOT / "flows").rglob("*.py")), ROOT / "cli.py"]:
+        lines = path.read_text(encoding="utf-8").count("\n")
+        doc = ast.get_docstring(ast.parse(path.read_text(encoding="utf-8"))) or ""
+        if lines > 420 and " lines" not in doc:
+            long[path.relative_to(ROOT).as_posix()] = lines
+    assert long == {}, "split these modules, or say at their top why they are long"

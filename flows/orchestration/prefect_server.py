@@ -13,6 +13,10 @@ served by the wrong server.
 
 This module never imports Prefect (`import prefect` alone costs 1.4–2.0 s): it runs the server as a subprocess and
 talks to it over HTTP.
+
+About 420 lines, one job: the life of one local server process — start it detached, find it again from its record,
+tell it from a recycled pid, wait for its health, stop its whole process group — kept together because every step
+relies on the same record file and lock.
 """
 
 from __future__ import annotations
