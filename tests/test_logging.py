@@ -63,7 +63,7 @@ def test_a_refusal_is_logged_with_its_rules_and_the_json_error_stays_whole(case:
     assert refused and "PP-01" in refused[0], err
 
 
-def test_user_text_stays_inside_its_field_and_every_layer_has_its_logger(capsys) -> None:  # type: ignore[no-untyped-def]
+def test_user_text_stays_inside_its_field_and_every_layer_has_its_logger(capsys) -> None:
     logs.configure(verbose=True)
     try:
         logs.logger("usecases").info("case launched", extra={"title": "第一行\nts=forged level=ERROR", "n": 3})

@@ -33,7 +33,7 @@ def test_a_bag_exported_before_the_templates_still_verifies_byte_for_byte(tmp_pa
     assert not verify_archive(bag).ok  # the comparison can fail
 
 
-def test_the_dossier_page_escapes_what_people_typed(ws) -> None:  # type: ignore[no-untyped-def]
+def test_the_dossier_page_escapes_what_people_typed(ws) -> None:
     case = Driver(ws)
     case.launch("risk-relevant", title=HOSTILE)
     with read_transaction(ws.engine) as conn:
@@ -47,7 +47,7 @@ def test_the_dossier_page_escapes_what_people_typed(ws) -> None:  # type: ignore
     assert "&#x27;改造&#x27;" in page and "<td>&lt;a&gt;</td>" in page
 
 
-def test_the_stage_table_shows_a_hostile_title_as_text_in_markdown(ws) -> None:  # type: ignore[no-untyped-def]
+def test_the_stage_table_shows_a_hostile_title_as_text_in_markdown(ws) -> None:
     case = Driver(ws)
     case.launch("risk-relevant", title=HOSTILE)
     page = stage_table_markdown(show_case(ws, case.case_id))

@@ -97,7 +97,7 @@ def test_a_delivery_is_posted_once_and_says_whether_its_failure_is_worth_a_retry
     """Retrying is Prefect's (tests/test_case_flow.py): here one POST, and the failure's kind decides the retry."""
     calls = []
 
-    def answering(status: int):  # type: ignore[no-untyped-def]
+    def answering(status: int):
         def handler(request: httpx.Request) -> httpx.Response:
             calls.append(status)
             return httpx.Response(status)
@@ -131,7 +131,7 @@ def test_many_opinions_on_execution_suggest_a_post_decision_evaluation(case):
     assert (case.case_id, "PDE-01") not in items_by_rule(case.ws, "2026-02-11")
 
 
-def test_due_as_of_a_moment_leaves_out_the_cases_launched_after_it_through_the_real_command_line(ws):  # type: ignore[no-untyped-def]
+def test_due_as_of_a_moment_leaves_out_the_cases_launched_after_it_through_the_real_command_line(ws):
     early = Driver(ws)
     early.launch("risk-relevant")
     early.record("hearing-announced")  # hearing 2025-09-26: materials due 09-19
@@ -155,7 +155,7 @@ def test_due_as_of_a_moment_leaves_out_the_cases_launched_after_it_through_the_r
     assert json.loads(out)["today"] == "2025-10-20"
 
 
-def test_the_sweep_reads_in_one_transaction_and_replays_each_case_once(ws, monkeypatch):  # type: ignore[no-untyped-def]
+def test_the_sweep_reads_in_one_transaction_and_replays_each_case_once(ws, monkeypatch):
     from flows.usecases import sweep as sweep_module
 
     drivers = [Driver(ws) for _ in range(3)]
