@@ -116,6 +116,8 @@ INSERT_NAMES = ("case_id", "seq", "type", "schema_version", "recorded_at", "acto
                 "prev_hash", "hash")
 _SELECT = f"SELECT {', '.join(COLUMN_NAMES)} FROM events"
 _INSERT = f"INSERT INTO events ({', '.join(INSERT_NAMES)}) VALUES ({', '.join('?' * len(INSERT_NAMES))})"
+OUTBOX_NAMES = ("case_id", "seq", "type", "recorded_at")
+_OUTBOX_INSERT = f"INSERT INTO outbox ({', '.join(OUTBOX_NAMES)}) VALUES (?, ?, ?, ?)"
 
 
 def __getattr__(name: str) -> Any:
@@ -314,6 +316,21 @@ def _insert(conn: AnyConnection, row: dict[str, Any]) -> int:
     return int(key[0])
 
 
+def _outbox(conn: AnyConnection, stored: list[StoredEvent]) -> None:
+    """The outbox rows of records just appended, in the same transaction (flows/orchestration/mirror.py drains them)."""
+    if not stored:
+        return
+    rows = [(ev.case_id, ev.seq, ev.type, ev.recorded_at) for ev in stored]
+    if isinstance(conn, sqlite3.Connection):  # plain sqlite3 (models.db.SqliteStore)
+        conn.executemany(_OUTBOX_INSERT, rows)
+        return
+    from sqlalchemy import insert
+
+    from models.tables import OUTBOX
+
+    conn.execute(insert(OUTBOX), [dict(zip(OUTBOX_NAMES, r)) for r in rows])
+
+
 class _Duplicate(Exception):
     """An insert broke a unique key."""
 
@@ -337,6 +354,8 @@ def append(conn: AnyConnection, case_id: str, history: list[StoredEvent], new: I
     """Append events after `history` (the stream as the caller read it, in this transaction).
 
     A writer that lost the race for the next `seq` gets `ConcurrentModification`; it never writes a duplicate.
+    Each record also gets its outbox row here, in the same transaction: the live mirror into Prefect
+    (flows/orchestration/mirror.py) sees every record once it is committed and none that was rolled back.
     """
     prev = bytes.fromhex(history[-1].hash) if history else GENESIS
     seq = history[-1].seq if history else 0
@@ -392,5 +411,6 @@ def append(conn: AnyConnection, case_id: str, history: list[StoredEvent], new: I
                              prev.hex(), digest.hex())
         out.append(stored)
         prev = digest
+    _outbox(conn, out)
     return out
 

@@ -158,6 +158,29 @@ class SecurityLogRow(SQLModel, table=True):
     detail: str = Field(sa_type=Text)
 
 
+class OutboxRow(SQLModel, table=True):
+    """One record of the history waiting to be mirrored into Prefect (flows/orchestration/mirror.py).
+
+    Written by `models.store.append` in the same transaction as the record itself, so Prefect never misses one and a
+    record never waits for Prefect; `juece worker` sets `delivered_at` once Prefect has the record's event and the
+    case's `decision-case` run. Rows are marked, never deleted: the outbox is empty when no row has `delivered_at`
+    NULL."""
+
+    __tablename__ = "outbox"
+    __table_args__ = (
+        UniqueConstraint("case_id", "seq", name="uq_outbox_case_seq"),
+        Index("ix_outbox_pending", "delivered_at", "id"),
+        {"sqlite_autoincrement": True},
+    )
+
+    id: int | None = Field(default=None, sa_column=_identity("id"))
+    case_id: str = Field(max_length=64)
+    seq: int
+    type: str = Field(max_length=64)
+    recorded_at: str = Field(max_length=40)
+    delivered_at: str | None = Field(default=None, max_length=40)
+
+
 def _table(model: type[SQLModel]) -> Table:
     table = model.__table__  # type: ignore[attr-defined]
     assert isinstance(table, Table)
@@ -171,3 +194,4 @@ CREDENTIALS = _table(CredentialRow)
 API_TOKENS = _table(ApiTokenRow)
 WEB_SESSIONS = _table(WebSessionRow)
 SECURITY_LOG = _table(SecurityLogRow)
+OUTBOX = _table(OutboxRow)

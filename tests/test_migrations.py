@@ -116,7 +116,7 @@ def test_the_old_workspace_fixture_is_what_the_old_runner_left(old_workspace):  
 def test_an_old_workspace_is_adopted_in_place_with_everything_intact(old_workspace):  # type: ignore[no-untyped-def]
     ws = old_workspace
     before = show_case(ws, CASE)
-    assert migrate(ws.engine) == []  # at migration 3 already: adopted as revision 0003, nothing to create
+    assert migrate(ws.engine) == ["0004"]  # at migration 3: adopted as revision 0003, then the outbox
     assert schema_revision(ws.engine) == head()
     assert differences(ws.engine) == []
     assert_append_only(ws.engine)
@@ -132,7 +132,7 @@ def test_an_old_workspace_from_before_comments_and_credentials_upgrades_in_place
             conn.execute(text(f"DROP TABLE {table}"))
         conn.execute(text("DELETE FROM schema_migrations WHERE version > 1"))
     before = show_case(ws, CASE)
-    assert migrate(ws.engine) == ["0002", "0003"]
+    assert migrate(ws.engine) == ["0002", "0003", "0004"]
     assert schema_revision(ws.engine) == head()
     assert differences(ws.engine) == []
     assert show_case(ws, CASE) == before
@@ -212,4 +212,4 @@ def test_each_table_is_defined_once_and_the_fast_paths_use_its_class() -> None:
     assert comments.COMMENTS is CommentRow.__table__  # type: ignore[attr-defined]
     assert comments.DISPOSITIONS_TABLE is DispositionRow.__table__  # type: ignore[attr-defined]
     assert sorted(metadata.tables) == sorted(
-        ["events", "comments", "dispositions", "credentials", "api_tokens", "web_sessions", "security_log"])
+        ["events", "comments", "dispositions", "credentials", "api_tokens", "web_sessions", "security_log", "outbox"])

@@ -141,4 +141,6 @@ def app_role_grants(role: str, schema: str = "public") -> list[str]:
         f'GRANT SELECT, INSERT, UPDATE ON "{schema}".credentials, "{schema}".api_tokens, "{schema}".web_sessions TO {role}',
         f'GRANT SELECT, INSERT ON "{schema}".security_log TO {role}',
         f'REVOKE UPDATE, DELETE, TRUNCATE ON "{schema}".security_log FROM {role}',
+        # the outbox: a row per record (INSERT, in the record's transaction) that `juece worker` marks delivered.
+        f'GRANT SELECT, INSERT, UPDATE ON "{schema}".outbox TO {role}',
     ]
