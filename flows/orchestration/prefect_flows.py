@@ -21,28 +21,43 @@ def artifact_key(case_id: str) -> str:
     return f"case-{case_id.lower()}-stages"
 
 
-@task(name="replay-case")
-def replay_case_state(home: str, case_id: str) -> Any:
-    """Replay the case's history into its current view (the legal record is the history, not this run)."""
-    return show_case(open_workspace(home), case_id)
+# A stage's status (policies/procedure.py: StageStatus) → the name of its task run's state in the Prefect UI.
+STAGE_STATES = {
+    "concluded": "Done",
+    "waived": "Waived",
+    "exempted": "Waived",
+    "in-progress": "Waiting",
+    "pending": "NotYet",
+    "closed": "Closed",
+}
 
 
-@task(name="publish-stage-table")
-def publish_stage_table(view: Any) -> str:
-    """Publish the case's stage table as a markdown artifact."""
-    key = artifact_key(view.case_id)
-    create_markdown_artifact(key=key, markdown=stage_table_markdown(view), description=f"Stage table of {view.case_id}")
-    return key
+def stage_state_name(status: str) -> str:
+    """The state name a stage's task run ends in (Done / Waived / Waiting / NotYet / Closed)."""
+    return STAGE_STATES.get(status, status.title().replace("-", ""))
+
+
+@task(name="stage", task_run_name="{stage}")
+def mirror_stage(case_id: str, stage: str, label: str, status: str, detail: str) -> State:
+    """One stage of the case as it stands: a task run whose state is named for the stage's status."""
+    return Completed(name=stage_state_name(status), message=f"{label}: {detail}" if detail else label,
+                     data={"case_id": case_id, "stage": stage, "status": status})
 
 
 @flow(name="decision-case", flow_run_name="{case_id}")
 def decision_case(home: str, case_id: str) -> State:
-    """Advance a case as far as its records allow; end in a state named for what it waits on."""
-    view = replay_case_state(home, case_id)
-    key = publish_stage_table(view)
+    """Show a case as it stands: one task run per stage (its state named for the stage's status), the stage table as
+    an artifact, and a final state named for what the case waits on. The history is the record; this run mirrors it
+    (flows/orchestration/mirror.py runs it after each record; `juece flow run` on demand)."""
+    view = show_case(open_workspace(home), case_id)
+    for s in view.stages:
+        mirror_stage(view.case_id, s.stage, s.label, s.status, s.detail)
+    key = artifact_key(view.case_id)
+    create_markdown_artifact(key=key, markdown=stage_table_markdown(view), description=f"Stage table of {view.case_id}")
     return Completed(
         name=view.awaiting,
-        data={"case_id": view.case_id, "awaiting": view.awaiting, "status": view.status, "artifact": key},
+        data={"case_id": view.case_id, "awaiting": view.awaiting, "status": view.status, "artifact": key,
+              "events": view.events},
     )
 
 

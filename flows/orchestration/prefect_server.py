@@ -103,6 +103,9 @@ def prefect_env(prefect_home: Path, api_url: str | None = None) -> dict[str, str
         "DO_NOT_TRACK": "1",
         "PREFECT_LOGGING_HANDLERS_CONSOLE_LEVEL": "WARNING",
         "PREFECT_SERVER_EPHEMERAL_STARTUP_TIMEOUT_SECONDS": str(STARTUP_TIMEOUT_SECONDS),
+        # The server stores received events every 5 s by default; the live mirror waits for that before it marks a
+        # record delivered (flows/orchestration/mirror.py), so the managed server stores them every second.
+        "PREFECT_SERVER_SERVICES_EVENT_PERSISTER_FLUSH_INTERVAL": "1",
     }
     # An empty PREFECT_API_URL makes Prefect record nothing and print thousands of tracebacks: set it or leave it out.
     if api_url:
