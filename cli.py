@@ -1416,7 +1416,9 @@ def demo(
     workspace: Optional[Path] = typer.Option(
         None, "--workspace", metavar="DIR", help="Where to put the demo workspace (the same as `juece --home DIR "
         "demo`; default a new ./.juece-demo/run-N)."),
-    no_flow: bool = typer.Option(False, "--no-flow", help="Skip the Prefect flow run at the end."),
+    no_flow: bool = typer.Option(False, "--no-flow", help="Skip mirroring the case into Prefect at the end."),
+    keep_server: bool = typer.Option(False, "--keep-server",
+                                     help="Leave the local Prefect server running at the end (to browse its UI)."),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout at the end (where the "
                                  "workspace is, the case, the bag, the demo accounts); the walk-through goes to stderr."),
 ) -> None:
@@ -1427,7 +1429,7 @@ def demo(
     from flows.demo.driver import run_demo
 
     home = workspace or (Path(G.home) if G.home else None)
-    summary = run_demo(home, run_flow=not no_flow, console=_console(stderr=as_json))
+    summary = run_demo(home, run_flow=not no_flow, console=_console(stderr=as_json), keep_server=keep_server)
     emit(as_json, summary, lambda: None)
 
 

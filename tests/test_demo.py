@@ -1,10 +1,13 @@
-"""`juece demo` walks the whole sample case on a fresh workspace (the Prefect part is covered by the flow tests)."""
+"""`juece demo` walks the whole sample case on a fresh workspace, then mirrors it into Prefect and stops the server
+unless asked to keep it (the flow itself is covered by the flow and mirror tests)."""
 
 from __future__ import annotations
 
 import subprocess
 import sys
 from pathlib import Path
+
+import pytest
 
 JUECE = str(Path(sys.executable).with_name("juece"))
 
@@ -25,3 +28,31 @@ def test_the_demo_walks_the_case_refuses_a_skip_acknowledges_a_warning_and_verif
     assert (home / "payloads" / "01-consultation-opened.json").is_file()
     second = subprocess.run([JUECE, "demo", "--no-flow"], cwd=tmp_path, capture_output=True, text=True, timeout=120)
     assert second.returncode == 0 and "run-2" in second.stdout  # a fresh workspace every time
+
+
+@pytest.mark.prefect_server
+def test_the_demo_mirrors_the_case_and_stops_its_prefect_server_unless_asked_to_keep_it(tmp_path, monkeypatch):
+    from flows.orchestration.prefect_server import server_status, stop_server
+    from flows.usecases.workspace import open_workspace
+    from flows.orchestration.mirror import pending_count
+
+    monkeypatch.delenv("PREFECT_API_URL", raising=False)
+    prefect_home = tmp_path / "demo" / "prefect"
+    try:
+        kept = subprocess.run([JUECE, "demo", "--workspace", str(tmp_path / "demo" / "run-1"), "--keep-server"],
+                              capture_output=True, text=True, timeout=600)
+        assert kept.returncode == 0, kept.stderr[-2000:]
+        running = server_status(prefect_home)
+        assert running.running
+        assert f"the Prefect server keeps running at {running.url}" in kept.stdout
+        assert pending_count(open_workspace(tmp_path / "demo" / "run-1")) == 0  # every record mirrored
+
+        stopped = subprocess.run([JUECE, "demo", "--workspace", str(tmp_path / "demo" / "run-2")],
+                                 capture_output=True, text=True, timeout=600)
+        assert stopped.returncode == 0, stopped.stderr[-2000:]
+        assert "the Prefect server was stopped" in stopped.stdout
+        assert "Error logging to API" not in stopped.stdout + stopped.stderr
+        assert not server_status(prefect_home).running
+        assert pending_count(open_workspace(tmp_path / "demo" / "run-2")) == 0
+    finally:
+        stop_server(prefect_home)

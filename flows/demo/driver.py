@@ -132,7 +132,7 @@ def _fresh_workspace(root: Path) -> Path:
     return root / f"run-{n}"
 
 
-def run_demo(workspace: Path | None, *, run_flow: bool, console: Any) -> dict[str, Any]:
+def run_demo(workspace: Path | None, *, run_flow: bool, console: Any, keep_server: bool = False) -> dict[str, Any]:
     """Walk the demo case and print what happens; leaves the workspace for the user to explore and returns where it
     is and what it holds. A named workspace keeps everything, its Prefect server included, inside it; the default
     runs (./.juece-demo/run-N) share one Prefect home beside them."""
@@ -257,19 +257,41 @@ def run_demo(workspace: Path | None, *, run_flow: bool, console: Any) -> dict[st
         say(f"  acknowledged {a['rule']} by {a['actor']}: {a['reason']}")
     say(f"  $ {j} audit verify")
     bag = archive(ws, case_id, home, say, j)
-    flow_url = None
-    if run_flow:
-        from flows.orchestration.case_flow import run_case_flow
-
-        say("\nrunning the case's Prefect flow (starts the local Prefect server once; later runs reuse it) …")
-        out = run_case_flow(ws, case_id)
-        flow_url = out.ui_url
-        say(f"flow run [bold]{out.state_name}[/] — see the case's stage table in the Prefect UI:\n  {out.ui_url}")
-        say(f"  (the server keeps running for the next flow; stop it with `{j} server stop`)")
-    say(f"\nExplore: {j} case show {case_id}  ·  {j} audit replay {case_id} --as-of 2025-10-15")
     accounts = demo_accounts(ws, say, j)
+    flow_url = mirror(ws, case_id, say, j, keep_server=keep_server) if run_flow else None
+    say(f"\nExplore: {j} case show {case_id}  ·  {j} audit replay {case_id} --as-of 2025-10-15")
     return {"home": str(home), "case_id": case_id, "audit_exit_code": report.exit_code, "archive": str(bag),
             "flow_run_url": flow_url, "prefect_home": str(ws.prefect_home), "accounts": accounts}
+
+
+def mirror(ws: Any, case_id: str, say: Any, j: str, *, keep_server: bool) -> str | None:
+    """Mirror the workspace into Prefect as `juece worker` does (flows/orchestration/mirror.py): every record an event,
+    the case a decision-case run; then stop the local Prefect server unless asked to keep it, and say which. Returns
+    the address of the case's run in the Prefect UI."""
+    from flows.orchestration.case_flow import prepare_prefect
+    from flows.orchestration.mirror import drain_once, pending_count
+    from flows.orchestration.prefect_server import server_status, stop_server
+
+    waiting = pending_count(ws)
+    say(f"\nmirroring the {waiting} records into Prefect, as `{j} worker` does (starts the local Prefect server) …")
+    ui = prepare_prefect(ws)
+    done = drain_once(ws)
+    while done.left and done.delivered:
+        done = drain_once(ws)
+    runs = dict(zip(done.cases, done.flow_runs))
+    say(f"  {waiting - pending_count(ws)} records delivered as Prefect events; the case's stages are the task runs of")
+    url = f"{ui}/runs/flow-run/{runs[case_id]}" if case_id in runs else None
+    if url:
+        say(f"  {url}")
+    managed = server_status(ws.prefect_home)
+    if not managed.running:  # PREFECT_API_URL names a server the demo does not own
+        say(f"  (Prefect server at {ui}, not the demo's: left as it is)")
+    elif keep_server:
+        say(f"  the Prefect server keeps running at {managed.url} (pid {managed.pid}); stop it with `{j} server stop`")
+    else:
+        stop_server(ws.prefect_home)
+        say("  the Prefect server was stopped (`juece demo --keep-server` keeps it running to browse the UI)")
+    return url
 
 
 

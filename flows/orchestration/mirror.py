@@ -162,6 +162,8 @@ def _emit(rows: list[Pending], url: str) -> None:
 
 def _run_case_flows(ws: Workspace, cases: list[str]) -> dict[str, str]:
     """Run `decision-case` for each case; case id → flow run id of those that completed."""
+    from prefect.logging.handlers import APILogWorker
+
     from flows.orchestration.prefect_flows import decision_case
 
     ran: dict[str, str] = {}
@@ -175,6 +177,7 @@ def _run_case_flows(ws: Workspace, cases: list[str]) -> dict[str, str]:
             ran[case_id] = str(state.state_details.flow_run_id)
         else:
             log.warning("mirror: the decision-case run of %s ended %s: %s", case_id, state.name, state.message)
+    APILogWorker.drain_all(timeout=60.0, at_exit=False)  # the runs' logs reach Prefect before the round ends
     return ran
 
 
