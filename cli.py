@@ -1344,8 +1344,13 @@ def worker(
     ),
     as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout when the worker starts "
                                  "serving (where, which pool, what was deployed); errors as the error object."),
+    mirror: bool = typer.Option(
+        True, "--mirror/--no-mirror",
+        help="Drain the outbox into Prefect (events, a decision-case run per changed case); one worker is enough.",
+    ),
 ) -> None:
-    """Run juece's flows on this machine: serve the Prefect work pool until stopped (SIGTERM or Ctrl-C)."""
+    """Run juece's flows on this machine: serve the Prefect work pool until stopped (SIGTERM or Ctrl-C), and mirror
+    every record into Prefect as it is made."""
     from flows.orchestration.worker import deploy_flows, resolve_api_url, run_worker
 
     ws = _ws()
@@ -1356,7 +1361,7 @@ def worker(
         url=url) if deploy else None)
     if as_json:
         sys.stdout.flush()
-    run_worker(ws.home, api_url=url, limit=limit, work_pool=pool, name=name, query_seconds=poll_seconds)
+    run_worker(ws.home, api_url=url, limit=limit, work_pool=pool, name=name, query_seconds=poll_seconds, mirror=mirror)
 
 
 @flow_app.command("trigger")

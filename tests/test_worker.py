@@ -19,6 +19,8 @@ import pytest
 
 from backends import PG_URL, postgres_schema, require_postgres
 from flows.orchestration.prefect_server import ServerStartError, ensure_server, server_status, stop_server
+from flows.orchestration.mirror import pending_count
+from flows.usecases.cases import show_case
 from support import Driver, MANDATORY_PATH, group_running, new_workspace, process_running
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -80,6 +82,24 @@ def read_flow_run(api_url: str, run_id: str) -> dict:
     response = httpx.get(f"{api_url}/flow_runs/{run_id}", timeout=10.0, trust_env=False)
     response.raise_for_status()
     return response.json()
+
+
+def latest_case_run(api_url: str, case_id: str) -> dict:
+    """The newest decision-case flow run of a case."""
+    import httpx
+
+    body = {"flow_runs": {"name": {"any_": [case_id]}}, "sort": "EXPECTED_START_TIME_DESC", "limit": 1}
+    response = httpx.post(f"{api_url}/flow_runs/filter", json=body, timeout=10.0, trust_env=False)
+    response.raise_for_status()
+    return response.json()[0]
+
+
+def wait_until(check, timeout: float, worker: Worker) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert worker.process.poll() is None, f"the worker exited:\n{worker.output()}"
+        assert time.monotonic() < deadline, f"not within {timeout:g} s:\n{worker.output()}"
+        time.sleep(0.2)
 
 
 def read_deployments(api_url: str) -> list[dict]:
@@ -145,6 +165,16 @@ def exercise(
         started = time.monotonic()
         assert run_in_process(server_api, str(ws.home), case.case_id, worker_env) == state_name
         timings["flow run in-process"] = time.monotonic() - started
+
+        # The worker's mirror: the records made before it started reach Prefect by themselves, and so does a new one.
+        wait_until(lambda: pending_count(ws) == 0, 120, worker)
+        case.walk(MANDATORY_PATH[5:6])
+        started = time.monotonic()
+        wait_until(lambda: pending_count(ws) == 0, 120, worker)
+        timings["a record mirrored by the worker"] = time.monotonic() - started
+        latest = latest_case_run(server_api, case.case_id)
+        assert latest["state"]["name"] == show_case(ws, case.case_id).awaiting != state_name
+        assert "mirror: " in worker.output()
 
         started = time.monotonic()
         assert worker.stop() == 0, worker.output()

@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import os
 import sys
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -185,8 +186,13 @@ def run_worker(
     name: str | None = None,
     query_seconds: float = DEFAULT_QUERY_SECONDS,
     stop_grace_seconds: float = STOP_GRACE_SECONDS,
+    mirror: bool = True,
 ) -> None:
     """Serve the work pool on this machine until SIGTERM or Ctrl-C, then let the runs in progress end and return.
+
+    With `mirror` (the default) a thread drains the outbox into Prefect meanwhile (flows/orchestration/mirror.py):
+    every record becomes a Prefect event and each changed case a `decision-case` run, a second or so after it is
+    recorded; while Prefect is away the records wait in the outbox.
 
     Flow runs execute in child processes that inherit this process's environment, with JUECE_HOME set to the
     workspace (for runs given `home=""`) and PREFECT_HOME to the one set, else the workspace's Prefect home.
@@ -276,8 +282,25 @@ def run_worker(
                 raise
             say(f"Worker {worker.name!r} stopped.")
 
-    with temporary_settings(updates={"api.url": url, "worker.query_seconds": query_seconds}):
-        asyncio.run(serve())
+    def tell(message: str) -> None:  # the mirror's news: on stderr, so `juece worker --json` keeps stdout to itself
+        print(message, file=sys.stderr, flush=True)
+
+    stop_mirror = threading.Event()
+    mirroring = None
+    if mirror:
+        from flows.orchestration.mirror import run_mirror
+
+        mirroring = threading.Thread(target=run_mirror, args=(ws, stop_mirror),
+                                     kwargs={"api_url": lambda: url, "say": tell}, name="juece-mirror", daemon=True)
+        mirroring.start()
+        tell(f"mirroring the outbox of {ws.home} into Prefect at {url}")
+    try:
+        with temporary_settings(updates={"api.url": url, "worker.query_seconds": query_seconds}):
+            asyncio.run(serve())
+    finally:
+        stop_mirror.set()
+        if mirroring is not None:
+            mirroring.join(timeout=stop_grace_seconds)
 
 
 def trigger_case_flow(api_url: str | None, home: str, case_id: str, *, timeout: float) -> tuple[str, str]:
