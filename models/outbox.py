@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING, Any, Iterable, Sequence
 
 if TYPE_CHECKING:
     from models.db import AnyConnection
@@ -37,6 +37,7 @@ _PENDING = (
 def pending(conn: AnyConnection, *, limit: int = 500) -> list[Pending]:
     """The oldest undelivered rows, in the order they were written (so in order per case)."""
     sql = _PENDING.format(limit=int(limit))
+    rows: Sequence[Any]
     if isinstance(conn, sqlite3.Connection):
         rows = conn.execute(sql).fetchall()
     else:
