@@ -82,7 +82,7 @@ def main() -> None:
                     case.record("execution-reported", {"reported_on": "2025-12-15", "unit": "市住建局",
                                                        "status": f"第{i + 1}次执行情况报告"})
                     recorded = time.perf_counter()
-                    with read_transaction(ws.db) as conn:
+                    with read_transaction(ws.engine) as conn:
                         last = store.load_stream(conn, case.case_id)[-1]
                     row = Pending(0, last.case_id, last.seq, last.type, last.recorded_at, last.hash)
                     body = {"filter": {"id": {"id": [str(event_id(row))]},

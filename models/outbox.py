@@ -9,10 +9,12 @@ from __future__ import annotations
 
 import sqlite3
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Sequence, Union
 
 if TYPE_CHECKING:
-    from models.db import AnyConnection
+    from sqlalchemy import Connection
+
+    AnyConnection = Union[Connection, sqlite3.Connection]
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from support import MANDATORY_PATH, Driver
 
 ROOT = Path(__file__).resolve().parents[1]
 # The Prefect adapters: the flows themselves, running them, serving them (worker), and the demo that runs one.
-PREFECT_MODULES = {"flows/orchestration/prefect_flows.py", "flows/orchestration/case_flow.py", "flows/demo/driver.py", "flows/orchestration/worker.py"}
+PREFECT_MODULES = {"flows/orchestration/prefect_flows.py", "flows/orchestration/case_flow.py", "flows/demo/driver.py", "flows/orchestration/worker.py",
+                   "flows/orchestration/mirror.py"}
 
 
 def modules_imported(path: Path, package: tuple[str, ...] | None = None) -> set[str]:

@@ -9,11 +9,12 @@ from datetime import date
 
 import pytest
 
-from flows.orchestration.mirror import EVENT_PREFIX, MirrorDelayed, drain_once, pending_count, resource_id
+from flows.orchestration.mirror import EVENT_PREFIX, drain_once, pending_count, resource_id
 from flows.orchestration.prefect_server import ensure_server, stop_server
-from flows.usecases.cases import show_case
+from flows.usecases.show import show_case
 from models.db import read_transaction
 from models import store
+from policies.errors import PrefectUnavailable
 from support import MANDATORY_PATH, Driver, new_workspace
 
 pytestmark = [pytest.mark.prefect, pytest.mark.prefect_server]
@@ -57,12 +58,12 @@ def prefect_view(api_url: str, case_id: str):
 
 
 def count_all(ws) -> int:
-    with read_transaction(ws.db) as conn:
+    with read_transaction(ws.engine) as conn:
         return store.count_all(conn)
 
 
 def records_of(ws, case_id: str):
-    with read_transaction(ws.db) as conn:
+    with read_transaction(ws.engine) as conn:
         return store.load_stream(conn, case_id)
 
 
@@ -80,9 +81,9 @@ def test_records_made_while_prefect_is_down_are_mirrored_once_when_it_is_back(mi
     d.clock_to(date(2025, 10, 30))  # a workspace record
     waiting = pending_count(ws)
     assert waiting == count_all(ws) - before >= 4  # every record since, case and workspace ones alike
-    with pytest.raises(MirrorDelayed):
+    with pytest.raises(PrefectUnavailable):
         drain_once(ws)
-    with pytest.raises(MirrorDelayed):
+    with pytest.raises(PrefectUnavailable):
         drain_once(ws, server.api_url)  # the old address: nobody answers
     assert pending_count(ws) == waiting  # nothing marked
 

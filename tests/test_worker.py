@@ -20,7 +20,7 @@ import pytest
 from backends import PG_URL, postgres_schema, require_postgres
 from flows.orchestration.prefect_server import ServerStartError, ensure_server, server_status, stop_server
 from flows.orchestration.mirror import pending_count
-from flows.usecases.cases import show_case
+from flows.usecases.show import show_case
 from support import Driver, MANDATORY_PATH, group_running, new_workspace, process_running
 
 ROOT = Path(__file__).resolve().parents[1]

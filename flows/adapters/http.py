@@ -67,6 +67,12 @@ def is_healthy(url: str, *, timeout: float, trust_env: bool = True) -> bool:
         return False
 
 
+def is_http_failure(exc: BaseException) -> bool:
+    """True for an HTTP failure raised by httpx itself or by a client built on it (Prefect's): no connection, a
+    timeout, an error status. For callers that must tell "the service is away" from a bug without importing httpx."""
+    return isinstance(exc, httpx.HTTPError)
+
+
 def retry_on_transient(exc: BaseException | None) -> bool:
     """True for a failure worth retrying (`TransientFailure`: transport errors and 5xx), False for anything else."""
     return isinstance(exc, TransientFailure)

@@ -13,7 +13,7 @@ undelivered rows (models/outbox.py) and, for them:
 
 So delivery is at least once and in order per case; an event is stored once whatever happens; a flow run can repeat
 only when a round fails between the run and the marking. A Prefect outage only delays the mirror: the round raises
-`MirrorDelayed`, nothing is marked, and `run_mirror` retries with backoff. No record waits for any of this.
+`PrefectUnavailable`, nothing is marked, and `run_mirror` retries with backoff. No record waits for any of this.
 
 Prefect is imported inside the functions (`import prefect` costs 1.4–2.0 s).
 """
@@ -30,15 +30,14 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import httpx
-
+from flows.adapters.http import is_http_failure
 from flows.orchestration.prefect_server import server_status
 from flows.usecases.workspace import Workspace
 from models import outbox
 from models.db import read_transaction, write_transaction
 from models.outbox import Pending
 from models.store import WORKSPACE_STREAM, utc_text
-from policies.errors import DecisionError
+from policies.errors import PrefectUnavailable
 
 log = logging.getLogger("juece.orchestration.mirror")
 
@@ -52,12 +51,6 @@ POLL_SECONDS = 1.0
 # How long a round waits for Prefect to store the events it was sent (its event persister flushes every 5 s by
 # default; the managed server is started with 1 s, flows/orchestration/prefect_server.py).
 CONFIRM_SECONDS = 30.0
-
-
-class MirrorDelayed(DecisionError):
-    """Prefect could not take the mirror's round now (down, unreachable, or a run failed); nothing was marked."""
-
-    code = "mirror-delayed"
 
 
 @dataclass(frozen=True)
@@ -91,7 +84,7 @@ def api_url_for(ws: Workspace) -> str | None:
 
 def pending_count(ws: Workspace) -> int:
     """How many records wait for the mirror."""
-    with read_transaction(ws.db) as conn:
+    with read_transaction(ws.engine) as conn:
         return outbox.count_pending(conn)
 
 
@@ -99,14 +92,14 @@ def drain_once(ws: Workspace, api_url: str | None = None, *, limit: int = BATCH,
                confirm_seconds: float = CONFIRM_SECONDS) -> Round:
     """One round: deliver up to `limit` undelivered records to Prefect and mark what Prefect has.
 
-    Raises `MirrorDelayed` when Prefect does not answer (nothing is marked then)."""
-    with read_transaction(ws.db) as conn:
+    Raises `PrefectUnavailable` when Prefect does not answer (nothing is marked then)."""
+    with read_transaction(ws.engine) as conn:
         rows = outbox.pending(conn, limit=limit)
     if not rows:
         return Round(0, (), (), 0)
     url = api_url or api_url_for(ws)
     if not url:
-        raise MirrorDelayed("no Prefect server is running for this workspace (juece server start, or set "
+        raise PrefectUnavailable("no Prefect server is running for this workspace (juece server start, or set "
                             "PREFECT_API_URL); the records stay in the outbox")
     from prefect import get_client
     from prefect.settings import temporary_settings
@@ -115,22 +108,30 @@ def drain_once(ws: Workspace, api_url: str | None = None, *, limit: int = BATCH,
         with get_client(sync_client=True) as client:
             unhealthy = client.api_healthcheck()
             if unhealthy is not None:
-                raise MirrorDelayed(f"the Prefect API at {url} does not answer ({unhealthy}); "
+                raise PrefectUnavailable(f"the Prefect API at {url} does not answer ({unhealthy}); "
                                     f"{len(rows)} record(s) stay in the outbox")
             since = datetime.now(timezone.utc) - timedelta(minutes=5)
             try:
                 _emit(rows, url)
                 ran = _run_case_flows(ws, [c for c in _cases(rows) if c != WORKSPACE_STREAM])
                 held = _held_by_prefect(client, rows, since, confirm_seconds)
-            except (httpx.HTTPError, OSError) as exc:  # Prefect went away during the round
-                raise MirrorDelayed(f"the Prefect API at {url} failed during the round ({exc}); "
+            except Exception as exc:
+                if not _away(exc):
+                    raise
+                # Prefect went away during the round
+                raise PrefectUnavailable(f"the Prefect API at {url} failed during the round ({exc}); "
                                     f"{len(rows)} record(s) stay in the outbox") from exc
     done = _deliverable(rows, held, ran)
-    with write_transaction(ws.db) as conn:
+    with write_transaction(ws.engine) as conn:
         marked = outbox.mark_delivered(conn, done, utc_text(datetime.now(timezone.utc)))
         left = outbox.count_pending(conn)
     log.info("mirror round: %d delivered, %d case run(s), %d left", marked, len(ran), left)
     return Round(marked, tuple(ran), tuple(ran.values()), left)
+
+
+def _away(exc: BaseException) -> bool:
+    """True when `exc` says Prefect is unreachable or failing (an HTTP failure, a socket error), not a bug of ours."""
+    return is_http_failure(exc) or isinstance(exc, OSError)
 
 
 def _cases(rows: list[Pending]) -> list[str]:
@@ -170,7 +171,10 @@ def _run_case_flows(ws: Workspace, cases: list[str]) -> dict[str, str]:
     for case_id in cases:
         try:
             state = decision_case(home=str(ws.home), case_id=case_id, return_state=True)
-        except Exception as exc:  # Prefect unreachable mid-round: the case's rows stay undelivered, retried later
+        except Exception as exc:
+            if not _away(exc):
+                raise
+            # Prefect unreachable mid-round: the case's rows stay undelivered, retried later
             log.warning("mirror: the decision-case run of %s did not reach Prefect: %s", case_id, exc)
             continue
         if state.is_completed():
@@ -222,7 +226,7 @@ def run_mirror(ws: Workspace, stop: threading.Event, *, api_url: Callable[[], st
     while not stop.is_set():
         try:
             done = drain_once(ws, api_url() if api_url else None)
-        except MirrorDelayed as exc:
+        except PrefectUnavailable as exc:
             failures += 1
             wait = BACKOFF[min(failures - 1, len(BACKOFF) - 1)]
             if failures == 1 and say is not None:
