@@ -37,7 +37,7 @@ from models import outbox
 from models.db import read_transaction, write_transaction
 from models.outbox import Pending
 from models.store import WORKSPACE_STREAM, utc_text
-from policies.errors import PrefectUnavailable
+from policies.errors import DecisionError, PrefectUnavailable
 
 log = logging.getLogger("juece.orchestration.mirror")
 
@@ -100,7 +100,7 @@ def drain_once(ws: Workspace, api_url: str | None = None, *, limit: int = BATCH,
     url = api_url or api_url_for(ws)
     if not url:
         raise PrefectUnavailable("no Prefect server is running for this workspace (juece server start, or set "
-                            "PREFECT_API_URL); the records stay in the outbox")
+                                 "PREFECT_API_URL); the records stay in the outbox")
     from prefect import get_client
     from prefect.settings import temporary_settings
 
@@ -109,7 +109,7 @@ def drain_once(ws: Workspace, api_url: str | None = None, *, limit: int = BATCH,
             unhealthy = client.api_healthcheck()
             if unhealthy is not None:
                 raise PrefectUnavailable(f"the Prefect API at {url} does not answer ({unhealthy}); "
-                                    f"{len(rows)} record(s) stay in the outbox")
+                                         f"{len(rows)} record(s) stay in the outbox")
             since = datetime.now(timezone.utc) - timedelta(minutes=5)
             try:
                 _emit(rows, url)
@@ -120,7 +120,7 @@ def drain_once(ws: Workspace, api_url: str | None = None, *, limit: int = BATCH,
                     raise
                 # Prefect went away during the round
                 raise PrefectUnavailable(f"the Prefect API at {url} failed during the round ({exc}); "
-                                    f"{len(rows)} record(s) stay in the outbox") from exc
+                                         f"{len(rows)} record(s) stay in the outbox") from exc
     done = _deliverable(rows, held, ran)
     with write_transaction(ws.engine) as conn:
         marked = outbox.mark_delivered(conn, done, utc_text(datetime.now(timezone.utc)))
@@ -226,7 +226,7 @@ def run_mirror(ws: Workspace, stop: threading.Event, *, api_url: Callable[[], st
     while not stop.is_set():
         try:
             done = drain_once(ws, api_url() if api_url else None)
-        except PrefectUnavailable as exc:
+        except DecisionError as exc:  # Prefect away (PrefectUnavailable), or the case store busy or failing
             failures += 1
             wait = BACKOFF[min(failures - 1, len(BACKOFF) - 1)]
             if failures == 1 and say is not None:
