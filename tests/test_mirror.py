@@ -5,6 +5,7 @@ leaves the outbox empty. A second drain sends nothing more."""
 
 from __future__ import annotations
 
+import time
 from datetime import date
 
 import pytest
@@ -52,9 +53,20 @@ def prefect_view(api_url: str, case_id: str):
                 events += page.events
             runs = client.read_flow_runs(flow_filter=FlowFilter(name=FlowFilterName(any_=["decision-case"])),
                                          flow_run_filter=FlowRunFilter(name=FlowRunFilterName(any_=[case_id])))
-            tasks = {str(r.id): sorted((t.name, t.state.name) for t in client.read_task_runs(
+            tasks = {str(r.id): sorted((t.name, t.state.name if t.state else "") for t in client.read_task_runs(
                 flow_run_filter=FlowRunFilter(id={"any_": [r.id]}))) for r in runs}
     return events, runs, tasks
+
+
+def settled_view(api_url: str, case_id: str, seconds: float = 30.0):
+    """`prefect_view` once every task run has its state: Prefect records task-run states from the events the run
+    sends, a moment after the flow run itself has ended."""
+    deadline = time.monotonic() + seconds
+    while True:
+        events, runs, tasks = prefect_view(api_url, case_id)
+        if all(state for named in tasks.values() for _, state in named) or time.monotonic() > deadline:
+            return events, runs, tasks
+        time.sleep(0.5)
 
 
 def count_all(ws) -> int:
@@ -92,7 +104,7 @@ def test_records_made_while_prefect_is_down_are_mirrored_once_when_it_is_back(mi
     assert (second.delivered, second.cases, second.left) == (waiting, (case_id,), 0)
     assert pending_count(ws) == 0
 
-    events, runs, tasks = prefect_view(back.api_url, case_id)
+    events, runs, tasks = settled_view(back.api_url, case_id)
     records = records_of(ws, case_id)
     assert sorted((e.payload["seq"], e.event) for e in events) == [(r.seq, f"{EVENT_PREFIX}{r.type}") for r in records]
     assert len(runs) == 2  # one per round that found the case changed
