@@ -37,22 +37,25 @@ def test_the_demo_mirrors_the_case_and_stops_its_prefect_server_unless_asked_to_
     from flows.orchestration.mirror import pending_count
 
     monkeypatch.delenv("PREFECT_API_URL", raising=False)
-    prefect_home = tmp_path / "demo" / "prefect"
+    first, second = tmp_path / "demo" / "run-1", tmp_path / "demo" / "run-2"
     try:
-        kept = subprocess.run([JUECE, "demo", "--workspace", str(tmp_path / "demo" / "run-1"), "--keep-server"],
+        kept = subprocess.run([JUECE, "demo", "--workspace", str(first), "--keep-server"],
                               capture_output=True, text=True, timeout=600)
         assert kept.returncode == 0, kept.stderr[-2000:]
-        running = server_status(prefect_home)
+        running = server_status(open_workspace(first).prefect_home)
         assert running.running
         assert f"the Prefect server keeps running at {running.url}" in kept.stdout
-        assert pending_count(open_workspace(tmp_path / "demo" / "run-1")) == 0  # every record mirrored
+        assert pending_count(open_workspace(first)) == 0  # every record mirrored
 
-        stopped = subprocess.run([JUECE, "demo", "--workspace", str(tmp_path / "demo" / "run-2")],
+        stopped = subprocess.run([JUECE, "demo", "--workspace", str(second)],
                                  capture_output=True, text=True, timeout=600)
         assert stopped.returncode == 0, stopped.stderr[-2000:]
         assert "the Prefect server was stopped" in stopped.stdout
         assert "Error logging to API" not in stopped.stdout + stopped.stderr
-        assert not server_status(prefect_home).running
-        assert pending_count(open_workspace(tmp_path / "demo" / "run-2")) == 0
+        assert not server_status(open_workspace(second).prefect_home).running
+        assert server_status(open_workspace(first).prefect_home).running  # another workspace's server: left alone
+        assert pending_count(open_workspace(second)) == 0
     finally:
-        stop_server(prefect_home)
+        for home in (first, second):
+            if (home / "workspace.json").exists():
+                stop_server(open_workspace(home).prefect_home)
