@@ -30,6 +30,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from flows.adapters import logs
 from flows.adapters.http import is_http_failure
 from flows.orchestration.prefect_server import server_status
 from flows.usecases.workspace import Workspace
@@ -39,7 +40,7 @@ from models.outbox import Pending
 from models.store import WORKSPACE_STREAM, utc_text
 from policies.errors import DecisionError, PrefectUnavailable
 
-log = logging.getLogger("juece.orchestration.mirror")
+log = logs.logger("orchestration")
 
 EVENT_PREFIX = "juece.record."
 # Event ids are uuid5(namespace, record hash): the same record always gets the same id, every installation its own.
