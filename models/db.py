@@ -69,14 +69,26 @@ def is_sqlite(engine: AnyEngine) -> bool:
     return isinstance(engine, SqliteStore) or engine.dialect.name == "sqlite"
 
 
-def make_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> Engine:
+def make_engine(url: str, *, connect_args: dict[str, Any] | None = None, create: bool = True) -> Engine:
     """A SQLAlchemy engine for the case store; SQLite connections get the durability settings on every connect.
 
-    `connect_args` reach the driver (the fault-injection tests pass a sqlite3 connection factory that fails I/O)."""
+    `connect_args` reach the driver (the fault-injection tests pass a sqlite3 connection factory that fails I/O).
+    Damaged or unwritable storage becomes the contract's error wherever the engine is used (`_translate_errors`).
+    Before SQLite opens a file it is checked (models/damage.py, `check_sqlite_file`): SQLite would otherwise take an
+    empty file for a new database and write a fresh header over it; with `create=False` (an existing workspace) a
+    missing file is damage too, not a new database."""
     from sqlalchemy import Connection, create_engine, event
 
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_S, **(connect_args or {})})
+        _translate_errors(engine)
+
+        @event.listens_for(engine, "do_connect")
+        def _check_file(_dialect, _record, cargs, _cparams) -> None:  # type: ignore[no-untyped-def]
+            from models.damage import check_sqlite_file
+
+            if cargs and isinstance(cargs[0], str):
+                check_sqlite_file(cargs[0], create=create)
 
         @event.listens_for(engine, "connect")
         def _on_connect(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -96,7 +108,25 @@ def make_engine(url: str, *, connect_args: dict[str, Any] | None = None) -> Engi
         return engine
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://") :]
-    return create_engine(url, pool_pre_ping=True)
+    engine = create_engine(url, pool_pre_ping=True)
+    _translate_errors(engine)
+    return engine
+
+
+def _translate_errors(engine: Engine) -> None:
+    """The one point where driver errors that mean damaged storage (exit 4) or an unwritable workspace (exit 1) become
+    the contract's errors (models/damage.py), for every use of the engine: transactions, migrations, the comment and
+    credential tables, and the connect hooks (pragmas) alike."""
+
+    from sqlalchemy import event
+
+    @event.listens_for(engine, "handle_error")
+    def _on_error(ctx) -> None:  # type: ignore[no-untyped-def]
+        from models.damage import translate
+
+        err = translate(ctx.original_exception, str(engine.url))
+        if err is not None:
+            raise err from ctx.original_exception
 
 
 _STORAGE_FAILURES = ("disk is full", "disk i/o error", "no space left", "could not extend file", "read-only")
@@ -124,6 +154,23 @@ def _failure(orig: BaseException) -> Exception | None:
 
 @contextmanager
 def _sqlite_transaction(store: SqliteStore, mode: str) -> Iterator[sqlite3.Connection]:
+    try:
+        with _sqlite_connection(store, mode) as conn:
+            yield conn
+    except sqlite3.DatabaseError as exc:  # damaged or unwritable storage: models/damage.py, as for the engine
+        from models.damage import translate
+
+        err = translate(exc, "sqlite:///" + store.path)
+        if err is None:
+            raise
+        raise err from exc
+
+
+@contextmanager
+def _sqlite_connection(store: SqliteStore, mode: str) -> Iterator[sqlite3.Connection]:
+    from models.damage import check_sqlite_file
+
+    check_sqlite_file(store.path, create=True)  # an emptied file is damage, before SQLite writes a header over it
     conn = store.connect()
     try:
         conn.execute(f"BEGIN {mode}")

@@ -34,10 +34,10 @@ import annotated_types
 import orjson
 from pydantic import AfterValidator, BaseModel, BeforeValidator, StringConstraints, ValidationError
 
+from models.damage import undecodable_payload
 from models.events import DISPOSITION_TARGET, EVENT_TYPES
 from models.store import StoredEvent, gc_paused
 from models.text import clean_name, iso_date, nfc
-from policies.errors import IntegrityFailure
 from policies.pack import PolicyPack, Stage
 from policies.procedure import StageStatus, stage_status
 
@@ -332,27 +332,13 @@ def _envelope(ev: StoredEvent) -> Any:
 
 
 def record_of(ev: StoredEvent) -> Record:
-    """The record a stored event becomes (payload decoded for the rules); a stored payload that does not match its
-    type — however well chained — is an integrity failure naming the event, never a traceback."""
-    env = _envelope(ev)
+    """The record a stored event becomes (payload decoded for the rules)."""
     try:
-        payload = decode_payload(ev.type, env["payload"])
-    except (ValidationError, KeyError, TypeError) as exc:
-        raise IntegrityFailure(
-            f"{ev.case_id} #{ev.seq} `{ev.type}`: the stored record does not match its type ({_why(exc)}); the "
-            "database was changed outside juece — restore it from the backup (docs/deployment.md)",
-            case_id=ev.case_id, seq=ev.seq, event=ev.type,
-        ) from exc
-    return Record(ev.seq, ev.type, payload, ev.recorded_at, ev.actor, ev.role, tuple(env.get("acknowledgements", [])))
-
-
-def _why(exc: Exception) -> str:
-    if isinstance(exc, ValidationError):
-        err = exc.errors()[0]
-        return f"{'.'.join(map(str, err['loc'])) or 'payload'}: {err['msg']}"
-    if isinstance(exc, KeyError):
-        return f"no {exc.args[0]!r}"
-    return str(exc)
+        env = _envelope(ev)
+        values = decode_payload(ev.type, env["payload"])
+    except (ValidationError, KeyError, TypeError, ValueError) as exc:
+        raise undecodable_payload(ev.case_id, ev.seq, ev.type, exc) from exc
+    return Record(ev.seq, ev.type, values, ev.recorded_at, ev.actor, ev.role, tuple(env.get("acknowledgements", [])))
 
 
 class _Log:
@@ -701,7 +687,11 @@ class CaseState:
 
 def launch_state(ev: StoredEvent) -> CaseState:
     """The state a `case-launched` event creates."""
-    return state_of_launch(ev.case_id, decode_payload(ev.type, _envelope(ev)["payload"]), ev.actor, ev.seq)
+    try:
+        values = decode_payload(ev.type, _envelope(ev)["payload"])
+    except (ValidationError, KeyError, TypeError, ValueError) as exc:
+        raise undecodable_payload(ev.case_id, ev.seq, ev.type, exc) from exc
+    return state_of_launch(ev.case_id, values, ev.actor, ev.seq)
 
 
 def state_of_launch(case_id: str, p: Mapping[str, Any], launched_by: str, seq: int = 1) -> CaseState:

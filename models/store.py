@@ -144,12 +144,36 @@ _set = object.__setattr__
 def _row(r: Any) -> StoredEvent:
     # Equal to StoredEvent(r[0], …, bytes(r[8]), …), built without the frozen dataclass's per-field __setattr__
     # (half the cost of reading a row on the replay and verify paths).
+    body = r[8]
+    if type(body) is not bytes:
+        body = _body(r)
     ev = _new(StoredEvent)
     _set(ev, "__dict__", {
         "position": r[0], "case_id": r[1], "seq": r[2], "type": r[3], "recorded_at": r[4], "actor": r[5],
-        "role": r[6], "idempotency_key": r[7], "body": bytes(r[8]), "prev_hash": r[9], "hash": r[10],
+        "role": r[6], "idempotency_key": r[7], "body": body, "prev_hash": r[9], "hash": r[10],
     })
     return ev
+
+
+def _body(r: Any) -> bytes:
+    """The hashed bytes of a row whose body is not `bytes`: a buffer is copied; text (the column retyped by a generic
+    SQLite tool) or anything else is damage (models/damage.py), never decoded on a guess."""
+    if isinstance(r[8], (bytearray, memoryview)):
+        return bytes(r[8])
+    from models.damage import damaged_row
+
+    kind = "text" if isinstance(r[8], str) else type(r[8]).__name__
+    raise damaged_row(r[1], r[2], f"its body column holds {kind}, not the bytes that were hashed (the events table "
+                                  "was altered by another tool)")
+
+
+def _check_bodies(rows: Sequence[Any]) -> Sequence[Any]:
+    """Rows whose bodies are all bytes (a buffer is turned into bytes; text is damage, as in `_row`)."""
+    for i, r in enumerate(rows):
+        if type(r[8]) is not bytes:
+            rows = list(rows)
+            rows[i] = (*r[:8], _body(r), *r[9:])
+    return rows
 
 
 @contextmanager
@@ -222,7 +246,7 @@ def iter_all_rows(conn: AnyConnection, *, batch: int = 5000) -> Iterator[Sequenc
         rows = conn.execute(q.where(EVENTS.c.position > last)).all()
         if not rows:
             return
-        yield rows
+        yield _check_bodies(rows)
         last = rows[-1][0]
 
 

@@ -16,7 +16,7 @@ from flows.usecases.unit_of_work import command_key, load_case, pack_of
 from flows.usecases.clock import now
 from flows.usecases.workspace import Actor, Workspace, read_facts
 from models import store
-from models.db import write_transaction
+from models.db import read_transaction, write_transaction
 from models.events import SCHEMA_VERSION, DocumentAttached
 from models.store import NewEvent
 from models.text import clean_name
@@ -50,8 +50,9 @@ def blob_path(ws: Workspace, sha256: str) -> Path:
     return ws.home / "blobs" / "sha256" / sha256[:2] / sha256
 
 
-def put_blob(ws: Workspace, source: Path) -> tuple[str, int]:
-    """Copy a file into the store (durably: fsync, then rename); returns (sha256, size)."""
+def put_blob(ws: Workspace, source: Path) -> tuple[str, int, bool]:
+    """Copy a file into the store (durably: fsync, then rename); returns (sha256, size, whether this call created the
+    blob — only such a blob may be removed again if the record is then refused: blobs are shared by content)."""
     digest = hashlib.sha256()
     size = 0
     folder = ws.home / "blobs" / "tmp"
@@ -75,9 +76,9 @@ def put_blob(ws: Workspace, source: Path) -> tuple[str, int]:
     final.parent.mkdir(parents=True, exist_ok=True)
     if final.exists():
         os.unlink(tmp.name)
-    else:
-        os.replace(tmp.name, final)
-    return hexdigest, size
+        return hexdigest, size, False
+    os.replace(tmp.name, final)
+    return hexdigest, size, True
 
 
 def blob_intact(ws: Workspace, sha256: str) -> bool:
@@ -115,7 +116,20 @@ def attach(
 ) -> Attached:
     """Store a document and record it on the case (依法不予公开 material is marked with its legal basis)."""
     shown = display_name(name or source.name)
-    sha, size = put_blob(ws, source)
+    with read_transaction(ws.engine) as conn:  # refuse an unknown case or a role before any file is written
+        _, state = load_case(conn, case_id)
+        require_role(pack_of(state), actor.role, "document-attached", "attach documents to a case")
+    sha, size, created = put_blob(ws, source)
+    try:
+        return _record_attached(ws, actor, case_id, sha, size, shown, title, non_disclosure_basis)
+    except BaseException:
+        if created:  # refused or failed after all (a race, a full disk): no blob without its record
+            blob_path(ws, sha).unlink(missing_ok=True)
+        raise
+
+
+def _record_attached(ws: Workspace, actor: Actor, case_id: str, sha: str, size: int, shown: str, title: str,
+                     non_disclosure_basis: str | None) -> Attached:
     payload = DocumentAttached(
         sha256=sha,
         size=size,

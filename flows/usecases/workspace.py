@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 from models import store
 from models.db import AnyEngine, SqliteStore, make_engine, read_transaction, write_transaction
 from models.events import ClockSet, WorkspaceInitialised
+from models.damage import undecodable_payload
+from models.files import write_file_atomically
 from models.store import WORKSPACE_STREAM, NewEvent, StoredEvent
 from policies.errors import BadInput, WorkspaceMissing
 from policies.pack import ROLES
@@ -68,8 +70,9 @@ class Workspace:
 
     @cached_property
     def engine(self) -> Engine:
-        """The case store's SQLAlchemy engine (created on first use)."""
-        return make_engine(self.database_url)
+        """The case store's engine (created on first use). The database must exist: a workspace whose juece.db is
+        gone is damaged, not new (only `init` creates it)."""
+        return make_engine(self.database_url, create=False)
 
     @property
     def db(self) -> AnyEngine:
@@ -126,14 +129,17 @@ def read_facts(conn: Connection) -> WorkspaceFacts:
     events = store.load_stream(conn, WORKSPACE_STREAM)
     clock, simulated, notices = "system", None, []
     for ev in events:
-        p = ev.payload
-        if ev.type == "workspace-initialised":
-            clock = p["clock"]
-            simulated = datetime.fromisoformat(p["simulated_now"]) if p.get("simulated_now") else None
-        elif ev.type == "clock-set":
-            simulated = datetime.fromisoformat(p["moved_to"])
-        elif ev.type == "calendar-loaded":
-            notices.append(p["notice"])
+        try:
+            p = ev.payload
+            if ev.type == "workspace-initialised":
+                clock = p["clock"]
+                simulated = datetime.fromisoformat(p["simulated_now"]) if p.get("simulated_now") else None
+            elif ev.type == "clock-set":
+                simulated = datetime.fromisoformat(p["moved_to"])
+            elif ev.type == "calendar-loaded":
+                notices.append(p["notice"])
+        except (KeyError, TypeError, ValueError, AttributeError) as exc:
+            raise undecodable_payload(ev.case_id, ev.seq, ev.type, exc) from exc
     return WorkspaceFacts(clock, simulated, tuple(notices), tuple(events))
 
 
@@ -141,16 +147,23 @@ def init_workspace(
     home: str | Path | None, actor: Actor, *, simulated_clock: datetime | None = None, prefect_home: Path | None = None
 ) -> tuple[Workspace, bool]:
     """Create the workspace (idempotent): the folder, the schema and the `@workspace` stream's first event."""
+    from models.migrations import migrate  # alembic: only `init` needs it
+
     path = resolve_home(home)
     path.mkdir(parents=True, exist_ok=True)
     cfg = path / CONFIG_FILE
-    if not cfg.exists():
+    if cfg.exists():
+        ws = open_workspace(path)
+        migrate(ws.engine)  # an existing workspace: its database must be there (damage otherwise, models/damage.py)
+        config_text = None
+    else:
+        # A new workspace: the database first, the config (which makes it a workspace) last, so a failed init
+        # leaves no workspace that lacks its database.
         config = {"version": 1, **({"prefect_home": str(prefect_home.resolve())} if prefect_home else {})}
-        cfg.write_text(json.dumps(config, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-    ws = open_workspace(path)
-    from models.migrations import migrate  # alembic: only `init` needs it
-
-    migrate(ws.engine)
+        ws = Workspace(path, default_database_url(path), config)
+        ws.__dict__["engine"] = make_engine(ws.database_url)  # SQLite may create the file: it is new
+        migrate(ws.engine)
+        config_text = json.dumps(config, ensure_ascii=False, indent=2) + "\n"
     with write_transaction(ws.engine) as conn:
         facts = read_facts(conn)
         if facts.events:
@@ -161,6 +174,8 @@ def init_workspace(
                     + "; move a simulated clock with `juece clock set`",
                     field="--simulated-clock",
                 )
+            if config_text is not None:  # a database left by an init that stopped before writing the config
+                write_file_atomically(cfg, config_text.encode("utf-8"))
             return ws, False
         payload = WorkspaceInitialised(
             clock="simulated" if simulated_clock else "system",
@@ -174,6 +189,8 @@ def init_workspace(
             [NewEvent("workspace-initialised", 1, payload.model_dump(mode="json"), actor.label, actor.role, "workspace-initialised")],
             stamp,
         )
+    if config_text is not None:
+        write_file_atomically(cfg, config_text.encode("utf-8"))
     return ws, True
 
 
