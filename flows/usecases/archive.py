@@ -32,7 +32,8 @@ from flows.usecases.clock import local_date, now
 from flows.usecases.documents import blob_path
 from flows.usecases.moments import WorkspaceTimeline, live_key, rule_context
 from flows.render.dossier import dossier_html, four_properties_report
-from flows.usecases.proofs import case_proofs, public_key_pem
+from flows.usecases.bag_inventory import write_inventory
+from flows.usecases.proofs import case_proofs, installation_key, public_key_pem
 from flows.usecases.workspace import Actor, Workspace, read_facts
 from models import store
 from models.canonical import canonical_bytes
@@ -222,6 +223,7 @@ def export_archive(
             **({"Juece-Supplement-Of": previous[-1]} if previous else {}),
         }
         make_bag(tmp, bag_info)
+        write_inventory(tmp, installation_key(ws), case_id=case_id, archive_id=archive_id)  # signed; tag manifests again
         tag_sha = sha256_file(tmp / "tagmanifest-sha256.txt")
         out.parent.mkdir(parents=True, exist_ok=True)
         if out.exists():

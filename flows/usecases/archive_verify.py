@@ -12,6 +12,7 @@ from typing import Any
 
 from flows.adapters.bags import validate_bag
 from flows.render.dossier import dossier_html, four_properties_report
+from flows.usecases.bag_inventory import check_inventory
 from flows.usecases.archive import event_from_line, four_properties_checks, sha256_file
 from flows.usecases.archive_comments import verify_comment_files
 from models import merkle
@@ -47,6 +48,29 @@ def verify_archive(path: Path, *, public_key_pem_text: str | None = None) -> Arc
     v = ArchiveVerdict(str(path))
     if not (path / "bagit.txt").is_file():
         raise BadInput(f"{path} is not a BagIt bag (no bagit.txt)", field="DIR")
+    # First the signed inventory, which names the file that was added, removed or edited even when the manifests were
+    # regenerated; its failures are the answer (what follows would only blame pages rendered from that file).
+    try:
+        bag_key = load_public_key((path / "data" / "public-key.pem").read_text(encoding="utf-8"))
+    except (OSError, ValueError, BadInput) as exc:
+        bag_key = None
+        if public_key_pem_text is None:
+            v.fail(f"data/public-key.pem: cannot be read ({exc})")
+            return v
+    trusted = load_public_key(public_key_pem_text) if public_key_pem_text is not None else None
+    if trusted is not None and bag_key is not None and key_id(trusted) != key_id(bag_key):
+        v.fail(f"data/public-key.pem: the key inside the bag (key {key_id(bag_key)}) is not the key given with "
+               f"--public-key (key {key_id(trusted)}): the bag was signed by another installation, or re-signed")
+    inventory_key = trusted or bag_key
+    assert inventory_key is not None  # one of them was read, or we returned above
+    inventory = check_inventory(path, inventory_key,
+                                key_source="the key given with --public-key" if trusted else "the key inside the bag")
+    v.notes += inventory.notes
+    v.checked += inventory.checked
+    for problem in inventory.failures:
+        v.fail(problem)
+    if not v.ok:
+        return v
     info, failure = validate_bag(path)
     if failure:
         v.fail(failure)
