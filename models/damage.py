@@ -84,8 +84,8 @@ def undecodable_payload(case_id: str, seq: int, event_type: str, exc: BaseExcept
     else:
         reason = f"{type(exc).__name__}: {exc}"
     reason = reason[:300]
-    return damaged_row(case_id, seq, f"its recorded payload is not a valid {event_type!r} ({reason}); it was written "
-                                     "outside juece")
+    return damaged(f"{case_id} #{seq} `{event_type}` in the case store is damaged: its recorded payload is not a valid "
+                   f"{event_type!r} ({reason}); it was written outside juece.", case_id=str(case_id), seq=seq)
 
 
 def check_sqlite_file(path: str, *, create: bool) -> None:
