@@ -195,16 +195,13 @@ def unwritable(path: Any, exc: OSError, field: str, what: str = "a new file in a
     return StorageFailure(f"cannot write {path}: {reason}; nothing was written", field=field)
 
 
-def write_out(path: Path, text: str, field: str = "--out") -> None:
-    """Write a file the user asked for; on failure the answer is a sentence and no half-written file is left."""
+def write_out(path: Path, text: str, field: str = "--out", *, overwrite: bool = True) -> None:
+    """Write a file the user asked for, whole or not at all (a temporary file renamed into place); with
+    `overwrite=False` an existing file is refused and left as it was (evidence is never silently replaced)."""
+    from models.files import write_file_atomically
+
     try:
-        with open(path, "w", encoding="utf-8") as f:
-            try:
-                f.write(text)
-                f.flush()
-            except OSError:
-                path.unlink(missing_ok=True)
-                raise
+        write_file_atomically(path, text.encode("utf-8"), overwrite=overwrite)
     except OSError as exc:
         raise unwritable(path, exc, field) from exc
 
@@ -792,7 +789,7 @@ def audit_checkpoint(
 
     cp = make_checkpoint(_ws())
     if out is not None:
-        write_out(out, cp.to_text())
+        write_out(out, cp.to_text(), overwrite=False)
     if as_json:
         emit(True, cp.to_json(), lambda: None)
     elif out is None:

@@ -281,6 +281,23 @@ def test_an_out_path_that_cannot_be_written_is_a_sentence_and_the_contracts_code
     assert not list(Path("/proc").glob("juece-bag-*")) and not list(Path("/sys").glob("juece-bag-*"))
 
 
+def test_a_checkpoint_never_overwrites_an_existing_file(published, tmp_path: Path):
+    home = published.ws.home
+    (tmp_path / "evidence").mkdir()
+    kept = tmp_path / "evidence" / "cp.json"
+    assert juece(home, "audit", "checkpoint", "--out", str(kept), actor="auditor:审计")[0] == 0
+    before = kept.read_bytes()
+    for extra in ((), ("--json",)):
+        code, out, err = juece(home, "audit", "checkpoint", "--out", str(kept), *extra, actor="auditor:审计")
+        assert code == 2 and "Traceback" not in err, (out, err)
+        if extra:
+            assert json.loads(out)["error"]["exit_code"] == 2
+        else:
+            assert str(kept) in one_line(err) and "exists" in err, err
+    assert kept.read_bytes() == before
+    assert sorted(p.name for p in kept.parent.iterdir()) == ["cp.json"]  # no temporary file left beside it
+
+
 def test_init_where_no_workspace_can_be_is_one_sentence(tmp_path: Path):
     a_file = tmp_path / "a-file"
     a_file.write_text("x", encoding="utf-8")
