@@ -58,13 +58,19 @@ def prefect_view(api_url: str, case_id: str):
     return events, runs, tasks
 
 
-def settled_view(api_url: str, case_id: str, seconds: float = 30.0):
-    """`prefect_view` once every task run has its state: Prefect records task-run states from the events the run
-    sends, a moment after the flow run itself has ended."""
+SETTLED = {"Done", "Waiting", "NotYet", "Waived", "Closed"}  # the states a stage task ends in
+
+
+def settled_view(api_url: str, case_id: str, stages: int, seconds: float = 60.0):
+    """`prefect_view` once every flow run has a task run per stage, each in the state it ended in: Prefect records
+    task runs and their states from the events the run sends, a moment after the flow run itself has ended (a task
+    can still read `Running`, or be missing, for a while)."""
     deadline = time.monotonic() + seconds
     while True:
         events, runs, tasks = prefect_view(api_url, case_id)
-        if all(state for named in tasks.values() for _, state in named) or time.monotonic() > deadline:
+        settled = all(len(named) == stages and all(state in SETTLED for _, state in named)
+                      for named in tasks.values())
+        if settled or time.monotonic() > deadline:
             return events, runs, tasks
         time.sleep(0.5)
 
@@ -104,11 +110,11 @@ def test_records_made_while_prefect_is_down_are_mirrored_once_when_it_is_back(mi
     assert (second.delivered, second.cases, second.left) == (waiting, (case_id,), 0)
     assert pending_count(ws) == 0
 
-    events, runs, tasks = settled_view(back.api_url, case_id)
+    view = show_case(ws, case_id)
+    events, runs, tasks = settled_view(back.api_url, case_id, stages=len(view.stages))
     records = records_of(ws, case_id)
     assert sorted((e.payload["seq"], e.event) for e in events) == [(r.seq, f"{EVENT_PREFIX}{r.type}") for r in records]
     assert len(runs) == 2  # one per round that found the case changed
-    view = show_case(ws, case_id)
     latest = max(runs, key=lambda r: r.expected_start_time or r.created)
     assert str(latest.id) == second.flow_runs[0]
     assert latest.state.name == view.awaiting
