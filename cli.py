@@ -9,6 +9,7 @@ not their size."""
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import sys
@@ -21,11 +22,15 @@ from typer.core import TyperGroup
 
 from policies.errors import BadInput, DecisionError, StorageFailure
 
-_WORDS = {"str": "TEXT", "int": "N", "float": "NUMBER", "Path": "PATH"}
+_WORDS = {"str": "TEXT", "text": "TEXT", "integer": "N", "int range": "N", "float": "NUMBER", "float range": "NUMBER",
+          "path": "PATH"}
+# click's words for a value of the wrong kind, as a clerk says them
+_KINDS = ((" a valid int range.", " a whole number."), (" a valid integer.", " a whole number."),
+          (" a valid float range.", " a number."), (" a valid float.", " a number."))
 
 
 def _in_words(command: Any) -> None:
-    """Help placeholders as words a clerk reads (TEXT, DATE, FILE, N) where typer shows `<str>` or `<list[str]>`;
+    """Help placeholders as words a clerk reads (TEXT, DATE, FILE, N) where typer shows `<str>` or `INTEGER`;
     an argument's name (CASE, FILE) is its placeholder, plain in the usage line (not `{CASE}`); flags show none."""
     if getattr(command, "_in_words", False):
         return
@@ -73,18 +78,20 @@ def _fill_help(command: Any, ctx: Any) -> None:
 
 def _params_in_words(params: list[Any]) -> None:
     for p in params:
+        if getattr(p, "_in_words", False):
+            continue
+        p._in_words = True
         if p.param_type_name == "argument":
-            word = None
             name = p.metavar or p.name.upper()
             usage = (name if p.required else f"[{name}]") + ("..." if p.nargs != 1 and not name.endswith("...") else "")
-            p._usage_display_name = lambda usage=usage: usage
-        elif getattr(p, "is_flag", False):
-            word = None
-        else:
-            bare = p.bare_type()
-            bare = bare[5:-1] if bare.startswith("list[") else bare
-            word = p.metavar or _WORDS.get(bare, bare.upper())
-        p.display_type_rich = lambda ctx, word=word: word
+            # The usage line shows the name plain (not `{CASE}`), the help table no type beside it.
+            p.make_metavar = lambda ctx=None, usage=False, u=usage, n=name: u if usage else n
+            shown = copy.copy(p.type)
+            shown.get_metavar = lambda param=None, ctx=None: ""
+            p.type = shown
+        elif not getattr(p, "is_flag", False) and p.metavar is None:
+            word = _WORDS.get(p.type.name, p.type.name.upper())
+            p.make_metavar = lambda ctx=None, word=word: word
 
 
 class _Group(TyperGroup):
@@ -1578,7 +1585,7 @@ def main(argv: Optional[List[str]] = None) -> None:
     """Entry point of the `juece` executable: every path ends in an exit code from the contract, usage errors (an
     unknown option, a missing argument, a value of the wrong kind) included — exit 2, and with `--json` anywhere in
     argv the usual error object on stdout."""
-    from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer 0.29 vendors click (pinned)
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer (0.26+) vendors click (pinned)
 
     args = sys.argv[1:] if argv is None else list(argv)
     for stream in (sys.stdout, sys.stderr):  # a file name's undecodable bytes are shown escaped, never a crash
@@ -1626,7 +1633,10 @@ def _usage_error(exc: Any, as_json: bool) -> None:
     field = getattr(exc, "option_name", None)
     if param is not None:
         field = param.opts[0] if param.param_type_name == "option" else (param.metavar or param.name)
-    error = BadInput(exc.format_message(), code="usage", field=field)
+    message = exc.format_message()
+    for said, meant in _KINDS:
+        message = message.replace(said, meant)
+    error = BadInput(message, code="usage", field=field)
     if as_json:
         sys.stdout.write(json.dumps(error.to_json(), ensure_ascii=False) + "\n")
         return

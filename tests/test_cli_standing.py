@@ -69,7 +69,7 @@ def _commands() -> list[tuple[tuple[str, ...], tuple[Param, ...]]]:
             params = []
             for p in sub.params:
                 word = (p.metavar or p.name.upper()) if p.param_type_name == "argument" else (
-                    "" if p.is_flag else (p.metavar or ("N" if p.bare_type() in ("int", "float") else "TEXT")))
+                    "" if p.is_flag else (p.metavar or ("N" if (p.bare_type() if hasattr(p, "bare_type") else p.type.name) in ("int", "float", "integer") else "TEXT")))
                 params.append(Param(p.param_type_name, tuple(p.opts), word.strip("[].").upper(), bool(p.is_flag)
                                     if p.param_type_name == "option" else False, bool(p.required),
                                     bool(getattr(p, "multiple", False)) or p.nargs == -1))
