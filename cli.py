@@ -13,7 +13,8 @@ import copy
 import json
 import os
 import sys
-from functools import wraps
+from collections.abc import MutableMapping
+from functools import partial, wraps
 from pathlib import Path
 from typing import Any, Callable, List, Optional
 
@@ -1593,7 +1594,7 @@ def main(argv: Optional[List[str]] = None) -> None:
             stream.reconfigure(errors="backslashreplace")
     try:
         _utf8_only(args)
-        code = app(args=args, prog_name="juece", standalone_mode=False)
+        code = _root().main(args=args, prog_name="juece", standalone_mode=False)
     except BadInput as exc:  # raised before a command runs: the usual error object when --json is anywhere
         if "--json" in args:
             sys.stdout.write(json.dumps(exc.to_json(), ensure_ascii=False) + "\n")
@@ -1610,6 +1611,54 @@ def main(argv: Optional[List[str]] = None) -> None:
         say("aborted; nothing was recorded", stderr=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+class _Commands(MutableMapping[str, Any]):
+    """A group's commands by name, each converted from its typer definition the first time it is looked up: `juece
+    case show` converts the `case` group and nothing else (converting all ~80 commands costs ~40 ms of every start).
+    Listing them (help) converts them all, in the order they were registered, as typer would."""
+
+    def __init__(self, builders: dict[str, Callable[[], Any]]) -> None:
+        self._builders = builders
+        self._built: dict[str, Any] = {}
+
+    def __getitem__(self, name: str) -> Any:
+        if name not in self._built:
+            self._built[name] = self._builders[name]()
+        return self._built[name]
+
+    def __setitem__(self, name: str, command: Any) -> None:
+        self._builders[name] = lambda: command
+        self._built[name] = command
+
+    def __delitem__(self, name: str) -> None:
+        del self._builders[name]
+        self._built.pop(name, None)
+
+    def __iter__(self) -> Any:
+        return iter(self._builders)
+
+    def __len__(self) -> int:
+        return len(self._builders)
+
+
+def _root() -> Any:
+    """The `juece` group as typer would build it from `app` (`typer.main.get_command(app)`, which tests use), with its
+    commands and sub-groups converted on first lookup (`_Commands`)."""
+    from typer.main import get_command_from_info, get_command_name, get_group
+
+    styles = {"pretty_exceptions_short": app.pretty_exceptions_short, "rich_markup_mode": app.rich_markup_mode}
+    builders: dict[str, Callable[[], Any]] = {}
+    for info in app.registered_commands:
+        builders[info.name or get_command_name(info.callback.__name__)] = partial(get_command_from_info, info, **styles)
+    for group in app.registered_groups:
+        builders[group.name] = partial(typer.main.get_group_from_info, group, suggest_commands=app.suggest_commands,
+                                       **styles)
+    bare = copy.copy(app)  # the global options and help, no commands: converted here, the commands on lookup
+    bare.registered_commands, bare.registered_groups = [], []
+    root = get_group(bare)
+    root.commands = _Commands(builders)
+    return root
 
 
 def _utf8_only(args: List[str]) -> None:
