@@ -9,7 +9,7 @@ from typing import Literal
 from pydantic import Field
 
 from models.events import Payload
-from models.text import Name
+from models.fields import Name
 
 Role = Literal["legal-office", "clerk", "reviewer", "secretary", "head", "auditor", "archivist", "admin"]
 

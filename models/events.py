@@ -13,7 +13,7 @@ from typing import Annotated, Any, ClassVar, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
-from models.text import IsoDate, Name, NonEmptyText, Sha256, Text
+from models.fields import IsoDate, Name, NonEmptyText, Sha256, Text
 
 SCHEMA_VERSION = 1
 

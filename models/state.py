@@ -14,30 +14,28 @@ all of this against the straightforward definitions.
 Payloads reach the rules as plain values (dates as `date`, lists as tuples) exactly as `payload_values` — the pydantic
 model's validate-and-dump — gives them. `decode_payload` gets the same values without pydantic when the stored JSON
 is already in the model's validated form (what the engine stores: every field present, every string already
-normalised): it checks exactly that, field by field, with the models' own validators, and hands anything else to
-`payload_values`, so the values (or the validation error) are the same either way.
+normalised): it checks exactly that, field by field, by the shapes models/payload_plan.py holds (generated from the
+models by scripts/gen_payload_plan.py, checked by tests/test_payload_plan.py), and hands anything else to
+`payload_values`, so the values (or the validation error) are the same either way. Replaying a history therefore
+imports neither pydantic nor the payload models (≈0.3 s of a `juece case show`).
 """
 
 from __future__ import annotations
 
 import re
 import threading
-import types
-import typing
 from bisect import bisect_left
 from dataclasses import FrozenInstanceError, dataclass
 from datetime import date
 from heapq import merge
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
-import annotated_types
 import orjson
-from pydantic import AfterValidator, BaseModel, BeforeValidator, StringConstraints, ValidationError
 
 from models.damage import undecodable_payload
-from models.events import DISPOSITION_TARGET, EVENT_TYPES
+from models.payload_plan import PLAN
 from models.store import StoredEvent, gc_paused
-from models.text import clean_name, iso_date, nfc
+from models.text import clean_name, nfc
 from policies.pack import PolicyPack, Stage
 from policies.procedure import StageStatus, stage_status
 
@@ -49,6 +47,8 @@ _loads = orjson.loads
 
 def payload_values(event_type: str, payload_json: Mapping[str, Any]) -> dict[str, Any]:
     """A recorded payload as plain values for the rules (dates as `date`), through its model (upcasting point)."""
+    from models.events import EVENT_TYPES  # pydantic and the ~70 models: only when a payload needs them
+
     model = EVENT_TYPES[event_type]
     return model.model_validate(payload_json).model_dump(by_alias=True)
 
@@ -58,44 +58,17 @@ class _Slow(Exception):
 
 
 _DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
-# Patterns whose Python `fullmatch` accepts exactly what pydantic's (Rust) regex accepts.
-_KNOWN_PATTERNS = {r"^[0-9a-f]{64}$": re.compile(r"[0-9a-f]{64}"),
-                   DISPOSITION_TARGET: re.compile(DISPOSITION_TARGET[1:-1])}
-# After-validators that return their input unchanged exactly when it is already in the validated form.
-_NORMALISERS = (clean_name, nfc)
-# Model settings that leave validation as this decoder knows it (anything else: the pydantic path, always).
-_CONFIG_OK = {"frozen": (True, False), "extra": ("forbid", "ignore"), "str_strip_whitespace": (False,),
-              "defer_build": (True, False)}
+# The normalisers a shape may name (models/payload_shapes.py): each returns its input unchanged exactly when it is
+# already in the validated form.
+_NORMALISERS: dict[str, Callable[[str], str]] = {"clean_name": clean_name, "nfc": nfc}
 _Converter = Callable[[Any], Any]
 
 
-def _str_converter(meta: Sequence[Any]) -> _Converter | None:
+def _str_converter(lo: int, hi: int | None, strip: bool, pattern_text: str | None,
+                   names: Sequence[str]) -> _Converter:
     """A str field with its constraints and normalisers: accepted only at its fixed point."""
-    lo, hi, strip = 0, None, False
-    pattern: re.Pattern[str] | None = None
-    funcs: list[Callable[[str], str]] = []
-    for m in meta:
-        if isinstance(m, StringConstraints):
-            if any(getattr(m, a) is not None for a in ("to_upper", "to_lower", "strict", "ascii_only")):
-                return None
-            strip = strip or bool(m.strip_whitespace)
-            if m.min_length is not None:
-                lo = max(lo, m.min_length)
-            if m.max_length is not None:
-                hi = m.max_length if hi is None else min(hi, m.max_length)
-            if m.pattern is not None:
-                if not isinstance(m.pattern, str) or m.pattern not in _KNOWN_PATTERNS:
-                    return None
-                pattern = _KNOWN_PATTERNS[m.pattern]
-        elif isinstance(m, annotated_types.MinLen):
-            lo = max(lo, m.min_length)
-        elif isinstance(m, annotated_types.MaxLen):
-            hi = m.max_length if hi is None else min(hi, m.max_length)
-        elif isinstance(m, AfterValidator) and any(m.func is f for f in _NORMALISERS):
-            funcs.append(next(f for f in _NORMALISERS if m.func is f))
-        else:
-            return None
-    fs = tuple(funcs)
+    pattern = re.compile(pattern_text) if pattern_text is not None else None
+    fs = tuple(_NORMALISERS[n] for n in names)
     seen: dict[str, None] = {}  # short strings already found at their fixed point (names, units, roles recur)
 
     def conv(v: Any) -> Any:
@@ -128,39 +101,24 @@ def _date(v: Any) -> Any:
     raise _Slow
 
 
-def _converter(tp: Any, meta: Sequence[Any]) -> _Converter | None:
-    """A converter from a stored JSON value to what the model's validate-and-dump gives, or None when the type is
-    not one this decoder knows exactly (the model then always takes the pydantic path)."""
-    origin = typing.get_origin(tp)
-    if origin is typing.Annotated:
-        base, *extra = typing.get_args(tp)
-        return _converter(base, [*meta, *extra])
-    if tp is str:
-        return _str_converter(meta)
-    if tp is date:
-        if len(meta) == 1 and isinstance(meta[0], BeforeValidator) and meta[0].func is iso_date:
-            return _date
-        return None
-    if tp is bool:
-        if meta:
-            return None
+def _bool(v: Any) -> Any:
+    if type(v) is not bool:
+        raise _Slow
+    return v
 
-        def conv_bool(v: Any) -> Any:
-            if type(v) is not bool:
-                raise _Slow
-            return v
 
-        return conv_bool
-    if tp is int:
-        lo_int: int | None = None
-        hi_int: int | None = None
-        for m in meta:
-            if isinstance(m, annotated_types.Ge) and type(m.ge) is int:
-                lo_int = m.ge
-            elif isinstance(m, annotated_types.Le) and type(m.le) is int:
-                hi_int = m.le
-            else:
-                return None
+def _converter(shape: Sequence[Any]) -> _Converter:
+    """A converter from a stored JSON value to what the model's validate-and-dump gives, for a shape of
+    models/payload_plan.py (models/payload_shapes.py says what each shape means)."""
+    kind = shape[0]
+    if kind == "str":
+        return _str_converter(*shape[1:])
+    if kind == "date":
+        return _date
+    if kind == "bool":
+        return _bool
+    if kind == "int":
+        lo_int, hi_int = shape[1], shape[2]
 
         def conv_int(v: Any) -> Any:
             if type(v) is not int or (lo_int is not None and v < lo_int) or (hi_int is not None and v > hi_int):
@@ -168,11 +126,8 @@ def _converter(tp: Any, meta: Sequence[Any]) -> _Converter | None:
             return v
 
         return conv_int
-    if origin is typing.Literal:
-        values = typing.get_args(tp)
-        if meta or not all(type(x) is str for x in values):
-            return None
-        allowed = frozenset(values)
+    if kind == "literal":
+        allowed = frozenset(shape[1])
 
         def conv_literal(v: Any) -> Any:
             if type(v) is not str or v not in allowed:
@@ -180,35 +135,15 @@ def _converter(tp: Any, meta: Sequence[Any]) -> _Converter | None:
             return v
 
         return conv_literal
-    if origin is typing.Union or origin is types.UnionType:
-        args = typing.get_args(tp)
-        inner = [a for a in args if a is not type(None)]
-        if meta or len(args) != 2 or len(inner) != 1:
-            return None
-        found = _converter(inner[0], ())
-        if found is None:
-            return None
-        present: _Converter = found
+    if kind == "optional":
+        present = _converter(shape[1])
 
         def conv_optional(v: Any) -> Any:
             return None if v is None else present(v)
 
         return conv_optional
-    if origin is tuple:
-        args = typing.get_args(tp)
-        if len(args) != 2 or args[1] is not Ellipsis:
-            return None
-        lo, hi = 0, None
-        for m in meta:
-            if isinstance(m, annotated_types.MinLen):
-                lo = m.min_length
-            elif isinstance(m, annotated_types.MaxLen):
-                hi = m.max_length
-            else:
-                return None
-        c = _converter(args[0], ())
-        if c is None:
-            return None
+    if kind == "tuple":
+        lo, hi, c = shape[1], shape[2], _converter(shape[3])
 
         def conv_tuple(v: Any) -> Any:
             if type(v) is not list or len(v) < lo or (hi is not None and len(v) > hi):
@@ -216,11 +151,8 @@ def _converter(tp: Any, meta: Sequence[Any]) -> _Converter | None:
             return tuple([c(x) for x in v])
 
         return conv_tuple
-    if origin is dict:
-        args = typing.get_args(tp)
-        if meta or len(args) != 2 or args[0] is not str:
-            return None
-        if args[1] is typing.Any:
+    if kind == "dict":
+        if shape[1] == "any":
 
             def conv_any_dict(v: Any) -> Any:
                 if type(v) is not dict:
@@ -228,45 +160,22 @@ def _converter(tp: Any, meta: Sequence[Any]) -> _Converter | None:
                 return dict(v)
 
             return conv_any_dict
-        if args[1] is str:
 
-            def conv_str_dict(v: Any) -> Any:
-                if type(v) is not dict or any(type(x) is not str for x in v.values()):
-                    raise _Slow
-                return dict(v)
+        def conv_str_dict(v: Any) -> Any:
+            if type(v) is not dict or any(type(x) is not str for x in v.values()):
+                raise _Slow
+            return dict(v)
 
-            return conv_str_dict
-        return None
-    if isinstance(tp, type) and issubclass(tp, BaseModel) and not meta:
-        return _model_decoder(tp)
-    return None
+        return conv_str_dict
+    if kind == "model":
+        return _model_decoder(shape[1])
+    raise ValueError(f"unknown payload shape {kind!r} in models/payload_plan.py")
 
 
-def _model_decoder(model: type[BaseModel]) -> _Converter | None:
-    """A decoder for a model's stored (dumped, JSON) form, or None when the model has anything it does not know.
-
-    Built from pydantic's public description of the model only (`model_fields`, `model_config`,
-    `model_computed_fields`, `model_post_init`): a field's validation is what its annotation says (the payload
-    models put every constraint and validator in `Annotated`; validator and serializer decorators are not used in
-    models/events.py, which tests/test_replay_equivalence.py checks in the source)."""
-    if model.model_computed_fields or model.model_post_init is not BaseModel.model_post_init:
-        return None
-    for key, value in model.model_config.items():
-        if key not in _CONFIG_OK or value not in _CONFIG_OK[key]:
-            return None
-    fields: list[tuple[str, _Converter]] = []
-    for name, info in model.model_fields.items():
-        key = info.alias or name
-        if info.validation_alias not in (None, key) or info.serialization_alias not in (None, key) or info.exclude:
-            return None
-        if info.discriminator is not None or info.json_schema_extra is not None:
-            return None
-        conv = _converter(info.annotation, list(info.metadata))
-        if conv is None:
-            return None
-        fields.append((key, conv))
-    count = len(fields)
-    plan = tuple(fields)
+def _model_decoder(fields: Sequence[tuple[str, Sequence[Any]]]) -> _Converter:
+    """A decoder for a model's stored (dumped, JSON) form: every field present, each at its fixed point."""
+    plan = tuple((key, _converter(shape)) for key, shape in fields)
+    count = len(plan)
 
     def decode(obj: Any) -> dict[str, Any]:
         if type(obj) is not dict or len(obj) != count:
@@ -288,7 +197,8 @@ def fast_decoder(event_type: str) -> _Converter | None:
     try:
         return _DECODERS[event_type]
     except KeyError:
-        dec = _DECODERS[event_type] = _model_decoder(EVENT_TYPES[event_type])
+        shape = PLAN[event_type]  # an unknown type: KeyError, as the registry would say
+        dec = _DECODERS[event_type] = None if shape is None else _converter(shape)
         return dec
 
 
@@ -336,7 +246,7 @@ def record_of(ev: StoredEvent) -> Record:
     try:
         env = _envelope(ev)
         values = decode_payload(ev.type, env["payload"])
-    except (ValidationError, KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         raise undecodable_payload(ev.case_id, ev.seq, ev.type, exc) from exc
     return Record(ev.seq, ev.type, values, ev.recorded_at, ev.actor, ev.role, tuple(env.get("acknowledgements", [])))
 
@@ -689,7 +599,7 @@ def launch_state(ev: StoredEvent) -> CaseState:
     """The state a `case-launched` event creates."""
     try:
         values = decode_payload(ev.type, _envelope(ev)["payload"])
-    except (ValidationError, KeyError, TypeError, ValueError) as exc:
+    except (KeyError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         raise undecodable_payload(ev.case_id, ev.seq, ev.type, exc) from exc
     return state_of_launch(ev.case_id, values, ev.actor, ev.seq)
 

@@ -8,9 +8,6 @@ from __future__ import annotations
 import re
 import unicodedata
 from datetime import date
-from typing import Annotated
-
-from pydantic import AfterValidator, BeforeValidator, StringConstraints
 
 # Zero-width characters and bidirectional controls (U+200B–U+200F, U+202A–U+202E, U+2060–U+2064, U+2066–U+2069,
 # U+FEFF): invisible, and able to make a name read differently from what it is.
@@ -45,10 +42,3 @@ def iso_date(value: object) -> object:
     if isinstance(value, str) and _ISO_DATE.match(value):
         return value
     raise ValueError("expected a date written YYYY-MM-DD")
-
-
-Text = Annotated[str, AfterValidator(nfc), StringConstraints(max_length=20000)]
-NonEmptyText = Annotated[str, AfterValidator(nfc), StringConstraints(min_length=1, max_length=20000, strip_whitespace=True)]
-Name = Annotated[str, StringConstraints(max_length=300), AfterValidator(clean_name)]
-IsoDate = Annotated[date, BeforeValidator(iso_date)]
-Sha256 = Annotated[str, StringConstraints(pattern=r"^[0-9a-f]{64}$")]

@@ -1,5 +1,6 @@
 """What `juece case show` and `juece record` import on SQLite: not SQLAlchemy (plain sqlite3 serves the event store),
-not Prefect, FastAPI, httpx or numpy (other commands' needs). Measured with `python -X importtime` in a real process;
+not Prefect, FastAPI, httpx or numpy (other commands' needs); `case show` not pydantic either (replay decodes by
+models/payload_plan.py; `record` validates the new payload through its model). Measured with `python -X importtime` in a real process;
 the list of modules, not the time, is what is pinned (the time is bench/bench_cli.py's)."""
 
 from __future__ import annotations
@@ -46,6 +47,8 @@ def _top(names: set[str]) -> set[str]:
 def test_case_show_imports_neither_sqlalchemy_nor_other_commands_needs(walked, tmp_path):  # type: ignore[no-untyped-def]
     names = imported(["--home", str(walked.ws.home), "case", "show", walked.case_id, "--json"], tmp_path)
     assert _top(names) & FORBIDDEN == set()
+    # replay decodes by models/payload_plan.py: neither pydantic nor the ~70 payload models are built to show a case
+    assert _top(names) & {"pydantic", "pydantic_core"} == set() and "models.events" not in names
 
 
 def test_record_imports_neither_sqlalchemy_nor_other_commands_needs(walked, tmp_path):  # type: ignore[no-untyped-def]

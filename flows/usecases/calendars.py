@@ -12,7 +12,6 @@ from typing import Any
 from models import store
 from models.canonical import canonical_bytes, sha256_hex
 from models.db import write_transaction
-from models.events import CalendarLoaded
 from models.store import WORKSPACE_STREAM, NewEvent
 from policies.calendar import WorkingDayCalendar, YearNotice, parse_notice
 from policies.errors import BadInput
@@ -89,6 +88,7 @@ def load_calendar(ws: Workspace, actor: Actor, path: Path) -> CalendarEntry:
         facts = read_facts(conn)
         key = f"calendar-loaded:{digest}"
         if store.find_by_key(conn, key) is None:
+            from models.events import CalendarLoaded  # pydantic and the payload models: only when writing one
             payload = CalendarLoaded(year=notice.year, sha256=digest, notice=data)
             store.append(
                 conn,

@@ -14,7 +14,6 @@ from typing import TYPE_CHECKING, Any
 
 from models import store
 from models.db import AnyEngine, SqliteStore, make_engine, read_transaction, write_transaction
-from models.events import ClockSet, WorkspaceInitialised
 from models.damage import undecodable_payload
 from models.files import write_file_atomically
 from models.store import WORKSPACE_STREAM, NewEvent, StoredEvent
@@ -177,6 +176,7 @@ def init_workspace(
             if config_text is not None:  # a database left by an init that stopped before writing the config
                 write_file_atomically(cfg, config_text.encode("utf-8"))
             return ws, False
+        from models.events import WorkspaceInitialised  # pydantic and the payload models: only when writing one
         payload = WorkspaceInitialised(
             clock="simulated" if simulated_clock else "system",
             simulated_now=simulated_clock.isoformat() if simulated_clock else None,
@@ -214,6 +214,7 @@ def set_clock(ws: Workspace, actor: Actor, moment: datetime) -> tuple[datetime, 
                 "history stays in time order",
                 field="DATETIME",
             )
+        from models.events import ClockSet  # pydantic and the payload models: only when writing one
         payload = ClockSet(moved_from=facts.simulated_now.isoformat(), moved_to=moment.isoformat())
         key = f"clock-set:{payload.moved_from}->{payload.moved_to}"
         existing = store.find_by_key(conn, key)
