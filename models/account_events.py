@@ -8,7 +8,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from models.events import Payload
+from models.payload_base import Payload
 from models.fields import Name
 
 Role = Literal["legal-office", "clerk", "reviewer", "secretary", "head", "auditor", "archivist", "admin"]

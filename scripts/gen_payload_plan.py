@@ -10,14 +10,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from models.events import EVENT_TYPES  # noqa: E402
-from models.payload_shapes import plan, render  # noqa: E402
+from models.events import ENGINE_EVENTS, EVENT_TYPES, SCHEMA_VERSION  # noqa: E402
+from models.payload_shapes import plan, recording, render  # noqa: E402
 
 TARGET = ROOT / "models" / "payload_plan.py"
 
 
 def main() -> None:
-    TARGET.write_text(render(plan(EVENT_TYPES)), encoding="utf-8")
+    TARGET.write_text(render(plan(EVENT_TYPES), recording(EVENT_TYPES), schema_version=SCHEMA_VERSION,
+                                engine_events=ENGINE_EVENTS), encoding="utf-8")
     print(f"wrote {TARGET.relative_to(ROOT)} ({len(EVENT_TYPES)} event types)")
 
 

@@ -39,7 +39,7 @@ def append_directly(ws, case_id: str, actor: str, event: str, body: dict, at: da
     """Write a record behind the engine's back (no live check): what a tampering insider with database access does."""
     from flows.usecases.record import validate_payload
 
-    data = validate_payload(event, body).model_dump(mode="json", by_alias=True)
+    data = validate_payload(event, body).body
     role = actor.split(":", 1)[0]
     with write_transaction(ws.engine) as conn:
         events = store.load_stream(conn, case_id)

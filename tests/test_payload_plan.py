@@ -8,16 +8,21 @@ import subprocess
 import sys
 from pathlib import Path
 
-from models.events import EVENT_TYPES
+from models.events import ENGINE_EVENTS, EVENT_TYPES, RECORDABLE, SCHEMA_VERSION
 from models.payload_plan import PLAN
-from models.payload_shapes import describe, plan, render
+from models.payload_shapes import describe, plan, recording, render
 
 ROOT = Path(__file__).resolve().parents[1]
 
 
 def test_the_plan_on_disk_is_the_plan_of_the_models() -> None:
     on_disk = (ROOT / "models" / "payload_plan.py").read_text(encoding="utf-8")
-    assert on_disk == render(plan(EVENT_TYPES)), "models/payload_plan.py is stale: run `python scripts/gen_payload_plan.py`"
+    want = render(plan(EVENT_TYPES), recording(EVENT_TYPES), schema_version=SCHEMA_VERSION, engine_events=ENGINE_EVENTS)
+    assert on_disk == want, "models/payload_plan.py is stale: run `python scripts/gen_payload_plan.py`"
+    from models import payload_plan
+
+    assert (payload_plan.RECORDABLE, payload_plan.ENGINE_EVENTS, payload_plan.SCHEMA_VERSION) == (
+        RECORDABLE, ENGINE_EVENTS, SCHEMA_VERSION)
 
 
 def test_every_event_type_has_a_shape_and_the_check_can_fail() -> None:
@@ -33,7 +38,7 @@ def test_every_event_type_has_a_shape_and_the_check_can_fail() -> None:
 
     assert describe(Odd) is None
     changed = dict(PLAN, **{"clock-set": None})
-    assert render(changed) != render(PLAN)
+    assert render(changed, {}) != render(PLAN, {})
 
 
 def test_replay_reads_the_plan_not_the_models(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
 """What `juece case show` and `juece record` import on SQLite: not SQLAlchemy (plain sqlite3 serves the event store),
 not Prefect, FastAPI, httpx or numpy (other commands' needs); `case show` not pydantic either (replay decodes by
-models/payload_plan.py; `record` validates the new payload through its model). Measured with `python -X importtime` in a real process;
+models/payload_plan.py), nor `record` of a payload in validated form (checked by the same plan; anything else goes
+to its pydantic model, which names the fields). Measured with `python -X importtime` in a real process;
 the list of modules, not the time, is what is pinned (the time is bench/bench_cli.py's)."""
 
 from __future__ import annotations
@@ -60,6 +61,8 @@ def test_record_imports_neither_sqlalchemy_nor_other_commands_needs(walked, tmp_
     names = imported(["--home", str(walked.ws.home), "--as", "legal-office:张伟", "record", walked.case_id,
                       "party-reported", "--file", str(f), "--json"], tmp_path)
     assert _top(names) & FORBIDDEN == set()
+    # a payload in validated form is checked by models/payload_plan.py (tests/test_payload_check.py): no pydantic
+    assert _top(names) & {"pydantic", "pydantic_core"} == set() and "models.events" not in names
     assert walked.show().events == len(MANDATORY_PATH) + 2  # it really recorded
 
 

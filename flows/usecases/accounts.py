@@ -18,10 +18,9 @@ from flows.usecases.passwords import POLICY, PasswordPolicy, generated_password,
 from flows.usecases.workspace import Actor, Workspace, read_facts
 from models import credentials as cred
 from models import store
-from models.account_events import AccountAdded, AccountDisabled, RoleGranted, RoleRevoked, TokenIssued
 from models.accounts import AccountsTimeline
 from models.db import read_transaction, write_transaction
-from models.events import SCHEMA_VERSION
+from models.payload_plan import SCHEMA_VERSION
 from models.store import WORKSPACE_STREAM, NewEvent
 from models.text import clean_name
 from policies.errors import BadInput, RuleRefusal
@@ -165,6 +164,7 @@ def add_account(ws: Workspace, actor: Actor, name: str, roles: Sequence[str], pa
         if name in (accounts_now(conn) or {}):
             raise BadInput(f"there is already an account {name!r}; change its roles with `juece user grant|revoke`",
                            field="NAME")
+        from models.account_events import AccountAdded  # the payload models: only when writing one
         _append(conn, actor, pack, "account-added", AccountAdded(name=name, roles=roles), f"account-added:{name}")
         at = security_stamp()
         cred.set_password_hash(conn, name, digest, (), at)
@@ -193,6 +193,8 @@ def _change(ws: Workspace, actor: Actor, name: str, event: str, payload_of: Any,
 def grant_role(ws: Workspace, actor: Actor, name: str, role: str, *, address: str = "cli") -> AccountView:
     """Grant a role (recorded; granting a role already held changes nothing)."""
     role = _role(role)
+    from models.account_events import RoleGranted  # the payload models: only when writing one
+
     return _change(ws, actor, name, "role-granted",
                    lambda n, a: None if role in a.roles else RoleGranted(name=n, role=role), address)
 
@@ -200,12 +202,16 @@ def grant_role(ws: Workspace, actor: Actor, name: str, role: str, *, address: st
 def revoke_role(ws: Workspace, actor: Actor, name: str, role: str, *, address: str = "cli") -> AccountView:
     """Revoke a role (recorded; revoking a role not held changes nothing)."""
     role = _role(role)
+    from models.account_events import RoleRevoked  # the payload models: only when writing one
+
     return _change(ws, actor, name, "role-revoked",
                    lambda n, a: RoleRevoked(name=n, role=role) if role in a.roles else None, address)
 
 
 def disable_account(ws: Workspace, actor: Actor, name: str, *, address: str = "cli") -> AccountView:
     """Disable an account (recorded): its sessions end and its tokens are revoked at once."""
+    from models.account_events import AccountDisabled  # the payload models: only when writing one
+
     return _change(ws, actor, name, "account-disabled",
                    lambda n, a: AccountDisabled(name=n) if a.active else None, address)
 
@@ -221,6 +227,7 @@ def issue_token(ws: Workspace, actor: Actor, name: str, *, address: str = "cli")
         account = _existing(conn, name)
         if not account.active:
             raise BadInput(f"the account {name!r} is disabled; it gets no token", field="NAME")
+        from models.account_events import TokenIssued  # the payload models: only when writing one
         _append(conn, actor, pack, "token-issued", TokenIssued(name=name, token_id=token_id), f"token-issued:{token_id}")
         at = security_stamp()
         cred.add_token(conn, digest, token_id, name, at)

@@ -7,8 +7,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
-from pydantic import ValidationError
-
 from flows.adapters.logs import logger
 from flows.usecases.clock import local_date, now
 from flows.usecases.judging import ack_records, apply_acks, judge, parse_acks, refusal
@@ -18,13 +16,16 @@ from flows.usecases.workspace import Actor, Workspace, read_facts
 from models import store
 from models.canonical import canonical_bytes, sha256_hex
 from models.db import write_transaction
-from models.events import ENGINE_EVENTS, EVENT_TYPES, RECORDABLE, SCHEMA_VERSION, AttemptRefused, dates_in
+from models.payload_plan import RECORDABLE, SCHEMA_VERSION
+from models.payload_decode import NewPayload, check_new, required_on_record
 from models.store import NewEvent, StoredEvent
 from policies.errors import BadInput, ConcurrentModification, IdempotencyConflict, RuleRefusal
 from policies.findings import Finding
 from policies.limits import MAX_KEY, check_depth, check_length, check_size
 
 if TYPE_CHECKING:
+    from pydantic import ValidationError
+
     from models.db import AnyConnection as Connection
 
 log = logger("usecases")
@@ -45,28 +46,50 @@ def bad_payload(event: str, exc: ValidationError) -> BadInput:
     )
 
 
-def validate_payload(event: str, data: Any) -> Any:
-    """Validate a payload for a recordable event; the model instance, or `BadInput` naming the fields."""
-    if event not in EVENT_TYPES or event in ENGINE_EVENTS:
+def validate_payload(event: str, data: Any) -> NewPayload:
+    """Validate a payload for a recordable event, as its model does; `BadInput` naming the fields otherwise.
+
+    A payload already in validated form (apart from defaults it leaves out) is checked without pydantic
+    (models/payload_decode.py `check_new`, the same values by construction); anything else goes through the model,
+    which gives the values or the errors naming each field."""
+    if event not in RECORDABLE:
         raise BadInput(
             f"there is no event {event!r} to record; events: {', '.join(RECORDABLE)}", field="EVENT", event=event
         )
     if not isinstance(data, Mapping):
         raise BadInput(f"the `{event}` payload must be one JSON object", field="(payload)")
     check_depth(data, "(payload)")
-    model = EVENT_TYPES[event]
-    try:
-        payload = model.model_validate(dict(data))
-    except ValidationError as exc:
-        raise bad_payload(event, exc) from exc
-    check_size(len(canonical_bytes(payload.model_dump(mode="json", by_alias=True))), "(payload)")
-    for name in model.required_on_record:
-        if not getattr(payload, name):
+    payload = check_new(event, dict(data)) or _through_model(event, data)
+    check_size(len(canonical_bytes(payload.body)), "(payload)")
+    for name in required_on_record(event):
+        if not payload.values.get(name):
             raise BadInput(
                 f"the `{event}` payload must give {name}: it is required and may not be empty. See `juece schema {event}`.",
                 field=name,
             )
     return payload
+
+
+def _through_model(event: str, data: Mapping[str, Any]) -> NewPayload:
+    from pydantic import ValidationError
+
+    from models.events import EVENT_TYPES
+
+    try:
+        model = EVENT_TYPES[event].model_validate(dict(data))
+    except ValidationError as exc:
+        raise bad_payload(event, exc) from exc
+    return new_payload(model)
+
+
+def new_payload(payload: Any) -> NewPayload:
+    """A payload model instance (made by the engine, or validated above) as a `NewPayload`."""
+    if isinstance(payload, NewPayload):
+        return payload
+    from models.events import dates_in
+
+    return NewPayload(payload.event_type, payload.model_dump(mode="json", by_alias=True),
+                      payload.model_dump(by_alias=True), dates_in(payload))
 
 
 @dataclass(frozen=True)
@@ -129,8 +152,10 @@ def record_in(
     idempotency_key: str | None = None,
     expected_seq: int | None = None,
 ) -> tuple[Recorded | None, RuleRefusal | None]:
-    """The body of `record`, inside the caller's write transaction: (the record, None) or (None, the refusal)."""
-    body = payload.model_dump(mode="json", by_alias=True)
+    """The body of `record`, inside the caller's write transaction: (the record, None) or (None, the refusal).
+    `payload` is what `validate_payload` gives, or a payload model the engine made."""
+    payload = new_payload(payload)
+    body = payload.body
     if idempotency_key is not None:
         check_length(idempotency_key, MAX_KEY, "--idempotency-key", "an idempotency key")
     key = idempotency_key or "record:" + command_key(case_id, event, body, actor.label, sorted(acks.items()))
@@ -146,7 +171,7 @@ def record_in(
     facts = read_facts(conn)
     moment = now(facts)
     today = local_date(moment)
-    future = {k: v for k, v in dates_in(payload).items() if v > today}
+    future = {k: v for k, v in payload.dated.items() if v > today}
     if future:
         name, day = next(iter(future.items()))
         raise BadInput(
@@ -162,7 +187,7 @@ def record_in(
         )
     pack = pack_of(state)
     ctx, _ = rule_context(
-        event=event, payload=payload.model_dump(by_alias=True), state=state, pack=pack, role=actor.role,
+        event=event, payload=payload.values, state=state, pack=pack, role=actor.role,
         actor=actor.label, today=today, key=live_key(moment), timeline=WorkspaceTimeline(facts),
         load_case=lambda cid: store.load_stream(conn, cid),
     )
@@ -199,6 +224,8 @@ def _record_attempt(
     moment: datetime,
 ) -> None:
     """Keep the refused attempt in the history (once per identical attempt): who, when, which rules."""
+    from models.events import AttemptRefused
+
     attempt_key = "attempt:" + key
     if store.find_by_key(conn, attempt_key) is not None:
         return
