@@ -17,7 +17,6 @@ from policies.calendar import WorkingDayCalendar, YearNotice, parse_notice
 from policies.errors import BadInput
 from policies.limits import MAX_BYTES, parse_json, read_bounded
 from policies.pack import load_pack
-from policies.rules.order import require_role
 from flows.usecases.clock import now
 from flows.usecases.workspace import Actor, Workspace, WorkspaceFacts, read_facts, read_workspace_facts
 
@@ -79,6 +78,8 @@ def list_calendars(ws: Workspace) -> list[CalendarEntry]:
 
 def load_calendar(ws: Workspace, actor: Actor, path: Path) -> CalendarEntry:
     """Validate a notice file and record it (admin only); loading the same notice twice changes nothing."""
+    from policies.rules.order import require_role
+
     require_role(load_pack(), actor.role, "calendar-loaded", "load calendar data (--as admin:NAME)")
     raw = parse_json(read_bounded(path, MAX_BYTES, "FILE"), f"FILE {path}")  # LIM-01: it becomes a recorded payload
     notice = parse_notice(raw)

@@ -16,7 +16,7 @@ import sys
 from bisect import bisect_left
 from types import MappingProxyType
 from datetime import date, datetime
-from typing import Any, Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Mapping, Sequence
 
 from flows.usecases.calendars import shipped_notices
 from flows.usecases.workspace import WorkspaceFacts
@@ -24,7 +24,9 @@ from models.store import StoredEvent, utc_text
 from policies.calendar import WorkingDayCalendar, parse_notice
 from policies.pack import PolicyPack
 from policies.procedure import CaseFacts, LinkedCase
-from policies.rules import RuleContext, linked_ids
+
+if TYPE_CHECKING:
+    from policies.rules import RuleContext
 
 Key = tuple[str, int]  # (recorded_at as stored, position)
 _NOTHING: Mapping[str, Any] = MappingProxyType({})
@@ -148,6 +150,8 @@ def rule_context(
     statuses: Mapping[str, Any] | None = None,
 ) -> tuple[RuleContext, int]:
     """The context to judge `event` by, as the history stood at `key`, and the calendar version it used."""
+    from policies.rules import RuleContext, linked_ids  # the rule engine: only where something is judged
+
     position = timeline.position_at(key)
     version = timeline.version_of(position)
     ctx = RuleContext(

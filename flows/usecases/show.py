@@ -18,7 +18,7 @@ from policies.deadlines import Deadline, deadlines_of
 from policies.errors import BadInput
 from policies.pack import PolicyPack
 from policies.procedure import RECORDED, StageStatus, awaiting_name
-from policies.rules.drafting import drafting_notes
+
 
 
 @dataclass(frozen=True)
@@ -162,7 +162,7 @@ def view_of(state: CaseState, pack: PolicyPack, calendar: WorkingDayCalendar, to
         events=state.seq,
         as_of=as_of.isoformat() if as_of else None,
         today=today.isoformat(),
-        notes=drafting_notes(state, pack, statuses),
+        notes=_drafting_notes(state, pack, statuses),
     )
 
 
@@ -224,3 +224,14 @@ def list_cases(ws: Workspace, *, status: str | None = None) -> list[CaseSummary]
             awaiting, _ = next_steps(pack, state, statuses)
             out.append(CaseSummary(case_id, state.title, state.category, s, awaiting, state.launched_on.isoformat()))
     return out
+
+
+def _drafting_notes(state: CaseState, pack: PolicyPack, statuses: Mapping[str, StageStatus]) -> tuple[str, ...]:
+    """DRF-04's note while the organ has not yet decided (policies/rules/drafting.py); the rule engine is imported
+    only for a case of a pack with that stage still open (a `case show` of any other case does not pay for it)."""
+    stage = pack.stage_of("dispute-stated")
+    if stage is None or not stage.concurrent_until or statuses[stage.concurrent_until].status in RECORDED:
+        return ()
+    from policies.rules.drafting import drafting_notes
+
+    return drafting_notes(state, pack, statuses)
