@@ -49,6 +49,17 @@ def test_a_usage_error_writes_nothing(ws):
     assert history_length(ws, "@workspace") == 1  # init only
 
 
+@pytest.mark.parametrize("case_id", ["JC-2099-0001", ""])
+def test_audit_verify_of_a_case_that_does_not_exist_is_bad_input(ws, case_id):
+    """Found by the standing test: `audit verify ''` was a TypeError (the audit's linked-case loader called as the
+    unit of work's)."""
+    code, out, err = juece(ws.home, "audit", "verify", case_id, "--json")
+    assert code == 2, err
+    assert json.loads(out)["error"]["code"] == "unknown-case"
+    code, out, err = juece(ws.home, "audit", "verify", case_id)
+    assert code == 2 and "there is no case" in err and "Traceback" not in err
+
+
 # --- what people typed is shown as typed (PRODUCT.md, "Display") ---------------------------------------------------
 
 SPOOF_TITLE = "公开标题[white on white]隐藏的真实内容[/]"

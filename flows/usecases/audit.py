@@ -356,7 +356,9 @@ def verify_cases(ws: Workspace, case_ids: Sequence[str] = (), *, checkpoint: Any
         for case_id in ids:
             events = store.load_stream(conn, case_id)
             if not events:
-                load_case(conn, case_id)  # raises UnknownCase
+                from flows.usecases.unit_of_work import load_case as load_known
+
+                load_known(conn, case_id)  # raises UnknownCase (the loader above is for linked cases)
             verdict = verify_case_events(events, facts, lambda h: blob_intact(ws, h), timeline=timeline,
                                          load_case=load_case)
             verdicts.append(comments.check(events, verdict))
