@@ -31,13 +31,17 @@ BUSY_TIMEOUT_S = 30
 
 
 class SqliteStore:
-    """Plain `sqlite3` connections to a workspace's SQLite file, set up as `make_engine` sets up SQLAlchemy's."""
+    """Plain `sqlite3` connections to a workspace's SQLite file, set up as `make_engine` sets up SQLAlchemy's.
+
+    With `create=False` (an existing workspace, `Workspace.db`) a missing file is damage, as for `make_engine`:
+    sqlite3 would otherwise make a new, empty database of it and the history would look absent, not lost."""
 
     name = "sqlite"
 
-    def __init__(self, path: str, *, factory: type[sqlite3.Connection] | None = None) -> None:
+    def __init__(self, path: str, *, factory: type[sqlite3.Connection] | None = None, create: bool = True) -> None:
         self.path = path
         self.factory = factory
+        self.create = create
 
     @classmethod
     def from_url(cls, url: str, **kw: Any) -> SqliteStore:
@@ -170,7 +174,8 @@ def _sqlite_transaction(store: SqliteStore, mode: str) -> Iterator[sqlite3.Conne
 def _sqlite_connection(store: SqliteStore, mode: str) -> Iterator[sqlite3.Connection]:
     from models.damage import check_sqlite_file
 
-    check_sqlite_file(store.path, create=True)  # an emptied file is damage, before SQLite writes a header over it
+    # An emptied (or, for an existing workspace, missing) file is damage, before SQLite writes a header over it.
+    check_sqlite_file(store.path, create=store.create)
     conn = store.connect()
     try:
         conn.execute(f"BEGIN {mode}")

@@ -57,6 +57,12 @@ def broken_header(db: Path) -> None:
         f.write(b"NOT A DATABASE!\x00")
 
 
+def missing(db: Path) -> None:
+    """The file deleted (a cleanup script, a backup restored without it); the workspace folder and its
+    workspace.json stay. SQLite would make a new, empty database of it: the history would look absent, not lost."""
+    os.unlink(db)
+
+
 def dropped_table(db: Path) -> None:
     """The events table dropped (its append-only triggers go with it)."""
     _sql(db, "DROP TABLE events")
@@ -95,6 +101,7 @@ DAMAGE: dict[str, Callable[[Path], None]] = {
     "zero-length": zero_length,
     "random-bytes": random_bytes,
     "broken-header": broken_header,
+    "missing": missing,
     "dropped-table": dropped_table,
     "retyped-column": retyped_column,
     "mismatched-payload": mismatched_payload,

@@ -1,5 +1,5 @@
 """The standing storage-damage test (issue 12): for each kind of damage to the SQLite file — truncation, zero length,
-random bytes, a broken header, a dropped table, a retyped column, a correctly chained payload that does not match its
+random bytes, a broken header, the file deleted, a dropped table, a retyped column, a correctly chained payload that does not match its
 type — every reading and writing command of the real `juece` executable exits 4 with a sentence naming what is damaged
 and pointing at the restore steps, prints no traceback, and writes nothing; a read-only workspace is exit 1 in one
 sentence, nothing written. Each command is first run on an intact copy, where it succeeds: the exit 4 comes from the

@@ -82,7 +82,7 @@ class Workspace:
             return self.engine
         plain = self.__dict__.get("_sqlite_store")
         if plain is None:
-            plain = self.__dict__["_sqlite_store"] = SqliteStore.from_url(self.database_url)
+            plain = self.__dict__["_sqlite_store"] = SqliteStore.from_url(self.database_url, create=False)
         return plain
 
     @property
