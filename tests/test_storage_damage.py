@@ -1,9 +1,9 @@
 """The standing storage-damage test (issue 12): for each kind of damage to the SQLite file — truncation, zero length,
-random bytes, a broken header, the file deleted, a dropped table, a retyped column, a correctly chained payload that does not match its
-type — every reading and writing command of the real `juece` executable exits 4 with a sentence naming what is damaged
-and pointing at the restore steps, prints no traceback, and writes nothing; a read-only workspace is exit 1 in one
-sentence, nothing written. Each command is first run on an intact copy, where it succeeds: the exit 4 comes from the
-damage, not from the command line.
+random bytes, a broken header, the file deleted, a dropped table, a retyped column, a correctly chained payload that
+does not match its type — every reading and writing command of the real `juece` executable exits 4 with a sentence
+naming what is damaged and pointing at the restore steps, prints no traceback, and writes nothing; a read-only
+workspace is exit 1 in one sentence, nothing written. Each command is first run on an intact copy, where it succeeds:
+the exit 4 comes from the damage, not from the command line.
 
 The default run takes every damage kind with the five commands clerks and auditors use most; `--run-slow` takes every
 damage kind with every command below, with and without `--json`. Figures: bench/RESULTS.md ("Damaged storage").
