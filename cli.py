@@ -311,19 +311,19 @@ def _actor():  # type: ignore[no-untyped-def]
 
 
 def _read_payload(file: str, field: str = "--file") -> Any:
-    """A JSON payload from a file or stdin, read within LIM-01 (at most one byte past 1 MiB is ever read, and the
-    depth is counted before parsing)."""
-    from policies.limits import MAX_BYTES, parse_json
+    """A JSON payload from a file or stdin, read within LIM-01's ceiling (at most one byte past it is ever read, and
+    the depth is counted before parsing); the case's pack's own limits are checked where the payload is recorded."""
+    from policies.limits import CEILING, parse_json
 
     try:
         if file == "-":
-            data = sys.stdin.buffer.read(MAX_BYTES + 1)
+            data = sys.stdin.buffer.read(CEILING.max_bytes + 1)
         else:
             with open(file, "rb") as f:
-                data = f.read(MAX_BYTES + 1)
+                data = f.read(CEILING.max_bytes + 1)
     except OSError as exc:
         raise BadInput(f"cannot read {file}: {exc.strerror or exc}", field=field) from exc
-    return parse_json(data, field if file == "-" else f"{field} {file}")
+    return parse_json(data, field if file == "-" else f"{field} {file}", CEILING)
 
 
 def _day(text: Optional[str], field: str):  # type: ignore[no-untyped-def]
@@ -1467,7 +1467,10 @@ def user_add(
 
     password = None
     if password_stdin:
-        password = sys.stdin.readline().rstrip("\r\n")
+        try:
+            password = sys.stdin.readline().rstrip("\r\n")
+        except UnicodeDecodeError as exc:  # found by tests/test_cli_standing.py: stdin b"\xff\xfe"
+            raise BadInput("--password-stdin: the password on stdin is not UTF-8 text", field="--password-stdin") from exc
         if not password:
             raise BadInput("--password-stdin: no password on stdin", field="--password-stdin")
     account, shown = add_account(_ws(), _actor(), name, role, password)

@@ -31,6 +31,8 @@ from sqlalchemy import (
 )
 from sqlmodel import Field, SQLModel
 
+from policies.limits import ACTOR_COLUMN, CASE_ID_COLUMN, KEY_COLUMN  # the checks of identifiers read the same sizes
+
 metadata = SQLModel.metadata
 
 
@@ -50,14 +52,14 @@ class EventRow(SQLModel, table=True):
     )
 
     position: int | None = Field(default=None, sa_column=_identity("position"))
-    case_id: str = Field(max_length=64)
+    case_id: str = Field(max_length=CASE_ID_COLUMN)
     seq: int
     type: str = Field(index=True, max_length=64)
     schema_version: int
     recorded_at: str = Field(max_length=40)
-    actor: str = Field(max_length=300)
+    actor: str = Field(max_length=ACTOR_COLUMN)
     role: str = Field(max_length=32)
-    idempotency_key: str = Field(max_length=128)
+    idempotency_key: str = Field(max_length=KEY_COLUMN)
     body: bytes = Field(sa_type=LargeBinary)
     prev_hash: str = Field(max_length=64)
     hash: str = Field(max_length=64)

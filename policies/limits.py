@@ -1,39 +1,129 @@
 """LIM-01 (PROCEDURE.md (d)): a payload is at most 1 MiB and 64 levels deep — documents go through `attach`. More is
 bad input (exit 2) naming LIM-01.
 
-The limits are checked before the JSON parser sees the text: the size on a bounded read (a reader stops at one byte
-past the limit, so `--file /dev/zero` ends), the depth by counting brackets outside strings, without recursion (a
-1,000-deep document never reaches the parser's recursion limit). A payload built in code is held to the same depth.
+The two limits are settings of the policy pack (`payload_max_bytes`, `payload_max_depth`): a case is held to its
+pinned pack's, and a pack that does not set them — cn-2019@2 and sanya-2022@2 were published before they were
+settings — gets the defaults, 1 MiB and 64 levels (policies/pack.py, PREDATED). They are pack settings only, not
+workspace ones: a case is judged for ever by the pack whose hash it pinned, so the limit in force when any of its
+records was written is fixed by that hash, and the audit needs nothing else to re-check it. (A workspace override
+would have to be its own recorded, hash-chained event for the audit to know when it changed.)
+
+One rule, two callers: `payload_excess` says what is over a pack's limits; the live record (flows/usecases/record.py,
+launch.py) refuses with it before anything is written, the audit (flows/usecases/audit.py) reports a stored event
+over its pack's limits as a LIM-01 finding (`payload_finding`).
+
+Before the case, and so its pack, is known, a command reads and parses at most the ceilings below: the size on a
+bounded read (a reader stops at one byte past the ceiling, so `--file /dev/zero` ends), the depth by counting
+brackets outside strings, without recursion (a 1,000-deep document never reaches the parser's recursion limit). A
+pack may not set a limit above them. The workspace stream's payloads (calendars, expert pools), which no pack
+governs, are held to the defaults.
 """
 
 from __future__ import annotations
 
 import json
 import re
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Callable, Iterable, Mapping
 
 from policies.errors import BadInput
 
-MAX_BYTES = 1 << 20  # LIM-01: 1 MiB
-MAX_DEPTH = 64  # LIM-01: levels of nesting, the outermost object being level 1
+if TYPE_CHECKING:
+    from policies.findings import Finding
+    from policies.pack import PolicyPack
 
-# The columns of the append-only table (models/tables.py): an identifier longer than its column is bad input, and the
-# refusal quotes it cut short (a 100,000-character case id is not echoed back whole).
-MAX_CASE_ID = 64
-MAX_ACTOR = 300  # ROLE:NAME
-MAX_KEY = 120  # an idempotency key: the column holds 128, room for the "attempt:" a refused try adds
 
+@dataclass(frozen=True)
+class PayloadLimits:
+    """LIM-01's two limits, as a pack sets them."""
+
+    max_bytes: int = 1 << 20  # 1 MiB of the payload's canonical JSON
+    max_depth: int = 64  # levels of nesting, the outermost object being level 1
+
+
+DEFAULT = PayloadLimits()
+MAX_BYTES = DEFAULT.max_bytes  # the workspace stream's payloads and the files that become them
+MAX_DEPTH = DEFAULT.max_depth
+# The most any pack may allow, and what is read and parsed before a case's pack is known.
+CEILING_BYTES = 16 << 20
+CEILING_DEPTH = 256
+CEILING = PayloadLimits(CEILING_BYTES, CEILING_DEPTH)
+
+# The columns of the append-only table (models/tables.py reads these): an identifier longer than its column is bad
+# input, and the refusal quotes it cut short (a 100,000-character case id is not echoed back whole).
+CASE_ID_COLUMN = 64
+ACTOR_COLUMN = 300  # ROLE:NAME
+KEY_COLUMN = 128
+MAX_CASE_ID = CASE_ID_COLUMN
+MAX_ACTOR = ACTOR_COLUMN
+MAX_KEY = KEY_COLUMN - len("attempt:")  # an idempotency key: room for the "attempt:" a refused try adds
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(rb"[\[\]{}]")
 
 
-def _refuse(what: str, where: str) -> BadInput:
+def _size(n: int) -> str:
+    return f"{n >> 20} MiB" if n % (1 << 20) == 0 else f"{n:,} bytes"
+
+
+def _refuse(what: str, where: str, limits: PayloadLimits = DEFAULT) -> BadInput:
+    said = (f"no policy pack allows more than {_size(limits.max_bytes)} or {limits.max_depth} levels" if limits == CEILING
+            else f"a payload is at most {_size(limits.max_bytes)} and {limits.max_depth} levels deep")
     return BadInput(
-        f"{where}: {what}; a payload is at most 1 MiB and 64 levels deep (LIM-01) — put documents in the case with "
-        "`juece attach` and cite them by sha256",
-        code="LIM-01", field=where, rule="LIM-01",
+        f"{where}: {what}; {said} (LIM-01) — put documents in the case with `juece attach` and cite them by sha256",
+        code="LIM-01", field=where, rule="LIM-01", max_bytes=limits.max_bytes, max_depth=limits.max_depth,
     )
+
+
+def payload_limits(pack: PolicyPack) -> PayloadLimits:
+    """LIM-01: the pack's limits (the defaults for a pack that does not set them); a value that is not a positive
+    whole number within the ceiling is a broken pack, said naming the setting."""
+    limits = PayloadLimits(pack.param("payload_max_bytes"), pack.param("payload_max_depth"))
+    for name, value, ceiling in (("payload_max_bytes", limits.max_bytes, CEILING_BYTES),
+                                 ("payload_max_depth", limits.max_depth, CEILING_DEPTH)):
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= ceiling:
+            raise BadInput(f"policy pack {pack.id}@{pack.version}: {name} is {value!r}; expected a whole number from 1 "
+                           f"to {ceiling:,} (LIM-01)", field=name, rule="LIM-01")
+    return limits
+
+
+def payload_excess(size: int, value: Any, limits: PayloadLimits) -> str | None:
+    """What is over LIM-01's limits in a payload whose canonical JSON is `size` bytes, or None: the one test, for the
+    live record and the audit alike."""
+    if size > limits.max_bytes:
+        return f"{size:,} bytes, more than {limits.max_bytes:,}"
+    depth = value_depth(value)
+    if depth > limits.max_depth:
+        return f"nested {depth} levels deep, more than {limits.max_depth}"
+    return None
+
+
+def check_payload(size: int, value: Any, limits: PayloadLimits, where: str) -> None:
+    """Refuse a payload over its pack's limits (bad input, exit 2, naming LIM-01)."""
+    excess = payload_excess(size, value, limits)
+    if excess is not None:
+        raise _refuse(excess, where, limits)
+
+
+def payload_finding(pack: PolicyPack, value: Any, size: Callable[[], int], envelope: bytes = b"") -> Finding | None:
+    """The audit's LIM-01 finding for a stored payload over its pack's limits (written outside juece, or before a
+    limit), or None. `size` measures the payload's canonical JSON; `envelope`, the stored bytes the payload is part
+    of, bounds its size and depth from above (no payload is longer, none nests deeper than the envelope's brackets),
+    so most events are let through without measuring."""
+    from policies.findings import Finding
+
+    limits = payload_limits(pack)
+    if envelope and len(envelope) <= limits.max_bytes and envelope.count(b"{") + envelope.count(b"[") <= limits.max_depth:
+        return None
+    n = size()
+    excess = payload_excess(n, value, limits)
+    if excess is None:
+        return None
+    info = pack.rules.get("LIM-01")  # packs published before LIM-01 was a rule of theirs: the procedure's own words
+    return Finding("LIM-01", info.article if info else "PROCEDURE.md (d)", "HARD",
+                   f"the stored payload is {excess}; a payload is at most {_size(limits.max_bytes)} and "
+                   f"{limits.max_depth} levels deep", {"bytes": n, "max_bytes": limits.max_bytes,
+                                                       "max_depth": limits.max_depth})
 
 
 def quoted(value: str, keep: int = 40) -> str:
@@ -48,10 +138,10 @@ def check_length(value: str, limit: int, where: str, what: str) -> None:
                        limit=limit)
 
 
-def check_size(size: int, where: str) -> None:
-    """Refuse more than MAX_BYTES."""
-    if size > MAX_BYTES:
-        raise _refuse(f"more than {MAX_BYTES:,} bytes", where)
+def check_size(size: int, where: str, limits: PayloadLimits = DEFAULT) -> None:
+    """Refuse more than `limits.max_bytes` (LIM-01's default size, or the ceiling before a case's pack is known)."""
+    if size > limits.max_bytes:
+        raise _refuse(f"more than {limits.max_bytes:,} bytes", where, limits)
 
 
 def read_bounded(path: str | Path, limit: int, where: str) -> bytes:
@@ -80,11 +170,12 @@ def text_depth(data: bytes) -> int:
     return deepest
 
 
-def parse_json(data: bytes, where: str) -> Any:
-    """Parse a payload's bytes within LIM-01; a user's mistake is bad input naming `where`."""
-    check_size(len(data), where)
-    if text_depth(data) > MAX_DEPTH:
-        raise _refuse(f"nested more than {MAX_DEPTH} levels deep", where)
+def parse_json(data: bytes, where: str, limits: PayloadLimits = DEFAULT) -> Any:
+    """Parse a payload's bytes within `limits` (LIM-01's defaults, or the ceilings when the case's pack is not known
+    yet); a user's mistake is bad input naming `where`."""
+    check_size(len(data), where, limits)
+    if text_depth(data) > limits.max_depth:
+        raise _refuse(f"nested more than {limits.max_depth} levels deep", where, limits)
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError as exc:
@@ -95,18 +186,28 @@ def parse_json(data: bytes, where: str) -> Any:
         raise BadInput(f"{where} is not JSON: {exc.msg} (line {exc.lineno}, column {exc.colno})", field=where) from exc
 
 
-def check_depth(value: Any, where: str) -> None:
-    """Refuse a payload built in code that nests deeper than MAX_DEPTH (walked without recursion)."""
+def value_depth(value: Any, stop: int | None = None) -> int:
+    """The deepest nesting of dicts and lists in a value (the outermost container being level 1), walked without
+    recursion; the walk ends as soon as a level past `stop` is found."""
+    deepest = 0
     stack: list[tuple[Any, int]] = [(value, 1)]
     while stack:
         item, level = stack.pop()
         children: Iterable[Any]
-        if isinstance(item, dict):
+        if isinstance(item, Mapping):
             children = item.values()
         elif isinstance(item, (list, tuple)):
             children = item
         else:
             continue
-        if level > MAX_DEPTH:
-            raise _refuse(f"nested more than {MAX_DEPTH} levels deep", where)
+        deepest = max(deepest, level)
+        if stop is not None and level > stop:
+            break
         stack.extend((c, level + 1) for c in children)
+    return deepest
+
+
+def check_depth(value: Any, where: str, limits: PayloadLimits = DEFAULT) -> None:
+    """Refuse a payload built in code that nests deeper than `limits.max_depth` (walked without recursion)."""
+    if value_depth(value, stop=limits.max_depth) > limits.max_depth:
+        raise _refuse(f"nested more than {limits.max_depth} levels deep", where, limits)

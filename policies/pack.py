@@ -12,6 +12,7 @@ from importlib import resources
 from typing import Any, Literal, Mapping
 
 from policies.errors import BadInput
+from policies.limits import DEFAULT as DEFAULT_LIMITS
 
 DEFAULT_PACK = "cn-2019"
 ROLES = ("legal-office", "clerk", "reviewer", "secretary", "head", "auditor", "archivist", "admin")
@@ -27,6 +28,10 @@ def canonical_json(data: Any) -> bytes:
 PREDATED: Mapping[str, Any] = {
     "execution_report_every_days": 90,  # EXE-02: cn-2019@1 cases reported every 90 days unless the decision said
     "execution_report_due_soon_days": 14,  # EXE-02: and were reminded two weeks ahead
+    # LIM-01: a payload's limits became pack settings after cn-2019@2 and sanya-2022@2 were published; a pack that does
+    # not set them keeps the defaults its cases were held to (policies/limits.py)
+    "payload_max_bytes": DEFAULT_LIMITS.max_bytes,
+    "payload_max_depth": DEFAULT_LIMITS.max_depth,
 }
 
 

@@ -373,7 +373,8 @@ def test_a_payload_deeper_than_64_levels_or_larger_than_1_mib_is_bad_input_lim_0
     deep.write_text('{"published_on": "2025-09-01", "deadline": "2025-10-09", "channels": ' + "[" * 1000 + "]" * 1000 + "}",
                     encoding="utf-8")
     big = tmp_path / "big.json"
-    big.write_text(json.dumps(payload("consultation-opened", shortened_reason="长" * 600_000), ensure_ascii=False),
+    # valid but for its size (every field within its own length): the case's pack's 1 MiB is what refuses it
+    big.write_text(json.dumps(payload("consultation-opened", comment_methods=["长" * 20_000] * 30), ensure_ascii=False),
                    encoding="utf-8")
     for f in (deep, big):
         code, out, err = juece(case.ws.home, "record", case.case_id, "consultation-opened", "--file", str(f), "--json",

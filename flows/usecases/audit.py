@@ -17,6 +17,7 @@ from flows.usecases.comment_integrity import StoredComments
 from flows.usecases.documents import blob_intact
 from flows.usecases.workspace import Workspace, WorkspaceFacts, read_facts
 from models import store
+from models.canonical import canonical_bytes
 from models.db import read_transaction
 from models.accounts import AccountsTimeline
 from models.integrity import Break, verify_stream
@@ -26,6 +27,7 @@ from models.store import WORKSPACE_STREAM, StoredEvent
 from policies.calendar import WorkingDayCalendar
 from policies.errors import CalendarNotLoaded, IntegrityFailure
 from policies.findings import Finding
+from policies.limits import payload_finding
 from policies.pack import DEFAULT_PACK, PolicyPack, load_pack
 from policies.rules import RuleContext, check_event, checks_for, to_finding
 from policies.rules.auth import standing_violation
@@ -162,6 +164,9 @@ def _rechecked(
             rules = checked.get(ev.type)  # type: ignore[assignment]
             if rules is None:
                 rules = checked[ev.type] = tuple(checks_for(ev.type, pack))
+        over = payload_finding(pack, ev.payload, lambda: len(canonical_bytes(ev.payload)), ev.body)  # LIM-01
+        if over is not None:
+            findings += (over,)
         state = next_state
         yield ev, rules, findings, acks, state, change
 

@@ -29,6 +29,7 @@ from models.store import WORKSPACE_STREAM, NewEvent, StoredEvent
 from policies.catalog import CatalogBook, CatalogVersion
 from policies.errors import BadInput, IntegrityFailure, RuleRefusal
 from policies.findings import Finding
+from policies.limits import check_payload, payload_limits
 from policies.pack import DEFAULT_PACK, PolicyPack, load_pack, pack_by_hash
 from policies.rules import RuleContext, check_event
 from policies.rules.catalog import ItemStatus, LinkedCase, catalog_year, item_status, year_end_findings
@@ -117,6 +118,7 @@ def publish_catalog(ws: Workspace, actor: Actor, data: Any, *, policy: str = DEF
     catalog = validate_catalog(data)
     pack = load_pack(policy)
     body = catalog.model_dump(mode="json", by_alias=True)
+    check_payload(len(canonical_bytes(body)), body, payload_limits(pack), "FILE")  # LIM-01, the pack's limits
     key = "catalog:" + command_key(body)
     with write_transaction(ws.engine) as conn:
         existing = store.find_by_key(conn, key)

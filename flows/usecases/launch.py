@@ -17,11 +17,12 @@ from flows.usecases.record import bad_payload
 from flows.usecases.workspace import Actor, Workspace, read_facts
 from models import store
 from models.db import write_transaction
+from models.canonical import canonical_bytes
 from models.events import SCHEMA_VERSION, CaseLaunched
 from models.state import state_of_launch
 from models.store import NewEvent
 from policies.errors import BadInput, ConcurrentModification, IdempotencyConflict
-from policies.limits import MAX_KEY, check_length
+from policies.limits import MAX_KEY, check_length, check_payload, payload_limits
 from policies.pack import DEFAULT_PACK, PolicyPack, load_pack
 from policies.rules.catalog import catalog_year
 
@@ -107,6 +108,7 @@ def launch_in(
     timeline = WorkspaceTimeline(facts)
     payload = with_catalog_version(payload, timeline.standing(timeline.position_at(live_key(moment))))
     body = payload.model_dump(mode="json", by_alias=True)
+    check_payload(len(canonical_bytes(body)), body, payload_limits(pack), "(payload)")  # LIM-01, as the audit re-checks
     if idempotency_key is not None:
         check_length(idempotency_key, MAX_KEY, "--idempotency-key", "an idempotency key")
         existing = store.find_by_key(conn, idempotency_key)

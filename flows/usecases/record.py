@@ -21,7 +21,7 @@ from models.payload_decode import NewPayload, check_new, required_on_record
 from models.store import NewEvent, StoredEvent
 from policies.errors import BadInput, ConcurrentModification, IdempotencyConflict, RuleRefusal
 from policies.findings import Finding
-from policies.limits import MAX_KEY, check_depth, check_length, check_size
+from policies.limits import CEILING, MAX_KEY, check_depth, check_length, check_payload, check_size, payload_limits
 
 if TYPE_CHECKING:
     from pydantic import ValidationError
@@ -51,16 +51,18 @@ def validate_payload(event: str, data: Any) -> NewPayload:
 
     A payload already in validated form (apart from defaults it leaves out) is checked without pydantic
     (models/payload_decode.py `check_new`, the same values by construction); anything else goes through the model,
-    which gives the values or the errors naming each field."""
+    which gives the values or the errors naming each field. The case, and so its pack's LIM-01 limits, is not known
+    yet: here a payload is held to the ceilings no pack may exceed (the parser never sees a 1,000-deep value), and to
+    its pack's limits in `record_in`."""
     if event not in RECORDABLE:
         raise BadInput(
             f"there is no event {event!r} to record; events: {', '.join(RECORDABLE)}", field="EVENT", event=event
         )
     if not isinstance(data, Mapping):
         raise BadInput(f"the `{event}` payload must be one JSON object", field="(payload)")
-    check_depth(data, "(payload)")
+    check_depth(data, "(payload)", CEILING)
     payload = check_new(event, dict(data)) or _through_model(event, data)
-    check_size(len(canonical_bytes(payload.body)), "(payload)")
+    check_size(len(canonical_bytes(payload.body)), "(payload)", CEILING)
     for name in required_on_record(event):
         if not payload.values.get(name):
             raise BadInput(
@@ -171,13 +173,6 @@ def record_in(
     facts = read_facts(conn)
     moment = now(facts)
     today = local_date(moment)
-    future = {k: v for k, v in payload.dated.items() if v > today}
-    if future:
-        name, day = next(iter(future.items()))
-        raise BadInput(
-            f"{name} is {day}, which is after today ({today}); record what has happened, when it has happened",
-            field=name,
-        )
     events, state = load_case(conn, case_id)
     if expected_seq is not None and events[-1].seq != expected_seq:
         raise ConcurrentModification(
@@ -186,6 +181,14 @@ def record_in(
             case_id=case_id, expected=expected_seq, actual=events[-1].seq,
         )
     pack = pack_of(state)
+    check_payload(len(canonical_bytes(body)), body, payload_limits(pack), "(payload)")  # LIM-01, as the audit re-checks
+    future = {k: v for k, v in payload.dated.items() if v > today}
+    if future:
+        name, day = next(iter(future.items()))
+        raise BadInput(
+            f"{name} is {day}, which is after today ({today}); record what has happened, when it has happened",
+            field=name,
+        )
     ctx, _ = rule_context(
         event=event, payload=payload.values, state=state, pack=pack, role=actor.role,
         actor=actor.label, today=today, key=live_key(moment), timeline=WorkspaceTimeline(facts),
