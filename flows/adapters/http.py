@@ -30,6 +30,7 @@ class Answer:
 
     status: int
     content: bytes
+    over: bool = False  # the body was longer than the `max_bytes` asked for: `content` is its first max_bytes + 1 bytes
 
     @property
     def text(self) -> str:
@@ -47,10 +48,12 @@ def timeout(seconds: float, *, connect: float | None = None) -> httpx.Timeout:
 
 
 def get(url: str, *, timeout: httpx.Timeout | float, headers: Mapping[str, str] | None = None,
-        follow_redirects: bool = False, trust_env: bool = True, transport: Transport | None = None) -> Answer:
-    """GET `url` once; `TransientFailure` when it cannot be fetched or answers 5xx."""
+        follow_redirects: bool = False, trust_env: bool = True, transport: Transport | None = None,
+        max_bytes: int | None = None) -> Answer:
+    """GET `url` once; `TransientFailure` when it cannot be fetched or answers 5xx. With `max_bytes` the body is
+    streamed and reading stops once it is past `max_bytes` (an endless or huge body ends; `Answer.over` says so)."""
     return _send("GET", url, timeout=timeout, headers=headers, follow_redirects=follow_redirects, trust_env=trust_env,
-                 transport=transport)
+                 transport=transport, max_bytes=max_bytes)
 
 
 def post(url: str, *, timeout: httpx.Timeout | float, json: Any = None, data: Mapping[str, str] | None = None,
@@ -84,15 +87,30 @@ def _shown(url: str) -> str:
     return urllib.parse.urlunsplit((parts.scheme, parts.hostname or "", parts.path, "", ""))
 
 
+def _read(r: httpx.Response, max_bytes: int | None) -> tuple[bytes, bool]:
+    """The body, or its first `max_bytes` + 1 bytes and True when it is longer (nothing more is read)."""
+    if max_bytes is None:
+        return r.read(), False
+    chunks: list[bytes] = []
+    n = 0
+    for chunk in r.iter_bytes():
+        chunks.append(chunk)
+        n += len(chunk)
+        if n > max_bytes:
+            return b"".join(chunks)[: max_bytes + 1], True
+    return b"".join(chunks), False
+
+
 def _send(method: str, url: str, *, timeout: httpx.Timeout | float, headers: Mapping[str, str] | None = None,
           follow_redirects: bool = False, trust_env: bool = True, transport: Transport | None = None,
-          **body: Any) -> Answer:
+          max_bytes: int | None = None, **body: Any) -> Answer:
     body = {k: v for k, v in body.items() if v is not None}
     started = time.perf_counter()
     try:
         with httpx.Client(timeout=timeout, follow_redirects=follow_redirects, trust_env=trust_env,
                           transport=transport) as client:
-            r = client.request(method, url, headers=headers, **body)
+            with client.stream(method, url, headers=headers, **body) as r:
+                content, over = (b"", False) if r.status_code >= 500 else _read(r, max_bytes)
     except httpx.RequestError as exc:  # transport errors, too many redirects, a body that cannot be decoded
         log.info("http failed", extra={"method": method, "url": _shown(url), "error": type(exc).__name__, "transient": True})
         raise TransientFailure(f"{url}: {exc}", url=url) from exc
@@ -100,4 +118,4 @@ def _send(method: str, url: str, *, timeout: httpx.Timeout | float, headers: Map
                             "ms": round((time.perf_counter() - started) * 1000, 1), "transient": r.status_code >= 500})
     if r.status_code >= 500:
         raise TransientFailure(f"{url} answered HTTP {r.status_code}", url=url, status=r.status_code)
-    return Answer(r.status_code, r.content)
+    return Answer(r.status_code, content, over)

@@ -44,20 +44,23 @@ class CopyVerdict:
 
 
 def fetch(url: str, *, transport: http.Transport | None = None) -> bytes:
-    """The bytes at a URL (http or https); failures are bad input naming the URL."""
+    """The bytes at a URL (http or https), streamed and read to at most MAX_BYTES + 1; failures and a body over the
+    cap are bad input naming the URL."""
     if not url.startswith(("http://", "https://")):
         raise BadInput(f"{url!r} is not an http(s) address", field="--url")
     try:
         r = http.get(url, timeout=FETCH_TIMEOUT, follow_redirects=True,
-                     headers={"User-Agent": "juece-publication-verify/1"}, transport=transport)
+                     headers={"User-Agent": "juece-publication-verify/1"}, transport=transport, max_bytes=MAX_BYTES)
     except TransientFailure as exc:
         if "status" in exc.details:
             raise BadInput(f"{url} answered HTTP {exc.details['status']}; nothing to verify", field="--url") from exc
         raise BadInput(f"cannot fetch {exc.message}", field="--url") from exc
     if r.status != 200:
         raise BadInput(f"{url} answered HTTP {r.status}; nothing to verify", field="--url")
-    if len(r.content) > MAX_BYTES:
-        raise BadInput(f"{url} is larger than {MAX_BYTES} bytes", field="--url")
+    if r.over:  # the download stopped one byte past the cap: an endless or oversized body is never read whole
+        raise BadInput(f"{url} sends more than {MAX_BYTES:,} bytes (64 MiB, the most `publication verify` reads); "
+                       "nothing was verified",
+                       field="--url", limit=MAX_BYTES)
     return r.content
 
 
