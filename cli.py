@@ -182,9 +182,9 @@ def _console(stderr: bool = False):  # type: ignore[no-untyped-def]
 
 def typed(value: Any) -> str:
     """Text people typed, escaped so Rich shows `[white on white]` or `[/]` as typed instead of obeying it."""
-    from rich.markup import escape
+    from flows.render.terminal import typed as escaped
 
-    return escape(str(value))
+    return escaped(value)
 
 
 # --- destinations the user names --------------------------------------------------------------------------------

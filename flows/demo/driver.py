@@ -20,6 +20,7 @@ from typing import Any
 
 from flows.demo.sample_case import (ADMIN, AFTER, CLERK, DECISION_TEXT, DEMO_PEOPLE, FORM_LETTER, LEGAL, MEETING,
                                      OPINIONS, SECRETARY, STEPS, SUBMISSION, Step)
+from flows.render.terminal import typed
 from flows.usecases.audit import verify_cases
 from flows.usecases.catalog import publish_catalog
 from flows.usecases.clock import LOCAL
@@ -77,7 +78,7 @@ def comments(ws: Any, case_id: str, payloads: Path, say: Any, j: str, clock: Any
         f"2025-10-10  [green]imported[/] {r.rows} public comments — {r.received_total} received, {r.distinct_total} "
         f"distinct, {r.clusters_total} after grouping the form-letter campaign; {r.late} late (kept, flagged)"
     )
-    say(f"  $ {j} --as clerk:李明 comments import {case_id} {f}   ·   {j} comments show {case_id}")
+    say(f"  $ {j} --as clerk:李明 comments import {case_id} {typed(f)}   ·   {j} comments show {case_id}")
 
 
 
@@ -105,7 +106,7 @@ def check_copies(ws: Any, case_id: str, text: bytes, payloads: Path, say: Any, j
         f"            publication verify: the published text {'matches' if good.matches else 'DIFFERS'}; a defaced "
         f"copy {'matches?!' if bad.matches else 'is caught (exit 4)'} — {bad.difference}"
     )
-    say(f"  $ {j} publication verify {case_id} --file {bad_file}")
+    say(f"  $ {j} publication verify {case_id} --file {typed(bad_file)}")
 
 
 def archive(ws: Any, case_id: str, home: Path, say: Any, j: str) -> Path:
@@ -117,10 +118,11 @@ def archive(ws: Any, case_id: str, home: Path, say: Any, j: str) -> Path:
     r = export_archive(ws, Actor("archivist", "周档案"), case_id, bag)
     v = verify_archive(bag)
     say(
-        f"\n[bold]archive[/]: {r.archive_id} — a BagIt bag of {r.files} files at {bag} "
-        f"({'verifies with nothing but the bag' if v.ok else 'DOES NOT VERIFY'}); dossier page: {bag / 'data' / 'dossier.html'}"
+        f"\n[bold]archive[/]: {r.archive_id} — a BagIt bag of {r.files} files at {typed(bag)} "
+        f"({'verifies with nothing but the bag' if v.ok else 'DOES NOT VERIFY'}); dossier page: "
+        f"{typed(bag / 'data' / 'dossier.html')}"
     )
-    say(f"  $ {j} --as archivist:周档案 archive export {case_id} --out DIR   ·   juece archive verify {bag}")
+    say(f"  $ {j} --as archivist:周档案 archive export {case_id} --out DIR   ·   juece archive verify {typed(bag)}")
     return bag
 
 
@@ -154,15 +156,15 @@ def run_demo(workspace: Path | None, *, run_flow: bool, console: Any, keep_serve
         )
     payloads = home / "payloads"
     payloads.mkdir()
-    j = f"juece --home {home}"
-    say(f"[bold]juece demo[/] — a fresh workspace at {home}, simulated clock at 2025-08-25 09:00 (Asia/Shanghai)\n")
+    j = f"juece --home {typed(home)}"  # shown only, escaped: a path may hold Rich markup ([red]…)
+    say(f"[bold]juece demo[/] — a fresh workspace at {typed(home)}, simulated clock at 2025-08-25 09:00 (Asia/Shanghai)\n")
 
     catalog = CatalogPublished.example
     (payloads / "catalog-2025.json").write_text(json.dumps(catalog, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
     published = publish_catalog(ws, LEGAL, catalog)
     say(f"the 2025 decision catalog of 三亚市人民政府 (重大行政决策事项目录), version {published.version}, {published.items} "
         f"items, published with the Party committee's consent ({catalog['party_consent']['ref']}; SCP-05)")
-    say(f"  $ {j} --as legal-office:张伟 catalog publish {payloads / 'catalog-2025.json'}\n")
+    say(f"  $ {j} --as legal-office:张伟 catalog publish {typed(payloads / 'catalog-2025.json')}\n")
     case_id, _ = launch_case(
         ws,
         LEGAL,
@@ -190,7 +192,7 @@ def run_demo(workspace: Path | None, *, run_flow: bool, console: Any, keep_serve
         r = record_event(ws, s.actor, case_id, s.event, s.payload, acknowledge=s.acknowledge)
         acks = "".join(f" --acknowledge {rule} --reason '{why}'" for rule, why in s.acknowledge)
         say(f"{s.day}  [green]recorded[/] #{r.seq} {s.event} ({s.actor.role}:{s.actor.name}) — {s.say}")
-        say(f"  $ {j} --as {s.actor.label} record {case_id} {s.event} --file {f}{acks}")
+        say(f"  $ {j} --as {s.actor.label} record {case_id} {s.event} --file {typed(f)}{acks}")
 
     def refused(s: Step, note: str) -> None:
         clock(s.day)
