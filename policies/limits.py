@@ -58,6 +58,7 @@ KEY_COLUMN = 128
 MAX_CASE_ID = CASE_ID_COLUMN
 MAX_ACTOR = ACTOR_COLUMN
 MAX_KEY = KEY_COLUMN - len("attempt:")  # an idempotency key: room for the "attempt:" a refused try adds
+
 _STRING = re.compile(rb'"(?:[^"\\]|\\.)*"', re.DOTALL)
 _BRACKETS = re.compile(rb"[\[\]{}]")
 
