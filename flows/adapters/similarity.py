@@ -114,22 +114,24 @@ _EMPTY = np.uint32(0xFFFFFFFF)
 
 
 def _sketch_chunk(keys: Sequence[str]) -> np.ndarray:
-    """One-permutation MinHash of each key's character 3-grams: (len(keys), BINS) uint32, densified."""
+    """One-permutation MinHash of each key's character 3-grams: (len(keys), BINS) uint32, densified.
+
+    The keys are laid end to end with three NULs after each, so every 3-gram is three neighbouring code points of one
+    array (shifted slices, no gathers); a key shorter than a shingle is one shingle padded with the NULs after it.
+    A key's 3-grams are those that start inside it and reach no separator, and its first (the padded one)."""
     n = len(keys)
     lens = np.fromiter(map(len, keys), dtype=np.int64, count=n)
-    cps = np.frombuffer("".join(keys).encode("utf-32-le", "surrogatepass"), dtype=np.uint32).astype(np.uint64)
-    count = np.maximum(lens - SHINGLE + 1, 1)  # a key shorter than a shingle is one (padded) shingle
-    starts = np.cumsum(lens) - lens
-    text = np.repeat(np.arange(n), count)
-    local = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-    pos = starts[text] + local
-    length = lens[text]
-    last = max(len(cps) - 1, 0)
-    shingle = np.zeros(len(pos), dtype=np.uint64)
-    for k in range(SHINGLE):  # 21 bits a code point: the 3-gram itself, exactly, in 63 bits
-        inside = local + k < length
-        shingle = (shingle << _U64(21)) | np.where(inside, cps[np.minimum(pos + k, last)], _U64(0))
-    h = _mix64(shingle)
+    cps = np.frombuffer(("\0\0\0".join(keys) + "\0\0\0").encode("utf-32-le", "surrogatepass"), dtype=np.uint32)
+    starts = np.cumsum(lens + SHINGLE) - (lens + SHINGLE)
+    separator = np.zeros(len(cps), dtype=bool)
+    for k in range(SHINGLE):
+        separator[starts + lens + k] = True
+    wide = cps.astype(np.uint64)  # 21 bits a code point: the 3-gram itself, exactly, in 63 bits
+    shingle = (wide[:-2] << _U64(42)) | (wide[1:-1] << _U64(21)) | wide[2:]
+    kept = ~(separator[:-2] | separator[1:-1] | separator[2:])
+    kept[starts] = True
+    text = np.repeat(np.arange(n), np.maximum(lens - SHINGLE + 1, 1))
+    h = _mix64(shingle[kept])
     bins = (h >> _U64(57)).astype(np.intp)
     values = (h >> _U64(25)).astype(np.uint32)
     sig = np.full(n * BINS, _EMPTY, dtype=np.uint32)
