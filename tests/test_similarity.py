@@ -113,3 +113,9 @@ def test_cluster_roots_are_the_components_of_the_accepted_pairs(seed: int) -> No
     got = sim.near_duplicate_roots(keys).tolist()
     assert got == expected
     assert max(Counter(got).values()) > 100 and len(set(got)) < len(keys) - 1000
+
+
+def test_texts_with_nothing_in_common_stay_apart_and_equal_ones_join() -> None:
+    assert sim.near_duplicate_roots(["我同意这个方案", "完全不一样的意见", "第三条意见"]).tolist() == [0, 1, 2]
+    assert sim.near_duplicate_roots(["", "同一条意见同一条意见", "", "同一条意见同一条意见"]).tolist() == [0, 1, 2, 1]
+    assert sim.near_duplicate_roots(["只有一条"]).tolist() == [0]
