@@ -304,6 +304,11 @@ def comments_of_import(conn: Connection, import_id: str, case_id: str) -> list[S
     return [_stored(r) for r in conn.execute(q)]
 
 
+def has_comments(conn: Connection, case_id: str) -> bool:
+    """True when the case has any comment stored."""
+    return conn.execute(select(COMMENTS.c.id).where(COMMENTS.c.case_id == case_id).limit(1)).first() is not None
+
+
 def cluster_exists(conn: Connection, case_id: str, cluster: int) -> bool:
     """True when the case has a comment in that cluster."""
     q = select(COMMENTS.c.id).where(COMMENTS.c.case_id == case_id, COMMENTS.c.cluster == cluster).limit(1)

@@ -168,6 +168,7 @@ def import_comments(ws: Workspace, actor: Actor, case_id: str, path: str | Path)
     db.create_comment_schema(ws.engine)
     with read_transaction(ws.engine) as conn:
         events, pack = load_case_rows(conn, case_id)
+        first_import = not db.has_comments(conn, case_id)
     _require_role(pack, actor, COMMENTS_IMPORTED, "import public comments")
     _consultation_deadline(events, case_id)
     source = Path(path)
@@ -183,11 +184,12 @@ def import_comments(ws: Workspace, actor: Actor, case_id: str, path: str | Path)
     with gc_paused(), ThreadPoolExecutor(1, thread_name_prefix="comments-cluster") as pool:
         file_sha256 = sha256_hex(data)
         rows = read_rows(data, kind, source.name, LOCAL)
-        # The matching keys and the file's own near-duplicate clusters are worked out on the other core meanwhile
-        # (numpy releases the GIL); the clusters are the answer whenever the case has no comments yet
-        # (_assign_clusters). Exact duplicates share a key: each key is hashed and clustered once.
+        # The matching keys and, for a case without comments yet, the file's own near-duplicate clusters are worked
+        # out on the other core meanwhile (numpy releases the GIL); those clusters are the answer when the case still
+        # has none in the write transaction (_assign_clusters). A case with comments is clustered with them there
+        # (and a re-import, nothing new, is not clustered at all). Each distinct key is hashed and clustered once.
         keyed = pool.submit(matching_keys, rows.texts)
-        early = pool.submit(lambda: near_duplicate_roots(list(dict.fromkeys(keyed.result()))))
+        early = pool.submit(lambda: near_duplicate_roots(list(dict.fromkeys(keyed.result())))) if first_import else None
         micros = np.asarray(rows.micros, dtype=np.int64)
         stamps = utc_texts(micros)
         row_hash = db.row_hash
@@ -226,7 +228,8 @@ def import_comments(ws: Workspace, actor: Actor, case_id: str, path: str | Path)
                     first_new[h] = i
             if first_new:
                 fresh = [(h, keys[i]) for h, i in first_new.items()]
-                roots = early.result() if not existing and [k for _, k in fresh] == distinct else None
+                ready = early is not None and not existing and [k for _, k in fresh] == distinct
+                roots = early.result() if early is not None and ready else None
                 cluster_of.update(_assign_clusters(existing, fresh, db.max_cluster(conn, case_id), roots))
             timings["cluster"] = clock() - started
 
