@@ -739,10 +739,14 @@ def audit_verify(
                                               help="A checkpoint file kept outside the database (`audit checkpoint`)."),
     public_key: Optional[Path] = typer.Option(None, "--public-key", metavar="FILE",
                                               help="The PEM key to check it with (default: this installation's)."),
+    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, max=256, metavar="N",
+                                       help="Worker processes (default: the usable cores; 1 = this process only). "
+                                       "The report is the same; small workspaces are verified in this process."),
     as_json: bool = JsonOpt,
 ) -> int:
     """Integrity of every history, and every rule re-run; exit 4 on tampering, 5 on findings."""
     from flows.usecases.audit import verify_cases
+    from flows.usecases.audit_parallel import usable_cores
 
     cp = key = None
     if checkpoint is not None:
@@ -750,7 +754,7 @@ def audit_verify(
 
         cp = parse_checkpoint(_read_text(checkpoint, "--checkpoint"))
         key = load_public_key(_read_text(public_key, "--public-key")) if public_key else None
-    report = verify_cases(_ws(), case_ids or [], checkpoint=cp, public_key=key)
+    report = verify_cases(_ws(), case_ids or [], checkpoint=cp, public_key=key, jobs=jobs or usable_cores())
     emit(as_json, report.to_json(), lambda: print_verify(report))
     return report.exit_code
 

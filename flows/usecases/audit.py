@@ -3,6 +3,7 @@ integrity of the chain, then every rule of the case's pinned pack re-run over th
 
 from __future__ import annotations
 
+from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from itertools import islice
@@ -345,38 +346,54 @@ def _case_loader(conn: Any) -> CaseLoader:
     return load
 
 
-def verify_cases(ws: Workspace, case_ids: Sequence[str] = (), *, checkpoint: Any = None, public_key: Any = None) -> VerifyReport:
+def verify_ids(ws: Workspace, conn: Any, ids: Sequence[str], comments: StoredComments | None = None) -> list[CaseVerdict]:
+    """The verdicts of the cases `ids`, in that order, read in the open read transaction `conn`: each case read by
+    id, its chain checked and its rules re-run in one pass over its events, its comments checked against its
+    history. (What one worker of `audit verify --jobs N` runs over its share, and the single process over all.)"""
+    facts = read_facts(conn)
+    timeline = WorkspaceTimeline(facts)
+    loader = _case_loader(conn)
+    if comments is None:  # comment and disposition rows against the history (flows/usecases/comment_integrity.py)
+        comments = StoredComments(conn)
+    verdicts = []
+    for case_id in ids:
+        events = store.load_stream(conn, case_id)
+        if not events:
+            load_case(conn, case_id)  # raises UnknownCase
+        verdict = verify_case_events(events, facts, lambda h: blob_intact(ws, h), timeline=timeline, load_case=loader)
+        verdicts.append(comments.check(events, verdict))
+        del events
+    return verdicts
+
+
+def verify_cases(ws: Workspace, case_ids: Sequence[str] = (), *, checkpoint: Any = None, public_key: Any = None,
+                 jobs: int = 1) -> VerifyReport:
     """`audit verify`: the named cases, or every case and the workspace stream; and, given a checkpoint kept outside
     the database, that the history still holds the tree it signed (catches truncation and wholesale rewrites).
 
-    One read transaction; each case is read by id, its chain checked and its rules re-run in one pass over its
-    events, with the garbage collector paused; the workspace stream is folded once (the calendars as they stood)."""
-    with read_transaction(ws.engine) as conn, gc_paused():
-        facts = read_facts(conn)
-        timeline = WorkspaceTimeline(facts)
-        load_case = _case_loader(conn)
-        ids = list(case_ids) or store.all_stream_ids(conn)
-        comments = StoredComments(conn)  # comment and disposition rows against the history (flows/usecases/comment_integrity.py)
-        verdicts = []
-        for case_id in ids:
-            events = store.load_stream(conn, case_id)
-            if not events:
-                from flows.usecases.unit_of_work import load_case as load_known
+    One read transaction, the garbage collector paused; the workspace stream is folded once (the calendars as they
+    stood). With `jobs` > 1 and enough events the cases are verified by that many worker processes
+    (flows/usecases/audit_parallel.py) while this one checks the workspace stream; the report is the same."""
+    from flows.usecases.audit_parallel import Workers, plan
 
-                load_known(conn, case_id)  # raises UnknownCase (the loader above is for linked cases)
-            verdict = verify_case_events(events, facts, lambda h: blob_intact(ws, h), timeline=timeline,
-                                         load_case=load_case)
-            verdicts.append(comments.check(events, verdict))
-            del events
-        workspace = None
-        if not case_ids:
-            wbreak = verify_stream(facts.events)
-            workspace = CaseVerdict(WORKSPACE_STREAM, wbreak is None, len(facts.events), wbreak,
-                                    findings=() if wbreak else (tuple(workspace_findings(facts))
-                                                                + workspace_auth_findings(facts)),
-                                    refused_attempts=sum(1 for e in facts.events if e.type == "attempt-refused"))
-            if stray := comments.unclaimed(ids):
-                workspace = CaseVerdict(WORKSPACE_STREAM, False, len(facts.events), wbreak, problem="; ".join(stray))
+    with read_transaction(ws.engine) as conn, gc_paused():
+        shares = plan(conn, case_ids, jobs)
+        with Workers(ws, conn, shares) if shares else nullcontext() as workers:
+            facts = read_facts(conn)
+            ids = shares.ids if shares else (list(case_ids) or store.all_stream_ids(conn))
+            comments = StoredComments(conn)
+            verdicts = verify_ids(ws, conn, ids, comments) if workers is None else []
+            workspace = None
+            if not case_ids:
+                wbreak = verify_stream(facts.events)
+                workspace = CaseVerdict(WORKSPACE_STREAM, wbreak is None, len(facts.events), wbreak,
+                                        findings=() if wbreak else (tuple(workspace_findings(facts))
+                                                                    + workspace_auth_findings(facts)),
+                                        refused_attempts=sum(1 for e in facts.events if e.type == "attempt-refused"))
+                if stray := comments.unclaimed(ids):
+                    workspace = CaseVerdict(WORKSPACE_STREAM, False, len(facts.events), wbreak, problem="; ".join(stray))
+            if workers is not None:
+                verdicts = workers.verdicts()
     cp_verdict = None
     if checkpoint is not None:
         from flows.usecases.proofs import verify_against
