@@ -18,15 +18,19 @@ under test, which pauses it around its own batch loops; only (a) pauses it in th
                       does); also shown split, the straightforward way: `verify_stream(load_stream(id))` per stream,
                       then `root_of_events(iter_all())`
   (c) replay          every case folded into its state: `replay(load_stream(conn, id))`
-  (d) audit verify    `flows.usecases.audit.verify_cases(ws)`: integrity + every rule of the pinned pack re-run on every event
+  (d) audit verify    `flows.usecases.audit.verify_cases(ws, jobs=N)`: integrity + every rule of the pinned pack re-run on
+                      every event, once per `--jobs` value (default 1,2: (d) in this process, (d2) with two worker
+                      processes; the scaling from one to two is printed); CPU seconds include the workers'
 
-Targets (the issue): (b) and (c) at least 100,000 events/s; (d) as fast as it honestly goes. The load average is
+Targets (issues 12 and 13): (b) and (c) at least 100,000 events/s; (d) at least 100,000 events/s with every core of
+this 2-core machine, and at least 1.8× from one core to two. The load average is
 read just before each run and includes the bench's own process (about 1.0 when nothing else runs). Against code
 older than `verify_store`, (b) prints n/a and (b') is the figure to compare.
 
     .venv/bin/python bench/bench_verify.py [--db PATH] [--cases 1000] [--events 1000] [--runs 3]
         [--only a,b,c,d] [--sample N]   # N: measure (c) and (d) on the first N cases only (for slow code)
         [--rebuild]                     # build the store again even when a cached one matches
+        [--jobs 1,2]                    # (d) once per value: audit verify --jobs N
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ import gc
 import json
 import os
 import platform
+import resource
 import shutil
 import statistics
 import subprocess
@@ -240,10 +245,10 @@ def measure_replay(ws: Workspace, ids: list[str]) -> tuple[int, str]:
     return n, f"{len(ids)} cases"
 
 
-def measure_verify(ws: Workspace, ids: list[str], all_ids: list[str]) -> tuple[int, str]:
+def measure_verify(ws: Workspace, ids: list[str], all_ids: list[str], jobs: int = 1) -> tuple[int, str]:
     from flows.usecases.audit import verify_cases
 
-    report = verify_cases(ws, ids if ids != all_ids else ())
+    report = verify_cases(ws, ids if ids != all_ids else (), jobs=jobs)
     n = sum(v.events for v in report.cases) + (report.workspace.events if report.workspace else 0)
     findings = sum(len(v.findings) for v in report.cases)
     assert all(v.intact for v in report.cases), [v for v in report.cases if not v.intact][:2]
@@ -272,6 +277,12 @@ def machine() -> dict[str, str]:
     }
 
 
+def cpu_seconds() -> float:
+    """User + system CPU seconds of this process and of its children that have ended (audit verify's workers)."""
+    me, kids = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return me.ru_utime + me.ru_stime + kids.ru_utime + kids.ru_stime
+
+
 def loadavg() -> str:
     return "{:.2f} {:.2f} {:.2f}".format(*os.getloadavg())
 
@@ -285,6 +296,7 @@ def main() -> None:
     parser.add_argument("--only", default="a,b,c,d")
     parser.add_argument("--sample", type=int, default=0, help="measure (c) and (d) on the first N cases only")
     parser.add_argument("--rebuild", action="store_true")
+    parser.add_argument("--jobs", default="1,2", help="(d) once per value: audit verify with that many worker processes")
     args = parser.parse_args()
 
     ws, meta = open_bench(args.db, args.cases, args.events, args.rebuild)
@@ -308,32 +320,42 @@ def main() -> None:
     if "c" in which:
         plan.append(("c", "replay: replay(load_stream) for every case", lambda: measure_replay(ws, ids)))
     if "d" in which:
-        plan.append(("d", "audit verify: flows.usecases.audit.verify_cases (chains + every rule)", lambda: measure_verify(ws, ids, all_ids)))
+        for jobs in [int(j) for j in args.jobs.split(",")]:
+            plan.append((f"d{jobs}" if jobs > 1 else "d", f"audit verify --jobs {jobs}: verify_cases(ws, jobs={jobs}) (chains + every rule)",
+                         lambda jobs=jobs: measure_verify(ws, ids, all_ids, jobs)))
 
     rows = []
     for key, label, fn in plan:
-        rates, seconds, loads, note, n = [], [], [], "", 0
+        rates, seconds, cpus, loads, note, n = [], [], [], [], "", 0
         for run in range(args.runs):
             gc.collect()
             before = loadavg()
+            c0 = cpu_seconds()
             t0 = time.perf_counter()
             n, note = fn()
             dt = time.perf_counter() - t0
+            cpu = cpu_seconds() - c0
             rates.append(n / dt if n else 0.0)
             seconds.append(dt)
+            cpus.append(cpu)
             loads.append(before.split()[0])
-            print(f"  ({key}) run {run + 1}: {n:,} events in {dt:.2f} s = {n / max(dt, 1e-9):,.0f} events/s (load {before})", flush=True)
+            print(f"  ({key}) run {run + 1}: {n:,} events in {dt:.2f} s = {n / max(dt, 1e-9):,.0f} events/s; "
+                  f"{cpu:.2f} CPU s (this process and its workers) (load {before})", flush=True)
         best = max(rates)
-        rows.append((key, label, n, min(seconds), statistics.median(rates), best, ", ".join(loads), note))
+        rows.append((key, label, n, min(seconds), min(cpus), statistics.median(rates), best, ", ".join(loads), note))
 
     print()
-    print("| | measured | events | best s | median events/s | best events/s | load avg (1 min) at each run | |")
-    print("|---|---|---|---|---|---|---|---|")
-    for key, label, n, s, med, best, loads, note in rows:
+    print("| | measured | events | best s | CPU s (with workers) | median events/s | best events/s | load avg (1 min) at each run | |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for key, label, n, s, cpu, med, best, loads, note in rows:
         target = ""
-        if key in ("b", "c"):
+        if key in ("b", "c") or key.startswith("d"):
             target = " ✓ ≥ 100k" if med >= TARGET else " ✗ < 100k"
-        print(f"| ({key}) | {label} | {n:,} | {s:.2f} | {med:,.0f}{target} | {best:,.0f} | {loads} | {note} |")
+        print(f"| ({key}) | {label} | {n:,} | {s:.2f} | {cpu:.2f} | {med:,.0f}{target} | {best:,.0f} | {loads} | {note} |")
+    single = next((r for r in rows if r[0] == "d"), None)
+    for r in rows:
+        if single is not None and r[0].startswith("d") and r[0] != "d":
+            print(f"scaling ({r[0]} over (d)): {r[5] / single[5]:.2f}× by median events/s (goal ≥ 1.8× from one core to two)")
     ws.engine.dispose()
 
 
