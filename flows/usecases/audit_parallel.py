@@ -19,6 +19,9 @@ stream's verdict, the comment rows filed under no case, and (with `--checkpoint`
   connection across fork(). Spawned workers start from a fresh interpreter, open their own connection and close it
   before they return. They are started only when there is work worth it (`PARALLEL_FROM` events) and are joined
   before `verify_cases` returns; if anything goes wrong the remaining ones are terminated, never left behind.
+  (multiprocessing's resource tracker, one per parent process, ends with the parent.) As with any 'spawn' program,
+  a script that calls `verify_cases(jobs=N)` needs the `if __name__ == "__main__":` guard: each worker imports the
+  caller's main module (the `juece` command, the bench scripts and pytest have it).
 - Errors: a worker's error (damage is `IntegrityFailure`, exit 4; an unreadable store the same) is raised in the
   parent as it would have been raised in the single process.
 """
