@@ -24,6 +24,7 @@ import argparse
 import csv
 import gc
 import hashlib
+import json
 import os
 import resource
 import random
@@ -334,6 +335,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument("--runs", type=int, default=3)
     parser.add_argument("--format", choices=("jsonl", "csv"), default="jsonl")
+    parser.add_argument("--json", action="store_true", help="end with one line: the figures as a JSON object (bench/run.py)")
     args = parser.parse_args()
 
     print(f"generating {args.n:,} comments (seed {args.seed}) …", flush=True)
@@ -402,6 +404,12 @@ def main() -> None:
           f"{med('audit_verify'):.2f} s")
     print(f"archive comment files, full / public: written {med('write_full'):.2f} / {med('write_public'):.2f} s, "
           f"verified against the history {med('verify_full'):.2f} / {med('verify_public'):.2f} s")
+    if args.json:
+        print(json.dumps({"end_to_end_rate": med("cli_rate"), "cpu_seconds": med("cli_cpu"), "wall_seconds": med("cli_wall"),
+                          "in_process_rate": med("end_to_end_rate"), "import_rate": med("import_rate"),
+                          "recall": med("recall"), "merged_individuals": med("into_campaign"),
+                          "individuals": last["individuals"], "rows": last["rows"],
+                          "load_before": load_before[0], "load_after": load_after[0]}))
 
 
 if __name__ == "__main__":
