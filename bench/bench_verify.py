@@ -297,6 +297,7 @@ def main() -> None:
     parser.add_argument("--sample", type=int, default=0, help="measure (c) and (d) on the first N cases only")
     parser.add_argument("--rebuild", action="store_true")
     parser.add_argument("--jobs", default="1,2", help="(d) once per value: audit verify with that many worker processes")
+    parser.add_argument("--json", action="store_true", help="end with one line: the figures as a JSON object (bench/run.py)")
     args = parser.parse_args()
 
     ws, meta = open_bench(args.db, args.cases, args.events, args.rebuild)
@@ -357,6 +358,8 @@ def main() -> None:
         if single is not None and r[0].startswith("d") and r[0] != "d":
             print(f"scaling ({r[0]} over (d)): {r[5] / single[5]:.2f}× by median events/s (goal ≥ 1.8× from one core to two)")
     ws.engine.dispose()
+    if args.json:  # median events/s by key ("b", "d", "d2", …), the CPU seconds of each, and the events measured
+        print(json.dumps({"events": total, **{r[0]: r[5] for r in rows}, "cpu": {r[0]: r[4] for r in rows}}))
 
 
 if __name__ == "__main__":
