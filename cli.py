@@ -14,12 +14,9 @@ import json
 import os
 import sys
 from collections.abc import MutableMapping
-from functools import partial, wraps
+from functools import cache, partial, wraps
 from pathlib import Path
 from typing import Any, Callable, List, Optional
-
-import typer
-from typer.core import TyperGroup
 
 from policies.errors import BadInput, DecisionError, StorageFailure
 
@@ -95,43 +92,162 @@ def _params_in_words(params: list[Any]) -> None:
             p.make_metavar = lambda ctx=None, word=word: word
 
 
-class _Group(TyperGroup):
+@cache
+def _group_class() -> Any:
     """typer's group with help in words (see _in_words), for the commands as they are looked up."""
+    from typer.core import TyperGroup
 
-    def __init__(self, **kw: Any) -> None:
-        super().__init__(**kw)
-        _in_words(self)
+    class _Group(TyperGroup):
+        def __init__(self, **kw: Any) -> None:
+            super().__init__(**kw)
+            _in_words(self)
 
-    def get_command(self, ctx: Any, cmd_name: str) -> Any:
-        cmd = super().get_command(ctx, cmd_name)
-        if cmd is not None and not isinstance(cmd, TyperGroup):
-            _in_words(cmd)
-        return cmd
+        def get_command(self, ctx: Any, cmd_name: str) -> Any:
+            cmd = super().get_command(ctx, cmd_name)
+            if cmd is not None and not isinstance(cmd, TyperGroup):
+                _in_words(cmd)
+            return cmd
+
+    return _Group
 
 
-app = typer.Typer(
-    cls=_Group,
+# --- typer, when it is needed -----------------------------------------------------------------------------------
+# The commands below are declared as typer reads them (`Option(...)`, `Argument(...)`, sub-apps), but typer itself
+# (≈ 20 ms of every start, with the click it vendors) is imported only when a command line is parsed by it. The two
+# commands people run most, `case show` and `record`, are parsed without it when their command line is plain
+# (_fast_call); anything else — help, a usage error, an option written another way — goes to typer.
+
+_GROUP = object()  # `cls=_GROUP`: our group class, made with typer
+
+
+class _Later:
+    """A call `typer.Option(...)` or `typer.Argument(...)` as written, made the first time typer needs it."""
+
+    __slots__ = ("kind", "args", "kwargs", "_made")
+
+    def __init__(self, kind: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> None:
+        self.kind, self.args, self.kwargs, self._made = kind, args, kwargs, None
+
+    @property
+    def default(self) -> Any:
+        return self.args[0] if self.args else self.kwargs.get("default", ...)
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(a for a in self.args[1:] if isinstance(a, str)) if self.kind == "Option" else ()
+
+    def made(self) -> Any:
+        if self._made is None:
+            import typer
+
+            self._made = getattr(typer, self.kind)(*self.args, **self.kwargs)
+        return self._made
+
+
+def Option(*args: Any, **kwargs: Any) -> Any:  # noqa: N802 — typer's name, so the declarations read as typer's
+    return _Later("Option", args, kwargs)
+
+
+def Argument(*args: Any, **kwargs: Any) -> Any:  # noqa: N802
+    return _Later("Argument", args, kwargs)
+
+
+def _made_defaults(fn: Callable[..., Any]) -> None:
+    """Give the function (under its decorators) typer's own parameter objects as defaults, as written."""
+    inner = fn
+    while hasattr(inner, "__wrapped__"):
+        inner = inner.__wrapped__
+    if inner.__defaults__ and not hasattr(inner, "_later"):
+        inner._later = inner.__defaults__  # type: ignore[attr-defined]  # as written, for _fast_parse
+        inner.__defaults__ = tuple(d.made() if isinstance(d, _Later) else d for d in inner.__defaults__)
+
+
+class _Typer:
+    """A `typer.Typer(...)` as written: its commands, callback and sub-apps are kept in order, and the typer app is
+    built from them the first time it is needed (`real`)."""
+
+    def __init__(self, **kwargs: Any) -> None:
+        self.kwargs = kwargs
+        self.commands: list[tuple[Optional[str], dict[str, Any], Callable[..., Any]]] = []
+        self.groups: list[tuple[_Typer, str]] = []
+        self.main: Optional[Callable[..., Any]] = None
+        self._real: Any = None
+
+    def command(self, name: Optional[str] = None, **kwargs: Any) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.commands.append((name, kwargs, fn))
+            return fn
+
+        return register
+
+    def callback(self) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+        def register(fn: Callable[..., Any]) -> Callable[..., Any]:
+            self.main = fn
+            return fn
+
+        return register
+
+    def add_typer(self, sub: _Typer, name: str) -> None:
+        self.groups.append((sub, name))
+
+    def find(self, name: str) -> Optional[Callable[..., Any]]:
+        """The command registered under `name` (as typer names it), or None."""
+        for given, _, fn in self.commands:
+            if (given or fn.__name__.replace("_", "-")) == name:
+                return fn
+        return None
+
+    def sub(self, name: str) -> Optional[_Typer]:
+        return next((sub for sub, given in self.groups if given == name), None)
+
+    def real(self) -> Any:
+        if self._real is None:
+            import typer
+
+            kwargs = {k: (_group_class() if v is _GROUP else v) for k, v in self.kwargs.items()}
+            app = typer.Typer(**kwargs)
+            if self.main is not None:
+                _made_defaults(self.main)
+                app.callback()(self.main)
+            for name, options, fn in self.commands:
+                _made_defaults(fn)
+                app.command(name, **options)(fn)
+            for sub, name in self.groups:
+                app.add_typer(sub.real(), name=name)
+            self._real = app
+        return self._real
+
+
+def __getattr__(name: str) -> Any:
+    """`cli.app`: the typer app (tests walk it with `typer.main.get_command`)."""
+    if name == "app":
+        return _app.real()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+_app = _Typer(
+    cls=_GROUP,
     help="juece (决策): major administrative decisions (重大行政决策) run through the procedure of 国务院令第713号.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-case_app = typer.Typer(help="Launch, list and show decision cases.", no_args_is_help=True, cls=_Group)
-audit_app = typer.Typer(help="Replay and verify histories (read-only).", no_args_is_help=True, cls=_Group)
-calendar_app = typer.Typer(help="The official working-day calendar (国务院办公厅节假日安排通知).", no_args_is_help=True, cls=_Group)
-clock_app = typer.Typer(help="The simulated clock of a demo or training workspace.", no_args_is_help=True, cls=_Group)
-flow_app = typer.Typer(help="Run Prefect flows over cases.", no_args_is_help=True, cls=_Group)
-server_app = typer.Typer(help="The local Prefect server juece starts for flows.", no_args_is_help=True, cls=_Group)
-app.add_typer(case_app, name="case")
-app.add_typer(audit_app, name="audit")
-app.add_typer(calendar_app, name="calendar")
-app.add_typer(clock_app, name="clock")
-app.add_typer(flow_app, name="flow")
-app.add_typer(server_app, name="server")
+case_app = _Typer(help="Launch, list and show decision cases.", no_args_is_help=True, cls=_GROUP)
+audit_app = _Typer(help="Replay and verify histories (read-only).", no_args_is_help=True, cls=_GROUP)
+calendar_app = _Typer(help="The official working-day calendar (国务院办公厅节假日安排通知).", no_args_is_help=True, cls=_GROUP)
+clock_app = _Typer(help="The simulated clock of a demo or training workspace.", no_args_is_help=True, cls=_GROUP)
+flow_app = _Typer(help="Run Prefect flows over cases.", no_args_is_help=True, cls=_GROUP)
+server_app = _Typer(help="The local Prefect server juece starts for flows.", no_args_is_help=True, cls=_GROUP)
+_app.add_typer(case_app, name="case")
+_app.add_typer(audit_app, name="audit")
+_app.add_typer(calendar_app, name="calendar")
+_app.add_typer(clock_app, name="clock")
+_app.add_typer(flow_app, name="flow")
+_app.add_typer(server_app, name="server")
 
-JsonOpt = typer.Option(False, "--json", help="Print exactly one JSON object on stdout.")
-CaseArg = typer.Argument(..., metavar="CASE", help="The case id, e.g. JC-2025-0001 (see `juece case list`).")
-EventArg = typer.Argument(..., metavar="EVENT", help="The event's name, e.g. consultation-opened (the list is above).")
+JsonOpt = Option(False, "--json", help="Print exactly one JSON object on stdout.")
+CaseArg = Argument(..., metavar="CASE", help="The case id, e.g. JC-2025-0001 (see `juece case list`).")
+EventArg = Argument(..., metavar="EVENT", help="The event's name, e.g. consultation-opened (the list is above).")
 AS_OF = ("DATETIME: YYYY-MM-DD means the end of that day, YYYY-MM-DDTHH:MM that minute; Asia/Shanghai time unless "
          "an offset such as +08:00 or Z is given.")
 DATE = "YYYY-MM-DD (Asia/Shanghai)"
@@ -145,14 +261,14 @@ class _Globals:
 G = _Globals()
 
 
-@app.callback()
+@_app.callback()
 def _main(
-    home: Optional[str] = typer.Option(None, "--home", metavar="DIR",
+    home: Optional[str] = Option(None, "--home", metavar="DIR",
                                        help="The workspace folder (or JUECE_HOME; default ./.juece)."),
-    actor: Optional[str] = typer.Option(
+    actor: Optional[str] = Option(
         None, "--as", metavar="ROLE:NAME", help="Who is acting, e.g. clerk:李明 (or JUECE_ACTOR); roles: legal-office, "
         "clerk, reviewer, secretary, head, auditor, archivist, admin."),
-    verbose: bool = typer.Option(False, "--verbose", help="Log what is done (INFO, key=value lines) to stderr."),
+    verbose: bool = Option(False, "--verbose", help="Log what is done (INFO, key=value lines) to stderr."),
 ) -> None:
     from flows.adapters.logs import configure
 
@@ -254,19 +370,25 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
 
     @wraps(fn)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
-        as_json = bool(kwargs.get("as_json"))
-        try:
-            code = fn(*args, **kwargs)
-        except DecisionError as exc:
-            if as_json:
-                sys.stdout.write(json.dumps(exc.to_json(), ensure_ascii=False, default=str) + "\n")
-            else:
-                _print_error(exc)
-            raise typer.Exit(exc.exit_code)
+        code = _outcome(fn, args, kwargs)
         if code:
+            import typer
+
             raise typer.Exit(code)
 
     return wrapper
+
+
+def _outcome(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
+    """Run a command's function: its exit code, a DecisionError printed (or its JSON error object) as its code."""
+    try:
+        return fn(*args, **kwargs) or 0
+    except DecisionError as exc:
+        if kwargs.get("as_json"):
+            sys.stdout.write(json.dumps(exc.to_json(), ensure_ascii=False, default=str) + "\n")
+        else:
+            _print_error(exc)
+        return exc.exit_code
 
 
 def _print_error(exc: DecisionError) -> None:
@@ -362,10 +484,10 @@ def _as_of(text: Optional[str], field: str = "--as-of"):  # type: ignore[no-unty
 # --- workspace, clock, calendar ---------------------------------------------------------------------------------
 
 
-@app.command()
+@_app.command()
 @command
 def init(
-    simulated_clock: Optional[str] = typer.Option(
+    simulated_clock: Optional[str] = Option(
         None, "--simulated-clock", metavar="DATETIME", help="Start a simulated clock (training, demos) at DATETIME, "
         "e.g. 2025-08-25T09:00 (Asia/Shanghai unless it carries an offset)."),
     as_json: bool = JsonOpt,
@@ -389,7 +511,7 @@ def init(
 @clock_app.command("set")
 @command
 def clock_set(
-    moment: str = typer.Argument(..., metavar="DATETIME", help="e.g. 2025-09-01T09:00 (Asia/Shanghai unless it "
+    moment: str = Argument(..., metavar="DATETIME", help="e.g. 2025-09-01T09:00 (Asia/Shanghai unless it "
                                  "carries an offset); only forward."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -421,7 +543,7 @@ def calendar_list(as_json: bool = JsonOpt) -> None:
 
 @calendar_app.command("days")
 @command
-def calendar_days(year: int = typer.Argument(..., metavar="YEAR", min=1, max=9999, help="e.g. 2025"),
+def calendar_days(year: int = Argument(..., metavar="YEAR", min=1, max=9999, help="e.g. 2025"),
                   as_json: bool = JsonOpt) -> None:
     """The rest days and make-up working days of one year."""
     from flows.usecases.calendars import calendar_for
@@ -443,7 +565,7 @@ def calendar_days(year: int = typer.Argument(..., metavar="YEAR", min=1, max=999
 @calendar_app.command("load")
 @command
 def calendar_load(
-    file: Path = typer.Argument(..., metavar="FILE", help="The State Council's holiday notice for a year, as "
+    file: Path = Argument(..., metavar="FILE", help="The State Council's holiday notice for a year, as "
                                 "JSON (the shipped years are in policies/data/calendar/)."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -461,28 +583,28 @@ def calendar_load(
 @case_app.command("launch")
 @command
 def case_launch(
-    title: str = typer.Option(..., "--title", help="The decision item's title, e.g. 三亚市公共停车场建设规划."),
-    category: str = typer.Option(..., "--category", metavar="CATEGORY", help="One of {categories} (条例 art. 3)."),
-    organ: str = typer.Option(..., "--organ", help="The decision organ (决策机关), e.g. 三亚市人民政府."),
-    lead_unit: Optional[str] = typer.Option(None, "--lead-unit", help="The lead undertaking unit (牵头承办单位; INI-03)."),
-    catalog: Optional[str] = typer.Option(None, "--catalog", metavar="ITEM",
+    title: str = Option(..., "--title", help="The decision item's title, e.g. 三亚市公共停车场建设规划."),
+    category: str = Option(..., "--category", metavar="CATEGORY", help="One of {categories} (条例 art. 3)."),
+    organ: str = Option(..., "--organ", help="The decision organ (决策机关), e.g. 三亚市人民政府."),
+    lead_unit: Optional[str] = Option(None, "--lead-unit", help="The lead undertaking unit (牵头承办单位; INI-03)."),
+    catalog: Optional[str] = Option(None, "--catalog", metavar="ITEM",
                                           help="The decision-catalog item it carries out (决策事项目录), e.g. 2025-03."),
-    flag: List[str] = typer.Option([], "--flag", metavar="FLAG",
+    flag: List[str] = Option([], "--flag", metavar="FLAG",
                                    help="What applies to the matter (repeatable), one of: {flags}."),
-    co_unit: List[str] = typer.Option([], "--co-unit", metavar="UNIT", help="Another undertaking unit (repeatable)."),
-    policy: str = typer.Option("cn-2019", "--policy", metavar="PACK", help="The policy pack the case is judged by for "
+    co_unit: List[str] = Option([], "--co-unit", metavar="UNIT", help="Another undertaking unit (repeatable)."),
+    policy: str = Option("cn-2019", "--policy", metavar="PACK", help="The policy pack the case is judged by for "
                                "life: cn-2019 (the national regulation) or sanya-2022 (the Sanya plan's additions)."),
-    decided_on: Optional[str] = typer.Option(
+    decided_on: Optional[str] = Option(
         None, "--decided-on", metavar="DATE", help=f"{DATE}: the day the decision organ decided to launch the procedure "
         "(INI-02; default today)."),
-    proposal: Optional[str] = typer.Option(
+    proposal: Optional[str] = Option(
         None, "--proposal", metavar="FILE", help="The proposal it answers, JSON (INI-01: proposer_type, proposer, and "
         "for a department or lower government problem, reasons_basis, preliminary_plan, necessity, feasibility)."),
-    acknowledge: List[str] = typer.Option([], "--acknowledge", metavar="RULE",
+    acknowledge: List[str] = Option([], "--acknowledge", metavar="RULE",
                                           help="A warning's rule id to acknowledge, e.g. ORD-02 (repeatable)."),
-    reason: List[str] = typer.Option([], "--reason", metavar="TEXT",
+    reason: List[str] = Option([], "--reason", metavar="TEXT",
                                      help="Why, for each --acknowledge, in the same order (recorded)."),
-    idempotency_key: Optional[str] = typer.Option(None, "--idempotency-key", metavar="KEY", help="A retry with the "
+    idempotency_key: Optional[str] = Option(None, "--idempotency-key", metavar="KEY", help="A retry with the "
                                                   "same key returns the first case; without one every launch is a new "
                                                   "case."),
     as_json: bool = JsonOpt,
@@ -507,10 +629,10 @@ def case_launch(
 @command
 def case_adjust(
     case_id: str = CaseArg,
-    kind: str = typer.Option(..., "--kind", metavar="KIND",
+    kind: str = Option(..., "--kind", metavar="KIND",
                              help="stop, amend or repeal (a suspension is `record … adjustment-decided` by the head)."),
-    ground: str = typer.Option(..., "--ground", help="The art. 35 ground or evaluation it rests on."),
-    decided_on: str = typer.Option(..., "--decided-on", metavar="DATE", help=f"{DATE}: when it was decided."),
+    ground: str = Option(..., "--ground", help="The art. 35 ground or evaluation it rests on."),
+    decided_on: str = Option(..., "--decided-on", metavar="DATE", help=f"{DATE}: when it was decided."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Open a child case to stop, amend or repeal a decision (条例 art. 37: the statutory procedure again)."""
@@ -526,7 +648,7 @@ def case_adjust(
 @case_app.command("list")
 @command
 def case_list(
-    status: Optional[str] = typer.Option(None, "--status", metavar="STATUS",
+    status: Optional[str] = Option(None, "--status", metavar="STATUS",
                                          help="Only cases that are open, decided, published or ended."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -548,7 +670,7 @@ def case_list(
 @command
 def case_show(
     case_id: str = CaseArg,
-    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATETIME", help="The case as it stood at " + AS_OF),
+    as_of: Optional[str] = Option(None, "--as-of", metavar="DATETIME", help="The case as it stood at " + AS_OF),
     as_json: bool = JsonOpt,
 ) -> None:
     """A case's stages, next step, deadlines and warnings."""
@@ -597,21 +719,21 @@ def _count(n: int, noun: str) -> str:
 # --- recording --------------------------------------------------------------------------------------------------
 
 
-@app.command()
+@_app.command()
 @command
 def record(
     case_id: str = CaseArg,
     event: str = EventArg,
-    file: str = typer.Option(..., "--file", "-f", metavar="FILE", help="The path of the payload, a JSON file (`juece "
+    file: str = Option(..., "--file", "-f", metavar="FILE", help="The path of the payload, a JSON file (`juece "
                              "example EVENT` prints one), or - to read it from stdin; at most 1 MiB (LIM-01)."),
-    acknowledge: List[str] = typer.Option([], "--acknowledge", metavar="RULE",
+    acknowledge: List[str] = Option([], "--acknowledge", metavar="RULE",
                                           help="A warning's rule id to acknowledge, e.g. PP-05 (repeatable)."),
-    reason: List[str] = typer.Option([], "--reason", metavar="TEXT",
+    reason: List[str] = Option([], "--reason", metavar="TEXT",
                                      help="Why, for each --acknowledge, in the same order (recorded)."),
-    idempotency_key: Optional[str] = typer.Option(
+    idempotency_key: Optional[str] = Option(
         None, "--idempotency-key", metavar="KEY", help="A key for safe retries: a retry with the same key and payload "
         "returns the first record (default: one derived from the case, the event and the payload)."),
-    if_seq: Optional[int] = typer.Option(None, "--if-seq", metavar="N", min=0, max=2**31 - 1,
+    if_seq: Optional[int] = Option(None, "--if-seq", metavar="N", min=0, max=2**31 - 1,
                                          help="Record only if the case still has exactly N events (else exit 6)."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -638,14 +760,14 @@ def record(
     emit(as_json, result.to_json(), human)
 
 
-@app.command()
+@_app.command()
 @command
 def attach(
     case_id: str = CaseArg,
-    file: Path = typer.Argument(..., metavar="FILE", help="The document's path."),
-    name: Optional[str] = typer.Option(None, "--name", help="The name shown (default: the file's own name)."),
-    title: str = typer.Option("", "--title", help="What the document is, e.g. 社会稳定风险评估报告."),
-    non_disclosure: Optional[str] = typer.Option(None, "--non-disclosure", metavar="BASIS",
+    file: Path = Argument(..., metavar="FILE", help="The document's path."),
+    name: Optional[str] = Option(None, "--name", help="The name shown (default: the file's own name)."),
+    title: str = Option("", "--title", help="What the document is, e.g. 社会稳定风险评估报告."),
+    non_disclosure: Optional[str] = Option(None, "--non-disclosure", metavar="BASIS",
                                                  help="Mark it 依法不予公开, with its legal basis."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -659,7 +781,7 @@ def attach(
         again=" (already attached)" if r.repeated else ""))
 
 
-@app.command()
+@_app.command()
 @command
 def schema(event: str = EventArg, as_json: bool = JsonOpt) -> None:
     """The JSON Schema of an event's payload.
@@ -672,7 +794,7 @@ def schema(event: str = EventArg, as_json: bool = JsonOpt) -> None:
     sys.stdout.write(json.dumps(EVENT_TYPES[event].model_json_schema(by_alias=True), ensure_ascii=False, indent=None if as_json else 2) + "\n")
 
 
-@app.command()
+@_app.command()
 @command
 def example(event: str = EventArg, as_json: bool = JsonOpt) -> None:
     """A valid example payload, bare, to pipe into `juece record CASE EVENT --file -`.
@@ -692,7 +814,7 @@ def example(event: str = EventArg, as_json: bool = JsonOpt) -> None:
 @command
 def audit_replay(
     case_id: str = CaseArg,
-    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATETIME",
+    as_of: Optional[str] = Option(None, "--as-of", metavar="DATETIME",
                                         help="Replay the history up to " + AS_OF),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -734,12 +856,12 @@ def _read_text(path: Path, field: str) -> str:
 @audit_app.command("verify")
 @command
 def audit_verify(
-    case_ids: List[str] = typer.Argument(None, metavar="CASE...", help="The cases to verify (default: every case)."),
-    checkpoint: Optional[Path] = typer.Option(None, "--checkpoint", metavar="FILE",
+    case_ids: List[str] = Argument(None, metavar="CASE...", help="The cases to verify (default: every case)."),
+    checkpoint: Optional[Path] = Option(None, "--checkpoint", metavar="FILE",
                                               help="A checkpoint file kept outside the database (`audit checkpoint`)."),
-    public_key: Optional[Path] = typer.Option(None, "--public-key", metavar="FILE",
+    public_key: Optional[Path] = Option(None, "--public-key", metavar="FILE",
                                               help="The PEM key to check it with (default: this installation's)."),
-    jobs: Optional[int] = typer.Option(None, "--jobs", min=1, max=256, metavar="N",
+    jobs: Optional[int] = Option(None, "--jobs", min=1, max=256, metavar="N",
                                        help="Worker processes (default: the usable cores; 1 = this process only). "
                                        "The report is the same; small workspaces are verified in this process."),
     as_json: bool = JsonOpt,
@@ -792,7 +914,7 @@ def print_verify(report: Any) -> None:
 @audit_app.command("checkpoint")
 @command
 def audit_checkpoint(
-    out: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="Write the checkpoint to this new file "
+    out: Optional[Path] = Option(None, "--out", metavar="FILE", help="Write the checkpoint to this new file "
                                        "(keep a copy elsewhere); an existing file is never overwritten."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -825,9 +947,9 @@ def audit_key(as_json: bool = JsonOpt) -> None:
 @command
 def audit_prove(
     case_id: str = CaseArg,
-    seq: int = typer.Argument(..., metavar="SEQ", min=1, max=2**31 - 1, help="The event's number in the case (# in `audit replay`)."),
-    out: Optional[Path] = typer.Option(None, "--out", metavar="FILE", help="Write the proof to this file."),
-    as_json: bool = typer.Option(False, "--json", help="Print exactly one JSON object on stdout: the proof, or with "
+    seq: int = Argument(..., metavar="SEQ", min=1, max=2**31 - 1, help="The event's number in the case (# in `audit replay`)."),
+    out: Optional[Path] = Option(None, "--out", metavar="FILE", help="Write the proof to this file."),
+    as_json: bool = Option(False, "--json", help="Print exactly one JSON object on stdout: the proof, or with "
                                  "--out where it was written."),
 ) -> None:
     """An inclusion proof of one event in a signed checkpoint, verifiable offline (`juece audit check-proof`)."""
@@ -846,8 +968,8 @@ def audit_prove(
 @audit_app.command("check-proof")
 @command
 def audit_check_proof(
-    file: Path = typer.Argument(..., metavar="FILE", help="The proof, as `audit prove` wrote it."),
-    public_key: Optional[Path] = typer.Option(None, "--public-key", metavar="FILE",
+    file: Path = Argument(..., metavar="FILE", help="The proof, as `audit prove` wrote it."),
+    public_key: Optional[Path] = Option(None, "--public-key", metavar="FILE",
                                               help="The installation's public key (PEM), from a copy you trust."),
     as_json: bool = JsonOpt,
 ) -> int:
@@ -861,19 +983,19 @@ def audit_check_proof(
     return 0 if ok else 4
 
 
-archive_app = typer.Typer(help="Archive dossiers as BagIt bags, and verify them with nothing but the bag.", no_args_is_help=True, cls=_Group)
-app.add_typer(archive_app, name="archive")
+archive_app = _Typer(help="Archive dossiers as BagIt bags, and verify them with nothing but the bag.", no_args_is_help=True, cls=_GROUP)
+_app.add_typer(archive_app, name="archive")
 
 
 @archive_app.command("export")
 @command
 def archive_export(
     case_id: str = CaseArg,
-    out: Path = typer.Option(..., "--out", metavar="DIR", help="A new folder for the bag."),
-    public: bool = typer.Option(False, "--public", help="A disclosure export: leaves out 依法不予公开 material and the names of private persons who commented, and says where."),
-    fonds: str = typer.Option("Z001", "--fonds", metavar="CODE", help="全宗号 (fonds number) for the 档号."),
-    org: str = typer.Option("FZ", "--org-code", metavar="CODE", help="机构（问题）代码 for the 档号."),
-    classification: str = typer.Option("公开", "--classification", metavar="LEVEL", help="密级 written in bag-info."),
+    out: Path = Option(..., "--out", metavar="DIR", help="A new folder for the bag."),
+    public: bool = Option(False, "--public", help="A disclosure export: leaves out 依法不予公开 material and the names of private persons who commented, and says where."),
+    fonds: str = Option("Z001", "--fonds", metavar="CODE", help="全宗号 (fonds number) for the 档号."),
+    org: str = Option("FZ", "--org-code", metavar="CODE", help="机构（问题）代码 for the 档号."),
+    classification: str = Option("公开", "--classification", metavar="LEVEL", help="密级 written in bag-info."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Export a published (or ended) case as a BagIt bag with its history, proofs, documents and dossier page."""
@@ -912,8 +1034,8 @@ def _new_folder(out: Path) -> None:
 @archive_app.command("verify")
 @command
 def archive_verify(
-    path: Path = typer.Argument(..., metavar="DIR", help="The bag's folder."),
-    public_key: Optional[Path] = typer.Option(None, "--public-key", metavar="FILE",
+    path: Path = Argument(..., metavar="DIR", help="The bag's folder."),
+    public_key: Optional[Path] = Option(None, "--public-key", metavar="FILE",
                                               help="The installation's public key (PEM), from a copy you trust."),
     as_json: bool = JsonOpt,
 ) -> int:
@@ -935,16 +1057,16 @@ def archive_verify(
     return 0 if v.ok else 4
 
 
-publication_app = typer.Typer(help="Check published copies of decisions against their record.", no_args_is_help=True, cls=_Group)
-app.add_typer(publication_app, name="publication")
+publication_app = _Typer(help="Check published copies of decisions against their record.", no_args_is_help=True, cls=_GROUP)
+_app.add_typer(publication_app, name="publication")
 
 
 @publication_app.command("verify")
 @command
 def publication_verify(
     case_id: str = CaseArg,
-    url: Optional[str] = typer.Option(None, "--url", metavar="URL", help="A web copy of the decision text."),
-    file: Optional[Path] = typer.Option(None, "--file", metavar="FILE", help="A local copy of the decision text."),
+    url: Optional[str] = Option(None, "--url", metavar="URL", help="A web copy of the decision text."),
+    file: Optional[Path] = Option(None, "--file", metavar="FILE", help="A local copy of the decision text."),
     as_json: bool = JsonOpt,
 ) -> int:
     """Does a copy match the sha256 recorded with `decision-published`? Exit 4 when it differs."""
@@ -968,15 +1090,15 @@ def publication_verify(
     return 0 if v.matches else 4
 
 
-experts_app = typer.Typer(help="The expert pool (决策咨询论证专家库) and recorded panel draws.", no_args_is_help=True, cls=_Group)
-app.add_typer(experts_app, name="experts")
+experts_app = _Typer(help="The expert pool (决策咨询论证专家库) and recorded panel draws.", no_args_is_help=True, cls=_GROUP)
+_app.add_typer(experts_app, name="experts")
 
 
 @experts_app.command("import")
 @command
 def experts_import(
-    file: Path = typer.Argument(..., metavar="FILE", help="The list: JSON, or CSV with a header row."),
-    bank: str = typer.Option(..., "--bank", help="Which bank the list comes from, e.g. 海南省决策咨询论证专家库."),
+    file: Path = Argument(..., metavar="FILE", help="The list: JSON, or CSV with a header row."),
+    bank: str = Option(..., "--bank", help="Which bank the list comes from, e.g. 海南省决策咨询论证专家库."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Load the pool (JSON list, or CSV: name, affiliation, specialty, stance, interests separated by ;)."""
@@ -1008,9 +1130,9 @@ def experts_list(as_json: bool = JsonOpt) -> None:
 @command
 def experts_draw(
     case_id: str = CaseArg,
-    count: int = typer.Option(3, "--count", metavar="N", min=1, max=1000, help="How many experts to draw."),
-    seed: Optional[str] = typer.Option(None, "--seed", help="Repeat a draw with its recorded seed."),
-    specialty: str = typer.Option("", "--specialty", help="Draw only experts of this specialty, e.g. 交通规划."),
+    count: int = Option(3, "--count", metavar="N", min=1, max=1000, help="How many experts to draw."),
+    seed: Optional[str] = Option(None, "--seed", help="Repeat a draw with its recorded seed."),
+    specialty: str = Option("", "--specialty", help="Draw only experts of this specialty, e.g. 交通规划."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Draw a panel at random (interested experts excluded, differing views preferred) and record the draw."""
@@ -1029,15 +1151,15 @@ def experts_draw(
     emit(as_json, {"case_id": case_id, "seq": rec.seq, "drawn": [e.model_dump() for e in panel], "excluded": excluded}, human)
 
 
-comments_app = typer.Typer(help="Public comments (公众意见): import, counts and clusters, dispositions.", no_args_is_help=True, cls=_Group)
-app.add_typer(comments_app, name="comments")
+comments_app = _Typer(help="Public comments (公众意见): import, counts and clusters, dispositions.", no_args_is_help=True, cls=_GROUP)
+_app.add_typer(comments_app, name="comments")
 
 
 @comments_app.command("import")
 @command
 def comments_import(
     case_id: str = CaseArg,
-    file: Path = typer.Argument(..., metavar="FILE", help="JSON Lines (.jsonl) or CSV with a header row."),
+    file: Path = Argument(..., metavar="FILE", help="JSON Lines (.jsonl) or CSV with a header row."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Import JSON Lines or CSV (submitted_at, channel, author, text): validated, all or nothing, idempotent."""
@@ -1055,8 +1177,8 @@ def comments_import(
 @command
 def comments_show(
     case_id: str = CaseArg,
-    top: int = typer.Option(10, "--top", metavar="N", min=0, max=10_000, help="How many of the largest clusters to show."),
-    report: bool = typer.Option(False, "--report", help="Also print the handling-report draft (PP-07)."),
+    top: int = Option(10, "--top", metavar="N", min=0, max=10_000, help="How many of the largest clusters to show."),
+    report: bool = Option(False, "--report", help="Also print the handling-report draft (PP-07)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Received, distinct and clustered counts, the biggest clusters, and dispositions."""
@@ -1084,9 +1206,9 @@ def comments_show(
 @command
 def comments_dispose(
     case_id: str = CaseArg,
-    target: str = typer.Argument(..., metavar="TARGET", help="comment:ID or cluster:N (from `comments show`)."),
-    disposition: str = typer.Argument(..., metavar="DISPOSITION", help="adopted, partly-adopted or not-adopted."),
-    reason: str = typer.Option("", "--reason", help="Why (feeds the handling report; needed for not-adopted and partly-adopted, 条例 art. 18)."),
+    target: str = Argument(..., metavar="TARGET", help="comment:ID or cluster:N (from `comments show`)."),
+    disposition: str = Argument(..., metavar="DISPOSITION", help="adopted, partly-adopted or not-adopted."),
+    reason: str = Option("", "--reason", help="Why (feeds the handling report; needed for not-adopted and partly-adopted, 条例 art. 18)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Record how a comment or a cluster was handled (a `comment-disposed` record); it feeds the handling report."""
@@ -1097,16 +1219,16 @@ def comments_dispose(
                                            disposition=disposition))
 
 
-catalog_app = typer.Typer(help="The decision catalog (重大行政决策事项目录): publish versions, list them, year-end report.",
-                          no_args_is_help=True, cls=_Group)
-app.add_typer(catalog_app, name="catalog")
+catalog_app = _Typer(help="The decision catalog (重大行政决策事项目录): publish versions, list them, year-end report.",
+                          no_args_is_help=True, cls=_GROUP)
+_app.add_typer(catalog_app, name="catalog")
 
 
 @catalog_app.command("publish")
 @command
 def catalog_publish(
-    file: str = typer.Argument(..., metavar="FILE", help="JSON: organ, year, version, items, party_consent, published_on, url."),
-    policy: str = typer.Option("cn-2019", "--policy", help="The policy pack the catalog is published under."),
+    file: str = Argument(..., metavar="FILE", help="JSON: organ, year, version, items, party_consent, published_on, url."),
+    policy: str = Option("cn-2019", "--policy", help="The policy pack the catalog is published under."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Publish a version of an organ's catalog for a year (legal office), with the Party committee's consent (SCP-05)."""
@@ -1141,8 +1263,8 @@ def catalog_schema(as_json: bool = JsonOpt) -> None:
 @catalog_app.command("list")
 @command
 def catalog_list(
-    organ: Optional[str] = typer.Option(None, "--organ", help="Only this organ's catalogs."),
-    year: Optional[int] = typer.Option(None, "--year", metavar="YEAR", min=1, max=9999, help="Only this year's catalogs."),
+    organ: Optional[str] = Option(None, "--organ", help="Only this organ's catalogs."),
+    year: Optional[int] = Option(None, "--year", metavar="YEAR", min=1, max=9999, help="Only this year's catalogs."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Every published catalog version, and the items of the versions in force."""
@@ -1178,9 +1300,9 @@ def catalog_list(
 @catalog_app.command("report")
 @command
 def catalog_report(
-    year: Optional[int] = typer.Option(None, "--year", metavar="YEAR", min=1, max=9999,
+    year: Optional[int] = Option(None, "--year", metavar="YEAR", min=1, max=9999,
                                        help="The catalog year (default: this year)."),
-    organ: Optional[str] = typer.Option(None, "--organ", help="Only this organ's catalog."),
+    organ: Optional[str] = Option(None, "--organ", help="Only this organ's catalog."),
     as_json: bool = JsonOpt,
 ) -> int:
     """The year-end report (SCP-06): every catalog item and whether its dossier is archived; exit 5 when any is not."""
@@ -1226,7 +1348,7 @@ def flow_run(case_id: str = CaseArg, as_json: bool = JsonOpt) -> None:
 @command
 def flow_publish(
     case_id: str = CaseArg,
-    portal: str = typer.Option(..., "--portal", metavar="URL", help="The publication portal's endpoint (POST)."),
+    portal: str = Option(..., "--portal", metavar="URL", help="The publication portal's endpoint (POST)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Post a published decision's text to a portal (retrying only transient failures) and record where it is."""
@@ -1254,7 +1376,7 @@ def flow_audit(as_json: bool = JsonOpt) -> None:
 @flow_app.command("sweep")
 @command
 def flow_sweep(
-    webhook: Optional[str] = typer.Option(None, "--webhook", metavar="URL", envvar="JUECE_WEBHOOK_URL",
+    webhook: Optional[str] = Option(None, "--webhook", metavar="URL", envvar="JUECE_WEBHOOK_URL",
                                           help="Where to POST reminders (or JUECE_WEBHOOK_URL)."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -1267,11 +1389,11 @@ def flow_sweep(
         state=outcome.state_name, url=outcome.ui_url))
 
 
-@app.command("due")
+@_app.command("due")
 @command
 def due(
-    as_of: Optional[str] = typer.Option(None, "--as-of", metavar="DATETIME", help="What was due at " + AS_OF),
-    webhook: Optional[str] = typer.Option(None, "--webhook", metavar="URL", envvar="JUECE_WEBHOOK_URL",
+    as_of: Optional[str] = Option(None, "--as-of", metavar="DATETIME", help="What was due at " + AS_OF),
+    webhook: Optional[str] = Option(None, "--webhook", metavar="URL", envvar="JUECE_WEBHOOK_URL",
                                           help="Also POST the reminders here (or JUECE_WEBHOOK_URL)."),
     as_json: bool = JsonOpt,
 ) -> None:
@@ -1311,7 +1433,7 @@ def _server_json(st: Any) -> dict[str, Any]:
 @server_app.command("start")
 @command
 def server_start(
-    database_url: Optional[str] = typer.Option(
+    database_url: Optional[str] = Option(
         None, "--database-url", metavar="URL",
         help="Keep Prefect's data in this database, e.g. postgresql+asyncpg://prefect@db/prefect (PostgreSQL ≥ 14.9 "
         "with pg_trgm); default: PREFECT_API_DATABASE_CONNECTION_URL, else SQLite in the workspace.",
@@ -1330,30 +1452,30 @@ def server_start(
                                                 on=on))
 
 
-@app.command()
+@_app.command()
 @command
 def worker(
-    api_url: Optional[str] = typer.Option(
+    api_url: Optional[str] = Option(
         None, "--api-url", metavar="URL",
         help="The Prefect server's API, http://HOST:4200/api (or PREFECT_API_URL; default: this workspace's server).",
     ),
-    limit: Optional[int] = typer.Option(None, "--limit", metavar="N", min=1, help="At most this many flow runs at once here."),
-    pool: str = typer.Option("juece", "--pool", metavar="POOL", help="The process work pool to serve."),
-    name: Optional[str] = typer.Option(None, "--name", help="This worker's name in the Prefect UI (one per process)."),
-    poll_seconds: float = typer.Option(2.0, "--poll-seconds", metavar="SECONDS", min=0.5,
+    limit: Optional[int] = Option(None, "--limit", metavar="N", min=1, help="At most this many flow runs at once here."),
+    pool: str = Option("juece", "--pool", metavar="POOL", help="The process work pool to serve."),
+    name: Optional[str] = Option(None, "--name", help="This worker's name in the Prefect UI (one per process)."),
+    poll_seconds: float = Option(2.0, "--poll-seconds", metavar="SECONDS", min=0.5,
                                        help="How often to ask the server for runs."),
-    deploy: bool = typer.Option(
+    deploy: bool = Option(
         True, "--deploy/--no-deploy", help="Create the work pool if missing and create or update juece's deployments."
     ),
-    sweep_cron: Optional[str] = typer.Option(
+    sweep_cron: Optional[str] = Option(
         None, "--sweep-cron", metavar="CRON", help='Schedule the deadline sweep, e.g. "0 8 * * 1-5" (Asia/Shanghai).'
     ),
-    sweep_webhook: Optional[str] = typer.Option(
+    sweep_webhook: Optional[str] = Option(
         None, "--sweep-webhook", metavar="URL", help="Where the scheduled sweep posts its reminders."
     ),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout when the worker starts "
+    as_json: bool = Option(False, "--json", help="Print one JSON object on stdout when the worker starts "
                                  "serving (where, which pool, what was deployed); errors as the error object."),
-    mirror: bool = typer.Option(
+    mirror: bool = Option(
         True, "--mirror/--no-mirror",
         help="Drain the outbox into Prefect (events, a decision-case run per changed case); one worker is enough.",
     ),
@@ -1377,11 +1499,11 @@ def worker(
 @command
 def flow_trigger(
     case_id: str = CaseArg,
-    worker_home: str = typer.Option(
+    worker_home: str = Option(
         "", "--worker-home", metavar="PATH", help="The workspace as the workers see it (default: each worker's own)."
     ),
-    api_url: Optional[str] = typer.Option(None, "--api-url", metavar="URL", help="The Prefect server's API."),
-    timeout: float = typer.Option(120.0, "--timeout", metavar="SECONDS", help="How long to wait for a worker to finish the run."),
+    api_url: Optional[str] = Option(None, "--api-url", metavar="URL", help="The Prefect server's API."),
+    timeout: float = Option(120.0, "--timeout", metavar="SECONDS", help="How long to wait for a worker to finish the run."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Run the case's flow on a `juece worker` (the scaled setup) and wait for it."""
@@ -1424,16 +1546,16 @@ def server_status_cmd(as_json: bool = JsonOpt) -> None:
         pid=st.pid))
 
 
-@app.command()
+@_app.command()
 @command
 def demo(
-    workspace: Optional[Path] = typer.Option(
+    workspace: Optional[Path] = Option(
         None, "--workspace", metavar="DIR", help="Where to put the demo workspace (the same as `juece --home DIR "
         "demo`; default a new ./.juece-demo/run-N)."),
-    no_flow: bool = typer.Option(False, "--no-flow", help="Skip mirroring the case into Prefect at the end."),
-    keep_server: bool = typer.Option(False, "--keep-server",
+    no_flow: bool = Option(False, "--no-flow", help="Skip mirroring the case into Prefect at the end."),
+    keep_server: bool = Option(False, "--keep-server",
                                      help="Leave the local Prefect server running at the end (to browse its UI)."),
-    as_json: bool = typer.Option(False, "--json", help="Print one JSON object on stdout at the end (where the "
+    as_json: bool = Option(False, "--json", help="Print one JSON object on stdout at the end (where the "
                                  "workspace is, the case, the bag, the demo accounts); the walk-through goes to stderr."),
 ) -> None:
     """A complete sample case on a fresh simulated-clock workspace, end to end.
@@ -1449,9 +1571,9 @@ def demo(
 
 # --- accounts and the web console -------------------------------------------------------------------------------
 
-user_app = typer.Typer(help="Accounts (账号): add, grant, revoke, disable, tokens; recorded in the workspace history.",
-                       no_args_is_help=True, cls=_Group)
-app.add_typer(user_app, name="user")
+user_app = _Typer(help="Accounts (账号): add, grant, revoke, disable, tokens; recorded in the workspace history.",
+                       no_args_is_help=True, cls=_GROUP)
+_app.add_typer(user_app, name="user")
 
 
 def _account_json(a: Any) -> dict[str, Any]:
@@ -1461,9 +1583,9 @@ def _account_json(a: Any) -> dict[str, Any]:
 @user_app.command("add")
 @command
 def user_add(
-    name: str = typer.Argument(..., metavar="NAME", help="The person's name as it is recorded, e.g. 李明."),
-    role: List[str] = typer.Option(..., "--role", metavar="ROLE", help="A role to grant, e.g. clerk (repeatable)."),
-    password_stdin: bool = typer.Option(False, "--password-stdin", help="Read the password from stdin (one line)."),
+    name: str = Argument(..., metavar="NAME", help="The person's name as it is recorded, e.g. 李明."),
+    role: List[str] = Option(..., "--role", metavar="ROLE", help="A role to grant, e.g. clerk (repeatable)."),
+    password_stdin: bool = Option(False, "--password-stdin", help="Read the password from stdin (one line)."),
     as_json: bool = JsonOpt,
 ) -> None:
     """Add an account (admin); prints a one-time password unless one is given on stdin."""
@@ -1489,8 +1611,8 @@ def user_add(
 
 @user_app.command("grant")
 @command
-def user_grant(name: str = typer.Argument(..., metavar="NAME", help="The account's name."),
-               role: str = typer.Argument(..., metavar="ROLE", help="e.g. clerk, reviewer, auditor."),
+def user_grant(name: str = Argument(..., metavar="NAME", help="The account's name."),
+               role: str = Argument(..., metavar="ROLE", help="e.g. clerk, reviewer, auditor."),
                as_json: bool = JsonOpt) -> None:
     """Grant a role to an account (admin; recorded)."""
     from flows.usecases.accounts import grant_role
@@ -1501,8 +1623,8 @@ def user_grant(name: str = typer.Argument(..., metavar="NAME", help="The account
 
 @user_app.command("revoke")
 @command
-def user_revoke(name: str = typer.Argument(..., metavar="NAME", help="The account's name."),
-                role: str = typer.Argument(..., metavar="ROLE", help="The role to take away."),
+def user_revoke(name: str = Argument(..., metavar="NAME", help="The account's name."),
+                role: str = Argument(..., metavar="ROLE", help="The role to take away."),
                 as_json: bool = JsonOpt) -> None:
     """Revoke a role from an account (admin; recorded)."""
     from flows.usecases.accounts import revoke_role
@@ -1513,7 +1635,7 @@ def user_revoke(name: str = typer.Argument(..., metavar="NAME", help="The accoun
 
 @user_app.command("disable")
 @command
-def user_disable(name: str = typer.Argument(..., metavar="NAME", help="The account's name."),
+def user_disable(name: str = Argument(..., metavar="NAME", help="The account's name."),
                  as_json: bool = JsonOpt) -> None:
     """Disable an account (admin; recorded): it signs in no more and its sessions and tokens stop working."""
     from flows.usecases.accounts import disable_account
@@ -1525,8 +1647,8 @@ def user_disable(name: str = typer.Argument(..., metavar="NAME", help="The accou
 @user_app.command("token")
 @command
 def user_token(
-    name: str = typer.Argument(..., metavar="NAME", help="The account's name."),
-    revoke: bool = typer.Option(False, "--revoke", help="Revoke every token of the account instead."),
+    name: str = Argument(..., metavar="NAME", help="The account's name."),
+    revoke: bool = Option(False, "--revoke", help="Revoke every token of the account instead."),
     as_json: bool = JsonOpt,
 ) -> None:
     """An API token for an account (admin), shown once and stored only as a hash; --revoke revokes them all."""
@@ -1560,7 +1682,7 @@ def user_list(as_json: bool = JsonOpt) -> None:
 
 @user_app.command("log")
 @command
-def user_log(limit: int = typer.Option(200, "--limit", metavar="N", min=1, max=10000, help="Show the newest N entries."),
+def user_log(limit: int = Option(200, "--limit", metavar="N", min=1, max=10000, help="Show the newest N entries."),
              as_json: bool = JsonOpt) -> None:
     """The security log (安全审计日志): sign-ins, failures, lockouts, grants, token use; newest first."""
     from flows.usecases.sessions import security_log
@@ -1576,12 +1698,12 @@ def user_log(limit: int = typer.Option(200, "--limit", metavar="N", min=1, max=1
     emit(as_json, {"entries": rows}, human)
 
 
-@app.command()
+@_app.command()
 @command
 def web(
-    host: str = typer.Option("127.0.0.1", "--host", metavar="ADDRESS", help="The address to listen on."),
-    port: int = typer.Option(8000, "--port", metavar="PORT", min=1, max=65535, help="The port to listen on."),
-    workers: int = typer.Option(1, "--workers", metavar="N", min=1, max=64, help="Worker processes (uvicorn)."),
+    host: str = Option("127.0.0.1", "--host", metavar="ADDRESS", help="The address to listen on."),
+    port: int = Option(8000, "--port", metavar="PORT", min=1, max=65535, help="The port to listen on."),
+    workers: int = Option(1, "--workers", metavar="N", min=1, max=64, help="Worker processes (uvicorn)."),
 ) -> None:
     """The web console and the HTTP API (/api/v1); on PostgreSQL any number of instances share sessions and state."""
     from web.server import serve
@@ -1593,12 +1715,16 @@ def main(argv: Optional[List[str]] = None) -> None:
     """Entry point of the `juece` executable: every path ends in an exit code from the contract, usage errors (an
     unknown option, a missing argument, a value of the wrong kind) included — exit 2, and with `--json` anywhere in
     argv the usual error object on stdout."""
-    from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer (0.26+) vendors click (pinned)
-
     args = sys.argv[1:] if argv is None else list(argv)
     for stream in (sys.stdout, sys.stderr):  # a file name's undecodable bytes are shown escaped, never a crash
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")
+    call = _fast_call(args)
+    if call is not None:
+        sys.exit(call())
+    import typer
+    from typer._click.exceptions import NoArgsIsHelpError, UsageError  # typer (0.26+) vendors click (pinned)
+
     try:
         _utf8_only(args)
         code = _root().main(args=args, prog_name="juece", standalone_mode=False)
@@ -1618,6 +1744,126 @@ def main(argv: Optional[List[str]] = None) -> None:
         say("aborted; nothing was recorded", stderr=True)
         sys.exit(1)
     sys.exit(code if isinstance(code, int) else 0)
+
+
+# The commands whose plain command lines are parsed here, without typer: the ones run most (bench/bench_cli.py).
+_FAST = (("case", "show"), ("record",))
+_KINDS_FAST = {"str": str, "Optional[str]": str, "bool": bool, "List[str]": list, "Optional[int]": int}
+
+
+def _fast_call(args: List[str]) -> Optional[Callable[[], int]]:
+    """The run of a plain `case show` or `record` command line, parsed as typer would parse it — or None, and typer
+    parses it. Plain: the global options and then the command's, each option written `--name VALUE` (or `-f VALUE`)
+    at most once, every value text (an `--if-seq` of ASCII digits within its range), UTF-8 throughout, nothing typer
+    would treat specially (help, `--`, `--name=value`, an option it does not know, a value left out). Whatever is
+    not plain gets typer's answer, so this parser only has to be right about what it accepts
+    (tests/test_cli_fast.py compares the two on generated command lines). JUECE_CLI_TYPER=1 turns it off."""
+    if os.environ.get("JUECE_CLI_TYPER") == "1":
+        return None
+    try:
+        for arg in args:
+            arg.encode("utf-8")
+    except UnicodeEncodeError:
+        return None
+    glob = _fast_parse(_app.main, args, stop_at_word=True)
+    if glob is None:
+        return None
+    given, rest = glob
+    path = next((p for p in _FAST if tuple(rest[:len(p)]) == p), None)
+    if path is None:
+        return None
+    group = _app if len(path) == 1 else _app.sub(path[0])
+    fn = group.find(path[-1]) if group is not None else None
+    if fn is None or _app.main is None:
+        return None
+    parsed = _fast_parse(fn, rest[len(path):], stop_at_word=False)
+    if parsed is None or parsed[1]:
+        return None
+    own, main = parsed[0], _app.main
+
+    def run() -> int:
+        main(**given)
+        inner = fn.__wrapped__  # type: ignore[attr-defined]  # under @command
+        return _outcome(inner, (), own)
+
+    return run
+
+
+def _fast_parse(fn: Callable[..., Any], args: List[str], *, stop_at_word: bool) -> Optional[tuple[dict[str, Any], List[str]]]:
+    """The keyword arguments typer would call `fn` with for `args`, and what follows the first word when
+    `stop_at_word` (a group's options, then its command); None where the command line is not plain."""
+    while hasattr(fn, "__wrapped__"):
+        fn = fn.__wrapped__
+    code, written = fn.__code__, getattr(fn, "_later", fn.__defaults__) or ()
+    names = code.co_varnames[:code.co_argcount]
+    if len(written) != len(names):
+        return None
+    params = list(zip(names, written))
+    options: dict[str, tuple[str, _Later]] = {}
+    positional: list[tuple[str, _Later]] = []
+    for name, spec in params:
+        if not isinstance(spec, _Later) or _KINDS_FAST.get(fn.__annotations__.get(name, "")) is None:
+            return None
+        if spec.kind == "Argument":
+            positional.append((name, spec))
+        else:
+            options.update((flag, (name, spec)) for flag in spec.names)
+    values: dict[str, Any] = {}
+    words: list[str] = []
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg.startswith("-") and arg != "-":
+            if arg not in options:
+                return None  # help, `--`, `--name=value`, `-fVALUE`, an unknown option: typer's to answer
+            name, spec = options[arg]
+            kind = _KINDS_FAST[fn.__annotations__[name]]
+            if kind is bool:
+                if name in values:
+                    return None
+                values[name] = True
+                i += 1
+                continue
+            if i + 1 >= len(args):
+                return None
+            value = args[i + 1]
+            if kind is list:
+                values.setdefault(name, []).append(value)
+            elif name in values:
+                return None
+            elif kind is int:
+                low, high = spec.kwargs.get("min"), spec.kwargs.get("max")
+                if not (value.isascii() and value.isdigit()) or (low is not None and int(value) < low) or (
+                        high is not None and int(value) > high):
+                    return None
+                values[name] = int(value)
+            else:
+                values[name] = value
+            i += 2
+            continue
+        if stop_at_word:
+            return _filled(params, values), args[i:]
+        if arg == "-" or len(words) == len(positional):
+            return None
+        words.append(arg)
+        i += 1
+    if stop_at_word or len(words) != len(positional):
+        return None
+    values.update((name, word) for (name, _), word in zip(positional, words))
+    filled = _filled(params, values)
+    return (filled, []) if filled is not None else None
+
+
+def _filled(params: list[tuple[str, Any]], values: dict[str, Any]) -> Optional[dict[str, Any]]:
+    """`values` with the defaults of the options not given; None if a required one (`...`) is missing."""
+    out = dict(values)
+    for name, spec in params:
+        if name not in out:
+            default = spec.default
+            if default is ...:
+                return None
+            out[name] = list(default) if isinstance(default, list) else default
+    return out
 
 
 class _Commands(MutableMapping[str, Any]):
@@ -1654,6 +1900,9 @@ def _root() -> Any:
     commands and sub-groups converted on first lookup (`_Commands`)."""
     from typer.main import get_command_from_info, get_command_name, get_group
 
+    import typer
+
+    app = _app.real()
     styles = {"pretty_exceptions_short": app.pretty_exceptions_short, "rich_markup_mode": app.rich_markup_mode}
     builders: dict[str, Callable[[], Any]] = {}
     for info in app.registered_commands:
