@@ -7,13 +7,14 @@ fsyncs the folder), so a crash or a full disk never leaves a half-written file u
 from __future__ import annotations
 
 import os
-import tempfile
 from pathlib import Path
 
 
 def write_file_atomically(path: Path, data: bytes, *, overwrite: bool = True, mode: int = 0o644) -> None:
     """Write `data` to `path` whole or not at all. With `overwrite=False`, `FileExistsError` if `path` exists (then
     nothing was changed)."""
+    import tempfile  # with shutil, random and the compressors it loads: not on the read path (`case show`)
+
     folder = path.parent
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".partial", dir=folder)
     try:

@@ -8,7 +8,7 @@ import json
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from importlib import resources
+from pathlib import Path
 from typing import Any, Literal, Mapping
 
 from policies.errors import BadInput
@@ -183,12 +183,14 @@ def pack_from_data(data: Mapping[str, Any]) -> PolicyPack:
 # A pack file is `ID.json` (version 1, as first published) or `ID.vN.json` (version N). A published version is never
 # edited; a change is a new version. New cases are launched under the newest version of the pack they name; a case
 # is judged forever by the version whose content hash it pinned (`pack_by_hash`).
+PACKS = Path(__file__).resolve().parent / "packs"  # package data, a folder beside this module (not importlib.resources:
+# the same folder for an installed package, without loading zipfile and the resource readers on every start)
 _FILE = re.compile(r"^(?P<id>[a-z0-9-]+?)(?:\.v(?P<version>[0-9]+))?\.json$")
 
 
 def _pack_files() -> dict[str, dict[int, str]]:
     """{pack id: {version: file name}} for the packs shipped with juece."""
-    folder = resources.files("policies") / "packs"
+    folder = PACKS
     out: dict[str, dict[int, str]] = {}
     for p in folder.iterdir():
         m = _FILE.match(p.name)
@@ -255,7 +257,7 @@ def pack_data(pack_id: str, version: int | None = None) -> dict[str, Any]:
     the form the first published overlays used) merged onto its base, rule by rule, key by key."""
     versions = _pack_files().get(pack_id, {})
     name = versions[version if version is not None else max(versions)]
-    raw: dict[str, Any] = json.loads((resources.files("policies") / "packs" / name).read_text(encoding="utf-8"))
+    raw: dict[str, Any] = json.loads((PACKS / name).read_text(encoding="utf-8"))
     base_ref = raw.get("extends")
     if not base_ref:
         return raw

@@ -9,7 +9,6 @@ hashes for the no-reuse rule, token hashes, failure counters — is not: it is k
 
 from __future__ import annotations
 
-import secrets
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Mapping, Sequence
 
@@ -179,7 +178,9 @@ def _change(ws: Workspace, actor: Actor, name: str, event: str, payload_of: Any,
         before = _existing(conn, name)
         payload = payload_of(name, before)
         if payload is not None:
-            _append(conn, actor, pack, event, payload, f"{event}:{name}:{secrets.token_hex(8)}")
+            from secrets import token_hex  # (and the random module it loads) only where a secret is made
+
+            _append(conn, actor, pack, event, payload, f"{event}:{name}:{token_hex(8)}")
             at = security_stamp()
             if event == "account-disabled":
                 cred.end_sessions(conn, name=name)
@@ -219,7 +220,9 @@ def disable_account(ws: Workspace, actor: Actor, name: str, *, address: str = "c
 def issue_token(ws: Workspace, actor: Actor, name: str, *, address: str = "cli") -> tuple[str, str]:
     """An API token for an account: (token, its public id). The token is shown once and kept only as a hash."""
     name = _clean(name)
-    token = "jc_" + secrets.token_urlsafe(32)
+    from secrets import token_urlsafe
+
+    token = "jc_" + token_urlsafe(32)
     digest = token_hash(token)
     token_id = digest[:12]
     with write_transaction(ws.engine) as conn:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -37,7 +36,9 @@ class CalendarEntry:
 
 def shipped_notices() -> list[dict[str, Any]]:
     """The notices shipped as package data (policies/data/calendar)."""
-    folder = resources.files("policies") / "data" / "calendar"
+    import policies
+
+    folder = Path(policies.__file__).resolve().parent / "data" / "calendar"  # package data beside the policies
     return [
         json.loads(p.read_text(encoding="utf-8"))
         for p in sorted(folder.iterdir(), key=lambda p: p.name)

@@ -4,7 +4,6 @@ hashing, generated one-time passwords, token hashes, and the real-clock stamp se
 from __future__ import annotations
 
 import hashlib
-import secrets
 import string
 from dataclasses import dataclass
 from typing import Any
@@ -68,6 +67,8 @@ def password_problems(password: str, policy: PasswordPolicy = POLICY) -> list[st
 
 def generated_password() -> str:
     """A one-time password that meets the policy (shown once)."""
+    import secrets  # (and the random module it loads) only where a password is made
+
     alphabet = string.ascii_letters + string.digits
     while True:
         p = "".join(secrets.choice(alphabet) for _ in range(14)) + secrets.choice("-_.!@#")
