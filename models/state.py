@@ -23,6 +23,7 @@ from bisect import bisect_left
 from dataclasses import FrozenInstanceError, dataclass
 from datetime import date
 from heapq import merge
+from types import MappingProxyType
 from typing import Any, Iterable, Mapping, Sequence
 
 import orjson
@@ -93,8 +94,12 @@ class _Log:
         # id of a `latest` query -> (the query, the prefix length it was answered at, the answer, its event types)
         self.latest_memo: dict[int, tuple[Any, int, tuple[str, Any] | None, frozenset[str]]] = {}
 
-    def __getstate__(self) -> dict[str, Any]:  # copy and pickle: everything but the lock, which is per object
-        return {k: getattr(self, k) for k in self.__slots__ if k != "lock"}
+    def __getstate__(self) -> dict[str, Any]:
+        # copy and pickle: the records, not the lock (per object) nor the status cursors (a cache, keyed by the
+        # identity of a pack object, that the copy folds again on first use)
+        state = {k: getattr(self, k) for k in self.__slots__ if k != "lock"}
+        state["cursors"] = {}
+        return state
 
     def __setstate__(self, state: dict[str, Any]) -> None:
         for k, v in state.items():
@@ -168,7 +173,7 @@ class _StatusCursor:
         self.rep: dict[str, list[tuple[str, Mapping[str, Any]]]] = {s.id: [] for s in pack.stages}
         self.raw = {s.id: stage_status(s, [], flags=flags, ended=False) for s in pack.stages}
         self.final = dict(self.raw)
-        self.snapshot: dict[str, StageStatus] | None = None
+        self.snapshot: Mapping[str, StageStatus] | None = None
 
     def advance(self, log: _Log, n: int) -> None:
         flags = self.flags
@@ -198,11 +203,13 @@ class _StatusCursor:
                 self.snapshot = None
         self.m = n
 
-    def statuses(self) -> dict[str, StageStatus]:
+    def statuses(self) -> Mapping[str, StageStatus]:
+        """The statuses now, in the pack's order: a read-only view, shared until a record changes one."""
         snap = self.snapshot
         if snap is None:
-            snap = self.snapshot = {s.id: self.final[s.id] for s in self.pack.stages}
-        return dict(snap)
+            final = self.final
+            snap = self.snapshot = MappingProxyType({s.id: final[s.id] for s in self.pack.stages})
+        return snap
 
 
 # --- the state --------------------------------------------------------------------------------------------------
@@ -288,6 +295,11 @@ class CaseState:
         _set(state, "__dict__", d)
         return state
 
+    def __getstate__(self) -> dict[str, Any]:  # copy and pickle: the value, without the statuses it computed
+        d = dict(self.__dict__)
+        d["_statuses"] = None
+        return d
+
     def __setattr__(self, name: str, value: Any) -> None:
         raise FrozenInstanceError(f"cannot assign to field {name!r}")
 
@@ -362,7 +374,10 @@ class CaseState:
             # answered for a shorter prefix: still the answer if no record of these types arrived since (the audit
             # asks at every next event, so this is one look at the one new record)
             items, types = log.items, memo[3]
-            if all(items[i].type not in types for i in range(memo[1], n)):
+            for i in range(memo[1], n):
+                if items[i].type in types:
+                    break
+            else:
                 if memo[1] != n:
                     log.latest_memo[id(dated)] = (dated, n, memo[2], types)
                 return memo[2]
@@ -390,11 +405,17 @@ class CaseState:
 
     def statuses(self, pack: PolicyPack) -> dict[str, StageStatus]:
         """Every stage's status, in the pack's order."""
+        return dict(self.status_view(pack))
+
+    def status_view(self, pack: PolicyPack) -> Mapping[str, StageStatus]:
+        """`statuses(pack)` as a read-only view, shared by the states that see the same statuses (what a rule reads:
+        no copy per judged event)."""
         cached = self.__dict__["_statuses"]
         if cached is not None and cached[0] is pack:
-            return dict(cached[1])
+            shared: Mapping[str, StageStatus] = cached[1]
+            return shared
         log, n = self._log, self._n
-        result = None
+        result: Mapping[str, StageStatus] | None = None
         with log.lock:
             cursor = log.cursors.get(id(pack))
             if cursor is None or cursor.pack is not pack or cursor.flags != self.flags:
@@ -404,11 +425,11 @@ class CaseState:
                 result = cursor.statuses()
         if result is None:  # an older prefix than the cursor has seen: fold from scratch
             ended = self.ended
-            result = {
+            result = MappingProxyType({
                 s.id: stage_status(s, self.stage_records(s), flags=self.flags, ended=ended) for s in pack.stages
-            }
+            })
         self.__dict__["_statuses"] = (pack, result)
-        return dict(result)
+        return result
 
     @property
     def acknowledgements(self) -> list[tuple[Record, Mapping[str, str]]]:

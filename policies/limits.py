@@ -79,13 +79,20 @@ def _refuse(what: str, where: str, limits: PayloadLimits = DEFAULT) -> BadInput:
 def payload_limits(pack: PolicyPack) -> PayloadLimits:
     """LIM-01: the pack's limits (the defaults for a pack that does not set them); a value that is not a positive
     whole number within the ceiling is a broken pack, said naming the setting."""
+    known = _LIMITS.get(pack.hash)
+    if known is not None:
+        return known
     limits = PayloadLimits(pack.param("payload_max_bytes"), pack.param("payload_max_depth"))
     for name, value, ceiling in (("payload_max_bytes", limits.max_bytes, CEILING_BYTES),
                                  ("payload_max_depth", limits.max_depth, CEILING_DEPTH)):
         if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= ceiling:
             raise BadInput(f"policy pack {pack.id}@{pack.version}: {name} is {value!r}; expected a whole number from 1 "
                            f"to {ceiling:,} (LIM-01)", field=name, rule="LIM-01")
+    _LIMITS[pack.hash] = limits
     return limits
+
+
+_LIMITS: dict[str, PayloadLimits] = {}  # pack content hash -> its checked limits (the audit asks at every event)
 
 
 def payload_excess(size: int, value: Any, limits: PayloadLimits) -> str | None:
@@ -111,11 +118,11 @@ def payload_finding(pack: PolicyPack, value: Any, size: Callable[[], int], envel
     limit), or None. `size` measures the payload's canonical JSON; `envelope`, the stored bytes the payload is part
     of, bounds its size and depth from above (no payload is longer, none nests deeper than the envelope's brackets),
     so most events are let through without measuring."""
-    from policies.findings import Finding
-
     limits = payload_limits(pack)
     if envelope and len(envelope) <= limits.max_bytes and envelope.count(b"{") + envelope.count(b"[") <= limits.max_depth:
         return None
+    from policies.findings import Finding
+
     n = size()
     excess = payload_excess(n, value, limits)
     if excess is None:

@@ -94,6 +94,7 @@ _CARRIED_BY = {"comment-disposed": "participation-concluded"}
 
 
 _STAGE_OF: dict[tuple[str, str], "Stage | None"] = {}  # (pack hash, event type) -> its stage: the stages are content
+_ROLES_FOR: dict[tuple[str, str], tuple[tuple[str, ...], str]] = {}  # (pack hash, event type) -> roles_for's answer
 
 
 @dataclass(frozen=True)
@@ -136,13 +137,16 @@ class PolicyPack:
 
     def roles_for(self, event_type: str) -> tuple[tuple[str, ...], str]:
         """The roles that may record an event, and the article that charges them (for an engine event newer than the
-        pack: those the pack charges with the step that carried the same duty before)."""
-        entry = self.data["roles"].get(event_type)
-        if entry is None and event_type in _CARRIED_BY:
-            entry = self.data["roles"].get(_CARRIED_BY[event_type])
-        if entry is None:
-            return (), ""
-        return tuple(entry["roles"]), entry["article"]
+        pack: those the pack charges with the step that carried the same duty before); looked up once per pack content
+        and event."""
+        key = (self.hash, event_type)
+        found = _ROLES_FOR.get(key)
+        if found is None:
+            entry = self.data["roles"].get(event_type)
+            if entry is None and event_type in _CARRIED_BY:
+                entry = self.data["roles"].get(_CARRIED_BY[event_type])
+            found = _ROLES_FOR[key] = ((), "") if entry is None else (tuple(entry["roles"]), entry["article"])
+        return found
 
 
 def pack_from_data(data: Mapping[str, Any]) -> PolicyPack:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from itertools import islice
 from typing import Any, Callable, Iterator, Sequence
 
@@ -13,7 +13,7 @@ from flows.usecases.show import CaseView, view_of
 from flows.usecases.unit_of_work import case_calendar, load_case, pack_of
 from flows.usecases.catalog import workspace_findings
 from flows.usecases.moments import CaseLoader, WorkspaceTimeline, key_of, rule_context
-from flows.usecases.clock import local_date, now
+from flows.usecases.clock import LOCAL, local_date, now
 from flows.usecases.comment_integrity import StoredComments
 from flows.usecases.documents import blob_intact
 from flows.usecases.workspace import Workspace, WorkspaceFacts, read_facts
@@ -24,7 +24,7 @@ from models.accounts import AccountsTimeline
 from models.integrity import Break, verify_stream
 from models.state import CaseState, evolve_record, launch_state, record_of
 from models.store import gc_paused
-from models.store import WORKSPACE_STREAM, StoredEvent
+from models.store import WORKSPACE_STREAM, StoredEvent, utc_hour
 from policies.calendar import WorkingDayCalendar
 from policies.errors import CalendarNotLoaded, IntegrityFailure
 from policies.findings import Finding
@@ -102,7 +102,47 @@ def _no_cases(case_id: str) -> Sequence[StoredEvent]:
     return ()
 
 
-def _verdict(ctx: RuleContext, acked: set[str]) -> tuple[Finding, ...]:
+class _LocalDates:
+    """The Asia/Shanghai date each stored event was recorded on (the `today` its rules were given), converted once
+    per UTC hour rather than once per event: an hour whose first and last microsecond fall on the same local date at
+    the same UTC offset lies wholly in that date (the zone's offset changes at most once an hour; Asia/Shanghai's
+    whole-hour offset since 1901 puts every such hour in one date). Any other hour, or a `recorded_at` not in the
+    stored form, is converted event by event (`local_date(ev.moment)`, as before)."""
+
+    __slots__ = ("_hours",)
+
+    def __init__(self) -> None:
+        self._hours: dict[str, date | None] = {}
+
+    def of(self, ev: StoredEvent) -> date:
+        hour = utc_hour(ev.recorded_at)
+        if hour is not None:
+            day = self._hours.get(hour, _UNSEEN)
+            if day is _UNSEEN:
+                day = self._hours[hour] = _hour_date(ev.moment)  # parse_utc vouches for the date and hour
+            if day is not None:
+                return day  # type: ignore[return-value]
+        return local_date(ev.moment)
+
+
+_UNSEEN = object()
+_HOUR = timedelta(hours=1)
+_TICK = timedelta(microseconds=1)
+
+
+def _hour_date(moment: datetime) -> date | None:
+    """The one local date of the whole UTC hour `moment` lies in, or None when the hour spans two."""
+    start = moment.replace(minute=0, second=0, microsecond=0)
+    first, last = start.astimezone(LOCAL), (start + _HOUR - _TICK).astimezone(LOCAL)
+    if first.utcoffset() == last.utcoffset() and first.date() == last.date():
+        return first.date()
+    return None
+
+
+_NO_ACKS: frozenset[str] = frozenset()
+
+
+def _verdict(ctx: RuleContext, acked: set[str] | frozenset[str]) -> tuple[Finding, ...]:
     try:
         found = check_event(ctx)
     except CalendarNotLoaded as exc:
@@ -131,7 +171,7 @@ def _rechecked(
     timeline = timeline if timeline is not None else WorkspaceTimeline(facts)
     load = load_case if load_case is not None else _no_cases
     latest = timeline.latest
-    days: dict[str, date] = {}
+    days = _LocalDates()
     checked: dict[str, tuple[str, ...]] = {}
     first = events[0]
     state = launch_state(first)
@@ -144,14 +184,11 @@ def _rechecked(
         rules: tuple[str, ...] = ()
         change = None
         if ev.type != "attempt-refused":
-            today = days.get(ev.recorded_at)
-            if today is None:
-                today = days[ev.recorded_at] = local_date(ev.moment)
             ctx, version = rule_context(
                 event=ev.type, payload=record.payload, state=state, pack=pack, role=ev.role, actor=ev.actor,
-                today=today, key=key_of(ev), timeline=timeline, load_case=load,
+                today=days.of(ev), key=key_of(ev), timeline=timeline, load_case=load,
             )
-            acked = {a["rule"] for a in acks}
+            acked = {a["rule"] for a in acks} if acks else _NO_ACKS
             watched = None
             if version != latest:
                 watched = _Watched(ctx.calendar)

@@ -133,6 +133,15 @@ def linked_facts(case_id: str, events: Sequence[StoredEvent], before: Key) -> Li
 
 
 CaseLoader = Callable[[str], Sequence[StoredEvent]]
+_RULES: Any = None  # policies.rules, imported on the first judgement only (`case show` judges nothing)
+
+
+def _rule_engine() -> Any:
+    global _RULES
+    import policies.rules
+
+    _RULES = policies.rules
+    return _RULES
 
 
 def rule_context(
@@ -150,22 +159,21 @@ def rule_context(
     statuses: Mapping[str, Any] | None = None,
 ) -> tuple[RuleContext, int]:
     """The context to judge `event` by, as the history stood at `key`, and the calendar version it used."""
-    from policies.rules import RuleContext, linked_ids  # the rule engine: only where something is judged
-
+    rules = _RULES or _rule_engine()
     position = timeline.position_at(key)
     version = timeline.version_of(position)
-    ctx = RuleContext(
-        event=event,
-        payload=payload,
-        case=state,
-        pack=pack,
-        calendar=timeline.calendar(version, pack.param("count_makeup_days")),
-        role=role,
-        today=today,
-        statuses=statuses if statuses is not None else state.statuses(pack),  # type: ignore[attr-defined]
-        actor=actor,
-        linked={cid: linked_facts(cid, load_case(cid), key) for cid in ids} if (ids := linked_ids(event, payload)) else _NOTHING,
-        standing=timeline.standing(position),
+    ctx = rules.new_context(
+        event,
+        payload,
+        state,
+        pack,
+        timeline.calendar(version, pack.param("count_makeup_days")),
+        role,
+        today,
+        statuses if statuses is not None else state.status_view(pack),  # type: ignore[attr-defined]
+        actor,
+        {cid: linked_facts(cid, load_case(cid), key) for cid in ids} if (ids := rules.linked_ids(event, payload)) else _NOTHING,
+        timeline.standing(position),
     )
     return ctx, version
 

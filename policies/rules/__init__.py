@@ -69,9 +69,30 @@ class RuleContext:
         return self.linked.get(case_id) or LinkedCase(case_id, exists=False)
 
 
+_new = object.__new__
+_set = object.__setattr__
+
+
+def new_context(event: str, payload: Mapping[str, Any], case: CaseFacts, pack: PolicyPack,
+                calendar: WorkingDayCalendar, role: str, today: date, statuses: Mapping[str, StageStatus], actor: str,
+                linked: Mapping[str, LinkedCase], standing: Mapping[str, Any]) -> RuleContext:
+    """`RuleContext(...)` with every field given, built without the frozen dataclass's per-field `__setattr__` (the
+    audit builds one per event); equal to the constructor's (tests/test_rules_index.py holds the two together)."""
+    ctx = _new(RuleContext)
+    _set(ctx, "__dict__", {
+        "event": event, "payload": payload, "case": case, "pack": pack, "calendar": calendar, "role": role,
+        "today": today, "statuses": statuses, "actor": actor, "linked": linked, "standing": standing,
+    })
+    return ctx
+
+
 Check = Callable[[RuleContext], Iterable[Violation]]
 _CHECKS: dict[str, list[tuple[str, Check]]] = {}
 _GATES: list[tuple[str, Check, frozenset[str] | None]] = []
+# (pack hash, event type) -> the gates and the event's own checks, in order, that the pack enforces: what
+# `check_event` runs, settled once per pack content and event type (registering a check starts them afresh)
+_Plan = tuple[tuple[tuple[str, Check], ...], tuple[tuple[str, Check], ...]]
+_PLANS: dict[tuple[str, str], _Plan] = {}
 _HOMES: dict[str, str] = {}  # rule id -> the module that implements it
 NamedCases = Callable[[Mapping[str, Any]], Iterable[str | None]]  # an absent optional field names no case
 _NAMED_CASES: dict[str, NamedCases] = {}
@@ -90,6 +111,7 @@ def check(rule: str, *events: str) -> Callable[[Check], Check]:
         _home(rule, fn.__module__)
         for e in events:
             _CHECKS.setdefault(e, []).append((rule, fn))
+        _PLANS.clear()
         return fn
 
     return register
@@ -102,6 +124,7 @@ def gate(rule: str, *events: str) -> Callable[[Check], Check]:
     def register(fn: Check) -> Check:
         _home(rule, fn.__module__)
         _GATES.append((rule, fn, frozenset(events) if events else None))
+        _PLANS.clear()
         return fn
 
     return register
@@ -169,35 +192,50 @@ def enforced(pack: PolicyPack, rule: str) -> bool:
     return info is not None and info.level() != "REC"
 
 
-def _run(ctx: RuleContext, checks: Iterable[tuple[str, Check]]) -> Iterator[Finding]:
-    for rule, fn in checks:
-        if not enforced(ctx.pack, rule):
-            continue  # a pack that does not carry a rule, or only records its data (REC), does not run its check
-        for v in fn(ctx):
-            if v.rule in ctx.pack.rules:  # a pack that does not carry a rule does not enforce it
-                yield to_finding(ctx.pack, v)
-
-
 def _gates_for(event: str) -> list[tuple[str, Check]]:
     return [(rule, fn) for rule, fn, events in _GATES if events is None or event in events]
+
+
+def _plan(pack: PolicyPack, event: str) -> _Plan:
+    """The gates and the event's own checks that run for `event` under `pack`: a pack that does not carry a rule,
+    or only records its data (REC), does not run its check."""
+    key = (pack.hash, event)
+    plan = _PLANS.get(key)
+    if plan is None:
+        plan = _PLANS[key] = (
+            tuple((rule, fn) for rule, fn in _gates_for(event) if enforced(pack, rule)),
+            tuple((rule, fn) for rule, fn in _CHECKS.get(event, ()) if enforced(pack, rule)),
+        )
+    return plan
 
 
 def check_event(ctx: RuleContext) -> list[Finding]:
     """All findings for recording `ctx.event`: the gates first (role, stage order, the sequence inside a stage),
     then the event's own rules. A gate's refusal stops the evaluation: the content of a step that may not be taken
     is not judged."""
-    for rule, fn in _gates_for(ctx.event):
-        found = list(_run(ctx, ((rule, fn),)))
+    pack = ctx.pack
+    gates, checks = _plan(pack, ctx.event)
+    carried = pack.rules  # a pack that does not carry a rule does not enforce it
+    found: list[Finding] = []
+    for _, fn in gates:
+        for v in fn(ctx):
+            if v.rule in carried:
+                found.append(to_finding(pack, v))
         if found:
             return found
-    return list(_run(ctx, _CHECKS.get(ctx.event, ())))
+    for _, fn in checks:
+        for v in fn(ctx):
+            if v.rule in carried:
+                found.append(to_finding(pack, v))
+    return found
 
 
 def checks_for(event: str, pack: PolicyPack | None = None) -> list[str]:
     """The rule ids checked when this event is recorded (only those the pack enforces, when a pack is given)."""
-    rules = [rule for rule, _ in _gates_for(event)] + [rule for rule, _ in _CHECKS.get(event, ())]
-    rules = list(dict.fromkeys(rules))
-    return rules if pack is None else [r for r in rules if enforced(pack, r)]
+    if pack is not None:
+        gates, checks = _plan(pack, event)
+        return list(dict.fromkeys(rule for rule, _ in gates + checks))
+    return list(dict.fromkeys([rule for rule, _ in _gates_for(event)] + [rule for rule, _ in _CHECKS.get(event, ())]))
 
 
 # Rules enforced outside the event checks, where they live.

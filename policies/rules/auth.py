@@ -56,7 +56,10 @@ def standing_violation(accounts: Mapping[str, Standing] | None, name: str, role:
 @gate("AUTH-01")
 def auth_check(ctx: RuleContext) -> Iterator[Violation]:
     """AUTH-01 before every other gate, over the accounts as they stood when the event was recorded."""
+    accounts = ctx.standing.get("accounts")
+    if not accounts:
+        return  # a workspace without accounts works as before (standing_violation's first answer, without its words)
     name = ctx.actor.split(":", 1)[1] if ":" in ctx.actor else ctx.actor
-    v = standing_violation(ctx.standing.get("accounts"), name, ctx.role, f"record `{ctx.event}`")
+    v = standing_violation(accounts, name, ctx.role, f"record `{ctx.event}`")
     if v is not None:
         yield v

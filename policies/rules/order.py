@@ -99,32 +99,48 @@ def _gate(ctx: RuleContext, stage: Stage, status: StageStatus, entering: Stage) 
     )
 
 
+# (pack hash, stage id) -> the stages before it that gate it, in order (drafting runs beside them and gates none)
+_GATING: dict[tuple[str, str], tuple[Stage, ...]] = {}
+
+
+def _gating(pack: PolicyPack, stage: Stage) -> tuple[Stage, ...]:
+    key = (pack.hash, stage.id)
+    found = _GATING.get(key)
+    if found is None:
+        earlier: list[Stage] = []
+        for s in pack.stages:
+            if s.id == stage.id:
+                break
+            if not s.concurrent_until:
+                earlier.append(s)
+        found = _GATING[key] = tuple(earlier)
+    return found
+
+
 @gate("SEQ-01")
 def order_check(ctx: RuleContext) -> Iterator[Violation]:
     """Stage order: every earlier stage recorded, and a recorded stage not recorded again."""
     stage = ctx.pack.stage_of(ctx.event)
     if stage is None:
         return
-    if any(s.status == "closed" for s in ctx.statuses.values()):
-        yield Violation(
-            "SEQ-01",
-            f"cannot record `{ctx.event}`: the case ended without a decision (the meeting rejected the draft, 不予通过); "
-            "a new proposal starts a new case.",
-            {"event": ctx.event},
-        )
-        return
+    statuses = ctx.statuses
+    for s in statuses.values():
+        if s.status == "closed":
+            yield Violation(
+                "SEQ-01",
+                f"cannot record `{ctx.event}`: the case ended without a decision (the meeting rejected the draft, "
+                "不予通过); a new proposal starts a new case.",
+                {"event": ctx.event},
+            )
+            return
     if stage.concurrent_until:
         return  # drafting runs beside the ordered stages: its own rule says until when (DRF-04, rules/drafting.py)
-    for earlier in ctx.pack.stages:
-        if earlier is stage:
-            break
-        if earlier.concurrent_until:
-            continue  # … and never gates them
-        st = ctx.statuses[earlier.id]
+    for earlier in _gating(ctx.pack, stage):
+        st = statuses[earlier.id]
         if st.status not in RECORDED and not (earlier.ongoing and st.status == "in-progress"):
             yield _gate(ctx, earlier, st, stage)
             return
-    own = ctx.statuses[stage.id]
+    own = statuses[stage.id]
     reopened = own.status == "concluded" and own.waiting_for and ctx.event in stage.conclusion
     if own.status in RECORDED and not reopened:
         yield Violation(
