@@ -35,6 +35,8 @@ from policies.pack import PolicyPack, Stage
 from policies.procedure import StageStatus, stage_status
 
 _loads = orjson.loads
+_new = object.__new__
+_set = object.__setattr__
 
 
 # --- records and the shared log ---------------------------------------------------------------------------------
@@ -71,7 +73,15 @@ def record_of(ev: StoredEvent) -> Record:
         values = decode_payload(ev.type, env["payload"])
     except (KeyError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         raise undecodable_payload(ev.case_id, ev.seq, ev.type, exc) from exc
-    return Record(ev.seq, ev.type, values, ev.recorded_at, ev.actor, ev.role, tuple(env.get("acknowledgements", [])))
+    # Record(ev.seq, …), built without the frozen dataclass's per-field __setattr__ (one per event replayed)
+    record = _new(Record)
+    _set(record, "__dict__", {"seq": ev.seq, "type": ev.type, "payload": values, "recorded_at": ev.recorded_at,
+                              "actor": ev.actor, "role": ev.role,
+                              "acknowledgements": tuple(env.get("acknowledgements", _NO_ACKS))})
+    return record
+
+
+_NO_ACKS: tuple[Mapping[str, str], ...] = ()
 
 
 class _Log:
@@ -216,8 +226,6 @@ class _StatusCursor:
 
 _FACTS = ("case_id", "title", "category", "organ", "lead_unit", "flags", "policy", "policy_hash", "launched_on",
           "launched_by", "co_units", "catalog_item", "parent_case", "adjustment", "launch_decided_on")
-_new = object.__new__
-_set = object.__setattr__
 
 
 class CaseState:

@@ -68,15 +68,14 @@ def parse_utc(value: str) -> datetime:
     return datetime.strptime(value, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
 
 
-# The stored form split at the hour, the minutes and seconds in range: a text that matches, and whose hour parses,
-# is a moment inside that hour (`utc_hour`).
-_UTC_HOUR = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z")
+# The stored form with its time of day in range: a text that matches, and whose date exists, is a moment of that date.
+_UTC_DAY = re.compile(r"([0-9]{4}-[0-9]{2}-[0-9]{2})T(?:[01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9]\.[0-9]{6}Z")
 
 
-def utc_hour(value: str) -> str | None:
-    """'2026-03-04T05' for a moment stored as '2026-03-04T05:06:07.123456Z' (the exact form `utc_text` writes, minutes
-    and seconds in range), else None. Whether the date and hour exist is `parse_utc`'s to say."""
-    m = _UTC_HOUR.fullmatch(value) if type(value) is str else None
+def utc_day(value: str) -> str | None:
+    """'2026-03-04' for a moment stored as '2026-03-04T05:06:07.123456Z' (the exact form `utc_text` writes, its time
+    of day in range), else None. Whether the date exists is `parse_utc`'s to say."""
+    m = _UTC_DAY.fullmatch(value) if type(value) is str else None
     return m.group(1) if m is not None else None
 
 

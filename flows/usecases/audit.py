@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, timezone
 from itertools import islice
 from typing import Any, Callable, Iterator, Sequence
 
@@ -24,7 +24,7 @@ from models.accounts import AccountsTimeline
 from models.integrity import Break, verify_stream
 from models.state import CaseState, evolve_record, launch_state, record_of
 from models.store import gc_paused
-from models.store import WORKSPACE_STREAM, StoredEvent, utc_hour
+from models.store import WORKSPACE_STREAM, StoredEvent, utc_day, utc_text
 from policies.calendar import WorkingDayCalendar
 from policies.errors import CalendarNotLoaded, IntegrityFailure
 from policies.findings import Finding
@@ -102,41 +102,48 @@ def _no_cases(case_id: str) -> Sequence[StoredEvent]:
     return ()
 
 
-class _LocalDates:
-    """The Asia/Shanghai date each stored event was recorded on (the `today` its rules were given), converted once
-    per UTC hour rather than once per event: an hour whose first and last microsecond fall on the same local date at
-    the same UTC offset lies wholly in that date (the zone's offset changes at most once an hour; Asia/Shanghai's
-    whole-hour offset since 1901 puts every such hour in one date). Any other hour, or a `recorded_at` not in the
-    stored form, is converted event by event (`local_date(ev.moment)`, as before)."""
-
-    __slots__ = ("_hours",)
-
-    def __init__(self) -> None:
-        self._hours: dict[str, date | None] = {}
-
-    def of(self, ev: StoredEvent) -> date:
-        hour = utc_hour(ev.recorded_at)
-        if hour is not None:
-            day = self._hours.get(hour, _UNSEEN)
-            if day is _UNSEEN:
-                day = self._hours[hour] = _hour_date(ev.moment)  # parse_utc vouches for the date and hour
-            if day is not None:
-                return day  # type: ignore[return-value]
-        return local_date(ev.moment)
+def _local_date_of(ev: StoredEvent) -> date:
+    """The Asia/Shanghai date a stored event was recorded on (the `today` its rules were given), with one zone
+    conversion per UTC date rather than one per event. Through a UTC date at one UTC offset (its first and last
+    microsecond at the same offset: the zone's offset changes at most once a day), the local date changes at most
+    once, at the UTC time of local midnight: before it the date of the first microsecond, from it that of the last.
+    A date whose offset changes, or a `recorded_at` not in the stored form, is converted event by event
+    (`local_date(ev.moment)`, as before). tests/test_verify_fast_paths.py compares the two."""
+    text = ev.recorded_at
+    day = utc_day(text)
+    if day is not None:
+        known = _DAYS.get(day, _UNSEEN)
+        if known is _UNSEEN:
+            if len(_DAYS) >= 100_000:
+                _DAYS.clear()
+            known = _DAYS[day] = _one_offset_day(ev.moment)  # parse_utc vouches for the date
+        if known is not None:
+            before, switch, after = known  # type: ignore[misc]
+            return before if text[11:] < switch else after  # type: ignore[no-any-return]
+    return local_date(ev.moment)
 
 
+# UTC date -> what `_one_offset_day` says of it (a pure function of the date and the zone: shared by every audit)
+_DAYS: dict[str, tuple[date, str, date] | None] = {}
 _UNSEEN = object()
-_HOUR = timedelta(hours=1)
+_DAY = timedelta(days=1)
 _TICK = timedelta(microseconds=1)
 
 
-def _hour_date(moment: datetime) -> date | None:
-    """The one local date of the whole UTC hour `moment` lies in, or None when the hour spans two."""
-    start = moment.replace(minute=0, second=0, microsecond=0)
-    first, last = start.astimezone(LOCAL), (start + _HOUR - _TICK).astimezone(LOCAL)
-    if first.utcoffset() == last.utcoffset() and first.date() == last.date():
-        return first.date()
-    return None
+def _one_offset_day(moment: datetime) -> tuple[date, str, date] | None:
+    """For the UTC date of `moment`: (the local date at its start, the stored time of day from which the local date
+    is the next one, that next date), or None when the offset changes that day."""
+    start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
+    first, last = start.astimezone(LOCAL), (start + _DAY - _TICK).astimezone(LOCAL)
+    offset = first.utcoffset()
+    if offset is None or offset != last.utcoffset():
+        return None
+    if first.date() == last.date():
+        return first.date(), "~", first.date()  # no time of day reaches "~": the same date all day
+    midnight = datetime.combine(last.date(), datetime.min.time(), timezone(offset)).astimezone(timezone.utc)
+    if last.date() - first.date() != _DAY or midnight.date() != start.date():
+        return None
+    return first.date(), utc_text(midnight)[11:], last.date()
 
 
 _NO_ACKS: frozenset[str] = frozenset()
@@ -147,6 +154,8 @@ def _verdict(ctx: RuleContext, acked: set[str] | frozenset[str]) -> tuple[Findin
         found = check_event(ctx)
     except CalendarNotLoaded as exc:
         found = list(exc.findings)
+    if not found:
+        return ()
     return tuple(
         Finding(f.rule, f.article, f.enforcement, f.message, f.values, acknowledged=f.rule in acked and f.enforcement == "WARN")
         for f in found
@@ -171,7 +180,6 @@ def _rechecked(
     timeline = timeline if timeline is not None else WorkspaceTimeline(facts)
     load = load_case if load_case is not None else _no_cases
     latest = timeline.latest
-    days = _LocalDates()
     checked: dict[str, tuple[str, ...]] = {}
     first = events[0]
     state = launch_state(first)
@@ -186,7 +194,7 @@ def _rechecked(
         if ev.type != "attempt-refused":
             ctx, version = rule_context(
                 event=ev.type, payload=record.payload, state=state, pack=pack, role=ev.role, actor=ev.actor,
-                today=days.of(ev), key=key_of(ev), timeline=timeline, load_case=load,
+                today=_local_date_of(ev), key=key_of(ev), timeline=timeline, load_case=load,
             )
             acked = {a["rule"] for a in acks} if acks else _NO_ACKS
             watched = None
