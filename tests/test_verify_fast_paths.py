@@ -26,7 +26,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_replay_equivalence import FACTS, histories, long_history, make_events
 
-from flows.usecases.audit import _local_date_of
+from flows.usecases.recorded_on import recorded_on
 from flows.usecases.clock import local_date
 from flows.usecases.moments import WorkspaceTimeline, key_of, rule_context
 from flows.usecases.unit_of_work import pack_of
@@ -151,7 +151,7 @@ def test_the_statuses_the_rules_read_are_a_read_only_view_and_states_still_copy_
 
 
 class _Stored:
-    """What `_local_date_of` reads of a stored event."""
+    """What `recorded_on` reads of a stored event."""
 
     def __init__(self, recorded_at: str) -> None:
         self.recorded_at = recorded_at
@@ -162,7 +162,7 @@ class _Stored:
 
 
 def same_local_date(text: str) -> None:
-    assert outcome(_local_date_of, _Stored(text)) == outcome(lambda: local_date(parse_utc(text)))
+    assert outcome(recorded_on, _Stored(text)) == outcome(lambda: local_date(parse_utc(text)))
 
 
 @settings(max_examples=400, deadline=None)

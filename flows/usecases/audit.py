@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from itertools import islice
 from typing import Any, Callable, Iterator, Sequence
 
@@ -13,7 +13,8 @@ from flows.usecases.show import CaseView, view_of
 from flows.usecases.unit_of_work import case_calendar, load_case, pack_of
 from flows.usecases.catalog import workspace_findings
 from flows.usecases.moments import CaseLoader, WorkspaceTimeline, key_of, rule_context
-from flows.usecases.clock import LOCAL, local_date, now
+from flows.usecases.clock import local_date, now
+from flows.usecases.recorded_on import recorded_on
 from flows.usecases.comment_integrity import StoredComments
 from flows.usecases.documents import blob_intact
 from flows.usecases.workspace import Workspace, WorkspaceFacts, read_facts
@@ -24,7 +25,7 @@ from models.accounts import AccountsTimeline
 from models.integrity import Break, verify_stream
 from models.state import CaseState, evolve_record, launch_state, record_of
 from models.store import gc_paused
-from models.store import WORKSPACE_STREAM, StoredEvent, utc_day, utc_text
+from models.store import WORKSPACE_STREAM, StoredEvent
 from policies.calendar import WorkingDayCalendar
 from policies.errors import CalendarNotLoaded, IntegrityFailure
 from policies.findings import Finding
@@ -102,50 +103,6 @@ def _no_cases(case_id: str) -> Sequence[StoredEvent]:
     return ()
 
 
-def _local_date_of(ev: StoredEvent) -> date:
-    """The Asia/Shanghai date a stored event was recorded on (the `today` its rules were given), with one zone
-    conversion per UTC date rather than one per event. Through a UTC date at one UTC offset (its first and last
-    microsecond at the same offset: the zone's offset changes at most once a day), the local date changes at most
-    once, at the UTC time of local midnight: before it the date of the first microsecond, from it that of the last.
-    A date whose offset changes, or a `recorded_at` not in the stored form, is converted event by event
-    (`local_date(ev.moment)`, as before). tests/test_verify_fast_paths.py compares the two."""
-    text = ev.recorded_at
-    day = utc_day(text)
-    if day is not None:
-        known = _DAYS.get(day, _UNSEEN)
-        if known is _UNSEEN:
-            if len(_DAYS) >= 100_000:
-                _DAYS.clear()
-            known = _DAYS[day] = _one_offset_day(ev.moment)  # parse_utc vouches for the date
-        if known is not None:
-            before, switch, after = known  # type: ignore[misc]
-            return before if text[11:] < switch else after  # type: ignore[no-any-return]
-    return local_date(ev.moment)
-
-
-# UTC date -> what `_one_offset_day` says of it (a pure function of the date and the zone: shared by every audit)
-_DAYS: dict[str, tuple[date, str, date] | None] = {}
-_UNSEEN = object()
-_DAY = timedelta(days=1)
-_TICK = timedelta(microseconds=1)
-
-
-def _one_offset_day(moment: datetime) -> tuple[date, str, date] | None:
-    """For the UTC date of `moment`: (the local date at its start, the stored time of day from which the local date
-    is the next one, that next date), or None when the offset changes that day."""
-    start = moment.replace(hour=0, minute=0, second=0, microsecond=0)
-    first, last = start.astimezone(LOCAL), (start + _DAY - _TICK).astimezone(LOCAL)
-    offset = first.utcoffset()
-    if offset is None or offset != last.utcoffset():
-        return None
-    if first.date() == last.date():
-        return first.date(), "~", first.date()  # no time of day reaches "~": the same date all day
-    midnight = datetime.combine(last.date(), datetime.min.time(), timezone(offset)).astimezone(timezone.utc)
-    if last.date() - first.date() != _DAY or midnight.date() != start.date():
-        return None
-    return first.date(), utc_text(midnight)[11:], last.date()
-
-
 _NO_ACKS: frozenset[str] = frozenset()
 
 
@@ -194,7 +151,7 @@ def _rechecked(
         if ev.type != "attempt-refused":
             ctx, version = rule_context(
                 event=ev.type, payload=record.payload, state=state, pack=pack, role=ev.role, actor=ev.actor,
-                today=_local_date_of(ev), key=key_of(ev), timeline=timeline, load_case=load,
+                today=recorded_on(ev), key=key_of(ev), timeline=timeline, load_case=load,
             )
             acked = {a["rule"] for a in acks} if acks else _NO_ACKS
             watched = None
