@@ -183,7 +183,7 @@ class _StatusCursor:
         self.rep: dict[str, list[tuple[str, Mapping[str, Any]]]] = {s.id: [] for s in pack.stages}
         self.raw = {s.id: stage_status(s, [], flags=flags, ended=False) for s in pack.stages}
         self.final = dict(self.raw)
-        self.snapshot: Mapping[str, StageStatus] | None = None
+        self.snapshot: MappingProxyType[str, StageStatus] | None = None
 
     def advance(self, log: _Log, n: int) -> None:
         flags = self.flags
@@ -213,7 +213,7 @@ class _StatusCursor:
                 self.snapshot = None
         self.m = n
 
-    def statuses(self) -> Mapping[str, StageStatus]:
+    def statuses(self) -> MappingProxyType[str, StageStatus]:
         """The statuses now, in the pack's order: a read-only view, shared until a record changes one."""
         snap = self.snapshot
         if snap is None:
@@ -413,17 +413,17 @@ class CaseState:
 
     def statuses(self, pack: PolicyPack) -> dict[str, StageStatus]:
         """Every stage's status, in the pack's order."""
-        return dict(self.status_view(pack))
+        return self.status_view(pack).copy()  # a dict of its own (the view's dict, copied)
 
-    def status_view(self, pack: PolicyPack) -> Mapping[str, StageStatus]:
+    def status_view(self, pack: PolicyPack) -> MappingProxyType[str, StageStatus]:
         """`statuses(pack)` as a read-only view, shared by the states that see the same statuses (what a rule reads:
         no copy per judged event)."""
         cached = self.__dict__["_statuses"]
         if cached is not None and cached[0] is pack:
-            shared: Mapping[str, StageStatus] = cached[1]
+            shared: MappingProxyType[str, StageStatus] = cached[1]
             return shared
         log, n = self._log, self._n
-        result: Mapping[str, StageStatus] | None = None
+        result: MappingProxyType[str, StageStatus] | None = None
         with log.lock:
             cursor = log.cursors.get(id(pack))
             if cursor is None or cursor.pack is not pack or cursor.flags != self.flags:
