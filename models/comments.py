@@ -21,23 +21,31 @@ here, and the queries that group by it scan one case's rows (0.1 s for 10^5).
 from __future__ import annotations
 
 import hashlib
+import sqlite3
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Iterable, Sequence
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 import orjson
 
-from sqlalchemy import (
-    Connection,
-    Engine,
-    bindparam,
-    case,
-    func,
-    insert,
-    inspect,
-    select,
-)
-from models.tables import COMMENTS, EVENTS
-from models.tables import DISPOSITIONS as DISPOSITIONS_TABLE
+from models.db import AnyConnection, AnyEngine, SqliteStore, read_transaction
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
+
+# SQLAlchemy and the table definitions (models/tables.py) are imported where a query needs them: an import on SQLite
+# goes through plain sqlite3 (models.db.SqliteStore) and does not pay for importing them (≈ 0.4 s a process here).
+# The import path's queries (the `isinstance(conn, sqlite3.Connection)` branches) are the same queries written in
+# SQL, as models/store.py does for the event store; tests/test_comments.py runs imports through both.
+
+
+def __getattr__(name: str) -> Any:
+    """`COMMENTS`, `DISPOSITIONS_TABLE` and `EVENTS` (models/tables.py), imported when first asked for."""
+    if name in ("COMMENTS", "DISPOSITIONS_TABLE", "EVENTS"):
+        from models import tables
+
+        return getattr(tables, "DISPOSITIONS" if name == "DISPOSITIONS_TABLE" else name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
 
 
 INSERT_BATCH = 5000
@@ -85,10 +93,29 @@ def public_digest(rows: Iterable[Sequence[Any]]) -> str:
 _READY: set[str] = set()  # engine URLs whose comment schema was checked in this process
 
 
-def create_comment_schema(engine: Engine) -> None:
+def create_comment_schema(engine: AnyEngine) -> None:
     """Make sure the comments tables exist: they come with revision 0002 (models/migrations/), applied by
     `juece init`; an older workspace is brought up to date here (no DDL once present, which an application role
     may not run anyway)."""
+    if isinstance(engine, SqliteStore):
+        key = "sqlite:///" + engine.path
+        if key in _READY:
+            return
+        with read_transaction(engine) as conn:
+            q = "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name IN ('comments', 'dispositions')"
+            present = conn.execute(q).fetchone()[0] == 2
+        if not present:
+            from models.db import make_engine
+
+            sa_engine = make_engine(key, create=False)
+            try:
+                create_comment_schema(sa_engine)
+            finally:
+                sa_engine.dispose()
+        _READY.add(key)
+        return
+    from sqlalchemy import inspect
+
     key = str(engine.url)
     if key in _READY:
         return
@@ -108,38 +135,47 @@ INSERT_COLUMNS = (
 )
 
 
-def insert_comments(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[int]:
+_INSERT_SQL = f"INSERT INTO comments ({', '.join(INSERT_COLUMNS)}) VALUES ({', '.join('?' * len(INSERT_COLUMNS))})"
+
+
+def insert_comments(conn: AnyConnection, rows: Sequence[tuple[Any, ...]]) -> list[int]:
     """Insert comment rows (tuples in `INSERT_COLUMNS` order) in batches, in the caller's transaction; returns the
     ids the store gave them, in order.
 
-    The Core `insert()` is compiled once for the connection's dialect; where the driver takes positional parameters
-    (SQLite) the batches go to its executemany as tuples, which skips SQLAlchemy's per-row parameter processing
-    (5 µs a row here, a quarter of the import's budget). The ids: when the highest id grew by exactly the number of
-    rows, the new rows hold the ids in between (n distinct ids above the old highest, none above the new); otherwise
-    (another writer's rows interleaved, possible on PostgreSQL) they are read back — reading them always cost 0.2 s
-    for 10^5 rows, a scan of the table.
+    On SQLite the batches go to the driver's executemany as tuples (through SQLAlchemy, its Core `insert()` compiled
+    once and sent by `exec_driver_sql`), which skips SQLAlchemy's per-row parameter processing (5 µs a row here, a
+    quarter of the import's budget). The ids: when the highest id grew by exactly the number of rows, the new rows
+    hold the ids in between (n distinct ids above the old highest, none above the new); otherwise (another writer's
+    rows interleaved, possible on PostgreSQL) they are read back — reading them always cost 0.2 s for 10^5 rows, a
+    scan of the table.
     """
+    if isinstance(conn, sqlite3.Connection):
+        highest_sql = "SELECT coalesce(max(id), 0) FROM comments"
+        before = int(conn.execute(highest_sql).fetchone()[0])
+        with _big_cache(conn.execute, len(rows)):
+            for start in range(0, len(rows), INSERT_BATCH):
+                conn.executemany(_INSERT_SQL, rows[start : start + INSERT_BATCH])
+        after = int(conn.execute(highest_sql).fetchone()[0])
+        if after - before == len(rows):
+            return list(range(before + 1, after + 1))
+        sql = "SELECT id FROM comments WHERE case_id = ? AND import_id = ? AND id > ? ORDER BY id"
+        return [r[0] for r in conn.execute(sql, (rows[0][0], rows[0][1], before))]
+    from sqlalchemy import bindparam, func, insert, select
+
+    from models.tables import COMMENTS
+
     highest = select(func.coalesce(func.max(COMMENTS.c.id), 0))
     before = int(conn.execute(highest).scalar_one())
     stmt = insert(COMMENTS).values({name: bindparam(name) for name in INSERT_COLUMNS})
     compiled = stmt.compile(dialect=conn.dialect)
     positional = compiled.positiontup is not None and list(compiled.positiontup) == list(INSERT_COLUMNS)
-    sqlite = conn.dialect.name == "sqlite"
-    if sqlite and len(rows) > INSERT_BATCH:
-        # The unique (case_id, row_hash) index takes rows in random order; with SQLite's default 2 MiB page cache
-        # 10^5 rows spilled pages mid-transaction (insert 0.59 s → 0.43 s with 64 MiB). Restored afterwards.
-        cache = conn.exec_driver_sql("PRAGMA cache_size").scalar_one()
-        conn.exec_driver_sql(f"PRAGMA cache_size={_BIG_CACHE}")
-    try:
+    with _big_cache(conn.exec_driver_sql if conn.dialect.name == "sqlite" else None, len(rows)):
         for start in range(0, len(rows), INSERT_BATCH):
             batch = rows[start : start + INSERT_BATCH]
             if positional:
                 conn.exec_driver_sql(str(compiled), list(batch))
             else:
                 conn.execute(insert(COMMENTS), [dict(zip(INSERT_COLUMNS, row)) for row in batch])
-    finally:
-        if sqlite and len(rows) > INSERT_BATCH:
-            conn.exec_driver_sql(f"PRAGMA cache_size={int(cache)}")
     after = int(conn.execute(highest).scalar_one())
     if after - before == len(rows):
         return list(range(before + 1, after + 1))
@@ -148,10 +184,30 @@ def insert_comments(conn: Connection, rows: Sequence[tuple[Any, ...]]) -> list[i
     return list(conn.execute(q.order_by(COMMENTS.c.id)).scalars())
 
 
+@contextmanager
+def _big_cache(execute: Any, n: int) -> Iterator[None]:
+    """A larger SQLite page cache while a large import inserts (`execute` runs SQL; None: not SQLite). The unique
+    (case_id, row_hash) index takes rows in random order; with SQLite's default 2 MiB page cache 10^5 rows spilled
+    pages mid-transaction (insert 0.59 s → 0.43 s with 64 MiB). Restored afterwards."""
+    if execute is None or n <= INSERT_BATCH:
+        yield
+        return
+    cache = execute("PRAGMA cache_size").fetchone()[0]
+    execute(f"PRAGMA cache_size={_BIG_CACHE}")
+    try:
+        yield
+    finally:
+        execute(f"PRAGMA cache_size={int(cache)}")
+
+
 def insert_disposition(
     conn: Connection, *, case_id: str, target: str, disposition: str, reason: str, recorded_at: str, actor: str
 ) -> int:
     """Append one disposition; returns its id."""
+    from sqlalchemy import insert
+
+    from models.tables import DISPOSITIONS as DISPOSITIONS_TABLE
+
     values = dict(
         case_id=case_id, target=target, disposition=disposition, reason=reason, recorded_at=recorded_at, actor=actor
     )
@@ -164,8 +220,14 @@ def insert_disposition(
 # --- reading ----------------------------------------------------------------------------------------------------
 
 
-def row_hashes(conn: Connection, case_id: str) -> set[str]:
+def row_hashes(conn: AnyConnection, case_id: str) -> set[str]:
     """The row hashes already stored for a case (what makes a re-import change nothing)."""
+    if isinstance(conn, sqlite3.Connection):
+        return {r[0] for r in conn.execute("SELECT row_hash FROM comments WHERE case_id = ?", (case_id,))}
+    from sqlalchemy import select
+
+    from models.tables import COMMENTS
+
     return set(conn.execute(select(COMMENTS.c.row_hash).where(COMMENTS.c.case_id == case_id)).scalars())
 
 
@@ -178,8 +240,16 @@ class DistinctText:
     text: str
 
 
-def distinct_texts(conn: Connection, case_id: str) -> list[DistinctText]:
+def distinct_texts(conn: AnyConnection, case_id: str) -> list[DistinctText]:
     """One stored text per distinct norm hash of a case (the earliest), in order of first appearance."""
+    if isinstance(conn, sqlite3.Connection):
+        sql = ("SELECT c.norm_hash, c.cluster, c.text FROM comments AS c JOIN (SELECT min(id) AS id FROM comments "
+               "WHERE case_id = ? GROUP BY norm_hash) AS first ON c.id = first.id ORDER BY c.id")
+        return [DistinctText(r[0], r[1], r[2]) for r in conn.execute(sql, (case_id,))]
+    from sqlalchemy import func, select
+
+    from models.tables import COMMENTS
+
     first = (
         select(func.min(COMMENTS.c.id).label("id"))
         .where(COMMENTS.c.case_id == case_id)
@@ -194,8 +264,14 @@ def distinct_texts(conn: Connection, case_id: str) -> list[DistinctText]:
     return [DistinctText(r[0], r[1], r[2]) for r in conn.execute(q)]
 
 
-def max_cluster(conn: Connection, case_id: str) -> int:
+def max_cluster(conn: AnyConnection, case_id: str) -> int:
     """The highest cluster number used in a case (0 when it has no comments)."""
+    if isinstance(conn, sqlite3.Connection):
+        return int(conn.execute("SELECT max(cluster) FROM comments WHERE case_id = ?", (case_id,)).fetchone()[0] or 0)
+    from sqlalchemy import func, select
+
+    from models.tables import COMMENTS
+
     q = select(func.max(COMMENTS.c.cluster)).where(COMMENTS.c.case_id == case_id)
     return int(conn.execute(q).scalar_one() or 0)
 
@@ -210,8 +286,17 @@ class Counts:
     late: int
 
 
-def counts(conn: Connection, case_id: str) -> Counts:
+def counts(conn: AnyConnection, case_id: str) -> Counts:
     """The case's comment counts, in one pass."""
+    if isinstance(conn, sqlite3.Connection):
+        sql = ("SELECT count(*), count(DISTINCT norm_hash), count(DISTINCT cluster), "
+               "coalesce(sum(CASE WHEN late THEN 1 ELSE 0 END), 0) FROM comments WHERE case_id = ?")
+        got = conn.execute(sql, (case_id,)).fetchone()
+        return Counts(int(got[0]), int(got[1]), int(got[2]), int(got[3]))
+    from sqlalchemy import case, func, select
+
+    from models.tables import COMMENTS
+
     q = select(
         func.count(),
         func.count(COMMENTS.c.norm_hash.distinct()),
@@ -236,6 +321,10 @@ class ClusterRow:
 
 def clusters(conn: Connection, case_id: str, *, limit: int | None = None, only: Iterable[int] | None = None) -> list[ClusterRow]:
     """Clusters of a case, biggest first (ties: lower number first), each with the text of its earliest comment."""
+    from sqlalchemy import case, func, select
+
+    from models.tables import COMMENTS
+
     size = func.count().label("size")
     q = (
         select(
@@ -278,7 +367,10 @@ class StoredComment:
     cluster: int
 
 
-_COMMENT_COLUMNS = tuple(COMMENTS.c[name] for name in StoredComment.__dataclass_fields__)
+def _comment_columns() -> tuple[Any, ...]:
+    from models.tables import COMMENTS
+
+    return tuple(COMMENTS.c[name] for name in StoredComment.__dataclass_fields__)
 
 
 def _stored(r: Sequence[Any]) -> StoredComment:
@@ -288,29 +380,47 @@ def _stored(r: Sequence[Any]) -> StoredComment:
 
 def comment(conn: Connection, case_id: str, comment_id: int) -> StoredComment | None:
     """One comment of a case by id, if it exists."""
+    from sqlalchemy import select
+
+    from models.tables import COMMENTS
+
     r = conn.execute(
-        select(*_COMMENT_COLUMNS).where(COMMENTS.c.case_id == case_id, COMMENTS.c.id == comment_id)
+        select(*_comment_columns()).where(COMMENTS.c.case_id == case_id, COMMENTS.c.id == comment_id)
     ).first()
     return _stored(r) if r else None
 
 
 def comments_of_import(conn: Connection, import_id: str, case_id: str) -> list[StoredComment]:
     """The comments one import stored, in the order it stored them."""
+    from sqlalchemy import select
+
+    from models.tables import COMMENTS
+
     q = (
-        select(*_COMMENT_COLUMNS)
+        select(*_comment_columns())
         .where(COMMENTS.c.case_id == case_id, COMMENTS.c.import_id == import_id)
         .order_by(COMMENTS.c.id)
     )
     return [_stored(r) for r in conn.execute(q)]
 
 
-def has_comments(conn: Connection, case_id: str) -> bool:
+def has_comments(conn: AnyConnection, case_id: str) -> bool:
     """True when the case has any comment stored."""
+    if isinstance(conn, sqlite3.Connection):
+        return conn.execute("SELECT id FROM comments WHERE case_id = ? LIMIT 1", (case_id,)).fetchone() is not None
+    from sqlalchemy import select
+
+    from models.tables import COMMENTS
+
     return conn.execute(select(COMMENTS.c.id).where(COMMENTS.c.case_id == case_id).limit(1)).first() is not None
 
 
 def cluster_exists(conn: Connection, case_id: str, cluster: int) -> bool:
     """True when the case has a comment in that cluster."""
+    from sqlalchemy import select
+
+    from models.tables import COMMENTS
+
     q = select(COMMENTS.c.id).where(COMMENTS.c.case_id == case_id, COMMENTS.c.cluster == cluster).limit(1)
     return conn.execute(q).first() is not None
 
@@ -329,7 +439,10 @@ class StoredDisposition:
 
 def dispositions(conn: Connection, case_id: str) -> list[StoredDisposition]:
     """Every disposition of a case in the order recorded (a later one for the same target supersedes)."""
-    t = DISPOSITIONS_TABLE
+    from sqlalchemy import select
+
+    from models.tables import DISPOSITIONS as t
+
     q = (
         select(t.c.id, t.c.target, t.c.disposition, t.c.reason, t.c.recorded_at, t.c.actor)
         .where(t.c.case_id == case_id)
@@ -347,12 +460,21 @@ FULL_COLUMNS = ("id", "import_id", "line", "submitted_at", "channel", "author", 
 
 def case_comment_rows(conn: Connection, case_id: str) -> list[tuple[Any, ...]]:
     """Every comment of a case in the order stored, as tuples in `FULL_COLUMNS` order (`late` a bool)."""
+    from sqlalchemy import select
+
+    from models.tables import COMMENTS
+
     q = select(*(COMMENTS.c[name] for name in FULL_COLUMNS)).where(COMMENTS.c.case_id == case_id).order_by(COMMENTS.c.id)
     return [(*r[:9], bool(r[9]), r[10]) for r in conn.execute(q).all()]  # one fetchall: row by row cost 3× more
 
 
 def rows_per_case(conn: Connection) -> dict[str, tuple[int, int]]:
     """How many comment and disposition rows each case holds (cases without any are absent): one grouped pass each."""
+    from sqlalchemy import func, select
+
+    from models.tables import COMMENTS
+    from models.tables import DISPOSITIONS as DISPOSITIONS_TABLE
+
     out: dict[str, tuple[int, int]] = {}
     for case_id, n in conn.execute(select(COMMENTS.c.case_id, func.count()).group_by(COMMENTS.c.case_id)):
         out[case_id] = (int(n), 0)
@@ -364,4 +486,8 @@ def rows_per_case(conn: Connection) -> dict[str, tuple[int, int]]:
 
 def cases_recording(conn: Connection, event_types: Sequence[str]) -> set[str]:
     """The streams whose history holds an event of these types (through the events' type index)."""
+    from sqlalchemy import select
+
+    from models.tables import EVENTS
+
     return set(conn.execute(select(EVENTS.c.case_id).where(EVENTS.c.type.in_(list(event_types))).distinct()).scalars())

@@ -247,6 +247,33 @@ def utc_texts(micros: np.ndarray) -> list[str]:
 
 
 
+def stored_text(text: str) -> str:
+    """A valid comment's text as stored: NFC (what `validate_rows` keeps)."""
+    return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
+
+
+def read_texts(data: bytes, kind: str) -> list[str]:
+    """The texts `read_rows` would keep from the same bytes, when the file is valid (every row kept): read without the
+    other fields' checks, for a second process that works on the texts only. Of a bad file the answer is meaningless
+    (a row's text that is not text reads as ""); `read_rows` refuses such a file whole, so it is never used."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        data = data[3:]
+    if kind not in (".jsonl", ".ndjson"):
+        return [stored_text(tx) if type(tx) is str else "" for _, _, _, _, tx in csv_rows(data, Problems())]
+    # The lines `jsonl_rows` keeps (the non-blank ones), their "text" alone.
+    texts: list[str] = []
+    loads = orjson.loads
+    for raw in data.split(b"\n"):
+        if raw.strip():
+            try:
+                obj = loads(raw)
+            except orjson.JSONDecodeError:
+                obj = None
+            tx = obj.get("text") if type(obj) is dict else None
+            texts.append(stored_text(tx) if type(tx) is str else "")
+    return texts
+
+
 def read_rows(data: bytes, kind: str, shown: str, zone: tzinfo) -> Rows:
     """The valid rows of a `.jsonl`/`.ndjson` or `.csv` file's bytes (a UTF-8 byte order mark skipped); `BadInput`
     quoting the bad rows when any row is bad, or when the file holds no comments."""

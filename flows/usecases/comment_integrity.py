@@ -12,9 +12,7 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import replace
-from typing import Any, Iterable, Iterator, Sequence
-
-from sqlalchemy import Connection, inspect
+from typing import TYPE_CHECKING, Any, Iterable, Iterator, Sequence
 
 from flows.usecases.unit_of_work import pack_of
 from models import comments as db
@@ -22,6 +20,9 @@ from models.state import launch_state
 from models.store import StoredEvent
 from policies.disclosure import public_author
 from policies.pack import PolicyPack
+
+if TYPE_CHECKING:
+    from sqlalchemy import Connection
 
 COMMENTS_IMPORTED = "comments-imported"
 COMMENT_DISPOSED = "comment-disposed"
@@ -167,6 +168,8 @@ class StoredComments:
     (one grouped pass), then each case that has rows or records re-checked against its history."""
 
     def __init__(self, conn: Connection) -> None:
+        from sqlalchemy import inspect  # here: importing this module (for its names) should not import SQLAlchemy
+
         self.conn = conn
         self.tables = inspect(conn).has_table("dispositions")  # a store from before migration 2 has none
         self.held = db.rows_per_case(conn) if self.tables else {}

@@ -24,26 +24,27 @@ flows/usecases/comment_dispositions.py, the handling report flows/usecases/comme
 from __future__ import annotations
 
 import time
+import stat
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from flows.adapters.comment_files import EPOCH, MICROSECOND, read_rows, utc_texts
+from flows.adapters.cluster_process import ClusterProcess
+from flows.adapters.comment_files import EPOCH, MICROSECOND, Rows, read_rows, utc_texts
 from flows.adapters.similarity import matching_keys, near_duplicate_roots
 from flows.usecases.clock import LOCAL, now
-from flows.usecases.comment_dispositions import dispositions_in_force
-from flows.usecases.comment_integrity import COMMENTS_IMPORTED, StoredComments
+from flows.usecases.comment_integrity import COMMENTS_IMPORTED
 from flows.usecases.unit_of_work import load_case_rows
 from flows.usecases.workspace import Actor, Workspace, read_facts
 from models import comments as db
 from models import store
 from models.canonical import sha256_hex
 from models.db import read_transaction, write_transaction
-from models.events import SCHEMA_VERSION
+from models.payload_plan import SCHEMA_VERSION
 from models.store import NewEvent, StoredEvent, gc_paused
 from policies.disclosure import public_author
 from policies.errors import BadInput
@@ -165,8 +166,8 @@ def _consultation_deadline(events: list[StoredEvent], case_id: str) -> date:
 
 def import_comments(ws: Workspace, actor: Actor, case_id: str, path: str | Path) -> ImportResult:
     """Import a JSON Lines or CSV file of public comments into a case: all rows or none, idempotent."""
-    db.create_comment_schema(ws.engine)
-    with read_transaction(ws.engine) as conn:
+    db.create_comment_schema(ws.db)
+    with read_transaction(ws.db) as conn:
         events, pack = load_case_rows(conn, case_id)
         first_import = not db.has_comments(conn, case_id)
     _require_role(pack, actor, COMMENTS_IMPORTED, "import public comments")
@@ -178,105 +179,181 @@ def import_comments(ws: Workspace, actor: Actor, case_id: str, path: str | Path)
     clock = time.perf_counter
     timings: dict[str, float] = {}
     started = clock()
-    data = read_bounded(source, MAX_FILE_BYTES, "FILE")
-    # The collector dominated batch work here (87k → 316k rows/s validated with it paused); one worker thread
-    # clusters while this one hashes, reads and stores.
-    with gc_paused(), ThreadPoolExecutor(1, thread_name_prefix="comments-cluster") as pool:
-        file_sha256 = sha256_hex(data)
-        rows = read_rows(data, kind, source.name, LOCAL)
-        # The matching keys and, for a case without comments yet, the file's own near-duplicate clusters are worked
-        # out on the other core meanwhile (numpy releases the GIL); those clusters are the answer when the case still
-        # has none in the write transaction (_assign_clusters). A case with comments is clustered with them there
-        # (and a re-import, nothing new, is not clustered at all). Each distinct key is hashed and clustered once.
-        keyed = pool.submit(matching_keys, rows.texts)
-        early = pool.submit(lambda: near_duplicate_roots(list(dict.fromkeys(keyed.result())))) if first_import else None
-        micros = np.asarray(rows.micros, dtype=np.int64)
-        stamps = utc_texts(micros)
-        row_hash = db.row_hash
-        row_hashes = [row_hash(s, c, a, t) for s, c, a, t in zip(stamps, rows.channels, rows.authors, rows.texts)]
-        keys = keyed.result()
+    # A first import of a large file has its matching keys and clusters worked out by a second process from the start
+    # (flows/adapters/cluster_process.py); otherwise one worker thread works them out while this one validates.
+    child = _cluster_process(source, kind) if first_import else None
+    try:
+        with gc_paused(), ThreadPoolExecutor(1, thread_name_prefix="comments-cluster") as pool:
+            # The collector dominated batch work here (87k → 316k rows/s validated with it paused).
+            data = read_bounded(source, MAX_FILE_BYTES, "FILE")
+            file_sha256 = sha256_hex(data)
+            rows = read_rows(data, kind, source.name, LOCAL)
+            del data
+            keyed = pool.submit(matching_keys, rows.texts) if child is None else None
+            micros = np.asarray(rows.micros, dtype=np.int64)
+            stamps = utc_texts(micros)
+            row_hash = db.row_hash
+            row_hashes = [row_hash(s, c, a, t) for s, c, a, t in zip(stamps, rows.channels, rows.authors, rows.texts)]
+            import_id = sha256_hex("\n".join(row_hashes).encode())
+            timings["validate"] = clock() - started  # reading the file included
+
+            def matching() -> _Matching:
+                nonlocal child
+                if keyed is not None:
+                    return _Matching.from_keys(keyed.result(), pool if first_import else None)
+                assert child is not None
+                answer, child = _Matching.from_child(child, file_sha256, rows.texts), None
+                return answer
+
+            result = _store(ws, actor, case_id, rows, micros, stamps, row_hashes, matching, import_id, file_sha256,
+                            timings)
+    finally:
+        if child is not None:
+            child.stop()
+    return result
+
+
+# Below this a second process costs more than it saves (its start-up, ≈ 0.1 s, against ≈ 10 µs a row clustered).
+PARALLEL_MIN_BYTES = 4 * 1024 * 1024
+
+
+def _cluster_process(source: Path, kind: str) -> ClusterProcess | None:
+    """A second process clustering `source`, for a regular file big enough to be worth it (never a pipe or a device,
+    which a second reader would take the bytes from)."""
+    try:
+        st = source.stat()
+    except OSError:
+        return None  # read_bounded says why
+    if not stat.S_ISREG(st.st_mode) or not PARALLEL_MIN_BYTES <= st.st_size <= MAX_FILE_BYTES:
+        return None
+    return ClusterProcess(kind, source)
+
+
+@dataclass
+class _Matching:
+    """Each row's norm hash; the distinct ones in order of first appearance; a row's matching key; and, for a first
+    import, `near_duplicate_roots` of the distinct keys in that order, worked out early."""
+
+    norm_hashes: list[str]
+    distinct: list[str]
+    key_of: Callable[[list[int]], list[str]]
+    early: Callable[[], Any] | None
+
+    @classmethod
+    def from_keys(cls, keys: list[str], pool: ThreadPoolExecutor | None) -> _Matching:
+        """From each row's matching key; each distinct key hashed once and, given a pool (a first import), clustered
+        there meanwhile."""
         distinct = list(dict.fromkeys(keys))
+        early = pool.submit(near_duplicate_roots, distinct).result if pool is not None else None
         hash_of = {k: sha256_hex(k.encode()) for k in distinct}
-        norm_hashes = [hash_of[k] for k in keys]
-        import_id = sha256_hex("\n".join(row_hashes).encode())
-        timings["validate"] = clock() - started  # reading the file included
+        return cls([hash_of[k] for k in keys], [hash_of[k] for k in distinct], lambda rows: [keys[i] for i in rows], early)
 
-        with write_transaction(ws.engine) as conn:
-            started = clock()
-            facts = read_facts(conn)
-            events, pack = load_case_rows(conn, case_id)
-            deadline = _consultation_deadline(events, case_id)
-            # Late: submitted after 24:00 of the deadline day, Beijing time.
-            closes = datetime.combine(deadline + timedelta(days=1), datetime.min.time(), tzinfo=LOCAL)
-            late = micros >= (closes - EPOCH) // MICROSECOND
-            stored = db.row_hashes(conn, case_id)
-            new: list[int] = []
-            seen: set[str] = set()
-            for i, h in enumerate(row_hashes):
-                if h not in stored and h not in seen:
-                    seen.add(h)
-                    new.append(i)
-            existing = db.distinct_texts(conn, case_id) if new else []
-            timings["read"] = clock() - started
+    @classmethod
+    def from_child(cls, child: ClusterProcess, file_sha256: str, texts: list[str]) -> _Matching:
+        """The second process's answer, when it read the same file (else the same worked out here)."""
+        got = child.answer()
+        if got.file_sha256 != file_sha256 or len(got.codes) != len(texts):  # the file changed in between
+            matching = cls.from_keys(matching_keys(texts), None)
+            return replace(matching, early=None)
+        distinct = got.norm_hashes
+        return cls([distinct[c] for c in got.codes], distinct, lambda rows: matching_keys([texts[i] for i in rows]),
+                   lambda: got.roots)
 
-            started = clock()
-            cluster_of = {d.norm_hash: d.cluster for d in existing}
-            first_new: dict[str, int] = {}
-            for i in new:
-                h = norm_hashes[i]
-                if h not in cluster_of and h not in first_new:
-                    first_new[h] = i
-            if first_new:
-                fresh = [(h, keys[i]) for h, i in first_new.items()]
-                ready = early is not None and not existing and [k for _, k in fresh] == distinct
-                roots = early.result() if early is not None and ready else None
-                cluster_of.update(_assign_clusters(existing, fresh, db.max_cluster(conn, case_id), roots))
-            timings["cluster"] = clock() - started
 
-            started = clock()
-            if new:
-                late_list = late.tolist()
-                lines = rows.lines
-                channels, authors, texts = rows.channels, rows.authors, rows.texts
-                inserted = [
-                    (case_id, import_id, lines[i], stamps[i], channels[i], authors[i], texts[i], norm_hashes[i],
-                     row_hashes[i], late_list[i], cluster_of[norm_hashes[i]])
-                    for i in new
-                ]
-                ids = db.insert_comments(conn, inserted)
-                totals = db.Counts(len(stored) + len(new), len(existing) + len(first_new), len(set(cluster_of.values())), 0)
+def _store(
+    ws: Workspace, actor: Actor, case_id: str, rows: Rows, micros: np.ndarray, stamps: list[str], row_hashes: list[str],
+    matching_of: Callable[[], _Matching], import_id: str, file_sha256: str, timings: dict[str, float],
+) -> ImportResult:
+    """The write transaction of an import: what is new, its clusters, the rows and the `comments-imported` event.
+    What needs no matching key is read and prepared before waiting for them (`matching_of`)."""
+    clock = time.perf_counter
+    with write_transaction(ws.db) as conn:
+        started = clock()
+        facts = read_facts(conn)
+        events, pack = load_case_rows(conn, case_id)
+        deadline = _consultation_deadline(events, case_id)
+        # Late: submitted after 24:00 of the deadline day, Beijing time.
+        closes = datetime.combine(deadline + timedelta(days=1), datetime.min.time(), tzinfo=LOCAL)
+        late = micros >= (closes - EPOCH) // MICROSECOND
+        stored = db.row_hashes(conn, case_id)
+        new: list[int] = []
+        seen: set[str] = set()
+        for i, h in enumerate(row_hashes):
+            if h not in stored and h not in seen:
+                seen.add(h)
+                new.append(i)
+        existing = db.distinct_texts(conn, case_id) if new else []
+        authors = rows.authors
+        shown = {a: public_author(pack, a) for a in {authors[i] for i in new}}
+        timings["read"] = clock() - started
+
+        started = clock()
+        matching = matching_of()
+        norm_hashes = matching.norm_hashes
+        cluster_of = {d.norm_hash: d.cluster for d in existing}
+        first_new: dict[str, int] = {}
+        for i in new:
+            h = norm_hashes[i]
+            if h not in cluster_of and h not in first_new:
+                first_new[h] = i
+        if first_new:
+            # The early roots are the answer when the case still has no comments and the fresh texts are exactly the
+            # file's distinct ones in order (as they are for a first import); else the fresh keys are clustered with
+            # the stored texts.
+            ready = matching.early is not None and not existing and list(first_new) == matching.distinct
+            if ready:
+                assert matching.early is not None
+                fresh = [(h, "") for h in first_new]
+                roots = matching.early()
             else:
-                totals = db.counts(conn, case_id)  # nothing new: the totals as they stand
-            result = ImportResult(
-                case_id=case_id,
-                import_id=import_id,
-                file_sha256=file_sha256,
-                rows=len(rows),
-                new_rows=len(new),
-                late=int(late.sum()),
-                received_total=totals.received,
-                distinct_total=totals.distinct,
-                clusters_total=totals.clusters,
-                timings=timings,
-            )
-            if new:
-                key = f"comments-import:{case_id}:{import_id}"
-                if store.find_by_key(conn, key) is None:
-                    _, _, c_line, c_at, c_channel, c_author, c_text, c_norm, c_hash, c_late, c_cluster = zip(*inserted)
-                    stored_sha256 = db.rows_digest(c_hash)
-                    shown = {a: public_author(pack, a) for a in set(c_author)}
-                    public_sha256 = db.public_digest(zip(
-                        ids, c_line, c_at, c_channel, map(shown.__getitem__, c_author), c_text, c_norm, c_late, c_cluster))
-                    body = result.payload(stored_sha256, public_sha256)
-                    (event,) = store.append(
-                        conn,
-                        case_id,
-                        events,
-                        [NewEvent(COMMENTS_IMPORTED, SCHEMA_VERSION, body, actor.label, actor.role, key, pack.id, pack.hash)],
-                        now(facts),
-                    )
-                    result = replace(result, seq=event.seq)
-        timings["store"] = clock() - started  # inserts and the durable commit
+                fresh = list(zip(first_new, matching.key_of(list(first_new.values()))))
+                roots = None
+            cluster_of.update(_assign_clusters(existing, fresh, db.max_cluster(conn, case_id), roots))
+        timings["cluster"] = clock() - started  # waiting for the keys (and the clusters) included
+
+        started = clock()
+        if new:
+            late_list = late.tolist()
+            lines = rows.lines
+            channels, authors, texts = rows.channels, rows.authors, rows.texts
+            inserted = [
+                (case_id, import_id, lines[i], stamps[i], channels[i], authors[i], texts[i], norm_hashes[i],
+                 row_hashes[i], late_list[i], cluster_of[norm_hashes[i]])
+                for i in new
+            ]
+            ids = db.insert_comments(conn, inserted)
+            totals = db.Counts(len(stored) + len(new), len(existing) + len(first_new), len(set(cluster_of.values())), 0)
+        else:
+            totals = db.counts(conn, case_id)  # nothing new: the totals as they stand
+        result = ImportResult(
+            case_id=case_id,
+            import_id=import_id,
+            file_sha256=file_sha256,
+            rows=len(rows),
+            new_rows=len(new),
+            late=int(late.sum()),
+            received_total=totals.received,
+            distinct_total=totals.distinct,
+            clusters_total=totals.clusters,
+            timings=timings,
+        )
+        if new:
+            key = f"comments-import:{case_id}:{import_id}"
+            if store.find_by_key(conn, key) is None:
+                _, _, c_line, c_at, c_channel, c_author, c_text, c_norm, c_hash, c_late, c_cluster = zip(*inserted)
+                stored_sha256 = db.rows_digest(c_hash)
+                public_sha256 = db.public_digest(zip(
+                    ids, c_line, c_at, c_channel, map(shown.__getitem__, c_author), c_text, c_norm, c_late, c_cluster))
+                body = result.payload(stored_sha256, public_sha256)
+                (event,) = store.append(
+                    conn,
+                    case_id,
+                    events,
+                    [NewEvent(COMMENTS_IMPORTED, SCHEMA_VERSION, body, actor.label, actor.role, key, pack.id, pack.hash)],
+                    now(facts),
+                )
+                result = replace(result, seq=event.seq)
+    timings["store"] = clock() - started  # inserts and the durable commit
     return result
 
 
@@ -315,6 +392,8 @@ def comment_summary(ws: Workspace, case_id: str, *, top: int = 10) -> Summary:
         events, _ = load_case_rows(conn, case_id)
         counts = db.counts(conn, case_id)
         biggest = db.clusters(conn, case_id, limit=top)
+    from flows.usecases.comment_dispositions import dispositions_in_force
+
     decided = dispositions_in_force(events)
     views = tuple(
         ClusterView(
@@ -344,6 +423,8 @@ def verify_comments(ws: Workspace, case_id: str) -> list[str]:
     db.create_comment_schema(ws.engine)
     with read_transaction(ws.engine) as conn:
         events, _ = load_case_rows(conn, case_id)
+        from flows.usecases.comment_integrity import StoredComments
+
         return StoredComments(conn).problems(events)
 
 
@@ -353,6 +434,8 @@ def iter_clusters(ws: Workspace, case_id: str) -> Iterator[ClusterView]:
     with read_transaction(ws.engine) as conn:
         events, _ = load_case_rows(conn, case_id)
         rows = db.clusters(conn, case_id)
+    from flows.usecases.comment_dispositions import dispositions_in_force
+
     decided = dispositions_in_force(events)
     for c in rows:
         d = decided.get(f"cluster:{c.cluster}")
