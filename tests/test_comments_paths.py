@@ -1,0 +1,149 @@
+"""The ways a comments import can run store the same thing: the keys and clusters worked out by a second process
+(a large first import) or in-process, and the rows written through plain sqlite3 or through SQLAlchemy — the same
+rows, ids, clusters, digests and `comments-imported` record, on a real workspace."""
+
+from __future__ import annotations
+
+import random
+import unicodedata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import backend_workspace
+from flows.adapters import cluster_process
+from flows.adapters.comment_files import read_rows, read_texts
+from flows.usecases import comments as usecase
+from flows.usecases.clock import LOCAL
+from flows.usecases.comments import COMMENTS_IMPORTED, import_comments
+from models import comments as db
+from models import store
+from models.db import read_transaction
+from policies.errors import BadInput
+from support import CLERK, Driver
+from test_comments import SENTENCES, campaign, row, write_csv, write_jsonl
+
+
+def more_rows(seed: int, n: int) -> list[dict[str, Any]]:
+    """`n` comments: copies of the test campaign and sentences combined, some exact repeats, some late."""
+    rng = random.Random(seed)
+    base = campaign()
+    out = []
+    for i in range(n):
+        if rng.random() < 0.3:
+            r = dict(rng.choice(base))
+        else:
+            picked = rng.sample(SENTENCES, rng.randint(1, 3))
+            r = row("。".join(picked) + "。", author=rng.choice(["", "市民", "河西社区居委会", f"个人{i}"]),
+                    at=f"2025-{rng.choice(['09', '10'])}-{rng.randint(1, 28):02d}T{rng.randint(0, 23):02d}:00:00+08:00")
+        out.append(r)
+    return out
+
+
+def stored(ws, case_id: str) -> tuple[list[Any], list[dict[str, Any]]]:
+    """The case's comment rows and its `comments-imported` payloads."""
+    with read_transaction(ws.engine) as conn:
+        rows = db.case_comment_rows(conn, case_id)
+        events = store.load_stream(conn, case_id)
+    return rows, [e.payload for e in events if e.type == COMMENTS_IMPORTED]
+
+
+def run_imports(ws, files: list[Path]) -> tuple[list[dict[str, Any]], tuple[list[Any], list[dict[str, Any]]]]:
+    case = Driver(ws)
+    case.launch("risk-relevant", "technical")
+    case.record("consultation-opened")
+    results = [import_comments(ws, CLERK, case.case_id, f).to_json() for f in files]
+    return results, stored(ws, case.case_id)
+
+
+@pytest.fixture
+def files(tmp_path: Path) -> list[Path]:
+    """A first file, the same file again, and a second file overlapping it (as JSON Lines and CSV)."""
+    first = more_rows(1, 1500)
+    second = first[700:] + more_rows(2, 800)
+    return [write_jsonl(tmp_path / "first.jsonl", first), write_jsonl(tmp_path / "again.jsonl", first),
+            write_csv(tmp_path / "second.csv", second)]
+
+
+@pytest.mark.parametrize("driver", ["sqlite", "sqlite-sqlalchemy"])
+def test_a_second_process_and_either_sqlite_driver_store_the_same_rows_clusters_and_records(
+    driver, files, tmp_path, monkeypatch
+):
+    monkeypatch.setattr(usecase, "PARALLEL_MIN_BYTES", 1 << 40)  # the reference: all in-process
+    reference = next(backend_workspace("sqlite", tmp_path / "in-process", monkeypatch))
+    want = run_imports(reference, files)
+    spawned: list[Any] = []
+    monkeypatch.setattr(cluster_process.ClusterProcess, "answer", _counting(spawned))
+    monkeypatch.setattr(usecase, "PARALLEL_MIN_BYTES", 0)  # every first import through the second process
+    ws = next(backend_workspace(driver, tmp_path / "second-process", monkeypatch))
+    got = run_imports(ws, files)
+    assert len(spawned) == 1  # the first import only: the others cluster with the stored comments
+    assert got == want
+    results, (rows, payloads) = got
+    assert results[1]["repeated"] and results[2]["new_rows"] > 0
+    assert len(payloads) == 2 and len(rows) == results[-1]["received_total"]
+
+
+def _counting(calls: list[Any]):  # type: ignore[no-untyped-def]
+    answer = cluster_process.ClusterProcess.answer
+
+    def counted(self):  # type: ignore[no-untyped-def]
+        calls.append(self)
+        return answer(self)
+
+    return counted
+
+
+def test_a_file_rewritten_after_the_second_process_read_it_is_clustered_from_what_was_validated(files, tmp_path, monkeypatch):
+    monkeypatch.setattr(usecase, "PARALLEL_MIN_BYTES", 1 << 40)
+    want = run_imports(next(backend_workspace("sqlite", tmp_path / "a", monkeypatch)), files[:1])
+    monkeypatch.setattr(usecase, "PARALLEL_MIN_BYTES", 0)
+    other = cluster_process.FileClusters("0" * 64, [0], ["0" * 64], np.zeros(1, dtype=np.intp))  # another file's answer
+    monkeypatch.setattr(cluster_process.ClusterProcess, "answer", lambda self: other)
+    assert run_imports(next(backend_workspace("sqlite", tmp_path / "b", monkeypatch)), files[:1]) == want
+
+
+def test_when_the_second_process_fails_the_import_fails_and_stores_nothing(files, tmp_path, monkeypatch):
+    monkeypatch.setattr(usecase, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(cluster_process.sys, "executable", "/bin/false")
+    ws = next(backend_workspace("sqlite", tmp_path / "ws", monkeypatch))
+    case = Driver(ws)
+    case.launch("risk-relevant", "technical")
+    case.record("consultation-opened")
+    with pytest.raises(RuntimeError, match="clustering process failed"):
+        import_comments(ws, CLERK, case.case_id, files[0])
+    assert stored(ws, case.case_id) == ([], [])
+
+
+def test_a_bad_file_is_refused_whole_while_the_second_process_runs(files, tmp_path, monkeypatch):
+    monkeypatch.setattr(usecase, "PARALLEL_MIN_BYTES", 0)
+    bad = more_rows(3, 200)
+    bad[150]["text"] = ""
+    ws = next(backend_workspace("sqlite", tmp_path / "ws", monkeypatch))
+    case = Driver(ws)
+    case.launch("risk-relevant", "technical")
+    case.record("consultation-opened")
+    with pytest.raises(BadInput, match="line 151: text: empty"):
+        import_comments(ws, CLERK, case.case_id, write_jsonl(tmp_path / "bad.jsonl", bad))
+    assert stored(ws, case.case_id) == ([], [])
+
+
+_TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40).filter(lambda t: not t.isspace())
+
+
+@settings(max_examples=60, deadline=None)
+@given(texts=st.lists(_TEXT, min_size=1, max_size=20), nfd=st.booleans(), blank=st.integers(1, 20), csv=st.booleans())
+def test_the_second_process_reads_the_texts_the_import_validates(texts, nfd, blank, csv, tmp_path_factory):
+    texts = [unicodedata.normalize("NFD", t) if nfd else t for t in texts]
+    rows = [row(t, author="") for t in texts]
+    folder = tmp_path_factory.mktemp("texts")
+    if csv:
+        path = write_csv(folder / "c.csv", rows, bom=nfd)
+    else:
+        path = write_jsonl(folder / "c.jsonl", rows, blank_at=min(blank, len(rows)))
+    data = path.read_bytes()
+    assert read_texts(data, path.suffix) == read_rows(data, path.suffix, path.name, LOCAL).texts
