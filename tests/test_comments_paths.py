@@ -147,3 +147,25 @@ def test_the_second_process_reads_the_texts_the_import_validates(texts, nfd, bla
         path = write_jsonl(folder / "c.jsonl", rows, blank_at=min(blank, len(rows)))
     data = path.read_bytes()
     assert read_texts(data, path.suffix) == read_rows(data, path.suffix, path.name, LOCAL).texts
+
+
+@settings(max_examples=80, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), max_size=60), st.integers(0, 500))
+def test_new_clusters_are_numbered_in_the_order_of_their_first_text(edges, highest):
+    """The first import's numbering (at once, from the roots) is the one the general loop gives: each cluster the
+    next number when its first text comes."""
+    from flows.adapters.similarity import _components
+
+    n = 41
+    a = np.asarray([min(e) for e in edges], dtype=np.int64)
+    b = np.asarray([max(e) for e in edges], dtype=np.int64)
+    roots = _components(n, a, b)
+    fresh = [(f"h{i}", f"k{i}") for i in range(n)]
+    got = usecase._assign_clusters([], fresh, highest, roots)
+    want: dict[str, int] = {}
+    number_of: dict[int, int] = {}
+    for i, r in enumerate(roots.tolist()):
+        if r not in number_of:
+            number_of[r] = highest + len(number_of) + 1
+        want[f"h{i}"] = number_of[r]
+    assert got == want

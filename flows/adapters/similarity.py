@@ -43,7 +43,7 @@ _SLOW = np.uint32(0xFFFFFFFE)
 
 @functools.cache
 def _key_table() -> np.ndarray:
-    """For each BMP character: its matching key as one code point, _DELETE, or _SLOW (needs the exact path).
+    """For each code point: its matching key as one code point, _DELETE, or _SLOW (needs the exact path).
 
     Per-character mapping equals `matching_key` on a text only when no character can change its neighbours under
     NFKC: so combining marks, the second halves of canonical compositions (and characters whose NFKC contains
@@ -71,7 +71,8 @@ def _key_table() -> np.ndarray:
         key = _STRIP.sub("", image.casefold())
         table.append(int(_DELETE) if not key else ord(key) if len(key) == 1 else int(_SLOW))
     table[0] = 0  # the separator of the batch path
-    return np.array(table, dtype=np.uint32)
+    # Planes 1–16 all take the exact path: one entry per code point, so a lookup is one gather.
+    return np.concatenate([np.array(table, dtype=np.uint32), np.full(0x110000 - 0x10000, _SLOW, dtype=np.uint32)])
 
 
 def matching_keys(texts: Sequence[str]) -> list[str]:
@@ -83,15 +84,16 @@ def matching_keys(texts: Sequence[str]) -> list[str]:
     seps = np.flatnonzero(cps == 0)
     if len(seps) != len(texts) - 1:  # a text holds NUL itself: not from a validated file
         return [matching_key(t) for t in texts]
-    mapped = np.where(cps < 0x10000, table[np.minimum(cps, 0xFFFF)], _SLOW)
+    mapped = table[cps]  # every code point a str can hold has its entry
     slow = mapped == _SLOW
     mapped[slow] = 0xFFFD  # a placeholder; those texts are redone exactly below
     keys = mapped[mapped != _DELETE].tobytes().decode("utf-32-le").split("\x00")
     for i in np.unique(np.searchsorted(seps, np.flatnonzero(slow))).tolist():
         keys[i] = matching_key(texts[i])
-    for i, k in enumerate(keys):
-        if not k:
-            keys[i] = matching_key(texts[i])
+    if "" in keys:
+        for i, k in enumerate(keys):
+            if not k:
+                keys[i] = matching_key(texts[i])
     return keys
 
 
@@ -147,21 +149,26 @@ def _mix32(x: np.ndarray) -> np.ndarray:
 
 def _densify(sig: np.ndarray) -> np.ndarray:
     """Fill empty bins from the next non-empty bin to the right, mixed with the distance (rotation densification,
-    Shrivastava & Li 2014), so short texts compare on all bins."""
+    Shrivastava & Li 2014), so short texts compare on all bins. Every row has a non-empty bin (no empty keys)."""
     empty = sig == _EMPTY
     if not empty.any():
         return sig
-    columns = np.arange(BINS, dtype=np.int32)
-    nearest = np.where(empty, np.int32(2 * BINS), columns)  # the nearest filled bin at or right of each bin
-    step = 1
-    while step < BINS:  # doubling: after each pass, the minimum over a window twice as wide
-        nearest[:, :-step] = np.minimum(nearest[:, :-step], nearest[:, step:])
-        step *= 2
-    wrapped = nearest >= BINS  # none to the right: wrap round to the row's first filled bin
-    nearest = np.where(wrapped, nearest[:, :1] + BINS, nearest)
-    borrowed = np.take_along_axis(sig, nearest % BINS, axis=1)
-    distance = (nearest - columns).astype(np.uint32)
-    return np.where(empty, _mix32(borrowed ^ (distance * np.uint32(0x632BE5AB))), sig)
+    n = sig.shape[0]
+    size = n * BINS
+    at = np.arange(size, dtype=np.int32 if size < 2**31 else np.int64)
+    # The nearest filled bin at or right of each bin, as a position in the flattened rows: one running minimum over
+    # all rows at once, from the end (a row with none to its right gets a later row's, or `size`: wrapped below).
+    flat_empty = empty.ravel()
+    nearest = np.minimum.accumulate(np.where(flat_empty[::-1], size, at[::-1]))[::-1].reshape(n, BINS)
+    row_start = at[::BINS, None]
+    wrapped = nearest >= row_start + BINS  # none to the right: wrap round to the row's first filled bin
+    first = nearest[:, :1]
+    holes = np.flatnonzero(flat_empty)
+    borrowed = sig.ravel()[np.where(wrapped, first, nearest).ravel()[holes]]
+    distance = (np.where(wrapped, first + BINS, nearest) - row_start - at[:BINS]).ravel()[holes].astype(np.uint32)
+    out = sig.copy().ravel()
+    out[holes] = _mix32(borrowed ^ (distance * np.uint32(0x632BE5AB)))
+    return out.reshape(n, BINS)
 
 
 def sketch(keys: Sequence[str]) -> np.ndarray:

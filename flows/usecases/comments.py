@@ -29,7 +29,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable, Iterator, Sequence
 
 import numpy as np
 
@@ -312,6 +312,8 @@ def _store(
         timings["cluster"] = clock() - started  # waiting for the keys (and the clusters) included
 
         started = clock()
+        key = f"comments-import:{case_id}:{import_id}"
+        public_sha256: str | None = None  # set when the rows are new and their record is to be appended
         if new:
             late_list = late.tolist()
             lines = rows.lines
@@ -321,7 +323,8 @@ def _store(
                  row_hashes[i], late_list[i], cluster_of[norm_hashes[i]])
                 for i in new
             ]
-            ids = db.insert_comments(conn, inserted)
+            record = store.find_by_key(conn, key) is None
+            public_sha256 = _insert_rows(conn, inserted, shown if record else None)
             totals = db.Counts(len(stored) + len(new), len(existing) + len(first_new), len(set(cluster_of.values())), 0)
         else:
             totals = db.counts(conn, case_id)  # nothing new: the totals as they stand
@@ -337,24 +340,40 @@ def _store(
             clusters_total=totals.clusters,
             timings=timings,
         )
-        if new:
-            key = f"comments-import:{case_id}:{import_id}"
-            if store.find_by_key(conn, key) is None:
-                _, _, c_line, c_at, c_channel, c_author, c_text, c_norm, c_hash, c_late, c_cluster = zip(*inserted)
-                stored_sha256 = db.rows_digest(c_hash)
-                public_sha256 = db.public_digest(zip(
-                    ids, c_line, c_at, c_channel, map(shown.__getitem__, c_author), c_text, c_norm, c_late, c_cluster))
-                body = result.payload(stored_sha256, public_sha256)
-                (event,) = store.append(
-                    conn,
-                    case_id,
-                    events,
-                    [NewEvent(COMMENTS_IMPORTED, SCHEMA_VERSION, body, actor.label, actor.role, key, pack.id, pack.hash)],
-                    now(facts),
-                )
-                result = replace(result, seq=event.seq)
+        if public_sha256 is not None:
+            body = result.payload(db.rows_digest(row_hashes[i] for i in new), public_sha256)
+            (event,) = store.append(
+                conn,
+                case_id,
+                events,
+                [NewEvent(COMMENTS_IMPORTED, SCHEMA_VERSION, body, actor.label, actor.role, key, pack.id, pack.hash)],
+                now(facts),
+            )
+            result = replace(result, seq=event.seq)
     timings["store"] = clock() - started  # inserts and the durable commit
     return result
+
+
+def _insert_rows(conn: Any, inserted: list[tuple[Any, ...]], shown: dict[str, str] | None) -> str | None:
+    """Insert the rows; given `shown` (each author as a public register shows it), also their public digest (the
+    `comments-imported` record's `public_sha256`), worked out by a thread meanwhile on the ids the rows are about to
+    get (sqlite3 lets go of the GIL inside SQLite) — and again on the ids they got, if those differ."""
+    if shown is None:
+        db.insert_comments(conn, inserted)
+        return None
+    authors = shown
+
+    def digest(ids: Sequence[int]) -> str:
+        _, _, line, at, channel, author, text, norm, _, late, cluster = zip(*inserted)
+        return db.public_digest(zip(ids, line, at, channel, map(authors.__getitem__, author), text, norm, late, cluster))
+
+    first = db.highest_id(conn) + 1
+    predicted = range(first, first + len(inserted))
+    with ThreadPoolExecutor(1, thread_name_prefix="comments-digest") as pool:
+        early = pool.submit(digest, predicted)
+        ids = db.insert_comments(conn, inserted)
+        public = early.result()
+    return public if ids == list(predicted) else digest(ids)
 
 
 def _assign_clusters(
@@ -368,6 +387,12 @@ def _assign_clusters(
     """
     if roots is None:
         roots = near_duplicate_roots(matching_keys([d.text for d in existing]) + [k for _, k in fresh])
+    at = np.arange(len(roots))
+    if not existing and bool(np.all(roots <= at)) and bool(np.all(roots[roots] == roots)):
+        # Each root is the first index of its cluster, so the clusters are numbered in the order of their roots: the
+        # loop below, at once.
+        numbers = highest + np.cumsum(roots == at)
+        return dict(zip([h for h, _ in fresh], numbers[roots].tolist()))
     roots = roots.tolist()
     old = len(existing)
     cluster_at_root: dict[int, int] = {}
