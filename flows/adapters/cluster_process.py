@@ -3,9 +3,12 @@ the importing process validates, hashes and stores the rows (threads did not ove
 
 The child reads the file itself (`python -m flows.adapters.cluster_process KIND PATH`), takes each row's text as
 `read_rows` keeps it, and answers with the file's sha256, each row's distinct-key number, each distinct key's sha256
-(the `norm_hash`) and `near_duplicate_roots` of the distinct keys in order of first appearance — the same functions
-the importing process would run, on the same texts. The parent uses the answer only when the file's sha256 and row
-count are those it read and validated itself (a file rewritten in between is worked out in-process instead).
+(the `norm_hash`) and what `near_duplicate_roots` of the distinct keys (in order of first appearance) needs: the same
+functions the importing process would run, on the same texts. The LSH bands are shared out: the child sends the
+sketches as soon as it has them and checks the first half of the bands' candidate pairs while the parent, done with
+its own work by then, checks the second half; the clusters are the connected components of both halves' similar
+pairs (the same pairs as all bands' at once). The parent uses the answer only when the file's sha256 and row count
+are those it read and validated itself (a file rewritten in between is worked out in-process instead).
 """
 
 from __future__ import annotations
@@ -16,12 +19,15 @@ import os
 import struct
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO, NoReturn
 
 import numpy as np
 
-_HEADER = struct.Struct("<32sqq")  # file sha256, rows, distinct keys
+_HEADER = struct.Struct("<32sqqq")  # file sha256, rows, distinct keys, 1 when the bands are shared out
+_COUNT = struct.Struct("<q")
 _ROOT = Path(__file__).resolve().parents[2]
 
 
@@ -47,19 +53,45 @@ class ClusterProcess:
         )
 
     def answer(self) -> FileClusters:
-        """The child's answer; RuntimeError with its error output when it failed."""
-        out, err = self._proc.communicate()
-        if self._proc.returncode != 0 or len(out) < _HEADER.size:
-            raise RuntimeError(f"the clustering process failed (exit {self._proc.returncode}): {err.decode(errors='replace')}")
-        digest, rows, distinct = _HEADER.unpack_from(out)
-        at = _HEADER.size
-        codes = np.frombuffer(out, dtype="<i4", count=rows, offset=at).tolist()
+        """The child's answer (this process checking its half of the bands meanwhile); RuntimeError with the child's
+        error output when it failed."""
+        from flows.adapters.similarity import BANDS, BINS, _components, similar_pairs
+
+        out = self._proc.stdout
+        assert out is not None
+        head = _read(out, _HEADER.size)
+        if head is None:
+            self._fail()
+        digest, rows, distinct, shared = _HEADER.unpack(head)
+        mine = None
+        if shared:
+            sig = _read(out, 4 * BINS * distinct)
+            if sig is None:
+                self._fail()
+            mine = similar_pairs(np.frombuffer(sig, dtype="<u4").reshape(distinct, BINS), range(BANDS // 2, BANDS))
+        rest = out.read()
+        self._proc.wait()
+        if self._proc.returncode != 0:
+            self._fail()
+        at = 0
+        codes = np.frombuffer(rest, dtype="<i4", count=rows, offset=at).tolist()
         at += 4 * rows
-        roots = np.frombuffer(out, dtype="<i4", count=distinct, offset=at).astype(np.intp)
-        at += 4 * distinct
-        hashes = out[at : at + 32 * distinct]
+        hashes = rest[at : at + 32 * distinct]
         norm_hashes = [hashes[i : i + 32].hex() for i in range(0, len(hashes), 32)]
+        at += 32 * distinct
+        if mine is None:
+            roots = np.frombuffer(rest, dtype="<i4", count=distinct, offset=at).astype(np.intp)
+        else:
+            (n,) = _COUNT.unpack_from(rest, at)
+            at += _COUNT.size
+            pairs = np.frombuffer(rest, dtype="<i4", count=2 * n, offset=at).astype(np.int64)
+            roots = _components(distinct, np.concatenate([pairs[:n], mine[0]]), np.concatenate([pairs[n:], mine[1]]))
         return FileClusters(digest.hex(), codes, norm_hashes, roots)
+
+    def _fail(self) -> NoReturn:
+        self._proc.wait()
+        err = self._proc.stderr.read() if self._proc.stderr is not None else b""
+        raise RuntimeError(f"the clustering process failed (exit {self._proc.returncode}): {err.decode(errors='replace')}")
 
     def stop(self) -> None:
         """End the child (its answer is not wanted)."""
@@ -71,23 +103,41 @@ class ClusterProcess:
                 pipe.close()
 
 
+def _read(stream: IO[bytes], n: int) -> bytes | None:
+    """Exactly `n` bytes, or None at an early end."""
+    data = stream.read(n)
+    return data if len(data) == n else None
+
+
 def _main(kind: str, path: str) -> None:
     gc.disable()  # a short-lived batch: the collector only costs here
     from flows.adapters.comment_files import read_texts
-    from flows.adapters.similarity import matching_keys, near_duplicate_roots
+    from flows.adapters.similarity import BANDS, matching_keys, near_duplicate_roots, similar_pairs, sketch
 
     data = Path(path).read_bytes()
     texts = read_texts(data, kind)
     number: dict[str, int] = {}
     codes = [number.setdefault(k, len(number)) for k in matching_keys(texts)]
     distinct = list(number)
-    roots = near_duplicate_roots(distinct)
-    sha = hashlib.sha256
     out = sys.stdout.buffer
-    out.write(_HEADER.pack(sha(data).digest(), len(codes), len(distinct)))
+    sha = hashlib.sha256
+    shared = len(distinct) >= 2 and "" not in number  # else near_duplicate_roots' own way with empty keys, here
+    out.write(_HEADER.pack(sha(data).digest(), len(codes), len(distinct), int(shared)))
+    if shared:
+        sig = sketch(distinct)
+        sending = threading.Thread(target=out.write, args=(sig.astype("<u4").tobytes(),))  # the parent reads when done
+        sending.start()
+        a, b = similar_pairs(sig, range(BANDS // 2))
+    hashes = b"".join(sha(k.encode()).digest() for k in distinct)
+    if shared:
+        sending.join()
     out.write(np.asarray(codes, dtype="<i4").tobytes())
-    out.write(np.asarray(roots, dtype="<i4").tobytes())
-    out.write(b"".join(sha(k.encode()).digest() for k in distinct))
+    out.write(hashes)
+    if shared:
+        out.write(_COUNT.pack(len(a)))
+        out.write(a.astype("<i4").tobytes() + b.astype("<i4").tobytes())
+    else:
+        out.write(np.asarray(near_duplicate_roots(distinct), dtype="<i4").tobytes())
     out.flush()
 
 

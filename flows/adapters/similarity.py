@@ -212,11 +212,11 @@ def _distinct_pairs(a: np.ndarray, b: np.ndarray, n: int) -> tuple[np.ndarray, n
     return code // n, code % n
 
 
-def _candidates(sig: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+def _candidates(sig: np.ndarray, bands: Sequence[int] = range(BANDS)) -> tuple[np.ndarray, np.ndarray]:
     """Pairs that share an LSH band: in each bucket, every member with the first and with the one before it."""
     n = sig.shape[0]
     keys, positions = _band_keys(sig), np.arange(n)
-    pairs = [_band_pairs(keys[band], positions) for band in range(BANDS)]
+    pairs = [_band_pairs(keys[band], positions) for band in bands]
     return _distinct_pairs(np.concatenate([p[0] for p in pairs]), np.concatenate([p[1] for p in pairs]), n)
 
 
@@ -263,12 +263,20 @@ def near_duplicate_pairs(keys: Sequence[str], *, threshold: float = THRESHOLD) -
     present = np.asarray([i for i, k in enumerate(keys) if k], dtype=np.int64)
     if len(present) < 2:
         return np.empty(0, np.int64), np.empty(0, np.int64)
-    sig = sketch([keys[i] for i in present.tolist()])
-    a, b = _candidates(sig)
+    a, b = similar_pairs(sketch([keys[i] for i in present.tolist()]), threshold=threshold)
+    return present[a], present[b]
+
+
+def similar_pairs(
+    sig: np.ndarray, bands: Sequence[int] = range(BANDS), *, threshold: float = THRESHOLD
+) -> tuple[np.ndarray, np.ndarray]:
+    """Row pairs (i < j, each once, in order) of `sketch`es that share one of `bands` and whose sketches estimate
+    their Jaccard at or above the threshold. The pairs of all bands are the union of those of any split of them."""
+    a, b = _candidates(sig, bands)
     if len(a):
         keep = _similar(sig, a, b, threshold)
         a, b = a[keep], b[keep]
-    return present[a], present[b]
+    return a, b
 
 
 def near_duplicate_roots(keys: Sequence[str], *, threshold: float = THRESHOLD) -> np.ndarray:
