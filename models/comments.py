@@ -184,17 +184,6 @@ def insert_comments(conn: AnyConnection, rows: Sequence[tuple[Any, ...]]) -> lis
     return list(conn.execute(q.order_by(COMMENTS.c.id)).scalars())
 
 
-def highest_id(conn: AnyConnection) -> int:
-    """The highest comment id stored (0 when none)."""
-    if isinstance(conn, sqlite3.Connection):
-        return int(conn.execute("SELECT coalesce(max(id), 0) FROM comments").fetchone()[0])
-    from sqlalchemy import func, select
-
-    from models.tables import COMMENTS
-
-    return int(conn.execute(select(func.coalesce(func.max(COMMENTS.c.id), 0))).scalar_one())
-
-
 @contextmanager
 def _big_cache(execute: Any, n: int) -> Iterator[None]:
     """A larger SQLite page cache while a large import inserts (`execute` runs SQL; None: not SQLite). The unique

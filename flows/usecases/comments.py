@@ -18,6 +18,10 @@ Matching (never storing) uses a normalised key, so full-width and half-width for
 make a form letter look new; near-duplicates (a changed name, a sentence added) are clustered by MinHash
 (flows/adapters/similarity.py). Reading and validating the file is flows/adapters/comment_files.py; dispositions are
 flows/usecases/comment_dispositions.py, the handling report flows/usecases/comment_report.py.
+
+The first import of a large file has its keys and clusters worked out by a second process from the moment the import
+is allowed (flows/adapters/cluster_process.py: the GIL kept a worker thread from overlapping), and on SQLite the
+import runs on plain sqlite3 (models.db.SqliteStore), so the command imports neither SQLAlchemy nor pydantic.
 """
 
 
@@ -29,7 +33,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator
 
 import numpy as np
 
@@ -197,7 +201,7 @@ def import_comments(ws: Workspace, actor: Actor, case_id: str, path: str | Path)
             import_id = sha256_hex("\n".join(row_hashes).encode())
             timings["validate"] = clock() - started  # reading the file included
 
-            def matching() -> _Matching:
+            def wait_for_keys() -> _Matching:
                 nonlocal child
                 if keyed is not None:
                     return _Matching.from_keys(keyed.result(), pool if first_import else None)
@@ -205,8 +209,8 @@ def import_comments(ws: Workspace, actor: Actor, case_id: str, path: str | Path)
                 answer, child = _Matching.from_child(child, file_sha256, rows.texts), None
                 return answer
 
-            result = _store(ws, actor, case_id, rows, micros, stamps, row_hashes, matching, import_id, file_sha256,
-                            timings)
+            result = _store(ws, actor, case_id, rows, micros, stamps, row_hashes, wait_for_keys, import_id,
+                            file_sha256, timings)
     finally:
         if child is not None:
             child.stop()
@@ -253,8 +257,7 @@ class _Matching:
         """The second process's answer, when it read the same file (else the same worked out here)."""
         got = child.answer()
         if got.file_sha256 != file_sha256 or len(got.codes) != len(texts):  # the file changed in between
-            matching = cls.from_keys(matching_keys(texts), None)
-            return replace(matching, early=None)
+            return cls.from_keys(matching_keys(texts), None)
         distinct = got.norm_hashes
         return cls([distinct[c] for c in got.codes], distinct, lambda rows: matching_keys([texts[i] for i in rows]),
                    lambda: got.roots)
@@ -355,25 +358,13 @@ def _store(
 
 
 def _insert_rows(conn: Any, inserted: list[tuple[Any, ...]], shown: dict[str, str] | None) -> str | None:
-    """Insert the rows; given `shown` (each author as a public register shows it), also their public digest (the
-    `comments-imported` record's `public_sha256`), worked out by a thread meanwhile on the ids the rows are about to
-    get (sqlite3 lets go of the GIL inside SQLite) — and again on the ids they got, if those differ."""
+    """Insert the rows; given `shown` (each author as a public register shows it), also return their public digest
+    (the `comments-imported` record's `public_sha256`) over the ids they got."""
+    ids = db.insert_comments(conn, inserted)
     if shown is None:
-        db.insert_comments(conn, inserted)
         return None
-    authors = shown
-
-    def digest(ids: Sequence[int]) -> str:
-        _, _, line, at, channel, author, text, norm, _, late, cluster = zip(*inserted)
-        return db.public_digest(zip(ids, line, at, channel, map(authors.__getitem__, author), text, norm, late, cluster))
-
-    first = db.highest_id(conn) + 1
-    predicted = range(first, first + len(inserted))
-    with ThreadPoolExecutor(1, thread_name_prefix="comments-digest") as pool:
-        early = pool.submit(digest, predicted)
-        ids = db.insert_comments(conn, inserted)
-        public = early.result()
-    return public if ids == list(predicted) else digest(ids)
+    _, _, line, at, channel, author, text, norm, _, late, cluster = zip(*inserted)
+    return db.public_digest(zip(ids, line, at, channel, map(shown.__getitem__, author), text, norm, late, cluster))
 
 
 def _assign_clusters(
