@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 from conftest import backend_workspace
 from flows.adapters import cluster_process
 from flows.adapters.comment_files import read_rows, read_texts
-from flows.usecases import comments as usecase
+from flows.usecases import comment_clusters
 from flows.usecases.clock import LOCAL
 from flows.usecases.comments import COMMENTS_IMPORTED, import_comments
 from models import comments as db
@@ -73,12 +73,12 @@ def files(tmp_path: Path) -> list[Path]:
 def test_a_second_process_and_either_sqlite_driver_store_the_same_rows_clusters_and_records(
     driver, files, tmp_path, monkeypatch
 ):
-    monkeypatch.setattr(usecase, "PARALLEL_MIN_BYTES", 1 << 40)  # the reference: all in-process
+    monkeypatch.setattr(comment_clusters, "PARALLEL_MIN_BYTES", 1 << 40)  # the reference: all in-process
     reference = next(backend_workspace("sqlite", tmp_path / "in-process", monkeypatch))
     want = run_imports(reference, files)
     spawned: list[Any] = []
     monkeypatch.setattr(cluster_process.ClusterProcess, "answer", _counting(spawned))
-    monkeypatch.setattr(usecase, "PARALLEL_MIN_BYTES", 0)  # every first import through the second process
+    monkeypatch.setattr(comment_clusters, "PARALLEL_MIN_BYTES", 0)  # every first import through the second process
     ws = next(backend_workspace(driver, tmp_path / "second-process", monkeypatch))
     got = run_imports(ws, files)
     assert len(spawned) == 1  # the first import only: the others cluster with the stored comments
@@ -99,16 +99,16 @@ def _counting(calls: list[Any]):  # type: ignore[no-untyped-def]
 
 
 def test_a_file_rewritten_after_the_second_process_read_it_is_clustered_from_what_was_validated(files, tmp_path, monkeypatch):
-    monkeypatch.setattr(usecase, "PARALLEL_MIN_BYTES", 1 << 40)
+    monkeypatch.setattr(comment_clusters, "PARALLEL_MIN_BYTES", 1 << 40)
     want = run_imports(next(backend_workspace("sqlite", tmp_path / "a", monkeypatch)), files[:1])
-    monkeypatch.setattr(usecase, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(comment_clusters, "PARALLEL_MIN_BYTES", 0)
     other = cluster_process.FileClusters("0" * 64, [0], ["0" * 64], np.zeros(1, dtype=np.intp))  # another file's answer
     monkeypatch.setattr(cluster_process.ClusterProcess, "answer", lambda self: other)
     assert run_imports(next(backend_workspace("sqlite", tmp_path / "b", monkeypatch)), files[:1]) == want
 
 
 def test_when_the_second_process_fails_the_import_fails_and_stores_nothing(files, tmp_path, monkeypatch):
-    monkeypatch.setattr(usecase, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(comment_clusters, "PARALLEL_MIN_BYTES", 0)
     monkeypatch.setattr(cluster_process.sys, "executable", "/bin/false")
     ws = next(backend_workspace("sqlite", tmp_path / "ws", monkeypatch))
     case = Driver(ws)
@@ -120,7 +120,7 @@ def test_when_the_second_process_fails_the_import_fails_and_stores_nothing(files
 
 
 def test_a_bad_file_is_refused_whole_while_the_second_process_runs(files, tmp_path, monkeypatch):
-    monkeypatch.setattr(usecase, "PARALLEL_MIN_BYTES", 0)
+    monkeypatch.setattr(comment_clusters, "PARALLEL_MIN_BYTES", 0)
     bad = more_rows(3, 200)
     bad[150]["text"] = ""
     ws = next(backend_workspace("sqlite", tmp_path / "ws", monkeypatch))
@@ -161,7 +161,7 @@ def test_new_clusters_are_numbered_in_the_order_of_their_first_text(edges, highe
     b = np.asarray([max(e) for e in edges], dtype=np.int64)
     roots = _components(n, a, b)
     fresh = [(f"h{i}", f"k{i}") for i in range(n)]
-    got = usecase._assign_clusters([], fresh, highest, roots)
+    got = comment_clusters.assign_clusters([], fresh, highest, roots)
     want: dict[str, int] = {}
     number_of: dict[int, int] = {}
     for i, r in enumerate(roots.tolist()):

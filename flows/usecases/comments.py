@@ -28,7 +28,6 @@ import runs on plain sqlite3 (models.db.SqliteStore), so the command imports nei
 from __future__ import annotations
 
 import time
-import stat
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -37,10 +36,10 @@ from typing import Any, Callable, Iterator
 
 import numpy as np
 
-from flows.adapters.cluster_process import ClusterProcess
 from flows.adapters.comment_files import EPOCH, MICROSECOND, Rows, read_rows, utc_texts
-from flows.adapters.similarity import matching_keys, near_duplicate_roots
+from flows.adapters.similarity import matching_keys
 from flows.usecases.clock import LOCAL, now
+from flows.usecases.comment_clusters import Matching, assign_clusters, cluster_process
 from flows.usecases.comment_integrity import COMMENTS_IMPORTED
 from flows.usecases.unit_of_work import load_case_rows
 from flows.usecases.workspace import Actor, Workspace, read_facts
@@ -185,7 +184,7 @@ def import_comments(ws: Workspace, actor: Actor, case_id: str, path: str | Path)
     started = clock()
     # A first import of a large file has its matching keys and clusters worked out by a second process from the start
     # (flows/adapters/cluster_process.py); otherwise one worker thread works them out while this one validates.
-    child = _cluster_process(source, kind) if first_import else None
+    child = cluster_process(source, kind, MAX_FILE_BYTES) if first_import else None
     try:
         with gc_paused(), ThreadPoolExecutor(1, thread_name_prefix="comments-cluster") as pool:
             # The collector dominated batch work here (87k → 316k rows/s validated with it paused).
@@ -201,12 +200,12 @@ def import_comments(ws: Workspace, actor: Actor, case_id: str, path: str | Path)
             import_id = sha256_hex("\n".join(row_hashes).encode())
             timings["validate"] = clock() - started  # reading the file included
 
-            def wait_for_keys() -> _Matching:
+            def wait_for_keys() -> Matching:
                 nonlocal child
                 if keyed is not None:
-                    return _Matching.from_keys(keyed.result(), pool if first_import else None)
+                    return Matching.from_keys(keyed.result(), pool if first_import else None)
                 assert child is not None
-                answer, child = _Matching.from_child(child, file_sha256, rows.texts), None
+                answer, child = Matching.from_child(child, file_sha256, rows.texts), None
                 return answer
 
             result = _store(ws, actor, case_id, rows, micros, stamps, row_hashes, wait_for_keys, import_id,
@@ -217,55 +216,9 @@ def import_comments(ws: Workspace, actor: Actor, case_id: str, path: str | Path)
     return result
 
 
-# Below this a second process costs more than it saves (its start-up, ≈ 0.1 s, against ≈ 10 µs a row clustered).
-PARALLEL_MIN_BYTES = 4 * 1024 * 1024
-
-
-def _cluster_process(source: Path, kind: str) -> ClusterProcess | None:
-    """A second process clustering `source`, for a regular file big enough to be worth it (never a pipe or a device,
-    which a second reader would take the bytes from)."""
-    try:
-        st = source.stat()
-    except OSError:
-        return None  # read_bounded says why
-    if not stat.S_ISREG(st.st_mode) or not PARALLEL_MIN_BYTES <= st.st_size <= MAX_FILE_BYTES:
-        return None
-    return ClusterProcess(kind, source)
-
-
-@dataclass
-class _Matching:
-    """Each row's norm hash; the distinct ones in order of first appearance; a row's matching key; and, for a first
-    import, `near_duplicate_roots` of the distinct keys in that order, worked out early."""
-
-    norm_hashes: list[str]
-    distinct: list[str]
-    key_of: Callable[[list[int]], list[str]]
-    early: Callable[[], Any] | None
-
-    @classmethod
-    def from_keys(cls, keys: list[str], pool: ThreadPoolExecutor | None) -> _Matching:
-        """From each row's matching key; each distinct key hashed once and, given a pool (a first import), clustered
-        there meanwhile."""
-        distinct = list(dict.fromkeys(keys))
-        early = pool.submit(near_duplicate_roots, distinct).result if pool is not None else None
-        hash_of = {k: sha256_hex(k.encode()) for k in distinct}
-        return cls([hash_of[k] for k in keys], [hash_of[k] for k in distinct], lambda rows: [keys[i] for i in rows], early)
-
-    @classmethod
-    def from_child(cls, child: ClusterProcess, file_sha256: str, texts: list[str]) -> _Matching:
-        """The second process's answer, when it read the same file (else the same worked out here)."""
-        got = child.answer()
-        if got.file_sha256 != file_sha256 or len(got.codes) != len(texts):  # the file changed in between
-            return cls.from_keys(matching_keys(texts), None)
-        distinct = got.norm_hashes
-        return cls([distinct[c] for c in got.codes], distinct, lambda rows: matching_keys([texts[i] for i in rows]),
-                   lambda: got.roots)
-
-
 def _store(
     ws: Workspace, actor: Actor, case_id: str, rows: Rows, micros: np.ndarray, stamps: list[str], row_hashes: list[str],
-    matching_of: Callable[[], _Matching], import_id: str, file_sha256: str, timings: dict[str, float],
+    matching_of: Callable[[], Matching], import_id: str, file_sha256: str, timings: dict[str, float],
 ) -> ImportResult:
     """The write transaction of an import: what is new, its clusters, the rows and the `comments-imported` event.
     What needs no matching key is read and prepared before waiting for them (`matching_of`)."""
@@ -311,7 +264,7 @@ def _store(
             else:
                 fresh = list(zip(first_new, matching.key_of(list(first_new.values()))))
                 roots = None
-            cluster_of.update(_assign_clusters(existing, fresh, db.max_cluster(conn, case_id), roots))
+            cluster_of.update(assign_clusters(existing, fresh, db.max_cluster(conn, case_id), roots))
         timings["cluster"] = clock() - started  # waiting for the keys (and the clusters) included
 
         started = clock()
@@ -365,40 +318,6 @@ def _insert_rows(conn: Any, inserted: list[tuple[Any, ...]], shown: dict[str, st
         return None
     _, _, line, at, channel, author, text, norm, _, late, cluster = zip(*inserted)
     return db.public_digest(zip(ids, line, at, channel, map(shown.__getitem__, author), text, norm, late, cluster))
-
-
-def _assign_clusters(
-    existing: list[db.DistinctText], fresh: list[tuple[str, str]], highest: int, roots: Any = None
-) -> dict[str, int]:
-    """Cluster numbers for new distinct texts: the (lowest) existing cluster they are near, else new numbers in order.
-
-    Stored clusters never change (the table is append-only and dispositions name them), so a new text that bridges
-    two earlier clusters joins the older one. `roots`, when given, are `near_duplicate_roots` of exactly the keys
-    this would cluster (the existing texts' keys, then the fresh ones), worked out beforehand.
-    """
-    if roots is None:
-        roots = near_duplicate_roots(matching_keys([d.text for d in existing]) + [k for _, k in fresh])
-    at = np.arange(len(roots))
-    if not existing and bool(np.all(roots <= at)) and bool(np.all(roots[roots] == roots)):
-        # Each root is the first index of its cluster, so the clusters are numbered in the order of their roots: the
-        # loop below, at once.
-        numbers = highest + np.cumsum(roots == at)
-        return dict(zip([h for h, _ in fresh], numbers[roots].tolist()))
-    roots = roots.tolist()
-    old = len(existing)
-    cluster_at_root: dict[int, int] = {}
-    for i, d in enumerate(existing):
-        r = roots[i]
-        if r not in cluster_at_root or d.cluster < cluster_at_root[r]:
-            cluster_at_root[r] = d.cluster
-    out: dict[str, int] = {}
-    for j, (h, _) in enumerate(fresh):
-        r = roots[old + j]
-        if r not in cluster_at_root:
-            highest += 1
-            cluster_at_root[r] = highest
-        out[h] = cluster_at_root[r]
-    return out
 
 
 def comment_summary(ws: Workspace, case_id: str, *, top: int = 10) -> Summary:
