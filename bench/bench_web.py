@@ -1,8 +1,13 @@
 """`juece web` on SQLite through real HTTP: a workspace of 1,000 cases; GET of a case page (console, session cookie)
 and of /api/v1/cases/{id} (Bearer token) with 20 concurrent readers — p50, p99; then recording through the API with
-8 concurrent writers — records/s, lost, duplicated, and `audit verify` afterwards. Prints its figures.
+8 concurrent writers — records/s, lost, duplicated, and `audit verify` afterwards. Prints its figures, with the CPU
+seconds the server (its process and any workers) and this process (the 20 client threads) spent on each phase, per
+request: on a 2-core machine the clients share the cores with the server, so both bound the rate.
 
-    .venv/bin/python bench/bench_web.py [--cases 1000] [--reads 2000] [--writes 400]
+    .venv/bin/python bench/bench_web.py [--cases 1000] [--reads 2000] [--writes 400] [--warm]
+
+--warm reads every case once through the API before the timed reads (a long-running server has seen its cases; by
+default the first reads of each case are timed too).
 """
 
 from __future__ import annotations
@@ -30,12 +35,36 @@ def percentile(xs: list[float], p: float) -> float:
     return xs[min(len(xs) - 1, int(round(p / 100 * (len(xs) - 1))))]
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU seconds of a process and its live descendants (Linux /proc)."""
+    tick = os.sysconf("SC_CLK_TCK")
+    children: dict[int, list[int]] = {}
+    stats: dict[int, list[str]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                with open(f"/proc/{entry}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry)] = fields
+            children.setdefault(int(fields[1]), []).append(int(entry))
+    total, todo = 0.0, [pid]
+    while todo:
+        p = todo.pop()
+        if p in stats:
+            total += (int(stats[p][11]) + int(stats[p][12])) / tick  # utime, stime
+        todo.extend(children.get(p, []))
+    return total
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--cases", type=int, default=1000)
     ap.add_argument("--reads", type=int, default=2000, help="GETs per kind (case page, API case)")
     ap.add_argument("--writes", type=int, default=400, help="records written in all by the 8 writers")
     ap.add_argument("--workers", type=int, default=1, help="juece web --workers (processes)")
+    ap.add_argument("--warm", action="store_true", help="read every case once before the timed reads")
     args = ap.parse_args()
 
     import httpx
@@ -104,13 +133,21 @@ def main() -> None:
                     assert r.status_code == 200, r.text[r.text.find("<main>"):][:800]
             return out
 
+        if args.warm:
+            with httpx.Client(base_url=base, headers=auth, timeout=60) as c:
+                for case in ids:
+                    assert c.get(f"/api/v1/cases/{case}").status_code == 200
+
         results = {}
+        cpu = {}
         for kind in ("page", "api"):
             readers = 20
             with ThreadPoolExecutor(readers) as pool:
+                server0, client0 = cpu_seconds(proc.pid), time.process_time()
                 t = time.perf_counter()
                 lat = [x for per in pool.map(lambda w: reads(kind, w, args.reads // readers), range(readers)) for x in per]
                 wall = time.perf_counter() - t
+                cpu[kind] = ((cpu_seconds(proc.pid) - server0) / len(lat), (time.process_time() - client0) / len(lat))
             results[kind] = (statistics.median(lat) * 1000, percentile(lat, 99) * 1000, len(lat) / wall)
 
         before = {c: len(load_stream(ws.engine.connect(), c)) for c in published}
@@ -126,9 +163,12 @@ def main() -> None:
             return got
 
         with ThreadPoolExecutor(writers) as pool:
+            server0, client0 = cpu_seconds(proc.pid), time.process_time()
             t = time.perf_counter()
             statuses = sum(pool.map(write, range(writers)), Counter())
             wall = time.perf_counter() - t
+            cpu["write"] = ((cpu_seconds(proc.pid) - server0) / max(1, sum(statuses.values())),
+                            (time.process_time() - client0) / max(1, sum(statuses.values())))
     finally:
         proc.terminate()
         proc.wait(timeout=20)
@@ -147,13 +187,15 @@ def main() -> None:
     verify_s = time.perf_counter() - t
 
     print(f"machine: {os.cpu_count()} cores; load average before the run {os.getloadavg()[0]:.2f}; setup {setup:.1f} s")
-    print(f"juece web --workers {args.workers}")
+    print(f"juece web --workers {args.workers}{'; every case read once before the timed reads (--warm)' if args.warm else ''}")
     print(f"workspace: {len(ids)} cases on SQLite ({ws.home}); {len(set(published))} cases written to")
     for kind, label in (("page", "GET /cases/{id} (console page)"), ("api", "GET /api/v1/cases/{id}")):
         p50, p99, rps = results[kind]
-        print(f"{label:<34} 20 readers: p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  ({rps:.0f} req/s)")
+        print(f"{label:<34} 20 readers: p50 {p50:6.1f} ms  p99 {p99:6.1f} ms  ({rps:.0f} req/s); CPU a request: "
+              f"server {cpu[kind][0] * 1000:.1f} ms, clients {cpu[kind][1] * 1000:.1f} ms")
     print(f"POST records, 8 writers: {written / wall:.0f} records/s ({written} in {wall:.1f} s); statuses {dict(statuses)}; "
-          f"lost {lost}, duplicated {dup}")
+          f"lost {lost}, duplicated {dup}; CPU a record: server {cpu['write'][0] * 1000:.1f} ms, "
+          f"clients {cpu['write'][1] * 1000:.1f} ms")
     print(f"audit verify afterwards: exit {verdict.exit_code} ({verify_s:.1f} s)")
 
 

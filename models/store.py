@@ -231,6 +231,32 @@ def first_event(conn: AnyConnection, case_id: str) -> StoredEvent | None:
     return _row(r) if r else None
 
 
+def last_versions(conn: AnyConnection, stream_ids: Sequence[str]) -> dict[str, tuple[int, str]]:
+    """Each stream's last (seq, hash), for the streams that have events: what a read model keys its views by (the
+    chain hash names the stream's whole content). One indexed look-up per stream, no rows decoded."""
+    ids = list(dict.fromkeys(stream_ids))
+    if not ids:
+        return {}
+    if isinstance(conn, sqlite3.Connection):  # plain sqlite3 (models.db.SqliteStore)
+        cur = conn.execute(f"SELECT e.case_id, e.seq, e.hash FROM events e WHERE e.case_id IN ({', '.join('?' * len(ids))}) "
+                           "AND e.seq = (SELECT max(l.seq) FROM events l WHERE l.case_id = e.case_id)", ids)
+        return {r[0]: (int(r[1]), r[2]) for r in cur}
+    global _LAST_VERSIONS
+    if _LAST_VERSIONS is None:  # built once: building the statement cost more than running it
+        from sqlalchemy import bindparam, func, select
+
+        from models.tables import EVENTS
+
+        last = EVENTS.alias("l")
+        newest = select(func.max(last.c.seq)).where(last.c.case_id == EVENTS.c.case_id).scalar_subquery()
+        _LAST_VERSIONS = select(EVENTS.c.case_id, EVENTS.c.seq, EVENTS.c.hash).where(
+            EVENTS.c.case_id.in_(bindparam("ids", expanding=True)), EVENTS.c.seq == newest)
+    return {r[0]: (int(r[1]), r[2]) for r in conn.execute(_LAST_VERSIONS, {"ids": ids})}
+
+
+_LAST_VERSIONS: Any = None
+
+
 def iter_all(conn: AnyConnection, *, batch: int = 5000) -> Iterator[StoredEvent]:
     """Every stored event in global order, read in batches."""
     for rows in iter_all_rows(conn, batch=batch):

@@ -57,6 +57,7 @@ def everything(db):  # type: ignore[no-untyped-def]
             "all streams": store.all_stream_ids(conn),
             "count": store.count_all(conn),
             "prefix": store.count_with_prefix(conn, "A"),
+            "last": store.last_versions(conn, ["A", "B", "Z", "A"]),
         }
 
 

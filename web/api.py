@@ -18,6 +18,7 @@ from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
 from flows.usecases import accounts, sessions
+from flows.usecases.read_model import read_model_of
 from flows.usecases.sessions import SignedIn
 from flows.usecases.workspace import Workspace
 from models.events import ENGINE_EVENTS, EVENT_TYPES, RECORDABLE
@@ -180,9 +181,12 @@ def _launch(ws: Workspace, who: SignedIn, body: LaunchBody, key: str | None) -> 
 def case(case_id: str, response: Response, as_of: Optional[str] = None, who: SignedIn = Depends(current_account),
          ws: Workspace = Depends(workspace)) -> dict[str, Any]:
     """As `case show --json`; the ETag is the case's last seq (send it back as If-Match)."""
-    from flows.usecases.show import show_case
+    if as_of is None:
+        view = read_model_of(ws).case_view(ws, case_id)  # the process's read model: current, not replayed per request
+    else:
+        from flows.usecases.show import show_case
 
-    view = show_case(ws, case_id, as_of=_moment(as_of, "as_of"))
+        view = show_case(ws, case_id, as_of=_moment(as_of, "as_of"))
     response.headers["ETag"] = str(view.events)
     return view.to_json()
 

@@ -18,6 +18,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse
 
 from flows.usecases import accounts, sessions
+from flows.usecases.read_model import read_model_of
 from flows.usecases.sessions import SignedIn
 from flows.usecases.workspace import Workspace
 from policies.errors import BadInput, DecisionError, RuleRefusal, Unauthenticated
@@ -183,9 +184,7 @@ async def launch(request: Request, ws: Workspace = Depends(workspace)) -> Respon
 def _case_page(request: Request, ws: Workspace, case_id: str, *, refusal: DecisionError | None = None,
                failed_event: str | None = None, values: Mapping[str, str] | None = None, code: int = 200,
                notice: str | None = None) -> Response:
-    from flows.usecases.show import show_case
-
-    view = show_case(ws, case_id)
+    view = read_model_of(ws).case_view(ws, case_id)
     forms = []
     for step in view.next:
         event = step["event"]
@@ -268,10 +267,9 @@ def dossier_page(case_id: str, request: Request, ws: Workspace = Depends(workspa
     """The printable dossier: the case's facts, stages, the meeting's opinions, warnings and every record."""
     console_account(request)
     from flows.usecases.audit import replay_case
-    from flows.usecases.show import show_case
 
     rep = replay_case(ws, case_id)
-    view = show_case(ws, case_id)
+    view = read_model_of(ws).case_view(ws, case_id)
     return render(request, "dossier.html", view=view, rep=rep, records=records_of(ws, case_id))
 
 
@@ -289,9 +287,8 @@ def records_of(ws: Workspace, case_id: str) -> list[dict[str, Any]]:
 def comments_page(case_id: str, request: Request, ws: Workspace = Depends(workspace)) -> Response:
     """Import public comments by upload (a progress bar with JavaScript; a plain form without)."""
     console_account(request)
-    from flows.usecases.show import show_case
-
-    return render(request, "comments.html", view=show_case(ws, case_id), result=None, error=None, summary=_summary(ws, case_id))
+    return render(request, "comments.html", view=read_model_of(ws).case_view(ws, case_id), result=None, error=None,
+                  summary=_summary(ws, case_id))
 
 
 def _summary(ws: Workspace, case_id: str) -> Any:
@@ -312,9 +309,7 @@ async def comments_upload(case_id: str, request: Request, ws: Workspace = Depend
     if not isinstance(token, str) or who.csrf is None or not hmac.compare_digest(token.encode(), who.csrf.encode()):
         raise BadInput("the form's security token (CSRF) is missing or does not match this session", field="csrf", code="csrf")
     upload = form.get("file")
-    from flows.usecases.show import show_case
-
-    view = show_case(ws, case_id)
+    view = read_model_of(ws).case_view(ws, case_id)
     if upload is None or isinstance(upload, str) or not upload.filename:
         return render(request, "comments.html", status=400, view=view, result=None, summary=_summary(ws, case_id),
                       error=BadInput("choose a .jsonl or .csv file to upload", field="file"))

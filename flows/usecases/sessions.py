@@ -12,6 +12,7 @@ from typing import Any
 from flows.usecases.accounts import accounts_now
 from flows.usecases.clock import system_now
 from flows.usecases.passwords import POLICY, PasswordPolicy, hasher, security_stamp, token_hash
+from flows.usecases.read_model import read_model_of
 from flows.usecases.workspace import Workspace
 from models import credentials as cred
 from models.db import read_transaction, write_transaction
@@ -108,7 +109,7 @@ def session_account(ws: Workspace, secret: str, idle_minutes: int) -> SignedIn:
     digest = token_hash(secret)
     with read_transaction(ws.engine) as conn:
         row = cred.get_session(conn, digest)
-        account = (accounts_now(conn) or {}).get(row["name"]) if row else None
+        account = (read_model_of(ws).accounts(conn) or {}).get(row["name"]) if row else None
     if row is None or account is None:
         raise Unauthenticated("not signed in, or the session ended (请重新登录)")
     idle_since = utc_text(moment - timedelta(minutes=idle_minutes))
@@ -140,7 +141,7 @@ def token_account(ws: Workspace, token: str, address: str) -> SignedIn:
 
     with read_transaction(ws.engine) as conn:
         owner = cred.token_owner(conn, token_hash(token))
-        account = (accounts_now(conn) or {}).get(owner[0]) if owner else None
+        account = (read_model_of(ws).accounts(conn) or {}).get(owner[0]) if owner else None
     if owner is None or account is None:
         raise Unauthenticated("the API token is not valid (unknown or revoked)")
     seen = time.monotonic()
