@@ -13,8 +13,9 @@ SESSION_COOKIE = "juece_session"
 CSRF_COOKIE = "juece_csrf"  # before sign-in only: the sign-in form's double-submit token
 
 
-def workspace(request: Request) -> Workspace:
-    """The workspace this app serves."""
+async def workspace(request: Request) -> Workspace:
+    """The workspace this app serves (async: FastAPI would run a plain function in a worker thread, a thread hop on
+    every request for an attribute read)."""
     return request.app.state.ws
 
 
@@ -44,7 +45,7 @@ def current_account(request: Request) -> SignedIn:
     cached = getattr(request.state, "signed_in", None)
     if cached is not None:
         return cached
-    ws = workspace(request)
+    ws: Workspace = request.app.state.ws
     auth = request.headers.get("authorization")
     if auth is not None:
         scheme, _, token = auth.partition(" ")
