@@ -1,9 +1,10 @@
 """The database: SQLite in the workspace by default (WAL, synchronous=FULL, BEGIN IMMEDIATE for writes), PostgreSQL by
 URL for the scaled setup.
 
-Two ways in, one behaviour. `make_engine` gives a SQLAlchemy engine (PostgreSQL, migrations, comments, credentials,
-and every SQLite path that wants SQLAlchemy). `SqliteStore` opens plain `sqlite3` connections with the same pragmas
-and the same transactions, for the event store's hot paths on SQLite (models/store.py accepts either connection):
+Two ways in, one behaviour. `make_engine` gives a SQLAlchemy engine (PostgreSQL, migrations, credentials, and every
+SQLite path that wants SQLAlchemy). `SqliteStore` opens plain `sqlite3` connections with the same pragmas and the
+same transactions, for the hot paths on SQLite — the event store (models/store.py accepts either connection) and a
+comments import (models/comments.py has the import's queries in both forms):
 importing SQLAlchemy was 0.16 s of a 0.5 s `juece case show` (issue 13), and this module imports it only when an
 engine is made. `read_transaction` / `write_transaction` take either and map the same failures to the same errors;
 the contract suite runs over both (tests/test_contract.py, tests/test_store_paths.py).
