@@ -32,7 +32,7 @@ from models.damage import undecodable_payload
 from models.payload_decode import decode_payload, fast_decoder, payload_values  # noqa: F401  (re-exported)
 from models.store import StoredEvent, gc_paused
 from policies.pack import PolicyPack, Stage
-from policies.procedure import StageStatus, stage_status
+from policies.procedure import FOLDED_WITH_PAYLOADS, StageStatus, at_end, plain_step, stage_status
 
 _loads = orjson.loads
 _new = object.__new__
@@ -160,9 +160,10 @@ _NO_ENTRY: tuple[list[int], list[Record]] = ([], [])
 class _StatusCursor:
     """Every stage's status folded over the log as records arrive, for one pack and one set of flags.
 
-    `stage_status` is a left fold whose whole state is the StageStatus it returns (policies/procedure.py), so the
-    status after one more record is `stage_status(stage, rep + [record])` for any `rep` whose fold gives the current
-    status: the cursor keeps such a `rep` per stage, never the whole list — a record that leaves the status as it
+    A plain stage's status is a fold of `plain_step` (policies/procedure.py), taken one step per record. For the
+    stages whose folds read payloads (FOLDED_WITH_PAYLOADS), `stage_status` is a left fold whose whole state is the
+    StageStatus it returns, so the status after one more record is `stage_status(stage, rep + [record])` for any
+    `rep` whose fold gives the current status: the cursor keeps such a `rep` per stage, never the whole list — a record that leaves the status as it
     was leaves `rep` as it was (the thousandth execution report costs one short fold), one that changes it is
     appended, or replaces `rep` when it gives that status on its own. tests/test_replay_equivalence.py checks the
     folded statuses against `stage_status` over every stage's whole record list, prefix by prefix.
@@ -195,6 +196,15 @@ class _StatusCursor:
             if stages:
                 r = (rec.type, rec.payload)
                 for s in stages:
+                    if s.id not in FOLDED_WITH_PAYLOADS:  # a plain stage: one step of its fold, no record list
+                        was = self.raw[s.id]
+                        st = plain_step(s, was, rec.type)
+                        if st == was:
+                            continue
+                        self.raw[s.id] = st
+                        self.final[s.id] = at_end(st) if self.ended else st
+                        self.snapshot = None
+                        continue
                     rep = self.rep[s.id]
                     cand = rep + [r]
                     st = stage_status(s, cand, flags=flags, ended=False)
@@ -209,7 +219,8 @@ class _StatusCursor:
             if ended_at == i:
                 self.ended = True
                 for s in self.pack.stages:
-                    self.final[s.id] = stage_status(s, self.rep[s.id], flags=flags, ended=True)
+                    self.final[s.id] = (stage_status(s, self.rep[s.id], flags=flags, ended=True)
+                                        if s.id in FOLDED_WITH_PAYLOADS else at_end(self.raw[s.id]))
                 self.snapshot = None
         self.m = n
 

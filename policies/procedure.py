@@ -127,6 +127,36 @@ def meeting_status(records: Sequence[tuple[str, Mapping[str, Any]]]) -> StageSta
     return state
 
 
+# Stages whose status needs more than the event types of their records (the payloads, or a step back): their folds
+# are above. Every other stage's status is a fold of `plain_step` from `plain_start`.
+FOLDED_WITH_PAYLOADS = frozenset({"legality_review", "collective_discussion", "risk_assessment"})
+
+
+def plain_start(stage: Stage) -> StageStatus:
+    """A plain stage's status before any of its records."""
+    return StageStatus("pending", waiting_for=(stage.conclusion or stage.activities)[0])
+
+
+def plain_step(stage: Stage, status: StageStatus, event: str) -> StageStatus:
+    """A plain stage's status after one more record of `event` (the status itself when the record changes nothing)."""
+    if event in stage.conclusion:
+        return StageStatus("concluded", f"{event}")
+    if event in stage.waiver:
+        return StageStatus("waived", f"{event}")
+    if event in stage.exemption:
+        return StageStatus("exempted", f"{event}")
+    if status.status == "pending":
+        return StageStatus("in-progress", f"{event}", (stage.conclusion or stage.activities)[0])
+    return status
+
+
+def at_end(status: StageStatus) -> StageStatus:
+    """A stage's status once the case ended without a decision: what was still open is closed."""
+    if status.status in {"pending", "in-progress"}:
+        return StageStatus("closed", "the case ended without a decision (决策未通过)")
+    return status
+
+
 def stage_status(
     stage: Stage, records: Sequence[tuple[str, Mapping[str, Any]]], *, flags: frozenset[str], ended: bool
 ) -> StageStatus:
@@ -138,19 +168,10 @@ def stage_status(
     elif stage.id == "risk_assessment":
         status = risk_status(stage, records)
     else:
-        status = StageStatus("pending", waiting_for=(stage.conclusion or stage.activities)[0])
-        for event, p in records:
-            if event in stage.conclusion:
-                status = StageStatus("concluded", f"{event}")
-            elif event in stage.waiver:
-                status = StageStatus("waived", f"{event}")
-            elif event in stage.exemption:
-                status = StageStatus("exempted", f"{event}")
-            elif status.status == "pending":
-                status = StageStatus("in-progress", f"{event}", (stage.conclusion or stage.activities)[0])
-    if ended and status.status in {"pending", "in-progress"}:
-        return StageStatus("closed", "the case ended without a decision (决策未通过)")
-    return status
+        status = plain_start(stage)
+        for event, _ in records:
+            status = plain_step(stage, status, event)
+    return at_end(status) if ended else status
 
 
 def awaiting_name(stage: Stage, status: StageStatus) -> str:
