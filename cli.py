@@ -152,11 +152,16 @@ def Argument(*args: Any, **kwargs: Any) -> Any:  # noqa: N802
     return _Later("Argument", args, kwargs)
 
 
+def _unwrapped(fn: Callable[..., Any]) -> Any:
+    """The function under its decorators (`@command` keeps it as `__wrapped__`)."""
+    while hasattr(fn, "__wrapped__"):
+        fn = fn.__wrapped__
+    return fn
+
+
 def _made_defaults(fn: Callable[..., Any]) -> None:
     """Give the function (under its decorators) typer's own parameter objects as defaults, as written."""
-    inner = fn
-    while hasattr(inner, "__wrapped__"):
-        inner = inner.__wrapped__
+    inner = _unwrapped(fn)
     if inner.__defaults__ and not hasattr(inner, "_later"):
         inner._later = inner.__defaults__  # type: ignore[attr-defined]  # as written, for _fast_parse
         inner.__defaults__ = tuple(d.made() if isinstance(d, _Later) else d for d in inner.__defaults__)
@@ -1765,7 +1770,8 @@ def _fast_call(args: List[str]) -> Optional[Callable[[], int]]:
             arg.encode("utf-8")
     except UnicodeEncodeError:
         return None
-    glob = _fast_parse(_app.main, args, stop_at_word=True)
+    main = _app.main
+    glob = _fast_parse(main, args, stop_at_word=True) if main is not None else None
     if glob is None:
         return None
     given, rest = glob
@@ -1774,17 +1780,14 @@ def _fast_call(args: List[str]) -> Optional[Callable[[], int]]:
         return None
     group = _app if len(path) == 1 else _app.sub(path[0])
     fn = group.find(path[-1]) if group is not None else None
-    if fn is None or _app.main is None:
-        return None
-    parsed = _fast_parse(fn, rest[len(path):], stop_at_word=False)
+    parsed = _fast_parse(fn, rest[len(path):], stop_at_word=False) if fn is not None else None
     if parsed is None or parsed[1]:
         return None
-    own, main = parsed[0], _app.main
+    own = parsed[0]
 
     def run() -> int:
         main(**given)
-        inner = fn.__wrapped__  # type: ignore[attr-defined]  # under @command
-        return _outcome(inner, (), own)
+        return _outcome(_unwrapped(fn), (), own)
 
     return run
 
@@ -1792,8 +1795,7 @@ def _fast_call(args: List[str]) -> Optional[Callable[[], int]]:
 def _fast_parse(fn: Callable[..., Any], args: List[str], *, stop_at_word: bool) -> Optional[tuple[dict[str, Any], List[str]]]:
     """The keyword arguments typer would call `fn` with for `args`, and what follows the first word when
     `stop_at_word` (a group's options, then its command); None where the command line is not plain."""
-    while hasattr(fn, "__wrapped__"):
-        fn = fn.__wrapped__
+    fn = _unwrapped(fn)
     code, written = fn.__code__, getattr(fn, "_later", fn.__defaults__) or ()
     names = code.co_varnames[:code.co_argcount]
     if len(written) != len(names):
@@ -1832,17 +1834,19 @@ def _fast_parse(fn: Callable[..., Any], args: List[str], *, stop_at_word: bool) 
             elif name in values:
                 return None
             elif kind is int:
-                low, high = spec.kwargs.get("min"), spec.kwargs.get("max")
-                if not (value.isascii() and value.isdigit()) or (low is not None and int(value) < low) or (
-                        high is not None and int(value) > high):
+                if not (value.isascii() and value.isdigit()):
                     return None
-                values[name] = int(value)
+                number, low, high = int(value), spec.kwargs.get("min"), spec.kwargs.get("max")
+                if (low is not None and number < low) or (high is not None and number > high):
+                    return None
+                values[name] = number
             else:
                 values[name] = value
             i += 2
             continue
         if stop_at_word:
-            return _filled(params, values), args[i:]
+            filled = _filled(params, values)
+            return (filled, args[i:]) if filled is not None else None
         if arg == "-" or len(words) == len(positional):
             return None
         words.append(arg)
