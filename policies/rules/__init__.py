@@ -77,7 +77,7 @@ def new_context(event: str, payload: Mapping[str, Any], case: CaseFacts, pack: P
                 calendar: WorkingDayCalendar, role: str, today: date, statuses: Mapping[str, StageStatus], actor: str,
                 linked: Mapping[str, LinkedCase], standing: Mapping[str, Any]) -> RuleContext:
     """`RuleContext(...)` with every field given, built without the frozen dataclass's per-field `__setattr__` (the
-    audit builds one per event); equal to the constructor's (tests/test_rules_index.py holds the two together)."""
+    audit builds one per event); equal to the constructor's (tests/test_verify_fast_paths.py holds the two together)."""
     ctx = _new(RuleContext)
     _set(ctx, "__dict__", {
         "event": event, "payload": payload, "case": case, "pack": pack, "calendar": calendar, "role": role,
