@@ -69,9 +69,20 @@ def _str_converter(lo: int, hi: int | None, strip: bool, pattern_text: str | Non
     return conv
 
 
+_DAYS: dict[str, date] = {}  # 'YYYY-MM-DD' -> its date: a history names few distinct days, each many times
+
+
 def _date(v: Any) -> Any:
-    if type(v) is str and len(v) == 10 and _DATE_SHAPE.fullmatch(v):
-        return date.fromisoformat(v)
+    if type(v) is str:
+        d = _DAYS.get(v)
+        if d is not None:
+            return d
+        if len(v) == 10 and _DATE_SHAPE.fullmatch(v):
+            d = date.fromisoformat(v)
+            if len(_DAYS) >= 65_536:
+                _DAYS.clear()
+            _DAYS[v] = d
+            return d
     raise _Slow
 
 

@@ -113,13 +113,19 @@ def check_payload(size: int, value: Any, limits: PayloadLimits, where: str) -> N
         raise _refuse(excess, where, limits)
 
 
+def within_bounds(envelope: bytes, limits: PayloadLimits) -> bool:
+    """True when stored bytes that hold a payload bound it within `limits`: no payload is longer than the bytes it is
+    part of, none nests deeper than their brackets (so `payload_finding` has nothing to find)."""
+    return len(envelope) <= limits.max_bytes and envelope.count(b"{") + envelope.count(b"[") <= limits.max_depth
+
+
 def payload_finding(pack: PolicyPack, value: Any, size: Callable[[], int], envelope: bytes = b"") -> Finding | None:
     """The audit's LIM-01 finding for a stored payload over its pack's limits (written outside juece, or before a
     limit), or None. `size` measures the payload's canonical JSON; `envelope`, the stored bytes the payload is part
     of, bounds its size and depth from above (no payload is longer, none nests deeper than the envelope's brackets),
     so most events are let through without measuring."""
     limits = payload_limits(pack)
-    if envelope and len(envelope) <= limits.max_bytes and envelope.count(b"{") + envelope.count(b"[") <= limits.max_depth:
+    if envelope and within_bounds(envelope, limits):
         return None
     from policies.findings import Finding
 

@@ -7,7 +7,7 @@ from contextlib import nullcontext
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from itertools import islice
-from typing import Any, Callable, Iterator, Sequence
+from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from flows.usecases.show import CaseView, view_of
 from flows.usecases.unit_of_work import case_calendar, load_case, pack_of
@@ -29,7 +29,7 @@ from models.store import WORKSPACE_STREAM, StoredEvent
 from policies.calendar import WorkingDayCalendar
 from policies.errors import CalendarNotLoaded, IntegrityFailure
 from policies.findings import Finding
-from policies.limits import payload_finding
+from policies.limits import payload_finding, payload_limits, within_bounds
 from policies.pack import DEFAULT_PACK, PolicyPack, load_pack
 from policies.rules import RuleContext, check_event, checks_for, to_finding
 from policies.rules.auth import standing_violation
@@ -103,16 +103,15 @@ def _no_cases(case_id: str) -> Sequence[StoredEvent]:
     return ()
 
 
-_NO_ACKS: frozenset[str] = frozenset()
-
-
-def _verdict(ctx: RuleContext, acked: set[str] | frozenset[str]) -> tuple[Finding, ...]:
+def _verdict(ctx: RuleContext, acks: Sequence[Mapping[str, Any]]) -> tuple[Finding, ...]:
+    """The findings of `check_event`, a WARN marked acknowledged when the record acknowledged its rule."""
     try:
         found = check_event(ctx)
     except CalendarNotLoaded as exc:
         found = list(exc.findings)
     if not found:
         return ()
+    acked = {a["rule"] for a in acks}
     return tuple(
         Finding(f.rule, f.article, f.enforcement, f.message, f.values, acknowledged=f.rule in acked and f.enforcement == "WARN")
         for f in found
@@ -141,6 +140,7 @@ def _rechecked(
     first = events[0]
     state = launch_state(first)
     pack = pack_of(state)
+    limits = payload_limits(pack)  # LIM-01, checked below on each stored body (policies/limits.py)
     for i, ev in enumerate(events):
         record = record_of(ev)
         next_state = state if i == 0 else evolve_record(state, record)
@@ -148,28 +148,29 @@ def _rechecked(
         findings: tuple[Finding, ...] = ()
         rules: tuple[str, ...] = ()
         change = None
-        if ev.type != "attempt-refused":
+        event = record.type
+        if event != "attempt-refused":
             ctx, version = rule_context(
-                event=ev.type, payload=record.payload, state=state, pack=pack, role=ev.role, actor=ev.actor,
+                event=event, payload=record.payload, state=state, pack=pack, role=ev.role, actor=ev.actor,
                 today=recorded_on(ev), key=key_of(ev), timeline=timeline, load_case=load,
             )
-            acked = {a["rule"] for a in acks} if acks else _NO_ACKS
             watched = None
             if version != latest:
                 watched = _Watched(ctx.calendar)
                 ctx = replace(ctx, calendar=watched)  # type: ignore[arg-type]
-            findings = _verdict(ctx, acked)
+            findings = _verdict(ctx, acks)
             if watched is not None and watched.used:
                 today_cal = timeline.calendar(latest, pack.param("count_makeup_days"))
-                again = _verdict(replace(ctx, calendar=today_cal), acked)
+                again = _verdict(replace(ctx, calendar=today_cal), acks)
                 if again != findings:
-                    change = CalendarChange(ev.seq, ev.type, findings, again)
-            rules = checked.get(ev.type)  # type: ignore[assignment]
+                    change = CalendarChange(ev.seq, event, findings, again)
+            rules = checked.get(event)  # type: ignore[assignment]
             if rules is None:
-                rules = checked[ev.type] = tuple(checks_for(ev.type, pack))
-        over = payload_finding(pack, ev.payload, lambda: len(canonical_bytes(ev.payload)), ev.body)  # LIM-01
-        if over is not None:
-            findings += (over,)
+                rules = checked[event] = tuple(checks_for(event, pack))
+        if not within_bounds(ev.body, limits):  # LIM-01: only a body that might be over is measured
+            over = payload_finding(pack, ev.payload, lambda: len(canonical_bytes(ev.payload)), ev.body)
+            if over is not None:
+                findings += (over,)
         state = next_state
         yield ev, rules, findings, acks, state, change
 

@@ -60,58 +60,64 @@ def date_of(event: str, payload: Mapping[str, Any]) -> date | None:
     return value if isinstance(value, date) else None
 
 
-# (pack hash, stage id) -> the (event type, date field) pairs a step of that stage may not precede, and those of
-# its own stage; computed once per pack version.
-_BEFORE: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
-_OWN: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+# (pack hash, event type) -> what ORD-01 compares a step of that type with, settled once per pack version: the date
+# field, the (event type, date field) pairs of the earlier stages it may not precede (the ongoing stages count as
+# one group), and those of its own stage when it must follow them too (a sequential stage, or a stage's conclusion);
+# None for an event with no date or no stage.
+_Plan = tuple[str, tuple[tuple[str, str], ...], "tuple[tuple[str, str], ...] | None"]
+_PLANS: dict[tuple[str, str], _Plan | None] = {}
 
 
 def _dated(events: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
     return tuple((e, DATE_OF[e]) for e in dict.fromkeys(events) if e in DATE_OF)
 
 
-def _before(ctx: RuleContext, stage: Stage) -> tuple[tuple[str, str], ...]:
-    """The dated event types of the stages this stage's steps may not precede (the ongoing stages count as one
-    group)."""
-    key = (ctx.pack.hash, stage.id)
-    got = _BEFORE.get(key)
-    if got is None:
+def _one(pairs: tuple[tuple[str, str], ...]) -> tuple[tuple[str, str], ...]:
+    """One tuple object for equal pairs: `CaseFacts.latest` keeps its running answer per tuple, so the event types of
+    one stage share it."""
+    return _SHARED.setdefault(pairs, pairs)
+
+
+_SHARED: dict[tuple[tuple[str, str], ...], tuple[tuple[str, str], ...]] = {}
+
+
+def _plan(ctx: RuleContext) -> _Plan | None:
+    key = (ctx.pack.hash, ctx.event)
+    stage = ctx.pack.stage_of(ctx.event)
+    plan: _Plan | None = None
+    if stage is not None and ctx.event in DATE_OF:
         events: list[str] = []
         for s in ctx.pack.stages:
             if s.id == stage.id or (stage.ongoing and s.ongoing):
                 break
             events.extend(s.events)
-        got = _BEFORE[key] = _dated(tuple(events))
-    return got
+        own = _one(_dated(stage.events)) if stage.id in SEQUENTIAL or ctx.event in stage.conclusion else None
+        plan = (DATE_OF[ctx.event], _one(_dated(tuple(events))), own)
+    _PLANS[key] = plan
+    return plan
 
 
-def _own(ctx: RuleContext, stage: Stage) -> tuple[tuple[str, str], ...]:
-    key = (ctx.pack.hash, stage.id)
-    got = _OWN.get(key)
-    if got is None:
-        got = _OWN[key] = _dated(stage.events)
-    return got
-
-
-def _why_backwards(ctx: RuleContext, stage: Stage, day: date) -> tuple[str, date] | None:
+def _why_backwards(ctx: RuleContext, day: date, before: tuple[tuple[str, str], ...],
+                   own: tuple[tuple[str, str], ...] | None) -> tuple[str, date] | None:
     """The earlier step this date runs behind, or None."""
-    bound = ctx.case.latest(_before(ctx, stage))
+    bound = ctx.case.latest(before)
     if bound is not None and day < bound[1]:
         return bound
+    if own is not None:
+        bound = ctx.case.latest(own)
+        if bound is not None and day < bound[1]:
+            return bound
     event = ctx.event
-    if stage.id in SEQUENTIAL or event in stage.conclusion:
-        own = ctx.case.latest(_own(ctx, stage))
-        if own is not None and day < own[1]:
-            return own
     if event == "hearing-held":
         notices = [p["notice_published_on"] for p in ctx.case.records("hearing-announced")]
         if notices and day < min(notices):
             return ("hearing-announced", min(notices))
-    if event == "adjustment-decided" and ctx.payload["kind"] == "suspend":
-        problems = [p["reported_on"] for p in ctx.case.records("execution-problem-reported")]
-        if problems and day < min(problems):
-            return ("execution-problem-reported", min(problems))
-    if event == "adjustment-completed":
+    elif event == "adjustment-decided":
+        if ctx.payload["kind"] == "suspend":
+            problems = [p["reported_on"] for p in ctx.case.records("execution-problem-reported")]
+            if problems and day < min(problems):
+                return ("execution-problem-reported", min(problems))
+    elif event == "adjustment-completed":
         child = ctx.linked_case(ctx.payload["child_case"])
         if child.decided_on is not None and day < child.decided_on:
             return (f"meeting-held of {child.case_id}", child.decided_on)
@@ -122,19 +128,25 @@ def _why_backwards(ctx: RuleContext, stage: Stage, day: date) -> tuple[str, date
 def dates_follow_the_procedure(ctx: RuleContext) -> Iterator[Violation]:
     """No step is dated before a step it follows in the procedure (the same day is allowed). A gate: the content of
     a step dated out of order is not judged."""
-    stage = ctx.pack.stage_of(ctx.event)
-    day = date_of(ctx.event, ctx.payload)
-    if stage is None or day is None:
+    try:
+        plan = _PLANS[(ctx.pack.hash, ctx.event)]
+    except KeyError:
+        plan = _plan(ctx)
+    if plan is None:
         return
-    behind = _why_backwards(ctx, stage, day)
+    field, before, own = plan
+    day = ctx.payload.get(field)
+    if not isinstance(day, date):
+        return
+    behind = _why_backwards(ctx, day, before, own)
     if behind is not None:
         earlier, on = behind
         yield Violation(
             "ORD-01",
-            f"`{ctx.event}` is dated {day} ({DATE_OF[ctx.event]}), before the `{earlier}` of {on} that precedes it in "
+            f"`{ctx.event}` is dated {day} ({field}), before the `{earlier}` of {on} that precedes it in "
             "the procedure; the dates in the records follow the procedure's order (the same day is allowed). "
             "Correct the date, or record the earlier step's correction first.",
-            {"date": day, "field": DATE_OF[ctx.event], "earlier_event": earlier, "earlier_date": on},
+            {"date": day, "field": field, "earlier_event": earlier, "earlier_date": on},
         )
 
 
