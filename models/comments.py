@@ -437,8 +437,12 @@ class StoredDisposition:
     actor: str
 
 
-def dispositions(conn: Connection, case_id: str) -> list[StoredDisposition]:
+def dispositions(conn: AnyConnection, case_id: str) -> list[StoredDisposition]:
     """Every disposition of a case in the order recorded (a later one for the same target supersedes)."""
+    if isinstance(conn, sqlite3.Connection):
+        return [StoredDisposition(*r) for r in conn.execute(
+            "SELECT id, target, disposition, reason, recorded_at, actor FROM dispositions WHERE case_id = ? ORDER BY id",
+            (case_id,)).fetchall()]
     from sqlalchemy import select
 
     from models.tables import DISPOSITIONS as t
@@ -458,8 +462,12 @@ def dispositions(conn: Connection, case_id: str) -> list[StoredDisposition]:
 FULL_COLUMNS = ("id", "import_id", "line", "submitted_at", "channel", "author", "text", "norm_hash", "row_hash", "late", "cluster")
 
 
-def case_comment_rows(conn: Connection, case_id: str) -> list[tuple[Any, ...]]:
+def case_comment_rows(conn: AnyConnection, case_id: str) -> list[tuple[Any, ...]]:
     """Every comment of a case in the order stored, as tuples in `FULL_COLUMNS` order (`late` a bool)."""
+    if isinstance(conn, sqlite3.Connection):
+        rows = conn.execute(f"SELECT {', '.join(FULL_COLUMNS)} FROM comments WHERE case_id = ? ORDER BY id",
+                            (case_id,)).fetchall()
+        return [(*r[:9], bool(r[9]), r[10]) for r in rows]
     from sqlalchemy import select
 
     from models.tables import COMMENTS
@@ -468,24 +476,42 @@ def case_comment_rows(conn: Connection, case_id: str) -> list[tuple[Any, ...]]:
     return [(*r[:9], bool(r[9]), r[10]) for r in conn.execute(q).all()]  # one fetchall: row by row cost 3× more
 
 
-def rows_per_case(conn: Connection) -> dict[str, tuple[int, int]]:
+def has_dispositions_table(conn: AnyConnection) -> bool:
+    """True when the store has the dispositions table (a store from before migration 2 has none)."""
+    if isinstance(conn, sqlite3.Connection):
+        return conn.execute("SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'dispositions'").fetchone() is not None
+    from sqlalchemy import inspect
+
+    return bool(inspect(conn).has_table("dispositions"))
+
+
+def rows_per_case(conn: AnyConnection) -> dict[str, tuple[int, int]]:
     """How many comment and disposition rows each case holds (cases without any are absent): one grouped pass each."""
-    from sqlalchemy import func, select
-
-    from models.tables import COMMENTS
-    from models.tables import DISPOSITIONS as DISPOSITIONS_TABLE
-
     out: dict[str, tuple[int, int]] = {}
-    for case_id, n in conn.execute(select(COMMENTS.c.case_id, func.count()).group_by(COMMENTS.c.case_id)):
+    if isinstance(conn, sqlite3.Connection):
+        comments_per_case = conn.execute("SELECT case_id, count(*) FROM comments GROUP BY case_id").fetchall()
+        dispositions_per_case = conn.execute("SELECT case_id, count(*) FROM dispositions GROUP BY case_id").fetchall()
+    else:
+        from sqlalchemy import func, select
+
+        from models.tables import COMMENTS
+        from models.tables import DISPOSITIONS as t
+
+        comments_per_case = conn.execute(select(COMMENTS.c.case_id, func.count()).group_by(COMMENTS.c.case_id)).all()
+        dispositions_per_case = conn.execute(select(t.c.case_id, func.count()).group_by(t.c.case_id)).all()
+    for case_id, n in comments_per_case:
         out[case_id] = (int(n), 0)
-    t = DISPOSITIONS_TABLE
-    for case_id, n in conn.execute(select(t.c.case_id, func.count()).group_by(t.c.case_id)):
+    for case_id, n in dispositions_per_case:
         out[case_id] = (out.get(case_id, (0, 0))[0], int(n))
     return out
 
 
-def cases_recording(conn: Connection, event_types: Sequence[str]) -> set[str]:
+def cases_recording(conn: AnyConnection, event_types: Sequence[str]) -> set[str]:
     """The streams whose history holds an event of these types (through the events' type index)."""
+    if isinstance(conn, sqlite3.Connection):
+        marks = ", ".join("?" * len(event_types))
+        return {r[0] for r in conn.execute(f"SELECT DISTINCT case_id FROM events WHERE type IN ({marks})",
+                                           tuple(event_types)).fetchall()}
     from sqlalchemy import select
 
     from models.tables import EVENTS

@@ -9,14 +9,16 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from typing import Any, Iterable
+from typing import TYPE_CHECKING, Any, Iterable
 
 import orjson
-from sqlalchemy import Connection
 
 from models import merkle, store
 from models.canonical import GENESIS
 from models.store import StoredEvent, gc_paused
+
+if TYPE_CHECKING:
+    from models.db import AnyConnection
 
 _sha256 = hashlib.sha256
 _loads = orjson.loads
@@ -38,15 +40,6 @@ class Break:
         return f"{self.case_id} is broken at event {self.seq} (stored position {self.position}): {self.reason}"
 
 
-def _envelope(ev: Any) -> Any:
-    """The hashed bytes parsed afresh (the check is on the bytes, never on a cached parse); a StoredEvent keeps
-    this parse as its `envelope` if it had none, so the replay that follows a verification does not parse again."""
-    env = _loads(ev.body)
-    if type(ev) is StoredEvent:
-        ev.__dict__.setdefault("envelope", env)
-    return env
-
-
 def verify_stream(events: Iterable[StoredEvent]) -> Break | None:
     """The first break in one stream's chain, or None when every link holds."""
     prev = GENESIS
@@ -58,17 +51,24 @@ def verify_stream(events: Iterable[StoredEvent]) -> Break | None:
             return Break(ev.case_id, expected_seq, ev.position, f"event {expected_seq} is {what} (found {ev.seq} next)")
         if ev.prev_hash != prev_hex:
             return Break(ev.case_id, ev.seq, ev.position, "its prev_hash does not match the hash of the event before it")
-        digest = _sha256(prev + ev.body).digest()
+        body = ev.body
+        digest = _sha256(prev + body).digest()
         if digest.hex() != ev.hash:
             return Break(ev.case_id, ev.seq, ev.position, "its content does not match its hash (the stored event was changed)")
         try:
-            env = _envelope(ev)
+            env = _loads(body)  # the hashed bytes parsed afresh: the check is on the bytes, never on a cached parse
         except _JSONDecodeError:
             return Break(ev.case_id, ev.seq, ev.position, "its stored body is not the JSON that was hashed")
-        column = _disagreeing_column(env, ev.case_id, ev.seq, ev.type, ev.recorded_at, ev.actor, ev.role,
-                                     ev.idempotency_key)
-        if column:
-            return Break(ev.case_id, ev.seq, ev.position, f"its {column} column disagrees with the hashed record")
+        get = env.get if type(env) is dict else None
+        if get is None or (get("case_id"), get("seq"), get("type"), get("recorded_at"), get("actor"), get("role"),
+                           get("idempotency_key")) != (ev.case_id, ev.seq, ev.type, ev.recorded_at, ev.actor, ev.role,
+                                                       ev.idempotency_key):
+            column = _disagreeing_column(env, ev.case_id, ev.seq, ev.type, ev.recorded_at, ev.actor, ev.role,
+                                         ev.idempotency_key)
+            if column:
+                return Break(ev.case_id, ev.seq, ev.position, f"its {column} column disagrees with the hashed record")
+        if type(ev) is StoredEvent:  # kept as the event's `envelope`, so the replay that follows does not parse again
+            ev.__dict__.setdefault("envelope", env)
         prev = digest
         prev_hex = ev.hash
         expected_seq += 1
@@ -126,7 +126,7 @@ class _Stream:
 _CHUNK = 1 << 12  # leaves hashed into a perfect subtree at a time
 
 
-def verify_store(conn: Connection, *, batch: int = 5000) -> StoreVerdict:
+def verify_store(conn: AnyConnection, *, batch: int = 5000) -> StoreVerdict:
     """Check every stream's chain and compute the Merkle root over all events (as `root_of_events(iter_all())`
     does), streaming raw rows in global order once, with the garbage collector paused.
 

@@ -69,7 +69,9 @@ def _envelope(ev: StoredEvent) -> Any:
 def record_of(ev: StoredEvent) -> Record:
     """The record a stored event becomes (payload decoded for the rules)."""
     try:
-        env = _envelope(ev)
+        env = ev.__dict__.get("envelope") if type(ev) is StoredEvent else None  # parsed by the chain check, usually
+        if env is None:
+            env = _envelope(ev)
         values = decode_payload(ev.type, env["payload"])
     except (KeyError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         raise undecodable_payload(ev.case_id, ev.seq, ev.type, exc) from exc
@@ -199,7 +201,7 @@ class _StatusCursor:
                     if s.id not in FOLDED_WITH_PAYLOADS:  # a plain stage: one step of its fold, no record list
                         was = self.raw[s.id]
                         st = plain_step(s, was, rec.type)
-                        if st == was:
+                        if st is was or st == was:  # `plain_step` gives the status itself when nothing changed
                             continue
                         self.raw[s.id] = st
                         self.final[s.id] = at_end(st) if self.ended else st

@@ -174,6 +174,51 @@ def juece_env(home: Path, *args: str) -> tuple[int, str, str]:
     return proc.returncode, proc.stdout, proc.stderr
 
 
+def test_comments_and_dispositions_are_checked_by_the_workers_as_by_the_single_process(ws, workers_ran, tmp_path):
+    """The workers read the comment and disposition tables through plain sqlite3 (flows/usecases/audit_parallel.py),
+    the single process through SQLAlchemy: rows as recorded, a changed comment, a deleted disposition and rows filed
+    under no case give the same verdicts either way."""
+    from flows.usecases.comment_dispositions import record_disposition
+    from flows.usecases.comments import import_comments
+    from support import CLERK
+
+    cases = {name: Driver(ws) for name in ("changed", "disposed", "clean")}
+    for d in cases.values():
+        d.launch("risk-relevant", "technical")
+    for i, d in enumerate(cases.values()):
+        d.record("consultation-opened")
+        rows = [{"submitted_at": "2025-09-15T10:30:00+08:00", "channel": "政府网站", "author": f"市民{j}",
+                 "text": f"第{i}号意见：{'同意' if j % 3 else '建议延长征求意见期限'}，编号{j % 7}"} for j in range(40)]
+        src = tmp_path / f"comments-{i}.jsonl"
+        src.write_text("\n".join(json.dumps(r, ensure_ascii=False) for r in rows) + "\n", encoding="utf-8")
+        import_comments(ws, CLERK, d.case_id, src)
+        record_disposition(ws, CLERK, d.case_id, "cluster:1", "not-adopted", "超出本决策事项范围")
+    clean = verify_cases(ws, jobs=2)
+    assert workers_ran == [2] and clean.exit_code == 0, clean.to_json()
+    assert clean.to_json() == verify_cases(ws, jobs=1).to_json()
+
+    db = sqlite3.connect(Path(ws.database_url.removeprefix("sqlite:///")), isolation_level=None, timeout=30)
+    try:
+        for table in ("comments", "dispositions"):
+            for (t,) in db.execute("SELECT name FROM sqlite_master WHERE type='trigger' AND tbl_name=?", (table,)).fetchall():
+                db.execute(f'DROP TRIGGER "{t}"')
+        db.execute("UPDATE comments SET text = '被篡改的意见' WHERE id = (SELECT min(id) FROM comments WHERE case_id = ?)",
+                   (cases["changed"].case_id,))
+        db.execute("DELETE FROM dispositions WHERE case_id = ?", (cases["disposed"].case_id,))
+        db.execute("UPDATE comments SET case_id = 'JC-2099-0001' WHERE id = (SELECT max(id) FROM comments WHERE case_id = ?)",
+                   (cases["clean"].case_id,))
+    finally:
+        db.close()
+    one, two = verify_cases(ws, jobs=1), verify_cases(ws, jobs=2)
+    assert workers_ran == [2, 2]
+    assert two.to_json() == one.to_json()
+    by_id = {v.case_id: v for v in two.cases}
+    assert not by_id[cases["changed"].case_id].intact and "1 row changed" in by_id[cases["changed"].case_id].problem
+    assert not by_id[cases["disposed"].case_id].intact and "missing from the dispositions table" in by_id[cases["disposed"].case_id].problem
+    assert not by_id[cases["clean"].case_id].intact and not two.workspace.intact and "JC-2099-0001" in two.workspace.problem
+    assert two.exit_code == 4
+
+
 def test_the_command_line_report_is_the_same_with_jobs_1_and_2(tmp_path, monkeypatch):
     monkeypatch.delenv("JUECE_DATABASE_URL", raising=False)
     ws = new_workspace(tmp_path / "ws")

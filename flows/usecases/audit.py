@@ -11,7 +11,6 @@ from typing import Any, Callable, Iterator, Mapping, Sequence
 
 from flows.usecases.show import CaseView, view_of
 from flows.usecases.unit_of_work import case_calendar, load_case, pack_of
-from flows.usecases.catalog import workspace_findings
 from flows.usecases.moments import CaseLoader, WorkspaceTimeline, key_of, rule_context
 from flows.usecases.clock import local_date, now
 from flows.usecases.recorded_on import recorded_on
@@ -378,6 +377,7 @@ def verify_cases(ws: Workspace, case_ids: Sequence[str] = (), *, checkpoint: Any
     stood). With `jobs` > 1 and enough events the cases are verified by that many worker processes
     (flows/usecases/audit_parallel.py) while this one checks the workspace stream; the report is the same."""
     from flows.usecases.audit_parallel import Workers, plan
+    from flows.usecases.catalog import workspace_findings  # the parent's only: a worker never imports it
 
     with read_transaction(ws.engine) as conn, gc_paused():
         shares = plan(conn, case_ids, jobs)

@@ -38,9 +38,10 @@ from typing import Any, Sequence
 
 from models import store
 
-# Below this many events the verification stays in this process. A spawned worker costs about 0.3–0.5 s of start-up
-# (a fresh interpreter importing the rules, the event models and SQLAlchemy; bench/RESULTS.md), while the single
-# process verifies ≈ 30–60k events/s: under 50,000 events two workers would not finish sooner than one process.
+# Below this many events the verification stays in this process. A spawned worker costs about 0.1–0.3 s of start-up
+# (a fresh interpreter importing the rules; on SQLite it reads through plain sqlite3 and imports neither SQLAlchemy
+# nor the pydantic event models; bench/RESULTS.md), while the single process verifies ≈ 40–50k events/s: under
+# 50,000 events two workers would not finish much sooner than one process.
 # JUECE_VERIFY_PARALLEL_FROM=N sets another threshold (the tests use 0 to send a small workspace to the workers).
 PARALLEL_FROM = 50_000
 
@@ -109,13 +110,13 @@ def verify_part(database_url: str, home: str, config: dict[str, Any], ids: list[
     from models.store import gc_paused
 
     ws = Workspace(Path(home), database_url, config)
-    try:
-        with read_transaction(ws.engine) as conn, gc_paused():
+    try:  # `ws.db`: plain sqlite3 on SQLite (no SQLAlchemy, sqlmodel or pydantic to import), the engine otherwise
+        with read_transaction(ws.db) as conn, gc_paused():
             if snapshot is not None:
                 conn.exec_driver_sql(f"SET TRANSACTION SNAPSHOT '{snapshot}'")
             return verify_ids(ws, conn, ids)
     finally:
-        ws.engine.dispose()
+        ws.db.dispose()
 
 
 class Workers:

@@ -22,7 +22,7 @@ from policies.disclosure import public_author
 from policies.pack import PolicyPack
 
 if TYPE_CHECKING:
-    from sqlalchemy import Connection
+    from models.db import AnyConnection
 
 COMMENTS_IMPORTED = "comments-imported"
 COMMENT_DISPOSED = "comment-disposed"
@@ -167,11 +167,9 @@ class StoredComments:
     """The audit's view of the comments and dispositions tables over one read transaction: which cases hold rows
     (one grouped pass), then each case that has rows or records re-checked against its history."""
 
-    def __init__(self, conn: Connection) -> None:
-        from sqlalchemy import inspect  # here: importing this module (for its names) should not import SQLAlchemy
-
+    def __init__(self, conn: AnyConnection) -> None:
         self.conn = conn
-        self.tables = inspect(conn).has_table("dispositions")  # a store from before migration 2 has none
+        self.tables = db.has_dispositions_table(conn)  # a store from before migration 2 has none
         self.held = db.rows_per_case(conn) if self.tables else {}
         # Cases whose history records comments or dispositions (by the events' type index: no pass over every event).
         self.recorded = db.cases_recording(conn, (COMMENTS_IMPORTED, COMMENT_DISPOSED))

@@ -17,7 +17,6 @@ from flows.usecases.clock import now
 from flows.usecases.workspace import Actor, Workspace, read_facts
 from models import store
 from models.db import read_transaction, write_transaction
-from models.events import SCHEMA_VERSION, DocumentAttached
 from models.store import NewEvent
 from models.text import clean_name
 from policies.errors import BadInput
@@ -130,6 +129,9 @@ def attach(
 
 def _record_attached(ws: Workspace, actor: Actor, case_id: str, sha: str, size: int, shown: str, title: str,
                      non_disclosure_basis: str | None) -> Attached:
+    from models.events import SCHEMA_VERSION, DocumentAttached  # pydantic: here, so that `audit verify`'s workers,
+    # which only check blobs (`blob_intact`), do not import it
+
     payload = DocumentAttached(
         sha256=sha,
         size=size,
