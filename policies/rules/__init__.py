@@ -214,7 +214,7 @@ def check_event(ctx: RuleContext) -> list[Finding]:
     then the event's own rules. A gate's refusal stops the evaluation: the content of a step that may not be taken
     is not judged."""
     pack = ctx.pack
-    gates, checks = _plan(pack, ctx.event)
+    gates, checks = _PLANS.get((pack.hash, ctx.event)) or _plan(pack, ctx.event)
     carried = pack.rules  # a pack that does not carry a rule does not enforce it
     found: list[Finding] = []
     for _, fn in gates:
