@@ -488,6 +488,8 @@ def has_dispositions_table(conn: AnyConnection) -> bool:
 def rows_per_case(conn: AnyConnection) -> dict[str, tuple[int, int]]:
     """How many comment and disposition rows each case holds (cases without any are absent): one grouped pass each."""
     out: dict[str, tuple[int, int]] = {}
+    comments_per_case: Sequence[Any]
+    dispositions_per_case: Sequence[Any]
     if isinstance(conn, sqlite3.Connection):
         comments_per_case = conn.execute("SELECT case_id, count(*) FROM comments GROUP BY case_id").fetchall()
         dispositions_per_case = conn.execute("SELECT case_id, count(*) FROM dispositions GROUP BY case_id").fetchall()
