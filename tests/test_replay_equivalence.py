@@ -146,8 +146,7 @@ def stored_form(event_type: str, raw: Mapping[str, Any]) -> dict[str, Any]:
 def test_every_event_type_has_an_example_here() -> None:
     covered = {name for name, _, _ in examples()}
     missing = sorted(set(EVENT_TYPES) - covered)
-    if missing:
-        pytest.skip(f"no example payload for {missing}: add one to ENGINE_EXAMPLES")
+    assert not missing, f"no example payload for {missing}: add one to ENGINE_EXAMPLES (the decoder is not compared for them)"
 
 
 @pytest.mark.parametrize(("event_type", "label", "raw"), examples(), ids=[f"{n}-{l}" for n, l, _ in examples()])
