@@ -6,7 +6,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Mapping
 
-import bagit
+import bagit  # type: ignore[import-untyped]  # (the library ships no type information)
 
 CHECKSUMS = ("sha256", "sha512")
 

@@ -50,7 +50,7 @@ class KeyValueFormatter(logging.Formatter):
 class _Stderr(logging.StreamHandler):  # type: ignore[type-arg]
     """A handler writing to whatever `sys.stderr` is at the moment of writing (tests and Typer replace it)."""
 
-    @property  # type: ignore[override]
+    @property
     def stream(self) -> Any:
         return sys.stderr
 

@@ -87,7 +87,7 @@ def matching_keys(texts: Sequence[str]) -> list[str]:
     mapped = table[cps]  # every code point a str can hold has its entry
     slow = mapped == _SLOW
     mapped[slow] = 0xFFFD  # a placeholder; those texts are redone exactly below
-    keys = mapped[mapped != _DELETE].tobytes().decode("utf-32-le").split("\x00")
+    keys: list[str] = mapped[mapped != _DELETE].tobytes().decode("utf-32-le").split("\x00")
     for i in np.unique(np.searchsorted(seps, np.flatnonzero(slow))).tolist():
         keys[i] = matching_key(texts[i])
     if "" in keys:
@@ -109,7 +109,8 @@ def _mix64(x: np.ndarray) -> np.ndarray:
     x = x + _U64(0x9E3779B97F4A7C15)
     x = (x ^ (x >> _U64(30))) * _U64(0xBF58476D1CE4E5B9)
     x = (x ^ (x >> _U64(27))) * _U64(0x94D049BB133111EB)
-    return x ^ (x >> _U64(31))
+    mixed: np.ndarray = x ^ (x >> _U64(31))
+    return mixed
 
 
 _EMPTY = np.uint32(0xFFFFFFFF)
@@ -144,7 +145,8 @@ def _sketch_chunk(keys: Sequence[str]) -> np.ndarray:
 def _mix32(x: np.ndarray) -> np.ndarray:
     x = x * np.uint32(0x9E3779B1)
     x = (x ^ (x >> np.uint32(16))) * np.uint32(0x85EBCA6B)
-    return x ^ (x >> np.uint32(13))
+    mixed: np.ndarray = x ^ (x >> np.uint32(13))
+    return mixed
 
 
 def _densify(sig: np.ndarray) -> np.ndarray:

@@ -107,7 +107,7 @@ def four_properties_checks(events: list[StoredEvent], cp: Checkpoint, proofs_ok:
                            pack_ok: bool, export: str, archive_id: str, comments: CommentFiles | None = None,
                            ) -> dict[str, Any]:
     """The 四性 report's content: what was checked and found (identical at export and at verify when intact)."""
-    out = {
+    out: dict[str, Any] = {
         "format": "juece-four-properties/v1",
         "standard": "DA/T 70-2018《文书类电子档案检测一般要求》: the items that apply to a decision dossier",
         "档号": archive_id,

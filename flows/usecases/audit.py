@@ -163,9 +163,10 @@ def _rechecked(
                 again = _verdict(replace(ctx, calendar=today_cal), acks)
                 if again != findings:
                     change = CalendarChange(ev.seq, event, findings, again)
-            rules = checked.get(event)  # type: ignore[assignment]
-            if rules is None:
-                rules = checked[event] = tuple(checks_for(event, pack))
+            known = checked.get(event)
+            if known is None:
+                known = checked[event] = tuple(checks_for(event, pack))
+            rules = known
         if not within_bounds(ev.body, limits):  # LIM-01: only a body that might be over is measured
             over = payload_finding(pack, ev.payload, lambda: len(canonical_bytes(ev.payload)), ev.body)
             if over is not None:

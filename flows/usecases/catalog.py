@@ -10,7 +10,8 @@ workspace stream (`workspace_findings`).
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Mapping
+from datetime import date
+from typing import Any, Mapping, Sequence
 
 from pydantic import ValidationError
 
@@ -24,7 +25,8 @@ from models import store
 from models.db import read_transaction, write_transaction
 from models.events import SCHEMA_VERSION, AttemptRefused, CatalogPublished
 from models.canonical import canonical_bytes, sha256_hex
-from models.state import decode_payload, replay
+from models.payload_decode import decode_payload
+from models.state import replay
 from models.store import WORKSPACE_STREAM, NewEvent, StoredEvent
 from policies.catalog import CatalogBook, CatalogVersion
 from policies.errors import BadInput, IntegrityFailure, RuleRefusal
@@ -40,13 +42,19 @@ class _Workspace:
 
     case_id = WORKSPACE_STREAM
     category = ""
+    organ = ""
     flags: frozenset[str] = frozenset()
+    parent_case: str | None = None
+    launch_decided_on: date | None = None
 
     def records(self, event_type: str) -> list[Mapping[str, Any]]:
         return []
 
     def stage_records(self, stage: Any) -> list[tuple[str, Mapping[str, Any]]]:
         return []
+
+    def latest(self, dated: Sequence[tuple[str, str]]) -> tuple[str, Any] | None:
+        return None
 
 
 NO_CASE = _Workspace()
@@ -66,7 +74,8 @@ def _pinned_pack(ev: StoredEvent) -> PolicyPack:
 
 def workspace_catalogs(facts: WorkspaceFacts) -> CatalogBook:
     """Every catalog version the workspace stream holds, in the order recorded."""
-    return catalog_book(facts.events)
+    book: CatalogBook = catalog_book(facts.events)  # registered as a standing fact, whose fold returns Any
+    return book
 
 
 def _context(payload: Mapping[str, Any], pack: PolicyPack, facts: WorkspaceFacts, role: str, today: Any) -> RuleContext:
@@ -262,11 +271,11 @@ def year_end_report(ws: Workspace, *, year: int | None = None, organ: str | None
     for c in catalogs:
         rows = [item_status(c, dict(i), linked.pop((c.organ, i["item_no"]), [])) for i in c.items]
         items += rows
-        pack = pack_by_hash(c.policy, c.policy_hash)
-        if pack is None:
+        published_under = pack_by_hash(c.policy, c.policy_hash)
+        if published_under is None:
             raise IntegrityFailure(f"the {c.year} catalog of {c.organ} (version {c.version}) was published under a "
                                    f"pack version this installation does not ship ({c.policy})", case_id=WORKSPACE_STREAM)
-        findings += year_end_findings(pack, rows)
+        findings += year_end_findings(published_under, rows)
     for (organ_, item_no), cases in linked.items():
         strays.append(f"{', '.join(c.case_id for c in cases)} ({organ_}) was launched for item {item_no}, which the "
                       "current catalog no longer lists (adjusted after the launch)")

@@ -7,7 +7,7 @@ from __future__ import annotations
 from typing import Iterable
 
 from flows.usecases.moments import standing_fact
-from models.state import decode_payload
+from models.payload_decode import decode_payload
 from models.store import StoredEvent
 from policies.catalog import CatalogBook, CatalogVersion, version_from_payload
 

@@ -169,8 +169,9 @@ def view_of(state: CaseState, pack: PolicyPack, calendar: WorkingDayCalendar, to
 def _record_date(payload: Mapping[str, Any]) -> str | None:
     for k in ("concluded_on", "held_on", "issued_on", "assessed_on", "decided_on", "answered_on", "reported_on",
               "published_on", "evaluated_on"):
-        if isinstance(payload.get(k), date):
-            return payload[k].isoformat()
+        value = payload.get(k)
+        if isinstance(value, date):
+            return value.isoformat()
     return None
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from models import store
-from models.db import AnyEngine, SqliteStore, make_engine, read_transaction, write_transaction
+from models.db import AnyConnection, AnyEngine, SqliteStore, make_engine, read_transaction, write_transaction
 from models.damage import undecodable_payload
 from models.files import write_file_atomically
 from models.store import WORKSPACE_STREAM, NewEvent, StoredEvent
@@ -123,7 +123,7 @@ class WorkspaceFacts:
     events: tuple[StoredEvent, ...]
 
 
-def read_facts(conn: Connection) -> WorkspaceFacts:
+def read_facts(conn: AnyConnection) -> WorkspaceFacts:
     """Fold the `@workspace` stream."""
     events = store.load_stream(conn, WORKSPACE_STREAM)
     clock, simulated, notices = "system", None, []
