@@ -1751,15 +1751,17 @@ def main(argv: Optional[List[str]] = None) -> None:
     sys.exit(code if isinstance(code, int) else 0)
 
 
-# The commands whose plain command lines are parsed here, without typer: the ones run most (bench/bench_cli.py).
-_FAST = (("case", "show"), ("record",))
-_KINDS_FAST = {"str": str, "Optional[str]": str, "bool": bool, "List[str]": list, "Optional[int]": int}
+# The commands whose plain command lines are parsed here, without typer: the ones run most (bench/bench_cli.py), and
+# the public comments' import (its start counts in the import's end-to-end figure, bench/bench_comments.py).
+_FAST = (("case", "show"), ("record",), ("comments", "import"))
+_KINDS_FAST = {"str": str, "Optional[str]": str, "bool": bool, "List[str]": list, "Optional[int]": int, "Path": Path}
 
 
 def _fast_call(args: List[str]) -> Optional[Callable[[], int]]:
-    """The run of a plain `case show` or `record` command line, parsed as typer would parse it — or None, and typer
-    parses it. Plain: the global options and then the command's, each option written `--name VALUE` (or `-f VALUE`)
-    at most once, every value text (an `--if-seq` of ASCII digits within its range), UTF-8 throughout, nothing typer
+    """The run of a plain `case show`, `record` or `comments import` command line, parsed as typer would parse it — or
+    None, and typer parses it. Plain: the global options and then the command's, each option written `--name VALUE`
+    (or `-f VALUE`) at most once, every value text (an `--if-seq` of ASCII digits within its range, a file path not
+    empty), UTF-8 throughout, nothing typer
     would treat specially (help, `--`, `--name=value`, an option it does not know, a value left out). Whatever is
     not plain gets typer's answer, so this parser only has to be right about what it accepts
     (tests/test_cli_fast.py compares the two on generated command lines). JUECE_CLI_TYPER=1 turns it off."""
@@ -1833,6 +1835,10 @@ def _fast_parse(fn: Callable[..., Any], args: List[str], *, stop_at_word: bool) 
                 values.setdefault(name, []).append(value)
             elif name in values:
                 return None
+            elif kind is Path:
+                if not value:
+                    return None
+                values[name] = Path(value)
             elif kind is int:
                 if not (value.isascii() and value.isdigit()):
                     return None
@@ -1853,7 +1859,13 @@ def _fast_parse(fn: Callable[..., Any], args: List[str], *, stop_at_word: bool) 
         i += 1
     if stop_at_word or len(words) != len(positional):
         return None
-    values.update((name, word) for (name, _), word in zip(positional, words))
+    for (name, _), word in zip(positional, words):
+        if _KINDS_FAST[fn.__annotations__[name]] is Path:
+            if not word:
+                return None
+            values[name] = Path(word)
+        else:
+            values[name] = word
     filled = _filled(params, values)
     return (filled, []) if filled is not None else None
 

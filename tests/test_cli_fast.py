@@ -1,4 +1,4 @@
-"""`case show` and `record` start without typer (cli.py `_fast_call`): a plain command line is parsed by cli.py
+"""`case show`, `record` and `comments import` start without typer (cli.py `_fast_call`): a plain command line is parsed by cli.py
 itself, anything else by typer. The two must give the same answer — exit code, stdout, stderr, what is written — so
 each command line here is run twice, on two copies of one workspace: once as the `juece` executable runs it, once
 with the fast path turned off (JUECE_CLI_TYPER=1). Generated command lines (Hypothesis) mix the plain forms with
@@ -31,20 +31,30 @@ STAMP = re.compile(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z")  # --verbose log l
 
 @pytest.fixture(scope="module")
 def base(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """A workspace with one published case, and payload files."""
+    """A workspace with one published case and one whose consultation is open, payload files and comment files."""
     root = tmp_path_factory.mktemp("fast")
     ws = new_workspace(root / "ws")
+    consulting = Driver(ws)
+    consulting.launch("risk-relevant", "technical")
+    consulting.record("consultation-opened")
     case = Driver(ws)
     case.launch("risk-relevant", "technical")
     case.walk(MANDATORY_PATH + ("party-reported", "decision-published"))
     case.clock_to(date(2025, 12, 15))
     ws.engine.dispose()
+    comments = root / "comments.jsonl"
+    comments.write_text("".join(json.dumps({"submitted_at": "2025-09-15T10:30:00+08:00", "channel": "政府网站",
+                                            "author": f"市民{i}", "text": f"建议延长征求意见期限，第{i % 4}条"},
+                                           ensure_ascii=False) + "\n" for i in range(30)), encoding="utf-8")
+    bad_comments = root / "bad.csv"
+    bad_comments.write_text("submitted_at,channel,author,text\n2025-09-15,政府网站,市民,\n", encoding="utf-8")
     good = root / "report.json"
     good.write_text(json.dumps({"reported_on": "2025-12-15", "unit": "市住建局", "status": "第1次执行情况报告"},
                                ensure_ascii=False), encoding="utf-8")
     bad = root / "bad.json"
     bad.write_text('{"reported_on": "2025-12-15", "unit": ', encoding="utf-8")
-    return {"home": ws.home, "case": case.case_id, "good": str(good), "bad": str(bad), "root": root}
+    return {"home": ws.home, "case": case.case_id, "good": str(good), "bad": str(bad), "root": root,
+            "consulting": consulting.case_id, "comments": str(comments), "bad_comments": str(bad_comments)}
 
 
 def twice(base: dict[str, Any], argv: list[str], stdin: bytes = b"") -> tuple[Any, Any]:
@@ -59,9 +69,10 @@ def twice(base: dict[str, Any], argv: list[str], stdin: bytes = b"") -> tuple[An
         args = [a.replace("@HOME@", str(home)) for a in argv]
         code, out, err = run(args, stdin, env)
         out, err = (STAMP.sub("T", x.replace(str(home), "@HOME@")) for x in (out, err))
-        rows = subprocess.run([sys.executable, "-c", "import sqlite3, sys; print(sqlite3.connect(sys.argv[1]).execute("
-                               "'SELECT count(*), max(seq) FROM events').fetchone())", str(home / "juece.db")],
-                              capture_output=True, text=True).stdout
+        rows = subprocess.run([sys.executable, "-c", "import sqlite3, sys; db = sqlite3.connect(sys.argv[1]); print("
+                               "db.execute('SELECT count(*), max(seq) FROM events').fetchone(), db.execute("
+                               "'SELECT count(*), group_concat(row_hash || cluster) FROM comments').fetchone())",
+                               str(home / "juece.db")], capture_output=True, text=True).stdout
         outcomes.append((code, out, err, rows))
     return outcomes[0], outcomes[1]
 
@@ -84,6 +95,13 @@ def plain(base: dict[str, Any]) -> list[list[str]]:
          "--acknowledge", "LEG-04", "--reason", "[red]x[/red]", "--idempotency-key", "<b>k</b>"],
         ["--home", "@HOME@", "--verbose", "--as", "clerk:李明", "record", c, "execution-reported", "-f", "-"],
         ["--home", "@HOME@", "record", c, "execution-reported", "-f", good],
+        ["--home", "@HOME@", "--as", "clerk:李明", "comments", "import", base["consulting"], base["comments"]],
+        ["--as", "clerk:李明", "--home", "@HOME@", "comments", "import", "--json", base["consulting"], base["comments"]],
+        ["--home", "@HOME@", "--as", "clerk:李明", "comments", "import", base["consulting"], base["bad_comments"], "--json"],
+        ["--home", "@HOME@", "--as", "clerk:李明", "comments", "import", c, base["comments"]],
+        ["--home", "@HOME@", "--as", "reviewer:赵六", "comments", "import", base["consulting"], base["comments"], "--json"],
+        ["--home", "@HOME@", "--as", "clerk:李明", "comments", "import", base["consulting"], str(base["root"] / "nope.jsonl")],
+        ["--home", "@HOME@", "comments", "import", "JC-2025-9999", base["comments"]],
     ]
 
 
@@ -102,7 +120,9 @@ def test_what_is_not_plain_goes_to_typer(base):  # type: ignore[no-untyped-def]
     for argv in (["case", "show", c, "--help"], ["--home=/x", "case", "show", c], ["case", "show", "--", c],
                  ["case", "show", c, "--json", "--json"], ["record", c, "e", "--file"], ["record", c, "e", f"-f{good}"],
                  ["record", c, "e", "-f", good, "--if-seq", "１２"], ["record", c, "e", "-f", good, "--if-seq", "-1"],
-                 ["case", "list"], ["case", "show"], ["record", c], ["case", "show", c, "extra"], ["--help"], []):
+                 ["case", "list"], ["case", "show"], ["record", c], ["case", "show", c, "extra"], ["--help"], [],
+                 ["comments", "import", c, ""], ["comments", "import", c, "-"], ["comments", "import", c],
+                 ["comments", "show", c], ["comments", "import", c, base["comments"], "--help"]):
         assert cli._fast_call(argv) is None, argv
     os.environ["JUECE_CLI_TYPER"] = "1"
     try:
@@ -126,11 +146,17 @@ RECORD_OPTIONS = [["--json"], ["--if-seq", "12"], ["--if-seq", "0"], ["--acknowl
 
 @st.composite
 def command_lines(draw: Any) -> list[str]:
-    """A plain `case show` or `record` line (global options, then the command's arguments and options in any
-    order), and then, half the time, one token of TOKENS put somewhere in it, one part left out, or an option without its value at the end."""
+    """A plain `case show`, `record` or `comments import` line (global options, then the command's arguments and
+    options in any order), and then, half the time, one token of TOKENS put somewhere in it, one part left out, or an
+    option without its value at the end."""
     globals_ = draw(st.lists(st.sampled_from(GLOBALS[:5]), max_size=3, unique_by=lambda g: g[0]))
-    if draw(st.booleans()):
+    command = draw(st.sampled_from(["show", "record", "comments"]))
+    if command == "show":
         path, words, options = ["case", "show"], ["@CASE@"], draw(st.lists(st.sampled_from(SHOW_OPTIONS), max_size=3))
+    elif command == "comments":
+        case = draw(st.sampled_from(["@CONSULTING@", "@CASE@"]))
+        path, words = ["comments", "import"], [case, draw(st.sampled_from(["@COMMENTS@", "@BAD_COMMENTS@", "@GOOD@"]))]
+        options = draw(st.lists(st.just(["--json"]), max_size=1))
     else:
         event = draw(st.sampled_from(["execution-reported", "decision-published", "no-such-event"]))
         file = draw(st.sampled_from([["--file", "@GOOD@"], ["-f", "@GOOD@"], ["-f", "@BAD@"], ["-f", "-"]]))
@@ -154,20 +180,23 @@ def command_lines(draw: Any) -> list[str]:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(command_lines())
 def test_generated_command_lines_answer_the_same_both_ways(base, line):  # type: ignore[no-untyped-def]
-    names = {"@GOOD@": base["good"], "@BAD@": base["bad"], "@CASE@": base["case"]}
+    names = {"@GOOD@": base["good"], "@BAD@": base["bad"], "@CASE@": base["case"], "@CONSULTING@": base["consulting"],
+             "@COMMENTS@": base["comments"], "@BAD_COMMENTS@": base["bad_comments"]}
     argv = [names.get(t, t) for t in line]
     event("fast" if cli._fast_call([a.replace("@HOME@", "/h") for a in argv]) is not None else "typer")
     fast, typer = twice(base, argv, stdin=Path(base["good"]).read_bytes())
     assert fast == typer, argv
 
 
-def test_case_show_and_record_start_without_typer(base):  # type: ignore[no-untyped-def]
+def test_case_show_record_and_comments_import_start_without_typer(base):  # type: ignore[no-untyped-def]
     """Measured in a real process: a plain `case show` imports neither typer nor click (the budget of
-    tests/test_startup.py, one module further)."""
+    tests/test_startup.py, one module further); nor do `record` and `comments import`."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("JUECE_")}
     for argv in (["--home", str(base["home"]), "case", "show", base["case"], "--json"],
                  ["--home", str(base["home"]), "--as", "clerk:李明", "record", base["case"], "execution-reported",
-                  "--file", base["good"], "--json"]):
+                  "--file", base["good"], "--json"],
+                 ["--home", str(base["home"]), "--as", "clerk:李明", "comments", "import", base["consulting"],
+                  base["comments"], "--json"]):
         done = subprocess.run([sys.executable, "-X", "importtime", "-m", "cli", *argv], cwd=ROOT, env=env,
                               capture_output=True, text=True, timeout=120)
         assert done.returncode == 0, done.stderr[-2000:]
