@@ -12,7 +12,9 @@ undelivered rows (models/outbox.py) and, for them:
    holds and whose case's run completed. Anything else stays undelivered and is sent again next round.
 
 So delivery is at least once and in order per case; an event is stored once whatever happens; a flow run can repeat
-only when a round fails between the run and the marking. A Prefect outage only delays the mirror: the round raises
+only when a round fails between the run and the marking. One round runs at a time per case store, however many
+workers serve it (`one_mirror`): a worker that finds another's round in progress skips its own and tries again at
+the next poll, so two workers never run the same case's flow for the same records. A Prefect outage only delays the mirror: the round raises
 `PrefectUnavailable`, nothing is marked, and `run_mirror` retries with backoff. No record waits for any of this.
 
 Prefect is imported inside the functions (`import prefect` costs 1.4–2.0 s).
@@ -25,7 +27,8 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -35,7 +38,7 @@ from flows.adapters.http import is_http_failure
 from flows.orchestration.prefect_server import server_status
 from flows.usecases.workspace import Workspace
 from models import outbox
-from models.db import read_transaction, write_transaction
+from models.db import is_sqlite, read_transaction, write_transaction
 from models.outbox import Pending
 from models.store import WORKSPACE_STREAM, utc_text
 from policies.errors import DecisionError, PrefectUnavailable
@@ -62,6 +65,40 @@ class Round:
     cases: tuple[str, ...]  # cases whose decision-case run completed
     flow_runs: tuple[str, ...]  # their flow run ids
     left: int  # rows still undelivered after the round (this round's failures and rows beyond the batch)
+    busy: bool = False  # another worker's round was in progress: this one did nothing
+
+
+@contextmanager
+def one_mirror(ws: Workspace) -> Iterator[bool]:
+    """Whether this process may run a mirror round now (True), held until the block ends; False while another
+    round, of this or any other worker on the case store, holds it. On SQLite: an exclusive `flock` on
+    `mirror.lock` in the workspace (the store is on this machine; the lock goes with the process, however it ends).
+    On PostgreSQL: a session advisory lock named for the store's schema, on a connection of its own (workers on
+    other machines see it; it goes with the session)."""
+    if is_sqlite(ws.engine):
+        import fcntl
+
+        fd = os.open(ws.home / "mirror.lock", os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                yield False
+                return
+            yield True
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+        return
+    with ws.engine.connect() as conn:
+        key = "SELECT hashtext('juece-mirror:' || current_database() || '.' || coalesce(current_schema(), ''))"
+        got = bool(conn.exec_driver_sql(f"SELECT pg_try_advisory_lock(({key}))").scalar())
+        conn.commit()
+        try:
+            yield got
+        finally:
+            if got:
+                conn.exec_driver_sql(f"SELECT pg_advisory_unlock(({key}))")
+                conn.commit()
 
 
 def event_id(row: Pending) -> uuid.UUID:
@@ -98,6 +135,14 @@ def drain_once(ws: Workspace, api_url: str | None = None, *, limit: int = BATCH,
         rows = outbox.pending(conn, limit=limit)
     if not rows:
         return Round(0, (), (), 0)
+    with one_mirror(ws) as mine:
+        if not mine:
+            log.info("mirror round skipped: another worker's round is in progress")
+            return Round(0, (), (), len(rows), busy=True)
+        return _round(ws, rows, api_url, confirm_seconds)
+
+
+def _round(ws: Workspace, rows: list[Pending], api_url: str | None, confirm_seconds: float) -> Round:
     url = api_url or api_url_for(ws)
     if not url:
         raise PrefectUnavailable("no Prefect server is running for this workspace (juece server start, or set "
@@ -224,6 +269,7 @@ def run_mirror(ws: Workspace, stop: threading.Event, *, api_url: Callable[[], st
     """Drain the outbox until `stop` is set: a round as soon as the last one delivered a full batch, else every
     `poll_seconds`; after a failure, wait per `BACKOFF` and try again (the records wait in the outbox)."""
     failures = 0
+    waited = False  # said once that another worker mirrors meanwhile
     while not stop.is_set():
         try:
             done = drain_once(ws, api_url() if api_url else None)
@@ -234,6 +280,12 @@ def run_mirror(ws: Workspace, stop: threading.Event, *, api_url: Callable[[], st
                 say(f"mirror delayed: {exc.message} (retrying)")
             log.warning("mirror delayed (%d in a row, next try in %.0f s): %s", failures, wait, exc.message)
             stop.wait(wait)
+            continue
+        if done.busy:  # another worker's round: wait for the next poll, as when there is nothing to do
+            if not waited and say is not None:
+                say("mirror: another worker is mirroring this case store; this one waits its turn")
+            waited = True
+            stop.wait(poll_seconds)
             continue
         if done.left and not done.delivered:  # nothing went through (a case's run failed): back off as in an outage
             failures += 1
