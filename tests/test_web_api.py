@@ -186,13 +186,36 @@ def test_malformed_bodies_are_400_and_change_nothing(web, body: bytes, ctype: st
     assert event_count(web.ws) == before
 
 
-def test_a_body_over_one_mebibyte_is_413_and_changes_nothing(web) -> None:
+def test_a_payload_over_its_packs_limits_is_bad_input_naming_lim_01_and_changes_nothing(web) -> None:
+    """PRODUCT.md: a payload is at most 1 MiB and 64 levels deep, more is bad input — 400 over HTTP, as the command
+    line's exit 2; the limits are the case's pack's (policies/limits.py), the same function the command line calls."""
     d = Driver(web.ws)
     d.launch("technical")
     before = event_count(web.ws)
-    big = {"event": "consultation-opened", "payload": {**GOOD["consultation-opened"], "shortened_reason": "长" * 400_000}}
-    r = web.client("clerk").post(f"/api/v1/cases/{d.case_id}/records", json=big)
-    assert r.status_code == 413 and r.json()["error"]["code"] == "LIM-01"
+    clerk = web.client("clerk")
+    url = f"/api/v1/cases/{d.case_id}/records"
+    activity = {"method": "forum", "held_on": "2025-08-25", "description": "河西片区棚改座谈会"}
+    big = {"event": "participation-activity-held", "payload": {**activity, "participants": ["张" * 20000] * 20}}
+    r = clerk.post(url, json=big)  # 1.2 MB of UTF-8: over 1 MiB, each name within its own limit
+    assert r.status_code == 400 and r.json()["error"]["code"] == "LIM-01", r.text[:500]
+    assert "more than 1,048,576" in r.json()["error"]["message"] and "1 MiB" in r.json()["error"]["message"]
+    deep = '{"event": "consultation-opened", "payload": {"x": ' + "[" * 300 + "]" * 300 + "}}"
+    r = clerk.post(url, content=deep.encode(), headers={"content-type": "application/json"})  # deeper than any pack allows
+    assert r.status_code == 400 and r.json()["error"]["code"] == "LIM-01", r.text[:500]
+    assert event_count(web.ws) == before
+    r = clerk.post(url, json={"event": "participation-activity-held",  # just under 1 MiB: recorded
+                              "payload": {**activity, "participants": ["张" * 20000] * 17}})
+    assert r.status_code == 201, r.text[:500]
+
+
+def test_a_body_past_anything_a_pack_allows_is_refused_unread_with_413(web) -> None:
+    d = Driver(web.ws)
+    d.launch("technical")
+    before = event_count(web.ws)
+    huge = b'{"event": "consultation-opened", "payload": {"x": "' + b"a" * (18 << 20) + b'"}}'
+    r = web.client("clerk").post(f"/api/v1/cases/{d.case_id}/records", content=huge,
+                                 headers={"content-type": "application/json"})
+    assert r.status_code == 413 and r.json()["error"]["code"] == "LIM-01", r.text[:300]
     assert event_count(web.ws) == before
 
 

@@ -24,6 +24,7 @@ from flows.usecases.workspace import Workspace
 from models.events import ENGINE_EVENTS, EVENT_TYPES, RECORDABLE
 from policies.errors import BadInput, ConcurrentModification, RuleRefusal
 from web.deps import SESSION_COOKIE, client_address, current_account, is_https, settings, workspace
+from policies.limits import CEILING_DEPTH
 from web.limits import json_depth_ok
 
 router = APIRouter(prefix="/api/v1")
@@ -78,8 +79,9 @@ async def json_body(request: Request, model: type[BaseModel]) -> Any:
     ctype = request.headers.get("content-type", "").split(";")[0].strip().lower()
     if ctype != "application/json":
         raise BadInput("send the body as JSON (Content-Type: application/json)", field="Content-Type")
-    if not json_depth_ok(raw):
-        raise BadInput("the body nests more than 64 levels (LIM-01)", field="(body)", rule="LIM-01")
+    if not json_depth_ok(raw, CEILING_DEPTH + 1):  # the payload one level down; its pack's limit is checked after
+        raise BadInput(f"the body nests more than {CEILING_DEPTH + 1} levels: no policy pack lets a payload nest more "
+                       f"than {CEILING_DEPTH} (LIM-01)", field="(body)", rule="LIM-01", code="LIM-01")
     try:
         data = orjson.loads(raw)
     except orjson.JSONDecodeError as exc:

@@ -241,10 +241,12 @@ def json_payload(text: str) -> Any:
     """The 'another record' form's payload, written as JSON."""
     import orjson
 
+    from policies.limits import CEILING_DEPTH
     from web.limits import json_depth_ok
 
-    if not json_depth_ok(text.encode()):
-        raise BadInput("the payload nests more than 64 levels (LIM-01)", field="payload_json")
+    if not json_depth_ok(text.encode(), CEILING_DEPTH):  # its pack's own limit is checked when it is recorded
+        raise BadInput(f"the payload nests more than {CEILING_DEPTH} levels: no policy pack allows that (LIM-01)",
+                       field="payload_json", rule="LIM-01", code="LIM-01")
     try:
         return orjson.loads(text)
     except orjson.JSONDecodeError as exc:

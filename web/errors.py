@@ -1,6 +1,7 @@
 """DecisionErrors as HTTP answers: the CLI's error object `{"error": {"code", "message", …}}` with the contract's
 status (PRODUCT.md): 400 bad input, 401 credentials, 403 ROLE-01/AUTH-01, 404 unknown case, 409 a procedure rule,
-412 If-Match not the last seq, 413 over the size limit, 429 throttled; never 500 for a user's request."""
+412 If-Match not the last seq, 429 throttled; a payload over its pack's limits (LIM-01) is bad input, 400, and only
+a body past anything a pack allows is refused unread, 413; never 500 for a user's request."""
 
 from __future__ import annotations
 
@@ -31,8 +32,10 @@ def status_of(exc: DecisionError) -> int:
         return 403 if exc.code in ("ROLE-01", "AUTH-01") else 409
     if isinstance(exc, ConcurrentModification):
         return 412
-    if isinstance(exc, BadInput):
-        return 413 if exc.code == "LIM-01" else 400
+    if isinstance(exc, TooLarge):  # a body refused unread, past anything a pack allows
+        return 413
+    if isinstance(exc, BadInput):  # a payload over its pack's limits (LIM-01) included: bad input, exit 2
+        return 400
     if isinstance(exc, IntegrityFailure):
         return 409
     if isinstance(exc, StorageFailure):

@@ -1,5 +1,7 @@
-"""Request bodies over the size limit are refused before they are read whole (LIM-01: a payload is at most 1 MiB;
-a comments upload has its own, larger limit)."""
+"""Request bodies over the size limit are refused before they are read whole: 413, past the most any policy pack
+lets a payload be (LIM-01's ceiling, 16 MiB, and room for the rest of the request; a comments upload has its own,
+larger limit). Under it the case's pack judges the payload as the command line does (1 MiB and 64 levels by default;
+more is bad input, 400)."""
 
 from __future__ import annotations
 
@@ -17,8 +19,9 @@ class _Over(Exception):
 
 
 def _answer(limit: int) -> tuple[int, bytes]:
-    err = TooLarge(f"the request body is over {limit:,} bytes; a payload is at most 1 MiB and 64 levels deep "
-                   "(documents go through `juece attach`)", field="(body)", limit=limit)
+    err = TooLarge(f"the request body is over {limit:,} bytes, more than any policy pack lets a payload be (LIM-01; "
+                   "by default a payload is at most 1 MiB and 64 levels deep; documents go through `juece attach`)",
+                   field="(body)", limit=limit)
     return 413, orjson.dumps(err.to_json())
 
 

@@ -6,6 +6,8 @@ import os
 
 from pydantic import BaseModel, Field
 
+from policies.limits import CEILING_BYTES
+
 
 class WebSettings(BaseModel):
     """How `juece web` behaves; each setting can be given as an environment variable."""
@@ -17,7 +19,10 @@ class WebSettings(BaseModel):
     trust_proxy: bool = False
     # "auto": Secure when served over HTTPS; "always": always (a TLS-only deployment); "never": never.
     secure_cookies: str = Field("auto", pattern="^(auto|always|never)$")
-    max_body_bytes: int = 1024 * 1024  # LIM-01: a payload is at most 1 MiB
+    # A request body is refused unread past the most any policy pack lets a payload be (LIM-01's ceiling, 16 MiB)
+    # and room for the rest of the request; the case's own pack then judges the payload (1 MiB by default), as on the
+    # command line: bad input, 400.
+    max_body_bytes: int = CEILING_BYTES + 1024 * 1024
     max_upload_bytes: int = 64 * 1024 * 1024  # a comments file may be larger than one payload
 
     @classmethod
