@@ -62,6 +62,12 @@ def row_hash(submitted_at: str, channel: str, author: str, text: str) -> str:
     return hashlib.sha256(orjson.dumps((submitted_at, channel, author, text))).hexdigest()
 
 
+def row_hash_list(stamps: Iterable[str], channels: Iterable[str], authors: Iterable[str], texts: Iterable[str]) -> list[str]:
+    """`row_hash` of many rows given column by column (the same bytes hashed; one loop, no call per row)."""
+    sha, dumps = hashlib.sha256, orjson.dumps
+    return [sha(dumps(r)).hexdigest() for r in zip(stamps, channels, authors, texts)]
+
+
 def rows_digest(row_hashes: Iterable[str]) -> str:
     """`stored_sha256`: sha256 of an import's row hashes, in the order stored, one a line."""
     return hashlib.sha256("\n".join(row_hashes).encode()).hexdigest()

@@ -169,3 +169,23 @@ def test_new_clusters_are_numbered_in_the_order_of_their_first_text(edges, highe
             number_of[r] = highest + len(number_of) + 1
         want[f"h{i}"] = number_of[r]
     assert got == want
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\x00"), max_size=30),
+                min_size=1, max_size=25), st.integers(0, 2000))
+def test_the_second_process_keys_a_chunk_at_a_time_as_matching_keys_does_all_at_once(texts, split):
+    from flows.adapters.similarity import matching_key, matching_keys
+
+    tricky = ["한국어", "e\u0301", "\u1100\u1161\u11a8", "ﬁ", "ß", "İ", "①②", "㈱", "ｶﾞ", "\u0f73", "😀！", "．．．"]
+    batch = texts + tricky + [f"意见第{n}条，ＡＢＣ！{texts[n % len(texts)]}" for n in range(4100 + split)]
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(cluster_process, "KEYS_CHUNK", 2048)  # chunks on the batch path and a last one on the exact
+        assert cluster_process.keys_in_chunks(batch) == matching_keys(batch) == [matching_key(t) for t in batch]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(*[st.text(st.characters(blacklist_categories=("Cs",)), max_size=12)] * 4), max_size=20))
+def test_the_row_hashes_of_many_rows_are_each_rows_row_hash(rows):
+    columns = [list(c) for c in zip(*rows)] or [[], [], [], []]
+    assert db.row_hash_list(*columns) == [db.row_hash(*r) for r in rows]

@@ -29,6 +29,9 @@ import numpy as np
 _HEADER = struct.Struct("<32sqqq")  # file sha256, rows, distinct keys, 1 when the bands are shared out
 _COUNT = struct.Struct("<q")
 _ROOT = Path(__file__).resolve().parents[2]
+# glibc's allocator in the child: large blocks (numpy's temporaries) from the heap rather than a fresh mmap each, and
+# freed memory kept for the next, not given back (a short-lived batch): fewer page faults. Other C libraries ignore it.
+_MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30), "MALLOC_TOP_PAD_": str(64 << 20)}
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,7 @@ class ClusterProcess:
     def __init__(self, kind: str, path: Path) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH", "")) if p)
+        env.update(_MALLOC_ENV)
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "flows.adapters.cluster_process", kind, str(path)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,
@@ -109,23 +113,36 @@ def _read(stream: IO[bytes], n: int) -> bytes | None:
     return data if len(data) == n else None
 
 
+KEYS_CHUNK = 4096  # texts a `matching_keys` call: its code point arrays stay small (0.22 → 0.11 s for 10^5 here)
+
+
+def keys_in_chunks(texts: list[str]) -> list[str]:
+    """`matching_keys(texts)`, a chunk of texts at a time (each text's key is its own)."""
+    from flows.adapters.similarity import matching_keys
+
+    keys: list[str] = []
+    for start in range(0, len(texts), KEYS_CHUNK):
+        keys += matching_keys(texts[start : start + KEYS_CHUNK])
+    return keys
+
+
 def _main(kind: str, path: str) -> None:
     gc.disable()  # a short-lived batch: the collector only costs here
     from flows.adapters.comment_files import read_texts
-    from flows.adapters.similarity import BANDS, matching_keys, near_duplicate_roots, similar_pairs, sketch
+    from flows.adapters.similarity import BANDS, near_duplicate_roots, similar_pairs, sketch
 
     data = Path(path).read_bytes()
     texts = read_texts(data, kind)
     number: dict[str, int] = {}
-    codes = [number.setdefault(k, len(number)) for k in matching_keys(texts)]
+    codes = [number.setdefault(k, len(number)) for k in keys_in_chunks(texts)]
     distinct = list(number)
     out = sys.stdout.buffer
     sha = hashlib.sha256
     shared = len(distinct) >= 2 and "" not in number  # else near_duplicate_roots' own way with empty keys, here
     out.write(_HEADER.pack(sha(data).digest(), len(codes), len(distinct), int(shared)))
     if shared:
-        sig = sketch(distinct)
-        sending = threading.Thread(target=out.write, args=(sig.astype("<u4").tobytes(),))  # the parent reads when done
+        sig = np.ascontiguousarray(sketch(distinct), dtype="<u4")  # as it is (no copy) on a little-endian machine
+        sending = threading.Thread(target=out.write, args=(memoryview(sig).cast("B"),))  # the parent reads when done
         sending.start()
         a, b = similar_pairs(sig, range(BANDS // 2))
     hashes = b"".join(sha(k.encode()).digest() for k in distinct)
