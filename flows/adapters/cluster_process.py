@@ -29,9 +29,11 @@ import numpy as np
 _HEADER = struct.Struct("<32sqqq")  # file sha256, rows, distinct keys, 1 when the bands are shared out
 _COUNT = struct.Struct("<q")
 _ROOT = Path(__file__).resolve().parents[2]
-# glibc's allocator in the child: large blocks (numpy's temporaries) from the heap rather than a fresh mmap each, and
-# freed memory kept for the next, not given back (a short-lived batch): fewer page faults. Other C libraries ignore it.
-_MALLOC_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30), "MALLOC_TOP_PAD_": str(64 << 20)}
+# The child's environment: glibc's allocator takes large blocks (numpy's temporaries) from the heap rather than a fresh
+# mmap each and keeps freed memory for the next (a short-lived batch: fewer page faults; other C libraries ignore
+# it); and numpy's OpenBLAS starts no thread pool (no matrix algebra here; its threads cost 0.05–0.08 CPU s at import).
+_CHILD_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30), "MALLOC_TOP_PAD_": str(64 << 20),
+              "OPENBLAS_NUM_THREADS": "1"}
 
 
 @dataclass(frozen=True)
@@ -50,7 +52,7 @@ class ClusterProcess:
     def __init__(self, kind: str, path: Path) -> None:
         env = dict(os.environ)
         env["PYTHONPATH"] = os.pathsep.join(p for p in (str(_ROOT), env.get("PYTHONPATH", "")) if p)
-        env.update(_MALLOC_ENV)
+        env.update(_CHILD_ENV)
         self._proc = subprocess.Popen(
             [sys.executable, "-m", "flows.adapters.cluster_process", kind, str(path)],
             stdin=subprocess.DEVNULL, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=env,

@@ -234,11 +234,14 @@ def _store(
         late = micros >= (closes - EPOCH) // MICROSECOND
         stored = db.row_hashes(conn, case_id)
         new: list[int] = []
-        seen: set[str] = set()
-        for i, h in enumerate(row_hashes):
-            if h not in stored and h not in seen:
-                seen.add(h)
-                new.append(i)
+        if not stored and len(set(row_hashes)) == len(row_hashes):
+            new = list(range(len(row_hashes)))  # nothing stored, no row repeated: every row is new
+        else:
+            seen: set[str] = set()
+            for i, h in enumerate(row_hashes):
+                if h not in stored and h not in seen:
+                    seen.add(h)
+                    new.append(i)
         existing = db.distinct_texts(conn, case_id) if new else []
         authors = rows.authors
         shown = {a: public_author(pack, a) for a in {authors[i] for i in new}}
@@ -248,22 +251,33 @@ def _store(
         matching = matching_of()
         norm_hashes = matching.norm_hashes
         cluster_of = {d.norm_hash: d.cluster for d in existing}
-        first_new: dict[str, int] = {}
-        for i in new:
-            h = norm_hashes[i]
-            if h not in cluster_of and h not in first_new:
-                first_new[h] = i
-        if first_new:
+        # The norm hashes not stored yet, in order of their first new row (each with that row, worked out only if
+        # needed: when every row is new and none is stored, they are the file's distinct ones in order).
+        first_new: dict[str, int] | None = None
+        if len(new) == len(norm_hashes) and not cluster_of:
+            fresh_hashes = list(dict.fromkeys(norm_hashes))
+        else:
+            first_new = {}
+            for i in new:
+                h = norm_hashes[i]
+                if h not in cluster_of and h not in first_new:
+                    first_new[h] = i
+            fresh_hashes = list(first_new)
+        if fresh_hashes:
             # The early roots are the answer when the case still has no comments and the fresh texts are exactly the
             # file's distinct ones in order (as they are for a first import); else the fresh keys are clustered with
             # the stored texts.
-            ready = matching.early is not None and not existing and list(first_new) == matching.distinct
+            ready = matching.early is not None and not existing and fresh_hashes == matching.distinct
             if ready:
                 assert matching.early is not None
-                fresh = [(h, "") for h in first_new]
+                fresh = [(h, "") for h in fresh_hashes]
                 roots = matching.early()
             else:
-                fresh = list(zip(first_new, matching.key_of(list(first_new.values()))))
+                if first_new is None:
+                    first_new = {}
+                    for i, h in enumerate(norm_hashes):
+                        first_new.setdefault(h, i)
+                fresh = list(zip(fresh_hashes, matching.key_of([first_new[h] for h in fresh_hashes])))
                 roots = None
             cluster_of.update(assign_clusters(existing, fresh, db.max_cluster(conn, case_id), roots))
         timings["cluster"] = clock() - started  # waiting for the keys (and the clusters) included
@@ -275,7 +289,7 @@ def _store(
             columns = _new_columns(new, rows, stamps, norm_hashes, row_hashes, late, cluster_of)
             record = store.find_by_key(conn, key) is None
             public_sha256 = _insert_rows(conn, case_id, import_id, columns, shown if record else None)
-            totals = db.Counts(len(stored) + len(new), len(existing) + len(first_new), len(set(cluster_of.values())), 0)
+            totals = db.Counts(len(stored) + len(new), len(existing) + len(fresh_hashes), len(set(cluster_of.values())), 0)
         else:
             totals = db.counts(conn, case_id)  # nothing new: the totals as they stand
         result = ImportResult(
@@ -291,7 +305,8 @@ def _store(
             timings=timings,
         )
         if public_sha256 is not None:
-            body = result.payload(db.rows_digest(row_hashes[i] for i in new), public_sha256)
+            body = result.payload(db.rows_digest(row_hashes if len(new) == len(row_hashes) else [row_hashes[i] for i in new]),
+                                  public_sha256)
             (event,) = store.append(
                 conn,
                 case_id,
