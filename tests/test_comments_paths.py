@@ -189,3 +189,48 @@ def test_the_second_process_keys_a_chunk_at_a_time_as_matching_keys_does_all_at_
 def test_the_row_hashes_of_many_rows_are_each_rows_row_hash(rows):
     columns = [list(c) for c in zip(*rows)] or [[], [], [], []]
     assert db.row_hash_list(*columns) == [db.row_hash(*r) for r in rows]
+
+
+@settings(max_examples=40, deadline=None)
+@given(texts=st.lists(_TEXT, min_size=1, max_size=20), nfd=st.booleans(), blank=st.integers(1, 20), csv=st.booleans())
+def test_the_second_process_keys_texts_the_import_validates_to_the_same_keys(texts, nfd, blank, csv, tmp_path_factory):
+    from flows.adapters.similarity import matching_keys
+
+    texts = [unicodedata.normalize("NFD", t) if nfd else t for t in texts]
+    rows = [row(t, author="") for t in texts]
+    folder = tmp_path_factory.mktemp("keys")
+    if csv:
+        path = write_csv(folder / "c.csv", rows, bom=nfd)
+    else:
+        path = write_jsonl(folder / "c.jsonl", rows, blank_at=min(blank, len(rows)))
+        path.write_bytes(path.read_bytes().replace(b"\n", b"\n \t\r\n", 1))  # a line of white space too
+    data = path.read_bytes()
+    validated = read_rows(data, path.suffix, path.name, LOCAL).texts
+    read = cluster_process.texts_to_key(data, path.suffix)
+    assert len(read) == len(validated) and matching_keys(read) == matching_keys(validated)
+
+
+@pytest.mark.parametrize("bands", [range(0, 8), range(8, 16), range(3, 11), range(16)])
+def test_the_pairs_from_the_band_keys_and_low_bits_sent_are_those_of_the_sketches(bands):
+    from flows.adapters.similarity import _band_keys, similar_pairs, sketch
+    from test_comments import campaign
+
+    rng = random.Random(5)
+    texts = [r["text"] for r in campaign()] + ["。".join(rng.sample(SENTENCES, rng.randint(1, 4))) for _ in range(600)]
+    sig = sketch(list(dict.fromkeys(texts)))
+    got = cluster_process.checked_pairs(_band_keys(sig)[list(bands)], sig.astype(np.uint16))
+    want = similar_pairs(sig, bands)
+    assert len(want[0]) > 100 and all(np.array_equal(g, w) for g, w in zip(got, want))
+
+
+def test_the_second_process_runs_this_code_whatever_folder_the_import_is_run_from(files, tmp_path, monkeypatch):
+    monkeypatch.setattr(comment_clusters, "PARALLEL_MIN_BYTES", 1 << 40)
+    want = run_imports(next(backend_workspace("sqlite", tmp_path / "a", monkeypatch)), files[:1])
+    fake = tmp_path / "cwd" / "flows" / "adapters"  # a `flows` package in the working folder: never imported
+    fake.mkdir(parents=True)
+    for folder in (fake.parent, fake):
+        (folder / "__init__.py").write_text("")
+    (fake / "cluster_process.py").write_text("raise SystemExit(3)\n")
+    monkeypatch.chdir(tmp_path / "cwd")
+    monkeypatch.setattr(comment_clusters, "PARALLEL_MIN_BYTES", 0)
+    assert run_imports(next(backend_workspace("sqlite", tmp_path / "b", monkeypatch)), files[:1]) == want
