@@ -305,8 +305,7 @@ def _store(
             timings=timings,
         )
         if public_sha256 is not None:
-            body = result.payload(db.rows_digest(row_hashes if len(new) == len(row_hashes) else [row_hashes[i] for i in new]),
-                                  public_sha256)
+            body = result.payload(db.rows_digest(columns.row_hashes), public_sha256)
             (event,) = store.append(
                 conn,
                 case_id,
