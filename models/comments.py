@@ -62,7 +62,9 @@ def row_hash(submitted_at: str, channel: str, author: str, text: str) -> str:
     return hashlib.sha256(orjson.dumps((submitted_at, channel, author, text))).hexdigest()
 
 
-def row_hash_list(stamps: Iterable[str], channels: Iterable[str], authors: Iterable[str], texts: Iterable[str]) -> list[str]:
+def row_hash_list(
+    stamps: Iterable[str], channels: Iterable[str], authors: Iterable[str], texts: Iterable[str]
+) -> list[str]:
     """`row_hash` of many rows given column by column (the same bytes hashed; one loop, no call per row)."""
     sha, dumps = hashlib.sha256, orjson.dumps
     return [sha(dumps(r)).hexdigest() for r in zip(stamps, channels, authors, texts)]

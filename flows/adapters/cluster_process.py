@@ -34,8 +34,10 @@ _ROOT = Path(__file__).resolve().parents[2]
 # The child's environment: glibc's allocator takes large blocks (numpy's temporaries) from the heap rather than a fresh
 # mmap each and keeps freed memory for the next (a short-lived batch: fewer page faults; other C libraries ignore
 # it); and numpy's OpenBLAS starts no thread pool (no matrix algebra here; its threads cost 0.05–0.08 CPU s at import).
-_CHILD_ENV = {"MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30), "MALLOC_TOP_PAD_": str(64 << 20),
-              "OPENBLAS_NUM_THREADS": "1"}
+_CHILD_ENV = {
+    "MALLOC_MMAP_THRESHOLD_": str(32 << 20), "MALLOC_TRIM_THRESHOLD_": str(1 << 30), "MALLOC_TOP_PAD_": str(64 << 20),
+    "OPENBLAS_NUM_THREADS": "1",
+}
 
 
 @dataclass(frozen=True)

@@ -289,7 +289,8 @@ def _store(
             columns = _new_columns(new, rows, stamps, norm_hashes, row_hashes, late, cluster_of)
             record = store.find_by_key(conn, key) is None
             public_sha256 = _insert_rows(conn, case_id, import_id, columns, shown if record else None)
-            totals = db.Counts(len(stored) + len(new), len(existing) + len(fresh_hashes), len(set(cluster_of.values())), 0)
+            distinct = len(existing) + len(fresh_hashes)
+            totals = db.Counts(len(stored) + len(new), distinct, len(set(cluster_of.values())), 0)
         else:
             totals = db.counts(conn, case_id)  # nothing new: the totals as they stand
         result = ImportResult(
@@ -305,7 +306,7 @@ def _store(
             timings=timings,
         )
         if public_sha256 is not None:
-            body = result.payload(db.rows_digest(columns.row_hashes), public_sha256)
+            body = result.payload(db.rows_digest(columns[6]), public_sha256)
             (event,) = store.append(
                 conn,
                 case_id,
@@ -318,54 +319,32 @@ def _store(
     return result
 
 
-@dataclass(frozen=True)
-class _Columns:
-    """The new rows of an import, column by column, in the order they are stored."""
-
-    lines: list[int]
-    stamps: list[str]
-    channels: list[str]
-    authors: list[str]
-    texts: list[str]
-    norm_hashes: list[str]
-    row_hashes: list[str]
-    late: np.ndarray  # bool
-    clusters: list[int]
-
-
 def _new_columns(
     new: list[int], rows: Rows, stamps: list[str], norm_hashes: list[str], row_hashes: list[str], late: np.ndarray,
     cluster_of: dict[str, int],
-) -> _Columns:
-    """The columns of the rows at `new` (all of them, as they are, when every row is new)."""
-    if len(new) == len(rows):  # every row new: `new` is 0 … n−1
-        cols = [rows.lines, stamps, rows.channels, rows.authors, rows.texts, norm_hashes, row_hashes]
-        flags = late
-    else:
-        cols = [[col[i] for i in new] for col in
-                (rows.lines, stamps, rows.channels, rows.authors, rows.texts, norm_hashes, row_hashes)]
-        flags = late[np.asarray(new, dtype=np.intp)]
-    return _Columns(*cols, flags, [cluster_of[h] for h in cols[5]])  # type: ignore[arg-type]
+) -> list[Any]:
+    """The columns of the rows at `new`, in `db.INSERT_COLUMNS` order from `line` on (`late` a bool array); when
+    every row is new (`new` is 0 … n−1), the columns as they are."""
+    cols: list[Any] = [rows.lines, stamps, rows.channels, rows.authors, rows.texts, norm_hashes, row_hashes]
+    if len(new) < len(rows):
+        cols, late = [[col[i] for i in new] for col in cols], late[np.asarray(new, dtype=np.intp)]
+    return [*cols, late, [cluster_of[h] for h in cols[5]]]
 
 
-def _insert_rows(conn: Any, case_id: str, import_id: str, c: _Columns, shown: dict[str, str] | None) -> str | None:
-    """Insert the rows; given `shown` (each author as a public register shows it), also return their public digest
-    (the `comments-imported` record's `public_sha256`) over the ids they got.
-
-    The rows go to the driver as tuples zipped from the columns; to plain sqlite3 `late` goes as the integers 0 and 1
-    (what SQLite stores for a bool either way: a bool parameter took sqlite3's adapter lookup, 0.05–0.1 s for 10^5
-    rows here), to SQLAlchemy as bools (PostgreSQL's column is a boolean)."""
-    n = len(c.lines)
-    late = c.late.astype(np.int64) if isinstance(conn, sqlite3.Connection) else c.late
-    inserted = list(zip(repeat(case_id, n), repeat(import_id, n), c.lines, c.stamps, c.channels, c.authors, c.texts,
-                        c.norm_hashes, c.row_hashes, late.tolist(), c.clusters))
-    ids = db.insert_comments(conn, inserted)
-    del inserted
+def _insert_rows(conn: Any, case_id: str, import_id: str, cols: list[Any], shown: dict[str, str] | None) -> str | None:
+    """Insert the rows (`_new_columns`) as tuples zipped from their columns; given `shown` (each author as a public
+    register shows it), also return their public digest (`public_sha256`) over the ids they got. To plain sqlite3
+    `late` goes as 0/1, what SQLite stores for a bool either way (a bool parameter took sqlite3's adapter lookup,
+    0.05–0.1 s for 10^5 rows here); to SQLAlchemy as bools (PostgreSQL's column is a boolean)."""
+    line, at, channel, author, text, norm, row_hash, late, cluster = cols
+    bound = late.astype(np.int64) if isinstance(conn, sqlite3.Connection) else late
+    n = len(line)
+    ids = db.insert_comments(conn, list(zip(repeat(case_id, n), repeat(import_id, n), line, at, channel, author, text,
+                                            norm, row_hash, bound.tolist(), cluster)))
     if shown is None:
         return None
-    authors = map(shown.__getitem__, c.authors)
-    return db.public_digest(zip(ids, c.lines, c.stamps, c.channels, authors, c.texts, c.norm_hashes, c.late.tolist(),
-                                c.clusters))
+    shown_author = map(shown.__getitem__, author)
+    return db.public_digest(zip(ids, line, at, channel, shown_author, text, norm, late.tolist(), cluster))
 
 
 def comment_summary(ws: Workspace, case_id: str, *, top: int = 10) -> Summary:
