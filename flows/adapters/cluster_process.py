@@ -196,7 +196,7 @@ def _main(kind: str, path: str) -> None:
         low = sig.astype(np.uint16)
         del sig
         theirs = (np.ascontiguousarray(low, dtype="<u2"), np.ascontiguousarray(band_keys[BANDS // 2 :], dtype="<u8"))
-        sending = threading.Thread(target=out.writelines, args=([memoryview(x).cast("B") for x in theirs],))
+        sending = threading.Thread(target=out.writelines, args=([x.data.cast("B") for x in theirs],))
         sending.start()  # the parent reads them when done with its own work
         a, b = checked_pairs(band_keys[: BANDS // 2], low)
     hashes = b"".join(sha(k.encode()).digest() for k in distinct)
