@@ -70,6 +70,10 @@ def _str_converter(lo: int, hi: int | None, strip: bool, pattern_text: str | Non
 
 
 _DAYS: dict[str, date] = {}  # 'YYYY-MM-DD' -> its date: a history names few distinct days, each many times
+# The real `date.fromisoformat`, held as a function: a test that freezes time (freezegun) swaps every module attribute
+# that *is* the date class for its fake one, and a fake date made while the clock was frozen would otherwise be
+# remembered in `_DAYS` and handed out afterwards (pydantic's path always makes real dates).
+_ISO_DATE = date.fromisoformat
 
 
 def _date(v: Any) -> Any:
@@ -78,7 +82,7 @@ def _date(v: Any) -> Any:
         if d is not None:
             return d
         if len(v) == 10 and _DATE_SHAPE.fullmatch(v):
-            d = date.fromisoformat(v)
+            d = _ISO_DATE(v)
             if len(_DAYS) >= 65_536:
                 _DAYS.clear()
             _DAYS[v] = d

@@ -207,3 +207,20 @@ def test_a_pack_with_a_broken_limit_is_refused_every_time_its_limits_are_asked()
             payload_limits(broken)
     good = load_pack("cn-2019")
     assert payload_limits(good) == payload_limits(good)
+
+
+def test_a_day_decoded_while_a_test_froze_time_is_a_real_date_afterwards() -> None:
+    """The decoder remembers the days it parsed (models/payload_decode.py, `_DAYS`): one parsed while freezegun had
+    swapped the date class must still be a real `date` when handed out later, as pydantic's path gives."""
+    from datetime import date as real_date
+
+    from freezegun import freeze_time
+
+    from models.payload_decode import decode_payload, payload_values
+
+    payload = {"reported_on": "2031-07-09", "unit": "市住建局", "status": "第3次执行情况报告"}
+    with freeze_time("2031-07-10"):
+        decode_payload("execution-reported", payload)
+    later = decode_payload("execution-reported", payload)["reported_on"]
+    assert type(later) is real_date and later == real_date(2031, 7, 9)
+    assert type(payload_values("execution-reported", payload)["reported_on"]) is real_date
