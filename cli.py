@@ -385,15 +385,31 @@ def command(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 def _outcome(fn: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> int:
-    """Run a command's function: its exit code, a DecisionError printed (or its JSON error object) as its code."""
+    """Run a command's function: its exit code, a DecisionError printed (or its JSON error object) as its code. A
+    file or folder name too long for the file system, wherever a command meets it, is the user's input: exit 2."""
     try:
-        return fn(*args, **kwargs) or 0
+        try:
+            return fn(*args, **kwargs) or 0
+        except OSError as exc:
+            import errno
+
+            if exc.errno != errno.ENAMETOOLONG:
+                raise
+            name = _shown_path(Path(exc.filename)) if isinstance(exc.filename, str) else "a path given"
+            raise BadInput(f"{name}: the name is too long for the file system ({exc.strerror}); give a shorter one; "
+                           "nothing was written", field="(path)") from exc
     except DecisionError as exc:
         if kwargs.get("as_json"):
             sys.stdout.write(json.dumps(exc.to_json(), ensure_ascii=False, default=str) + "\n")
         else:
             _print_error(exc)
         return exc.exit_code
+
+
+def _shown_path(path: Path, keep: int = 80) -> str:
+    """A path for a message, cut to `keep` characters with its length said when it is longer."""
+    text = str(path)
+    return text if len(text) <= keep else f"{text[:keep]}… ({len(text):,} characters)"
 
 
 def _print_error(exc: DecisionError) -> None:
@@ -1025,6 +1041,11 @@ def _new_folder(out: Path) -> None:
     """--out for a bag: a new (or empty) folder whose parent folders can be made; said before any work is done."""
     import errno
 
+    try:
+        out.exists()
+    except OSError as exc:  # a name too long for the file system, say: Path.exists only forgives a missing path
+        raise BadInput(f"--out {_shown_path(out)}: {exc.strerror or exc}; give a folder the file system can hold",
+                       field="--out") from exc
     if out.exists() and not out.is_dir():
         raise BadInput(f"--out {out}: a file is there; give a new folder for the bag", field="--out")
     parent = out.parent

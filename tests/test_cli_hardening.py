@@ -4,6 +4,7 @@ real `juece` executable (PRODUCT.md, "The command line", "Display", "Limits", "E
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
 
 import pytest
@@ -290,6 +291,32 @@ def test_an_out_path_that_cannot_be_written_is_a_sentence_and_the_contracts_code
     assert history_length(published.ws, case_id) == events
     assert sorted(p.name for p in tmp_path.iterdir()) == ["a-file"]  # and no half-built bag beside it
     assert not list(Path("/proc").glob("juece-bag-*")) and not list(Path("/sys").glob("juece-bag-*"))
+
+
+def test_a_name_too_long_for_the_file_system_is_bad_input_wherever_it_is_given(published, tmp_path: Path):
+    """ENAMETOOLONG is the user's input, never a traceback: exit 2, the name shown cut short, nothing written (found by
+    tests/test_cli_standing.py's generated command lines: `archive export --out` with a 300-character name)."""
+    home, case_id = published.ws.home, published.case_id
+    long = "长" * 120  # 360 bytes of UTF-8: over the 255 a name may have
+    nested = tmp_path / long / "sub"
+    events = history_length(published.ws, case_id)
+    archivist, clerk = "archivist:周档案", "clerk:李明"
+    for argv, actor in ((("archive", "export", case_id, "--out", long), archivist),
+                        (("archive", "export", case_id, "--out", str(nested)), archivist),
+                        (("audit", "checkpoint", "--out", long), archivist),
+                        (("audit", "prove", case_id, "2", "--out", long), archivist),
+                        (("record", case_id, "execution-reported", "--file", long), clerk),
+                        (("attach", case_id, long, "--title", "t"), clerk),
+                        (("comments", "import", case_id, long), clerk),
+                        (("archive", "verify", long), archivist),
+                        (("publication", "verify", case_id, "--file", long), archivist)):
+        code, out, err = juece(home, *argv, actor=actor)
+        assert code == 2 and "Traceback" not in err and "长" * 10 in err, (argv[:2], code, err[-500:])
+        code, out, err = juece(home, *argv, "--json", actor=actor)
+        assert code == 2 and json.loads(out)["error"]["code"] == "bad-input", (argv[:2], out[-500:])
+    assert history_length(published.ws, case_id) == events
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ws"]  # no folder made for the bag
+    assert not [name for name in os.listdir(".") if name.startswith("长")]  # nor beside the command (its cwd)
 
 
 def test_a_checkpoint_never_overwrites_an_existing_file(published, tmp_path: Path):
