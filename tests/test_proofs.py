@@ -65,3 +65,23 @@ def test_an_inclusion_proof_verifies_offline_and_fails_when_altered(case):
     forged = json.loads(json.dumps(doc))
     forged["seq"] = 5
     assert check_proof(forged, public_key_pem(case.ws))[0] is False
+
+
+def test_a_proof_file_of_another_shape_or_with_a_made_up_event_does_not_verify(case):
+    """Whatever JSON the file holds, the answer is 'does not verify' with a reason, never an exception (found by the
+    generated command lines of tests/test_cli_standing.py: a JSON list as the proof file)."""
+    import base64
+    import hashlib
+
+    case.walk(MANDATORY_PATH)
+    doc = json.loads(json.dumps(prove(case.ws, case.case_id, 4)))
+    for other in ([], [doc], "proof", 7, None):
+        ok, why = check_proof(other, public_key_pem(case.ws))
+        assert ok is False and "damaged" in why, (other, why)
+    for body in (b"not json", b"[1, 2]"):  # a body whose hash is made to match: no recorded event
+        forged = json.loads(json.dumps(doc))
+        forged["event"]["body"] = base64.b64encode(body).decode()
+        forged["event"]["hash"] = hashlib.sha256(bytes.fromhex(forged["event"]["prev_hash"]) + body).hexdigest()
+        ok, why = check_proof(forged, public_key_pem(case.ws))
+        assert ok is False and why in ("the event in the proof is not a recorded event",
+                                      "the event in the proof is not the one it claims to be"), why

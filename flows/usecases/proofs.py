@@ -148,8 +148,10 @@ def case_proofs(ws: Workspace, case_id: str) -> tuple[Checkpoint, list[dict[str,
     ]
 
 
-def check_proof(doc: dict[str, Any], public_key_pem_text: str | None = None) -> tuple[bool, str]:
+def check_proof(doc: Any, public_key_pem_text: str | None = None) -> tuple[bool, str]:
     """Verify an inclusion proof with nothing but the file (and, better, a public key the auditor already holds)."""
+    if not isinstance(doc, dict):
+        return False, f"the proof file is damaged: it holds a JSON {type(doc).__name__}, not the proof's object"
     try:
         if doc.get("format") != PROOF_FORMAT:
             return False, "not a juece inclusion proof"
@@ -167,8 +169,11 @@ def check_proof(doc: dict[str, Any], public_key_pem_text: str | None = None) -> 
         return False, "the checkpoint was signed by another key"
     if chain_hash(prev, body).hex() != stated:
         return False, "the event's content does not match its hash"
-    envelope = json.loads(body)
-    if (envelope.get("case_id"), envelope.get("seq")) != (doc.get("case_id"), doc.get("seq")):
+    try:
+        envelope = json.loads(body)
+    except ValueError:  # its hash matches, but it is no recorded event: only a made-up proof holds that
+        return False, "the event in the proof is not a recorded event"
+    if not isinstance(envelope, dict) or (envelope.get("case_id"), envelope.get("seq")) != (doc.get("case_id"), doc.get("seq")):
         return False, "the event in the proof is not the one it claims to be"
     leaf = merkle.leaf_hash(bytes.fromhex(stated))
     if size != cp.tree_size or not merkle.verify_inclusion(leaf, index, size, proof, cp.root):
