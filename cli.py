@@ -1042,11 +1042,11 @@ def _new_folder(out: Path) -> None:
     import errno
 
     try:
-        out.exists()
+        there = out.exists()
     except OSError as exc:  # a name too long for the file system, say: Path.exists only forgives a missing path
         raise BadInput(f"--out {_shown_path(out)}: {exc.strerror or exc}; give a folder the file system can hold",
                        field="--out") from exc
-    if out.exists() and not out.is_dir():
+    if there and not out.is_dir():
         raise BadInput(f"--out {out}: a file is there; give a new folder for the bag", field="--out")
     parent = out.parent
     while not parent.exists():

@@ -135,16 +135,19 @@ def test_a_bad_file_is_refused_whole_while_the_second_process_runs(files, tmp_pa
 _TEXT = st.text(st.characters(blacklist_categories=("Cs", "Cc")), min_size=1, max_size=40).filter(lambda t: not t.isspace())
 
 
+def comment_file(folder: Path, texts: list[str], nfd: bool, blank: int, csv: bool) -> Path:
+    """A comments file of these texts (in NFD when `nfd`): CSV (with a BOM when `nfd`), or JSON Lines with a blank line
+    at `blank`."""
+    rows = [row(unicodedata.normalize("NFD", t) if nfd else t, author="") for t in texts]
+    if csv:
+        return write_csv(folder / "c.csv", rows, bom=nfd)
+    return write_jsonl(folder / "c.jsonl", rows, blank_at=min(blank, len(rows)))
+
+
 @settings(max_examples=60, deadline=None)
 @given(texts=st.lists(_TEXT, min_size=1, max_size=20), nfd=st.booleans(), blank=st.integers(1, 20), csv=st.booleans())
 def test_the_second_process_reads_the_texts_the_import_validates(texts, nfd, blank, csv, tmp_path_factory):
-    texts = [unicodedata.normalize("NFD", t) if nfd else t for t in texts]
-    rows = [row(t, author="") for t in texts]
-    folder = tmp_path_factory.mktemp("texts")
-    if csv:
-        path = write_csv(folder / "c.csv", rows, bom=nfd)
-    else:
-        path = write_jsonl(folder / "c.jsonl", rows, blank_at=min(blank, len(rows)))
+    path = comment_file(tmp_path_factory.mktemp("texts"), texts, nfd, blank, csv)
     data = path.read_bytes()
     assert read_texts(data, path.suffix) == read_rows(data, path.suffix, path.name, LOCAL).texts
 
@@ -196,13 +199,8 @@ def test_the_row_hashes_of_many_rows_are_each_rows_row_hash(rows):
 def test_the_second_process_keys_texts_the_import_validates_to_the_same_keys(texts, nfd, blank, csv, tmp_path_factory):
     from flows.adapters.similarity import matching_keys
 
-    texts = [unicodedata.normalize("NFD", t) if nfd else t for t in texts]
-    rows = [row(t, author="") for t in texts]
-    folder = tmp_path_factory.mktemp("keys")
-    if csv:
-        path = write_csv(folder / "c.csv", rows, bom=nfd)
-    else:
-        path = write_jsonl(folder / "c.jsonl", rows, blank_at=min(blank, len(rows)))
+    path = comment_file(tmp_path_factory.mktemp("keys"), texts, nfd, blank, csv)
+    if not csv:
         path.write_bytes(path.read_bytes().replace(b"\n", b"\n \t\r\n", 1))  # a line of white space too
     data = path.read_bytes()
     validated = read_rows(data, path.suffix, path.name, LOCAL).texts

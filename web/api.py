@@ -23,8 +23,8 @@ from flows.usecases.sessions import SignedIn
 from flows.usecases.workspace import Workspace
 from models.events import ENGINE_EVENTS, EVENT_TYPES, RECORDABLE
 from policies.errors import BadInput, ConcurrentModification, RuleRefusal
-from web.deps import SESSION_COOKIE, client_address, current_account, is_https, settings, workspace
 from policies.limits import CEILING_DEPTH
+from web.deps import SESSION_COOKIE, client_address, current_account, is_https, settings, workspace
 from web.limits import json_depth_ok
 
 router = APIRouter(prefix="/api/v1")

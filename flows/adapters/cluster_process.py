@@ -26,7 +26,6 @@ from pathlib import Path
 from typing import IO, NoReturn
 
 import numpy as np
-import orjson
 
 _HEADER = struct.Struct("<32sqqq")  # file sha256, rows, distinct keys, 1 when the bands are shared out
 _COUNT = struct.Struct("<q")
@@ -142,21 +141,7 @@ def texts_to_key(data: bytes, kind: str) -> list[str]:
     answer for canonically equivalent texts), and the check was 0.05 s of 10^5 texts here."""
     from flows.adapters.comment_files import read_texts
 
-    if kind not in (".jsonl", ".ndjson"):
-        return read_texts(data, kind)
-    if data.startswith(b"\xef\xbb\xbf"):
-        data = data[3:]
-    texts: list[str] = []
-    loads = orjson.loads
-    for raw in data.split(b"\n"):  # the lines `jsonl_rows` keeps (the non-blank ones), their "text" alone
-        if raw.strip():
-            try:
-                obj = loads(raw)
-            except orjson.JSONDecodeError:
-                obj = None
-            tx = obj.get("text") if type(obj) is dict else None
-            texts.append(tx if type(tx) is str else "")
-    return texts
+    return read_texts(data, kind, nfc=kind not in (".jsonl", ".ndjson"))
 
 
 def checked_pairs(band_keys: np.ndarray, low: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -252,10 +252,11 @@ def stored_text(text: str) -> str:
     return text if unicodedata.is_normalized("NFC", text) else unicodedata.normalize("NFC", text)
 
 
-def read_texts(data: bytes, kind: str) -> list[str]:
+def read_texts(data: bytes, kind: str, *, nfc: bool = True) -> list[str]:
     """The texts `read_rows` would keep from the same bytes, when the file is valid (every row kept): read without the
     other fields' checks, for a second process that works on the texts only. Of a bad file the answer is meaningless
-    (a row's text that is not text reads as ""); `read_rows` refuses such a file whole, so it is never used."""
+    (a row's text that is not text reads as ""); `read_rows` refuses such a file whole, so it is never used. With
+    `nfc=False` a JSON Lines text is left as written, not put in NFC (for a use that gives both forms the same answer)."""
     if data.startswith(b"\xef\xbb\xbf"):
         data = data[3:]
     if kind not in (".jsonl", ".ndjson"):
@@ -270,7 +271,7 @@ def read_texts(data: bytes, kind: str) -> list[str]:
             except orjson.JSONDecodeError:
                 obj = None
             tx = obj.get("text") if type(obj) is dict else None
-            texts.append(stored_text(tx) if type(tx) is str else "")
+            texts.append((stored_text(tx) if nfc else tx) if type(tx) is str else "")
     return texts
 
 

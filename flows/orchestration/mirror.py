@@ -14,8 +14,9 @@ undelivered rows (models/outbox.py) and, for them:
 So delivery is at least once and in order per case; an event is stored once whatever happens; a flow run can repeat
 only when a round fails between the run and the marking. One round runs at a time per case store, however many
 workers serve it (`one_mirror`): a worker that finds another's round in progress skips its own and tries again at
-the next poll, so two workers never run the same case's flow for the same records. A Prefect outage only delays the mirror: the round raises
-`PrefectUnavailable`, nothing is marked, and `run_mirror` retries with backoff. No record waits for any of this.
+the next poll, so two workers never run the same case's flow for the same records. A Prefect outage only delays the
+mirror: the round raises `PrefectUnavailable`, nothing is marked, and `run_mirror` retries with backoff. No record
+waits for any of this.
 
 Prefect is imported inside the functions (`import prefect` costs 1.4–2.0 s).
 """
