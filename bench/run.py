@@ -2,7 +2,7 @@
 ratio, so that a busy machine does not hide a regression (on a loaded machine the figure and its floor slow down
 together; the ratio moves far less than either).
 
-    .venv/bin/python bench/run.py [--quick] [--runs N] [--skip cli,comments,verify] [--markdown FILE]
+    .venv/bin/python bench/run.py [--quick] [--runs N] [--skip cli,comments,verify,icount] [--markdown FILE]
 
 Floors, measured first and again where they matter:
   pass       `python -c pass`: the interpreter's own start (wall and CPU seconds)
@@ -15,6 +15,10 @@ Figures and goals:
   comments import, 10^5, end to end    ≥ 50,000 comments/s, clustering included (bench_comments.py; ratio to pydantic)
   audit verify at 10^6 events          ≥ 100,000 events/s on every core, and ≥ 1.8× from one core to two
                                        (bench_verify.py --jobs 1 / --jobs N; ratio to integrity)
+
+Instructions (bench_icount.py, valgrind's cachegrind; "not measured" with the reason when valgrind is missing): the same work counted in
+instructions, which do not move with the machine's speed: `audit verify` per event beside the read and chain check
+alone, and a whole `case show CASE --json` beside `python -c pass` and the sqlite3 floor.
 
 `--quick` measures 2·10^4 events and 2·10^4 comments (a smoke run; its figures are not the issue's). The sub-benches run
 as their own processes with `--json` (one JSON object on their last line); the runner prints one table and, with
@@ -174,6 +178,22 @@ def verify_figures(cases: int, per_case: int, db: Path) -> list[Figure]:
     ]
 
 
+def icount_figures(db: Path) -> list[Figure]:
+    try:
+        r = sub_bench("bench_icount.py", "--db", str(db), timeout=3600)
+    except (RuntimeError, subprocess.TimeoutExpired, ValueError) as exc:
+        return [Figure("instructions (cachegrind)", None, "instructions", "", None, note=str(exc))]
+    return [
+        Figure("instructions: read + chain check alone, an event", r["chain"], "instructions", "", None),
+        Figure("instructions: `audit verify`, an event (every rule re-run)", r["verify"], "instructions", "", None,
+               "chain", f"{r['verify'] / r['chain']:.2f}× of the floor", "verify_ids over 30 cases minus 10 cases"),
+        Figure("instructions: `python -c pass`", r["pass"], "instructions", "", None),
+        Figure("instructions: python + sqlite3 reading the case's rows", r["floor"], "instructions", "", None),
+        Figure("instructions: `case show CASE --json`, whole process", r["json"], "instructions", "", None, "read",
+               f"{r['json'] / r['floor']:.2f}× of the floor"),
+    ]
+
+
 def table(figures: list[Figure]) -> str:
     lines = ["| what | figure | goal | met | ratio to its floor | note |", "|---|---|---|---|---|---|"]
     for f in figures:
@@ -195,7 +215,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="a smoke run: 2·10^4 events, 2·10^4 comments, 5 runs")
     parser.add_argument("--runs", type=int, default=0, help="runs of each command (default 11; 5 with --quick)")
-    parser.add_argument("--skip", default="", help="comma-separated: cli, comments, verify")
+    parser.add_argument("--skip", default="", help="comma-separated: cli, comments, verify, icount")
     parser.add_argument("--markdown", type=Path, help="append the table, the machine and the loads to this file")
     parser.add_argument("--db", type=Path, default=None, help="the verify store (built once, cached)")
     args = parser.parse_args()
@@ -213,6 +233,7 @@ def main() -> None:
         ("cli", lambda: cli_figures(runs)),
         ("comments", lambda: comments_figures(n_comments)),
         ("verify", lambda: verify_figures(cases, per_case, db)),
+        ("icount", lambda: icount_figures(db)),
     ]
     figures: list[Figure] = []
     for name, step in steps:

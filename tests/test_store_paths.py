@@ -55,6 +55,7 @@ def everything(db):  # type: ignore[no-untyped-def]
             "no key": store.find_by_key(conn, "nope"),
             "streams": store.stream_ids(conn, event_type="execution-reported"),
             "all streams": store.all_stream_ids(conn),
+            "seq bounds": store.stream_seq_bounds(conn),
             "count": store.count_all(conn),
             "prefix": store.count_with_prefix(conn, "A"),
             "last": store.last_versions(conn, ["A", "B", "Z", "A"]),
@@ -78,6 +79,7 @@ def test_both_paths_write_and_read_the_same_store_alike(paths) -> None:  # type:
     a, b = everything(plain), everything(engine)
     assert a == b
     assert a["count"] == 6 and a["A as of"] == [1, 2] and a["streams"] == ["A", "B"] and a["prefix"] == 1
+    assert a["seq bounds"] == [("A", 3), ("B", 3)]
     assert [r[0] for r in a["all"]] == list(range(1, 7))  # positions in global order
 
 

@@ -384,7 +384,7 @@ def verify_cases(ws: Workspace, case_ids: Sequence[str] = (), *, checkpoint: Any
         shares = plan(conn, case_ids, jobs)
         with Workers(ws, conn, shares) if shares else nullcontext() as workers:
             facts = read_facts(conn)
-            ids = shares.ids if shares else (list(case_ids) or store.all_stream_ids(conn))
+            ids = list(case_ids) or store.all_stream_ids(conn)  # with workers: read while they run
             comments = StoredComments(conn)
             verdicts = verify_ids(ws, conn, ids, comments) if workers is None else []
             workspace = None
@@ -397,7 +397,7 @@ def verify_cases(ws: Workspace, case_ids: Sequence[str] = (), *, checkpoint: Any
                 if stray := comments.unclaimed(ids):
                     workspace = CaseVerdict(WORKSPACE_STREAM, False, len(facts.events), wbreak, problem="; ".join(stray))
             if workers is not None:
-                verdicts = workers.verdicts()
+                verdicts = workers.verdicts(ids)
     cp_verdict = None
     if checkpoint is not None:
         from flows.usecases.proofs import verify_against

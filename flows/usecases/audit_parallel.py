@@ -7,8 +7,9 @@ process (`flows.usecases.audit.verify_ids`), in one read transaction of its own.
 transaction open for the whole run and does the once-per-store work itself while the workers run: the workspace
 stream's verdict, the comment rows filed under no case, and (with `--checkpoint`) the Merkle root over the whole store.
 
-- Shares: the streams' sizes are read in one grouped pass and dealt largest first to the least loaded worker, so
-  every worker ends at about the same time.
+- Shares: the streams' sizes (each one's highest seq, found by an index seek a stream) are dealt largest first to
+  the least loaded worker, so every worker ends at about the same time. The workers start at once; the report's
+  order of cases (first appearance, a pass over the whole index) is read by the parent while they run.
 - Snapshot: on PostgreSQL every worker reads the parent's snapshot (`pg_export_snapshot` / `SET TRANSACTION
   SNAPSHOT`), so the workers see exactly the history the parent sees. SQLite has no way to share a snapshot between
   connections: each worker reads in its own read transaction, begun after the parent's; a record committed while
@@ -62,26 +63,24 @@ def usable_cores() -> int:
 
 @dataclass(frozen=True)
 class Plan:
-    """Which cases go to which worker (`ids` is the report's order of cases)."""
+    """Which cases go to which worker."""
 
-    ids: list[str]
     parts: list[list[str]]
 
 
 def plan(conn: Any, case_ids: Sequence[str], jobs: int, *, threshold: int | None = None) -> Plan | None:
     """The shares of `jobs` workers, or None when the verification should stay in this process: one job, fewer
-    than `threshold` events (default: `parallel_from()`), or a named case the store does not hold (the single process names it)."""
+    than `threshold` events (default: `parallel_from()`), or a named case the store does not hold (the single process
+    names it)."""
     if jobs < 2:
         return None
-    sizes = store.stream_sizes(conn)
+    sizes = store.stream_seq_bounds(conn)
     if case_ids:
         known = dict(sizes)
         if any(c not in known for c in case_ids):
             return None
-        ids = list(case_ids)
-        chosen = [(c, known[c]) for c in dict.fromkeys(ids)]
+        chosen = [(c, known[c]) for c in dict.fromkeys(case_ids)]
     else:
-        ids = [c for c, _ in sizes]
         chosen = sizes
     jobs = min(jobs, len(chosen))
     if jobs < 2 or sum(n for _, n in chosen) < (parallel_from() if threshold is None else threshold):
@@ -92,7 +91,7 @@ def plan(conn: Any, case_ids: Sequence[str], jobs: int, *, threshold: int | None
         load, i = heapq.heappop(loads)
         parts[i].append(case_id)
         heapq.heappush(loads, (load + n, i))
-    return Plan(ids, [p for p in parts if p])
+    return Plan([p for p in parts if p])
 
 
 def _snapshot(conn: Any) -> str | None:
@@ -132,10 +131,11 @@ class Workers:
             for part in shares.parts
         ]
 
-    def verdicts(self) -> list[Any]:
-        """Every case's verdict in the report's order (a worker's error is raised here)."""
+    def verdicts(self, ids: Sequence[str]) -> list[Any]:
+        """The verdicts of `ids` (the cases the workers were given, in the report's order; a worker's error is raised
+        here)."""
         got = {v.case_id: v for f in self.futures for v in f.result()}
-        return [got[i] for i in self.plan.ids]
+        return [got[i] for i in ids]
 
     def __enter__(self) -> Workers:
         return self
