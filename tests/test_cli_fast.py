@@ -204,3 +204,55 @@ def test_case_show_record_and_comments_import_start_without_typer(base):  # type
         names = {line.rsplit("|", 1)[1].strip() for line in done.stderr.splitlines() if line.startswith("import time:")}
         assert "sqlite3" in names  # the parse sees the modules
         assert {n.split(".")[0] for n in names} & {"typer", "click"} == set(), argv
+
+
+def _through_rich(template: str, values: dict[str, Any]) -> str:
+    """What Rich prints for `say(template, **values)` to a pipe (cli.say's path for any line)."""
+    import io
+
+    from rich.console import Console
+
+    buf = io.StringIO()
+    Console(file=buf, highlight=False, emoji=False, soft_wrap=True, width=160).print(
+        template.format(**{k: cli.typed(v) for k, v in values.items()}))
+    return buf.getvalue()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(st.integers(), st.text(max_size=300)), min_size=1, max_size=3),
+       st.sampled_from(["recorded {0} #{1} {2}", "  acknowledged {0} ({1}) {2}", "{0}{1}{2}", "  {0}   {1} {2}  "]))
+def test_a_line_say_prints_without_rich_is_what_rich_prints(values: list[Any], shape: str) -> None:
+    """cli.say writes a piped line with nothing for Rich to do as it is; for every value, plain or not, the output is
+    Rich's (a value with markup, `\\`, a tab, a line break or a control character goes through Rich)."""
+    import io
+
+    names = {f"v{i}": v for i, v in enumerate(values + [""] * (3 - len(values)))}
+    template = shape.format(*(f"{{{n}}}" for n in names))
+    buf = io.StringIO()
+    saved = sys.stdout
+    sys.stdout = buf
+    try:
+        cli.say(template, **names)
+    finally:
+        sys.stdout = saved
+    plain = all(map(cli._plain, names.values()))
+    event("plain" if plain else "through Rich")
+    assert buf.getvalue() == _through_rich(template, names)
+    if plain:
+        assert buf.getvalue() == template.format(**names) + "\n"
+
+
+def test_say_leaves_markup_and_a_terminal_to_rich() -> None:
+    """A template with juece's markup is rendered by Rich, not written as it is (the plain path can be told apart)."""
+    import io
+
+    buf = io.StringIO()
+    saved = sys.stdout
+    sys.stdout = buf
+    try:
+        cli.say("[bold]{case}[/bold] ok", case="JC-2025-0001")
+        cli.say("{x}", x="a\tb")
+    finally:
+        sys.stdout = saved
+    assert buf.getvalue() == "JC-2025-0001 ok\n" + _through_rich("{x}", {"x": "a\tb"})
+    assert "\t" not in buf.getvalue()  # Rich expands the tab; the plain path would have kept it
