@@ -9,6 +9,9 @@ the machine is, where this VM's wall figures moved by a factor of two between tw
              the difference in events, so the interpreter's start and the imports cancel out
   case show  instructions of one whole `case show CASE --json` process (bench_cli.py's workspace), beside
              `python -c pass` and the sqlite3 floor of bench_cli.py
+  comments   instructions per comment of `juece comments import` (the command and its second process, which
+             works out the clusters), from a first import of 1.5·10^4 and of 4.5·10^4 comments (bench_comments.py's
+             generator, seed 7) into fresh workspaces, the difference divided by 3·10^4
 
 PYTHONHASHSEED=0 for every counted process (string hashing would otherwise move the count by a few tenths of a
 percent); the checkout's bytecode is written first (bench_cli.compile_sources), as a wheel install would have it.
@@ -89,6 +92,43 @@ def per_event(db: Path, what: str) -> float:
     return (i30 - i10) / (e30 - e10)
 
 
+def comments() -> dict[str, float]:
+    """Instructions a comment of a first `comments import`, the two processes together and each alone."""
+    import bench_comments
+    from support import CLERK, Driver, new_workspace
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUECE_")}
+    counted: dict[int, dict[str, int]] = {}
+    with tempfile.TemporaryDirectory(prefix="juece-icount-") as tmp:
+        for n in (15_000, 45_000):  # both over PARALLEL_MIN_BYTES: the second process clusters both
+            rows, _ = bench_comments.generate(n, 7)
+            path = bench_comments.write_file(rows, Path(tmp) / f"comments-{n}.jsonl")
+            case = Driver(new_workspace(Path(tmp) / f"ws-{n}"))
+            case.launch("risk-relevant", "technical")
+            case.record("consultation-opened")
+            out = Path(tmp) / f"cg-{n}"
+            out.mkdir()
+            cmd = [sys.executable, "-m", "cli", "--home", str(case.ws.home), "--as", f"{CLERK.role}:{CLERK.name}",
+                   "comments", "import", case.case_id, str(path), "--json"]
+            done = subprocess.run(["valgrind", "--tool=cachegrind", "--cache-sim=no", "--trace-children=yes",
+                                   f"--cachegrind-out-file={out}/%p", *cmd], capture_output=True, text=True,
+                                  cwd=ROOT, env={**env, "PYTHONHASHSEED": "0"})
+            if done.returncode != 0:
+                raise RuntimeError(f"comments import exited {done.returncode}: {done.stderr.strip()[-600:]}")
+            assert json.loads(done.stdout.splitlines()[-1])["new_rows"] == n
+            by: dict[str, int] = {}
+            for f in out.iterdir():
+                text = f.read_text(errors="replace")
+                cmd = re.search(r"^cmd: (.*)$", text, re.M)
+                role = "child" if cmd and "cluster_process" in cmd.group(1) else "parent"
+                total = int(re.search(r"^summary: (\d+)", text, re.M).group(1))  # type: ignore[union-attr]
+                by[role] = by.get(role, 0) + total
+            counted[n] = by
+    lo, hi = counted[15_000], counted[45_000]
+    per = {k: (hi.get(k, 0) - lo.get(k, 0)) / 30_000 for k in ("parent", "child")}
+    return {"comment": per["parent"] + per["child"], "comment_parent": per["parent"], "comment_child": per["child"]}
+
+
 def case_show() -> dict[str, float]:
     """Instructions of `python -c pass`, the sqlite3 floor and a whole `case show CASE --json`."""
     from bench_cli import FLOOR
@@ -123,11 +163,15 @@ def main() -> None:
     from bench_cli import compile_sources
 
     compile_sources(str(ROOT))
-    out: dict[str, Any] = {"verify": per_event(args.db, "verify"), "chain": per_event(args.db, "chain"), **case_show()}
-    print(f"audit verify: {out['verify']:,.0f} instructions an event; the read and the chain check alone {out['chain']:,.0f} "
+    out: dict[str, Any] = {"verify": per_event(args.db, "verify"), "chain": per_event(args.db, "chain"), **case_show(),
+                           **comments()}
+    print(f"audit verify: {out['verify']:,.0f} instructions an event; "
+          f"the read and the chain check alone {out['chain']:,.0f} "
           f"({out['verify'] / out['chain']:.2f}×)")
     print(f"case show --json: {out['json'] / 1e6:,.1f} M instructions; python -c pass {out['pass'] / 1e6:,.1f} M; "
           f"sqlite3 reading the case {out['floor'] / 1e6:,.1f} M ({out['json'] / out['floor']:.2f}×)")
+    print(f"comments import: {out['comment']:,.0f} instructions a comment ({out['comment_parent']:,.0f} the command, "
+          f"{out['comment_child']:,.0f} its second process)")
     if args.json:
         print(json.dumps(out))
 
