@@ -1,6 +1,6 @@
 """Instructions, not seconds: the machine-independent figures of issue 13, counted by valgrind's cachegrind (user-space
 instructions of the whole process; the same count for the same code, inputs and environment however busy or slow
-the machine is, where this VM's wall figures moved by a factor of two between two days).
+the machine is, where the wall figures moved by a factor of two between two sessions of one day, on another CPU).
 
   verify     instructions per event of `audit verify`'s work (`flows.usecases.audit.verify_ids`, every rule re-run),
              beside its floor, the same streams read and their chains checked alone (`models.store.load_stream`,
