@@ -1759,6 +1759,11 @@ def main(argv: Optional[List[str]] = None) -> None:
     unknown option, a missing argument, a value of the wrong kind) included — exit 2, and with `--json` anywhere in
     argv the usual error object on stdout."""
     args = sys.argv[1:] if argv is None else list(argv)
+    if sys.stderr is None:  # started with standard error closed: messages go nowhere, the command still runs
+        sys.stderr = open(os.devnull, "w", encoding="utf-8")
+    if sys.stdout is None:  # started with standard output closed (`>&-`): the answer could not be given
+        sys.stderr.write("juece: standard output is closed, so the answer could not be printed; nothing was done\n")
+        sys.exit(1)
     for stream in (sys.stdout, sys.stderr):  # a file name's undecodable bytes are shown escaped, never a crash
         if hasattr(stream, "reconfigure"):
             stream.reconfigure(errors="backslashreplace")

@@ -467,3 +467,48 @@ def test_an_argument_that_is_not_utf8_is_bad_input_before_anything_reads_it(ws):
     assert done.returncode == 2, done.stderr
     error = json.loads(done.stdout)["error"]
     assert "not UTF-8" in error["message"] and "\\xff\\xfe" in error["message"]
+
+
+# --- closed standard streams ---------------------------------------------------------------------------------------
+
+
+def _closed(home: Path, fd: int, *args: str) -> tuple[int, str]:
+    """`juece --home HOME ARGS…` started with file descriptor `fd` closed (`>&-` or `2>&-`); (exit code, the other
+    stream's text)."""
+    import subprocess
+
+    from test_cli import JUECE
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUECE_")}
+    other = subprocess.PIPE
+    proc = subprocess.run([JUECE, "--home", str(home), *args], stdout=other if fd == 2 else None,
+                          stderr=other if fd == 1 else None, text=True, env=env, timeout=120,
+                          preexec_fn=lambda: os.close(fd))
+    return proc.returncode, (proc.stderr if fd == 1 else proc.stdout) or ""
+
+
+def test_with_standard_output_closed_a_command_writes_nothing_and_says_so_on_stderr(ws, tmp_path):
+    """`juece … >&-`: the answer cannot be given, so nothing is done (exit 1, the environment, in one sentence) — it
+    was a traceback (sys.stdout is None) after the record had been written."""
+    code, out, err = juece(ws.home, *LAUNCH, "--json", actor="legal-office:张伟")
+    case_id = json.loads(out)["case_id"]
+    before = history_length(ws, case_id)
+    payload = tmp_path / "opened.json"
+    code, example, err = juece(ws.home, "example", "consultation-opened")
+    payload.write_text(example, encoding="utf-8")
+    code, said = _closed(ws.home, 1, "--as", "clerk:李明", "record", case_id, "consultation-opened", "--file",
+                         str(payload))
+    assert code == 1 and "Traceback" not in said
+    assert one_line(said) == "juece: standard output is closed, so the answer could not be printed; nothing was done"
+    assert history_length(ws, case_id) == before
+    code, said = _closed(ws.home, 1, "case", "list")
+    assert code == 1 and "standard output is closed" in said
+
+
+def test_with_standard_error_closed_a_command_still_answers(ws):
+    code, out = _closed(ws.home, 2, "--as", "legal-office:张伟", *LAUNCH, "--json")
+    assert code == 0 and json.loads(out)["case_id"]
+    code, out = _closed(ws.home, 2, "case", "show", "JC-2099-0001", "--json")
+    assert code == 2 and json.loads(out)["error"]["code"] == "unknown-case"
+    code, out = _closed(ws.home, 2, "case", "show", "JC-2099-0001")  # the message had nowhere to go
+    assert code == 2 and out == ""
