@@ -187,20 +187,51 @@ def fast_decoder(event_type: str) -> _Converter | None:
         return _DECODERS[event_type]
     except KeyError:
         shape = PLAN[event_type]  # an unknown type: KeyError, as the registry would say
+        _DEPTHS[event_type] = None if shape is None else shape_depth(shape)
         dec = _DECODERS[event_type] = None if shape is None else _converter(shape)
         return dec
 
 
 def decode_payload(event_type: str, payload_json: Mapping[str, Any]) -> dict[str, Any]:
     """`payload_values(event_type, payload_json)`, without pydantic when the stored JSON is in validated form."""
+    return decode_bounded(event_type, payload_json)[0]
+
+
+def decode_bounded(event_type: str, payload_json: Mapping[str, Any]) -> tuple[dict[str, Any], int | None]:
+    """`decode_payload`'s values, and how deep the stored JSON can nest: when the plan decoded it, it is exactly its
+    shape (every field there, none more, each of its type), which bounds its depth (`shape_depth`); None when the
+    model had to judge it (a field it ignores could nest any deeper)."""
     dec = _DECODERS.get(event_type) if event_type in _DECODERS else fast_decoder(event_type)
     if dec is not None:
         try:
             values: dict[str, Any] = dec(payload_json)
-            return values
+            return values, _DEPTHS[event_type]
         except _NOT_VOUCHED:
             pass  # not in the validated form: the model judges it, just below (same values, or its error)
-    return payload_values(event_type, payload_json)
+    return payload_values(event_type, payload_json), None
+
+
+_DEPTHS: dict[str, int | None] = {}  # event type -> shape_depth of its shape (set beside its decoder)
+
+
+def shape_depth(shape: Sequence[Any]) -> int | None:
+    """The deepest nesting of dicts and lists (`policies.limits.value_depth`) a JSON value of this shape can have,
+    or None when it has no bound (a free-form dict)."""
+    kind = shape[0]
+    if kind in ("str", "date", "bool", "int", "literal"):
+        return 0
+    if kind == "optional":
+        return shape_depth(shape[1])
+    if kind == "tuple":
+        inner = shape_depth(shape[3])
+        return None if inner is None else 1 + inner
+    if kind == "dict":
+        return 1 if shape[1] == "str" else None
+    if kind == "model":
+        depths = [shape_depth(s) for _, s in shape[1]]
+        known = [d for d in depths if d is not None]
+        return None if len(known) < len(depths) else 1 + max(known, default=0)
+    raise ValueError(f"unknown payload shape {kind!r} in models/payload_plan.py")
 
 
 @dataclass(frozen=True)

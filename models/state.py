@@ -20,7 +20,7 @@ from __future__ import annotations
 import re
 import threading
 from bisect import bisect_left
-from dataclasses import FrozenInstanceError, dataclass
+from dataclasses import FrozenInstanceError, dataclass, field
 from datetime import date
 from heapq import merge
 from types import MappingProxyType
@@ -29,7 +29,7 @@ from typing import Any, Iterable, Mapping, Sequence
 import orjson
 
 from models.damage import undecodable_payload
-from models.payload_decode import decode_payload, fast_decoder, payload_values  # noqa: F401  (re-exported)
+from models.payload_decode import decode_bounded, decode_payload, fast_decoder, payload_values  # noqa: F401  (re-exported)
 from models.store import StoredEvent, gc_paused
 from policies.pack import PolicyPack, Stage
 from policies.procedure import FOLDED_WITH_PAYLOADS, StageStatus, at_end, plain_step, stage_status
@@ -53,6 +53,9 @@ class Record:
     actor: str
     role: str
     acknowledgements: tuple[Mapping[str, str], ...] = ()
+    # how deep the stored payload can nest, when it was decoded by its shape (models/payload_decode.py,
+    # `decode_bounded`); None: not known. What LIM-01's audit needs not count (policies/limits.py, `within_bounds`).
+    depth_bound: int | None = field(default=None, compare=False, repr=False)
 
 
 def _envelope(ev: StoredEvent) -> Any:
@@ -72,14 +75,15 @@ def record_of(ev: StoredEvent) -> Record:
         env = ev.__dict__.get("envelope") if type(ev) is StoredEvent else None  # parsed by the chain check, usually
         if env is None:
             env = _envelope(ev)
-        values = decode_payload(ev.type, env["payload"])
+        values, depth_bound = decode_bounded(ev.type, env["payload"])
     except (KeyError, TypeError, ValueError) as exc:  # pydantic's ValidationError is a ValueError
         raise undecodable_payload(ev.case_id, ev.seq, ev.type, exc) from exc
     # Record(ev.seq, …), built without the frozen dataclass's per-field __setattr__ (one per event replayed)
     record = _new(Record)
     _set(record, "__dict__", {"seq": ev.seq, "type": ev.type, "payload": values, "recorded_at": ev.recorded_at,
                               "actor": ev.actor, "role": ev.role,
-                              "acknowledgements": tuple(env.get("acknowledgements", _NO_ACKS))})
+                              "acknowledgements": tuple(env.get("acknowledgements", _NO_ACKS)),
+                              "depth_bound": depth_bound})
     return record
 
 

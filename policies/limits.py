@@ -113,10 +113,17 @@ def check_payload(size: int, value: Any, limits: PayloadLimits, where: str) -> N
         raise _refuse(excess, where, limits)
 
 
-def within_bounds(envelope: bytes, limits: PayloadLimits) -> bool:
+def within_bounds(envelope: bytes, limits: PayloadLimits, depth_bound: int | None = None) -> bool:
     """True when stored bytes that hold a payload bound it within `limits`: no payload is longer than the bytes it is
-    part of, none nests deeper than their brackets (so `payload_finding` has nothing to find)."""
-    return len(envelope) <= limits.max_bytes and envelope.count(b"{") + envelope.count(b"[") <= limits.max_depth
+    part of, none nests deeper than their brackets (so `payload_finding` has nothing to find). `depth_bound`, when
+    known, is how deep the payload can nest at most (its shape's depth, when its stored JSON was exactly its shape:
+    models/payload_decode.py, `decode_bounded`); within the limit, the brackets need not be counted (two passes over
+    the bytes, 4.6 % of `audit verify`'s instructions here)."""
+    if len(envelope) > limits.max_bytes:
+        return False
+    if depth_bound is not None and depth_bound <= limits.max_depth:
+        return True
+    return envelope.count(b"{") + envelope.count(b"[") <= limits.max_depth
 
 
 def payload_finding(pack: PolicyPack, value: Any, size: Callable[[], int], envelope: bytes = b"") -> Finding | None:

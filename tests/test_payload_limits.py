@@ -60,8 +60,8 @@ def home(tmp_path: Path) -> Path:
     return ws.home
 
 
-def launch(home: Path, policy: str | None = None) -> str:
-    r = run(home, *LAUNCH, *(["--policy", policy] if policy else []), params=SMALL if policy else None)
+def launch(home: Path, policy: str | None = None, params: dict[str, Any] | None = None) -> str:
+    r = run(home, *LAUNCH, *(["--policy", policy] if policy else []), params=(params or SMALL) if policy else None)
     assert r.returncode == 0, r.stdout + r.stderr
     return str(json.loads(r.stdout)["case_id"])
 
@@ -113,7 +113,7 @@ def test_a_packs_own_limit_holds_for_its_cases_only(home: Path, tmp_path: Path) 
     assert r.returncode == 0, r.stdout + r.stderr
 
 
-def append_directly(home: Path, case_id: str, body: dict[str, Any]) -> int:
+def append_directly(home: Path, case_id: str, body: dict[str, Any], event: str = "participation-activity-held") -> int:
     """Append an event outside juece's record path (as a script with write access to the store would): the chain
     holds, the payload decodes as its type, and no limit was checked. Its seq."""
     from flows.usecases.workspace import open_workspace
@@ -126,7 +126,7 @@ def append_directly(home: Path, case_id: str, body: dict[str, Any]) -> int:
     with write_transaction(ws.engine) as conn:
         events = store.load_stream(conn, case_id)
         launched = events[0].payload
-        new = NewEvent("participation-activity-held", SCHEMA_VERSION, body, "clerk:李明", "clerk",
+        new = NewEvent(event, SCHEMA_VERSION, body, "clerk:李明", "clerk",
                        f"direct:{uuid.uuid4().hex}", launched["policy"], launched["policy_hash"])
         (stored,) = store.append(conn, case_id, events, [new], events[-1].moment + timedelta(minutes=1))
     ws.engine.dispose()
@@ -152,6 +152,32 @@ def test_the_audit_finds_a_payload_stored_over_its_packs_limit(home: Path) -> No
     assert r.returncode == 0, r.stdout + r.stderr
     events = {e["seq"]: [f["rule"] for f in e["findings"]] for e in json.loads(r.stdout)["events"]}
     assert "LIM-01" in events[over_small] and not any("LIM-01" in v for s, v in events.items() if s != over_small)
+
+
+def test_the_audit_finds_a_payload_stored_deeper_than_its_packs_limit_whichever_way_it_decodes(home: Path) -> None:
+    """A hearing's participants nest three levels deep. Under a pack allowing two, `audit verify` finds LIM-01 on such a
+    payload stored outside juece — in the stored form, which replay decodes by its shape (whose depth, 3, is over
+    the limit, so the brackets are counted), and as written (an optional field left out: the model decodes it and no
+    depth is known); on the default pack's case (64 levels) neither is a finding."""
+    from models.events import EVENT_TYPES
+    from models.payload_decode import decode_bounded
+    from support import payload
+
+    as_written = payload("hearing-held")
+    stored_form = EVENT_TYPES["hearing-held"].model_validate(as_written).model_dump(mode="json", by_alias=True)
+    assert decode_bounded("hearing-held", stored_form)[1] == 3  # the plan's path, with its shape's depth
+    assert decode_bounded("hearing-held", as_written)[1] is None  # the model's path
+    shallow = {"payload_max_depth": 2}
+    small, default = launch(home, "cn-2019@3", params=shallow), launch(home)
+    deep = [append_directly(home, small, body, "hearing-held") for body in (stored_form, as_written)]
+    for body in (stored_form, as_written):
+        append_directly(home, default, body, "hearing-held")
+    r = run(home, "audit", "verify", "--json", params=shallow)
+    assert r.returncode == 5, r.stdout + r.stderr
+    report = json.loads(r.stdout)
+    lim = {c["case_id"]: [(f["seq"], f["values"]["max_depth"]) for f in c["findings"] if f["rule"] == "LIM-01"]
+           for c in report["cases"]}
+    assert lim == {small: [(deep[0], 2), (deep[1], 2)], default: []}, lim
 
 
 def test_a_pack_setting_out_of_range_is_said_naming_it(home: Path) -> None:

@@ -224,3 +224,41 @@ def test_a_day_decoded_while_a_test_froze_time_is_a_real_date_afterwards() -> No
     later = decode_payload("execution-reported", payload)["reported_on"]
     assert type(later) is real_date and later == real_date(2031, 7, 9)
     assert type(payload_values("execution-reported", payload)["reported_on"]) is real_date
+
+
+# --- LIM-01's depth, known from the shape ------------------------------------------------------------------------
+
+
+def test_a_payload_decoded_by_its_shape_nests_no_deeper_than_the_shape_says() -> None:
+    """`decode_bounded` gives the shape's depth only when the plan decoded the payload; every recorded type's example,
+    in its stored form, nests exactly that deep at most (`value_depth`), and the model's path knows no depth."""
+    from models.events import ENGINE_EVENTS, EVENT_TYPES
+    from models.payload_decode import decode_bounded
+    from models.payload_plan import PLAN
+    from policies.limits import value_depth
+
+    tight = 0
+    for event, model in EVENT_TYPES.items():
+        if event in ENGINE_EVENTS or PLAN.get(event) is None or model.example is None:
+            continue
+        stored = model.model_validate(model.example).model_dump(mode="json", by_alias=True)
+        values, bound = decode_bounded(event, stored)
+        assert values == model.model_validate(stored).model_dump(by_alias=True), event
+        assert bound is not None and value_depth(stored) <= bound, (event, bound, value_depth(stored))
+        tight += value_depth(stored) == bound
+        try:  # a field the shape does not have: the model ignores it (no depth known) or refuses the payload
+            assert decode_bounded(event, {**stored, "not_a_field": [[[[]]]]})[1] is None, event
+        except ValueError:
+            pass
+    assert tight >= 20  # most examples fill their shape's deepest field
+
+
+def test_within_bounds_counts_the_brackets_unless_the_depth_is_known_within_the_limit() -> None:
+    from policies.limits import PayloadLimits, within_bounds
+
+    limits = PayloadLimits(max_bytes=1000, max_depth=3)
+    nested = b'{"a":[[[[1]]]]}'
+    assert not within_bounds(nested, limits)  # 5 brackets counted: might be over
+    assert within_bounds(nested, limits, 3)  # known to nest 3 levels at most
+    assert not within_bounds(nested, limits, 4)  # known bound over the limit: counted
+    assert not within_bounds(b"{" + b" " * 1000 + b"}", limits, 1)  # the size is always checked

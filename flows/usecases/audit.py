@@ -167,7 +167,7 @@ def _rechecked(
             if known is None:
                 known = checked[event] = tuple(checks_for(event, pack))
             rules = known
-        if not within_bounds(ev.body, limits):  # LIM-01: only a body that might be over is measured
+        if not within_bounds(ev.body, limits, record.depth_bound):  # LIM-01: only a body that might be over is measured
             over = payload_finding(pack, ev.payload, lambda: len(canonical_bytes(ev.payload)), ev.body)
             if over is not None:
                 findings += (over,)
