@@ -8,6 +8,7 @@ Merkle root over all events (what a checkpoint signs) in one streaming pass over
 from __future__ import annotations
 
 import hashlib
+from operator import itemgetter
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Iterable
 
@@ -24,6 +25,7 @@ _sha256 = hashlib.sha256
 _loads = orjson.loads
 _JSONDecodeError = orjson.JSONDecodeError
 _GENESIS_HEX = GENESIS.hex()
+_columns = itemgetter("case_id", "seq", "type", "recorded_at", "actor", "role", "idempotency_key")
 
 
 @dataclass(frozen=True)
@@ -59,10 +61,13 @@ def verify_stream(events: Iterable[StoredEvent]) -> Break | None:
             env = _loads(body)  # the hashed bytes parsed afresh: the check is on the bytes, never on a cached parse
         except _JSONDecodeError:
             return Break(ev.case_id, ev.seq, ev.position, "its stored body is not the JSON that was hashed")
-        get = env.get if type(env) is dict else None
-        if get is None or (get("case_id"), get("seq"), get("type"), get("recorded_at"), get("actor"), get("role"),
-                           get("idempotency_key")) != (ev.case_id, ev.seq, ev.type, ev.recorded_at, ev.actor, ev.role,
-                                                       ev.idempotency_key):
+        try:
+            said = _columns(env)  # the seven columns as the hashed envelope says them, in one call
+        except (KeyError, TypeError):  # not an object, or one of them missing: told apart just below
+            said = None
+        if said != (ev.case_id, ev.seq, ev.type, ev.recorded_at, ev.actor, ev.role, ev.idempotency_key):
+            if type(env) is not dict:
+                return Break(ev.case_id, ev.seq, ev.position, "its stored body is not a recorded event (a JSON object)")
             column = _disagreeing_column(env, ev.case_id, ev.seq, ev.type, ev.recorded_at, ev.actor, ev.role,
                                          ev.idempotency_key)
             if column:

@@ -300,3 +300,24 @@ def test_a_deleted_clock_move_in_the_middle_of_the_workspace_stream_is_reported_
         assert last_seq(db, WORKSPACE_STREAM) > 3
         db.execute("DELETE FROM events WHERE case_id = ? AND seq = 3", (WORKSPACE_STREAM,))
     _workspace_broken_at(walked.ws, 3)
+
+
+@pytest.mark.parametrize("body, reason", [
+    (b"[1,2,3]", "not a recorded event"),
+    (b'"an event"', "not a recorded event"),
+    (b"42", "not a recorded event"),
+    (None, "idempotency_key column disagrees"),  # an object without one of the seven columns' keys
+])
+def test_a_correctly_hashed_last_event_whose_body_is_no_event_object_breaks_the_case_there(walked: Driver, body, reason):
+    """Appended with a hash the engine would compute, a body that is JSON but not an event's object (or an object that
+    leaves out a column's key) is named at its own seq — it was an AttributeError's traceback for a non-object."""
+    with closing(attacker(walked.ws)) as db:
+        last = row(db, walked.case_id, last_seq(db, walked.case_id))
+        forged = forged_row(last, seq=last["seq"] + 1, prev_hash=last["hash"], payload={}, key="forged-4")
+        if body is None:
+            envelope = json.loads(forged["body"])
+            del envelope["idempotency_key"]
+            body = canonical_bytes(envelope)
+        forged.update(body=body, hash=chain_hash(bytes.fromhex(last["hash"]), body).hex())
+        insert(db, forged)
+    assert_broken_at(walked.ws, walked.case_id, last["seq"] + 1, reason=reason)
