@@ -874,3 +874,13 @@ def test_the_quick_path_of_the_author_classification_equals_its_plain_reading(au
         name = name.removesuffix(stamp)
     plain = unicodedata.normalize("NFKC", name).casefold().rstrip(_TRAILING)
     assert author_is_organisation(pack, author) is (bool(author) and bool(plain) and plain.endswith(forms))
+
+
+def test_every_character_a_text_is_refused_for_is_unprintable():
+    """validate_rows looks for BAD_CHARS only in a text that is not all printable (most are): exact only because every
+    character BAD_CHARS finds is unprintable — checked over all of Unicode."""
+    from flows.adapters.comment_files import BAD_CHARS
+
+    found = [c for c in map(chr, range(0x110000)) if BAD_CHARS.fullmatch(c)]
+    assert len(found) == 9 + 2 + 18 + 1 + 2048  # C0 controls but tab, LF, CR; DEL; the surrogates
+    assert not any(c.isprintable() for c in found)

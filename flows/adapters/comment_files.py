@@ -219,7 +219,7 @@ def validate_rows(raw: list[Raw], problems: Problems, zone: tzinfo) -> Rows:
             problems.add(line, "text", "empty")
             ok = False
         else:
-            bad = bad_chars(tx)
+            bad = None if tx.isprintable() else bad_chars(tx)  # every character BAD_CHARS finds is unprintable
             if bad:
                 c = bad.group()
                 what = "a NUL character" if c == "\x00" else f"the control character U+{ord(c):04X}"
