@@ -211,11 +211,16 @@ async def record(case_id: str, request: Request, who: SignedIn = Depends(current
     return resp
 
 
+_MAX_SEQ_DIGITS = 18  # a seq is an SQL BIGINT: at most 19 digits; 18 keeps it well inside
+
+
 def _if_match(value: str | None) -> int | None:
     if value is None:
         return None
     text = value.strip().removeprefix("W/").strip('"')
-    if not text.isdigit():
+    # ASCII digits only ("²".isdigit() holds, int("²") raises) and no more than a seq can have (int() refuses
+    # past 4,300 digits): anything else is bad input, never a 500.
+    if not (text.isascii() and text.isdigit() and len(text) <= _MAX_SEQ_DIGITS):
         raise BadInput("If-Match must be the case's last seq (the ETag of GET /api/v1/cases/{case_id})", field="If-Match")
     return int(text)
 

@@ -17,6 +17,7 @@ from flows.usecases.workspace import Workspace, open_workspace
 from policies.errors import DecisionError
 from web.errors import error_body, headers_of, status_of
 from web.limits import BodyLimit
+from web.openapi import document
 from web.settings import WebSettings
 
 HERE = Path(__file__).parent
@@ -24,6 +25,12 @@ HERE = Path(__file__).parent
 # No inline script or style anywhere: scripts and styles come from /static only.
 CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; font-src 'self'; "
        "connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'")
+
+
+def _without_place(loc: Any) -> tuple[Any, ...]:
+    """A validation error's location without where the value came from (query, path, header, cookie, body)."""
+    loc = tuple(loc)
+    return loc[1:] if len(loc) > 1 and loc[0] in ("query", "path", "header", "cookie", "body") else loc
 
 
 def _is_api(request: Request) -> bool:
@@ -70,6 +77,7 @@ def create_app(ws: Workspace, settings: WebSettings | None = None) -> FastAPI:
         docs_url=None,
         redoc_url=None,
     )
+    app.openapi = lambda: document(app)  # type: ignore[method-assign]  # the bodies and errors as the API answers
     app.state.ws = ws
     app.state.settings = settings
     app.include_router(api.router)
@@ -92,7 +100,8 @@ def create_app(ws: Workspace, settings: WebSettings | None = None) -> FastAPI:
     async def invalid_request(request: Request, exc: RequestValidationError) -> Response:
         errs = exc.errors()
         problems = [f"{'.'.join(str(p) for p in e.get('loc', ())) or '(request)'}: {e.get('msg', '')}" for e in errs[:8]]
-        field = ".".join(str(p) for p in errs[0].get("loc", ())) if errs else None
+        # the parameter's own name (`as_of`, `Idempotency-Key`), not FastAPI's `query.as_of`
+        field = ".".join(str(p) for p in _without_place(errs[0].get("loc", ()))) if errs else None
         body = {"error": {"code": "bad-input", "message": "the request is not valid — " + "; ".join(problems),
                           "exit_code": 2, "field": field, "problems": problems}}
         return JSONResponse(body, status_code=400)
@@ -108,6 +117,17 @@ def create_app(ws: Workspace, settings: WebSettings | None = None) -> FastAPI:
             return plain_error_page(request, exc.status_code, message)
         return JSONResponse({"error": {"code": code, "message": message, "exit_code": 2}}, status_code=exc.status_code,
                             headers=getattr(exc, "headers", None))
+
+    @app.exception_handler(Exception)
+    async def unexpected(request: Request, exc: Exception) -> Response:
+        # A bug, never a user's mistake: still the error object (or a page), not a bare "Internal Server Error"; the
+        # server logs the traceback (Starlette re-raises after answering).
+        message = "the server failed on this request (the failure is logged); please report it"
+        if not _is_api(request):
+            from fastapi.responses import PlainTextResponse
+
+            return PlainTextResponse("500 — 服务器内部错误 " + message, status_code=500)
+        return JSONResponse({"error": {"code": "internal-error", "message": message, "exit_code": 1}}, status_code=500)
 
     return app
 

@@ -53,8 +53,20 @@ def headers_of(exc: DecisionError) -> dict[str, str]:
 
 
 def error_body(exc: DecisionError) -> dict[str, Any]:
-    """The error object (the same one `--json` prints)."""
-    return exc.to_json()
+    """The error object (the same one `--json` prints), its `field` named as the API names it: the use cases name
+    the command line's options (`--decided-on`), an API caller sent `decided_on`."""
+    body = exc.to_json()
+    field = body["error"].get("field")
+    if isinstance(field, str) and field in API_FIELDS:
+        body["error"]["field"] = API_FIELDS[field]
+    return body
+
+
+# The command line's names for what the API takes as a body field, a query parameter, a header or a path segment.
+API_FIELDS = {
+    "--decided-on": "decided_on", "--idempotency-key": "Idempotency-Key", "--status": "status", "--as-of": "as_of",
+    "CASE": "case_id", "EVENT": "event", "--acknowledge": "acknowledge", "--reason": "acknowledge.reason",
+}
 
 
 class TooLarge(BadInput):

@@ -42,7 +42,8 @@ class BodyLimit:
             if not length.isdigit():
                 await _send(send, 400, orjson.dumps({"error": {"code": "bad-input", "message": "Content-Length is not a number", "exit_code": 2}}))
                 return
-            if int(length) > limit:
+            digits = length.lstrip(b"0") or b"0"
+            if len(digits) > 18 or int(digits) > limit:  # int() of more than 4,300 digits raises
                 await _send(send, *_answer(limit))
                 return
         received = 0
