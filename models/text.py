@@ -18,7 +18,7 @@ _ISO_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 def nfc(value: str) -> str:
     """Normalise text to NFC and refuse control characters other than tab and newline."""
-    if _CONTROL.search(value):
+    if not value.isprintable() and _CONTROL.search(value):  # (every control character is unprintable)
         raise ValueError("control characters are not allowed in text")
     return unicodedata.normalize("NFC", value)
 
@@ -26,7 +26,7 @@ def nfc(value: str) -> str:
 def clean_name(value: str) -> str:
     """A name or identifier: NFC, trimmed, no zero-width or bidirectional control characters, no line breaks."""
     value = nfc(value).strip()
-    if _INVISIBLE.search(value):
+    if not value.isprintable() and _INVISIBLE.search(value):  # (every one of them is unprintable)
         raise ValueError("zero-width and bidirectional control characters are not allowed in names")
     if "\n" in value or "\t" in value:
         raise ValueError("a name must be on one line")

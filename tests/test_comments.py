@@ -884,3 +884,14 @@ def test_every_character_a_text_is_refused_for_is_unprintable():
     found = [c for c in map(chr, range(0x110000)) if BAD_CHARS.fullmatch(c)]
     assert len(found) == 9 + 2 + 18 + 1 + 2048  # C0 controls but tab, LF, CR; DEL; the surrogates
     assert not any(c.isprintable() for c in found)
+
+
+def test_every_character_a_name_or_text_is_refused_for_is_unprintable():
+    """models/text.py searches for control and invisible characters only in a value that is not all printable: exact
+    only because every character those patterns find is unprintable — checked over all of Unicode."""
+    from models.text import _CONTROL, _INVISIBLE
+
+    for pattern, expected in ((_CONTROL, 9 + 2 + 18 + 1), (_INVISIBLE, 5 + 5 + 5 + 4 + 1)):
+        found = [c for c in map(chr, range(0x110000)) if pattern.fullmatch(c)]
+        assert len(found) == expected
+        assert not any(c.isprintable() for c in found)
