@@ -164,9 +164,15 @@ def test_session_cookies_are_httponly_and_samesite_and_secure_only_over_https(ws
     proxied = web.client().post("/api/v1/session", json={"name": PEOPLE["clerk"], "password": PASSWORD},
                                 headers={"X-Forwarded-Proto": "https"})
     assert "Secure" in proxied.headers["set-cookie"]
+    # a proxy that says so, trusted or not: the flag only narrows where a browser sends the cookie (PRODUCT.md, "behind a
+    # proxy that says so"); plain HTTP without the header stays without it, so a local browser and scripts sign in
     untrusted = web_for_again(ws, WebSettings(trust_proxy=False))
     r = untrusted.post("/api/v1/session", json={"name": PEOPLE["clerk"], "password": PASSWORD}, headers={"X-Forwarded-Proto": "https"})
+    assert "Secure" in r.headers["set-cookie"]
+    r = untrusted.post("/api/v1/session", json={"name": PEOPLE["clerk"], "password": PASSWORD})
     assert "Secure" not in r.headers["set-cookie"]
+    r = untrusted.get("/login", headers={"X-Forwarded-Proto": "https"})  # the sign-in form's CSRF cookie too
+    assert "Secure" in r.headers["set-cookie"]
 
 
 def web_for_again(ws, settings: WebSettings):

@@ -34,10 +34,13 @@ def client_address(request: Request) -> str:
 
 
 def is_https(request: Request) -> bool:
-    """Whether the browser reached us over HTTPS (directly, or through a trusted proxy that says so)."""
+    """Whether the browser reached us over HTTPS, directly or through a proxy that says so (`X-Forwarded-Proto:
+    https`): what makes the cookies set on this answer `Secure` (PRODUCT.md). The header counts here whether or not
+    the proxy is trusted (`trust_proxy`, which X-Forwarded-For needs): a `Secure` flag only narrows where a browser
+    sends the cookie back, so a client that claims HTTPS falsely can only keep its own cookie from itself."""
     if request.url.scheme == "https":
         return True
-    return settings(request).trust_proxy and request.headers.get("x-forwarded-proto", "").lower() == "https"
+    return request.headers.get("x-forwarded-proto", "").strip().lower() == "https"
 
 
 def current_account(request: Request) -> SignedIn:

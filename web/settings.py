@@ -14,8 +14,9 @@ class WebSettings(BaseModel):
 
     # 等保 2.0 (GB/T 22239-2019) 8.1.4.1 d): 登录连接超时自动退出 — sessions end after this many idle minutes.
     idle_minutes: int = Field(30, ge=1, le=24 * 60)
-    # Cookies get `Secure` when the request came over HTTPS: directly, or through a proxy that says so in
-    # X-Forwarded-Proto — trusted only when trust_proxy is set (never trust it from the open network).
+    # The proxy in front is trusted to name the client in X-Forwarded-For (throttling, the security log); never set
+    # it when clients can reach `juece web` directly. (Cookies get `Secure` when the request came over HTTPS:
+    # directly, or through a proxy that says so in X-Forwarded-Proto, trusted or not — web/deps.py, is_https.)
     trust_proxy: bool = False
     # "auto": Secure when served over HTTPS; "always": always (a TLS-only deployment); "never": never.
     secure_cookies: str = Field("auto", pattern="^(auto|always|never)$")
