@@ -27,6 +27,8 @@ def web(backend_ws):
 def test_health_needs_no_credentials_and_everything_else_does(web) -> None:
     anon = web.client()
     assert anon.get("/api/v1/health").json() == {"status": "ok"}
+    head = anon.head("/api/v1/health")  # a load balancer's check
+    assert head.status_code == 200 and head.content == b""
     r = anon.get("/api/v1/cases")
     assert r.status_code == 401 and r.json()["error"]["code"] == "unauthenticated"
     assert r.headers["www-authenticate"].startswith("Bearer")

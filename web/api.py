@@ -108,9 +108,9 @@ def _moment(text: str | None, field: str) -> Any:
 # --- session and health -------------------------------------------------------------------------------------------
 
 
-@router.get("/health")
+@router.api_route("/health", methods=["GET", "HEAD"])
 def health(ws: Workspace = Depends(workspace)) -> dict[str, Any]:
-    """Whether the service and its database answer (no credentials needed)."""
+    """Whether the service and its database answer (no credentials needed; HEAD too, as load balancers ask)."""
     from flows.usecases.show import list_cases  # noqa: F401  (imported: the app is wired)
 
     accounts.has_accounts(ws)  # one read of the database
