@@ -71,7 +71,7 @@ class Workspace:
     def engine(self) -> Engine:
         """The case store's engine (created on first use). The database must exist: a workspace whose juece.db is
         gone is damaged, not new (only `init` creates it)."""
-        return make_engine(self.database_url, create=False)
+        return engine_for(self.database_url, create=False)
 
     @property
     def db(self) -> AnyEngine:
@@ -93,7 +93,68 @@ class Workspace:
 
 def default_database_url(home: Path) -> str:
     """JUECE_DATABASE_URL, else the SQLite file in the workspace."""
-    return os.environ.get("JUECE_DATABASE_URL") or f"sqlite:///{(home / 'juece.db').resolve()}"
+    url = os.environ.get("JUECE_DATABASE_URL")
+    if not url:
+        return f"sqlite:///{(home / 'juece.db').resolve()}"
+    check_database_url(url)
+    return url
+
+
+_URL_FORMS = "sqlite:////PATH/juece.db or postgresql+psycopg://USER@HOST/DATABASE"
+
+
+def check_database_url(url: str) -> None:
+    """JUECE_DATABASE_URL names a database juece can keep a case store in: an SQLite file or PostgreSQL; anything
+    else (no scheme, another kind of database, an in-memory SQLite that is gone when the command ends) is bad input
+    said before anything is created. The URL itself is not repeated: it may carry a password."""
+    scheme, sep, rest = url.partition("://")
+    kind = scheme.split("+", 1)[0].lower()
+    if not sep or kind not in ("sqlite", "postgresql"):
+        raise BadInput(f"JUECE_DATABASE_URL is not a database juece can use ({'scheme ' + repr(scheme) if sep else 'no scheme'});"
+                       f" give {_URL_FORMS}", field="JUECE_DATABASE_URL")
+    if kind == "sqlite":
+        path = rest.split("?", 1)[0]
+        if not path.startswith("/") or path.strip("/") in ("", ":memory:") or "mode=memory" in rest:
+            raise BadInput("JUECE_DATABASE_URL names an in-memory SQLite database, which is gone when the command "
+                           f"ends; give a file: {_URL_FORMS}", field="JUECE_DATABASE_URL")
+
+
+def _shown_url(url: str) -> str:
+    """The URL with its password hidden, for a message."""
+    try:
+        from sqlalchemy.engine import make_url
+
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001 — a URL SQLAlchemy cannot parse is shown by its scheme only
+        return url.partition("://")[0] + "://…"
+
+
+def engine_for(url: str, *, create: bool) -> Engine:
+    """`make_engine`, with what a database URL can fail on said as the contract's errors: a URL SQLAlchemy cannot
+    read or whose driver is not installed is bad input (exit 2); a database server that cannot be reached is the
+    environment (exit 1), naming the URL without its password."""
+    from sqlalchemy import event
+    from sqlalchemy.exc import ArgumentError, NoSuchModuleError
+
+    try:
+        engine = make_engine(url, create=create)
+    except (ArgumentError, NoSuchModuleError, ImportError) as exc:
+        raise BadInput(f"JUECE_DATABASE_URL ({_shown_url(url)}) cannot be used: {str(exc).splitlines()[0][:200]}; "
+                       f"give {_URL_FORMS}", field="JUECE_DATABASE_URL") from exc
+    if url.startswith("sqlite"):
+        return engine  # SQLite's failures to open are models/damage.py's (unwritable, missing, damaged)
+
+    @event.listens_for(engine, "handle_error")
+    def _unreachable(ctx) -> None:  # type: ignore[no-untyped-def]
+        if ctx.connection is None:  # the connection itself failed: the server is not there, or refuses us
+            from policies.errors import StorageFailure
+
+            detail = (str(ctx.original_exception).strip().splitlines() or ["no answer"])[0][:200]
+            raise StorageFailure(f"cannot reach the case store at {_shown_url(url)} ({detail}); check "
+                                 "JUECE_DATABASE_URL and that the database server is running, then run the same "
+                                 "command again; nothing was written", code="database-unreachable") from ctx.original_exception
+
+    return engine
 
 
 def resolve_home(home: str | Path | None) -> Path:
@@ -109,8 +170,24 @@ def open_workspace(home: str | Path | None = None) -> Workspace:
         raise WorkspaceMissing(
             f"there is no juece workspace at {path} — create one with `juece --home {path} init`", home=str(path)
         )
-    config = json.loads(cfg.read_text(encoding="utf-8"))
+    config = _read_config(cfg)
     return Workspace(path, default_database_url(path), config)
+
+
+def _read_config(cfg: Path) -> dict[str, Any]:
+    """workspace.json as a JSON object; a file that is not one is a damaged workspace (exit 4), named, with the way
+    back (restore from the backup), never a traceback."""
+    from models.damage import damaged
+
+    try:
+        config = json.loads(cfg.read_bytes().decode("utf-8"))
+    except OSError as exc:
+        raise damaged(f"the workspace file {cfg} cannot be read: {(exc.strerror or str(exc)).lower()}.") from exc
+    except (UnicodeDecodeError, ValueError) as exc:
+        raise damaged(f"the workspace file {cfg} is damaged: it is not JSON text ({str(exc)[:120]}).") from exc
+    if not isinstance(config, dict):
+        raise damaged(f"the workspace file {cfg} is damaged: it holds {type(config).__name__}, not a JSON object.")
+    return config
 
 
 @dataclass(frozen=True)
@@ -146,10 +223,36 @@ def init_workspace(
     home: str | Path | None, actor: Actor, *, simulated_clock: datetime | None = None, prefect_home: Path | None = None
 ) -> tuple[Workspace, bool]:
     """Create the workspace (idempotent): the folder, the schema and the `@workspace` stream's first event."""
+    path = resolve_home(home)
+    url = default_database_url(path)  # a JUECE_DATABASE_URL juece cannot use is said before anything is made
+    made = _made_folders(path)
+    try:
+        return _init_in(path, url, actor, simulated_clock, prefect_home)
+    except BaseException:
+        for folder in made:  # a failed init leaves no empty workspace folder behind
+            try:
+                folder.rmdir()
+            except OSError:
+                break
+        raise
+
+
+def _made_folders(path: Path) -> list[Path]:
+    """Make `path` and its missing parents; the folders made, deepest first."""
+    missing = []
+    folder = path.absolute()
+    while not folder.exists() and folder != folder.parent:
+        missing.append(folder)
+        folder = folder.parent
+    path.mkdir(parents=True, exist_ok=True)
+    return missing
+
+
+def _init_in(
+    path: Path, url: str, actor: Actor, simulated_clock: datetime | None, prefect_home: Path | None
+) -> tuple[Workspace, bool]:
     from models.migrations import migrate  # alembic: only `init` needs it
 
-    path = resolve_home(home)
-    path.mkdir(parents=True, exist_ok=True)
     cfg = path / CONFIG_FILE
     if cfg.exists():
         ws = open_workspace(path)
@@ -159,8 +262,8 @@ def init_workspace(
         # A new workspace: the database first, the config (which makes it a workspace) last, so a failed init
         # leaves no workspace that lacks its database.
         config = {"version": 1, **({"prefect_home": str(prefect_home.resolve())} if prefect_home else {})}
-        ws = Workspace(path, default_database_url(path), config)
-        ws.__dict__["engine"] = make_engine(ws.database_url)  # SQLite may create the file: it is new
+        ws = Workspace(path, url, config)
+        ws.__dict__["engine"] = engine_for(ws.database_url, create=True)  # SQLite may create the file: it is new
         migrate(ws.engine)
         config_text = json.dumps(config, ensure_ascii=False, indent=2) + "\n"
     with write_transaction(ws.engine) as conn:
