@@ -261,6 +261,7 @@ DATE = "YYYY-MM-DD (Asia/Shanghai)"
 class _Globals:
     home: Optional[str] = None
     actor: Optional[str] = None
+    authorised: bool = False  # the actor was checked against the workspace's accounts (_ws)
 
 
 G = _Globals()
@@ -280,6 +281,7 @@ def _main(
     configure(verbose=verbose)  # stderr only: stdout carries --json
     G.home = home
     G.actor = actor or os.environ.get("JUECE_ACTOR")
+    G.authorised = False
 
 
 # --- output -----------------------------------------------------------------------------------------------------
@@ -449,31 +451,40 @@ def _print_error(exc: DecisionError) -> None:
 
 
 def _ws():  # type: ignore[no-untyped-def]
+    """The workspace. When someone is named as acting (`--as` or JUECE_ACTOR), reading commands included, the name
+    is checked once: once the workspace has accounts it must be an active account holding that role (AUTH-01,
+    exit 3; PRODUCT.md: "`--as ROLE:NAME` on the command line must name an active account")."""
     from flows.usecases.workspace import open_workspace
 
-    return open_workspace(G.home)
+    ws = open_workspace(G.home)
+    if G.actor is not None and not G.authorised:
+        from flows.usecases.accounts import authorise_actor
+        from flows.usecases.workspace import parse_actor
+
+        authorise_actor(ws, parse_actor(G.actor), "act")
+        G.authorised = True
+    return ws
 
 
 def _actor():  # type: ignore[no-untyped-def]
     """The `--as ROLE:NAME` actor; once the workspace has accounts it must name an active account holding that role
     (AUTH-01, exit 3)."""
-    from flows.usecases.accounts import authorise_actor
     from flows.usecases.workspace import parse_actor
     from policies.errors import WorkspaceMissing
 
     actor = parse_actor(G.actor)
     try:
-        ws = _ws()
+        _ws()  # checks the actor (AUTH-01)
     except WorkspaceMissing:
-        return actor  # the command itself says there is no workspace
-    authorise_actor(ws, actor, "act")
+        pass  # the command itself says there is no workspace
     return actor
 
 
 def _read_payload(file: str, field: str = "--file") -> Any:
     """A JSON payload from a file or stdin, read within LIM-01's ceiling (at most one byte past it is ever read, and
     the depth is counted before parsing); the case's pack's own limits are checked where the payload is recorded."""
-    from policies.limits import CEILING, parse_json
+    from flows.adapters.json_text import parse_json_text
+    from policies.limits import CEILING
 
     try:
         if file == "-":
@@ -483,7 +494,7 @@ def _read_payload(file: str, field: str = "--file") -> Any:
                 data = f.read(CEILING.max_bytes + 1)
     except OSError as exc:
         raise BadInput(f"cannot read {file}: {exc.strerror or exc}", field=field) from exc
-    return parse_json(data, field if file == "-" else f"{field} {file}", CEILING)
+    return parse_json_text(data, field if file == "-" else f"{field} {file}", CEILING)
 
 
 def _day(text: Optional[str], field: str):  # type: ignore[no-untyped-def]
@@ -676,7 +687,8 @@ def case_adjust(
     """Open a child case to stop, amend or repeal a decision (条例 art. 37: the statutory procedure again)."""
     from flows.usecases.adjustments import open_adjustment
 
-    child, rec = open_adjustment(_ws(), _actor(), case_id, kind=kind, ground=ground, decided_on=decided_on)
+    day = _day(decided_on, "--decided-on")  # named as typed, before the child case's launch would name `decided_on`
+    child, rec = open_adjustment(_ws(), _actor(), case_id, kind=kind, ground=ground, decided_on=day.isoformat())
     emit(as_json, {"case_id": case_id, "child_case": child, "seq": rec.seq}, lambda: say(
         "{case} #{seq}: {kind} opened as child case [bold]{child}[/]; it takes effect once {child} passes legality "
         "review and collective discussion and `adjustment-completed` is recorded on {case}",

@@ -8,13 +8,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from flows.adapters.json_text import parse_json_text
 from models import store
 from models.canonical import canonical_bytes, sha256_hex
 from models.db import write_transaction
 from models.store import WORKSPACE_STREAM, NewEvent
 from policies.calendar import WorkingDayCalendar, YearNotice, parse_notice
 from policies.errors import BadInput
-from policies.limits import MAX_BYTES, parse_json, read_bounded
+from policies.limits import MAX_BYTES, read_bounded
 from policies.pack import load_pack
 from flows.usecases.clock import now
 from flows.usecases.workspace import Actor, Workspace, WorkspaceFacts, read_facts, read_workspace_facts
@@ -82,7 +83,7 @@ def load_calendar(ws: Workspace, actor: Actor, path: Path) -> CalendarEntry:
     from policies.rules.order import require_role
 
     require_role(load_pack(), actor.role, "calendar-loaded", "load calendar data (--as admin:NAME)")
-    raw = parse_json(read_bounded(path, MAX_BYTES, "FILE"), f"FILE {path}")  # LIM-01: it becomes a recorded payload
+    raw = parse_json_text(read_bounded(path, MAX_BYTES, "FILE"), f"FILE {path}")  # LIM-01: it becomes a recorded payload
     notice = parse_notice(raw)
     data = notice.to_json()
     digest = sha256_hex(canonical_bytes(data))

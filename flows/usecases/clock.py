@@ -41,4 +41,9 @@ def parse_moment(text: str, *, field: str) -> datetime:
         raise BadInput(f"{field}: {text!r} is not a date-time such as 2025-09-01T09:00+08:00", field=field) from exc
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=LOCAL)
+    try:  # a moment that is no moment in UTC or Beijing time (9999-12-31T23:00-12:00 is in the year 10000 there)
+        moment.astimezone(timezone.utc).astimezone(LOCAL)
+    except OverflowError as exc:
+        raise BadInput(f"{field}: {text!r} is outside the years 1 to 9999 in UTC or Asia/Shanghai time",
+                       field=field) from exc
     return moment

@@ -114,6 +114,10 @@ def attach(
     non_disclosure_basis: str | None = None,
 ) -> Attached:
     """Store a document and record it on the case (依法不予公开 material is marked with its legal basis)."""
+    if non_disclosure_basis is not None and not non_disclosure_basis.strip():
+        # asked for 依法不予公开 without its basis: refused, never recorded as public instead
+        raise BadInput("--non-disclosure needs the legal basis for withholding the document (依法不予公开的依据), e.g. "
+                       "政府信息公开条例第十四条", field="--non-disclosure")
     shown = display_name(name or source.name)
     with read_transaction(ws.engine) as conn:  # refuse an unknown case or a role before any file is written
         _, state = load_case(conn, case_id)

@@ -16,6 +16,7 @@ from typing import Any, Sequence
 
 from pydantic import ValidationError
 
+from flows.adapters.json_text import parse_json_text
 from flows.usecases.record import Recorded, record_in
 from flows.usecases.unit_of_work import command_key, load_case, pack_of
 from flows.usecases.clock import local_date, now
@@ -26,7 +27,7 @@ from models.db import write_transaction
 from models.events import SCHEMA_VERSION, ExpertPanelDrawn, ExpertsImported, PoolExpert
 from models.store import WORKSPACE_STREAM, NewEvent
 from policies.errors import BadInput
-from policies.limits import MAX_BYTES, parse_json, read_bounded
+from policies.limits import MAX_BYTES, read_bounded
 from policies.pack import load_pack
 from policies.rules.order import require_role
 
@@ -34,7 +35,7 @@ from policies.rules.order import require_role
 def _rows(path: Path) -> list[dict[str, Any]]:
     data = read_bounded(path, MAX_BYTES, "FILE")  # LIM-01: the pool becomes one recorded payload
     if path.suffix.lower() != ".csv":
-        data = parse_json(data.removeprefix(b"\xef\xbb\xbf"), f"FILE {path}")
+        data = parse_json_text(data.removeprefix(b"\xef\xbb\xbf"), f"FILE {path}")
         if not isinstance(data, list):
             raise BadInput(f"{path}: expected a JSON list of experts", field="FILE")
         return data

@@ -13,7 +13,7 @@ from flows.adapters.logs import logger
 from flows.usecases.clock import local_date, now
 from flows.usecases.judging import ack_records, apply_acks, judge, parse_acks, refusal
 from flows.usecases.moments import WorkspaceTimeline, live_key, rule_context
-from flows.usecases.record import bad_payload
+from flows.usecases.record import bad_payload, check_key
 from flows.usecases.workspace import Actor, Workspace, read_facts
 from models import store
 from models.db import write_transaction
@@ -22,7 +22,7 @@ from models.events import SCHEMA_VERSION, CaseLaunched
 from models.state import state_of_launch
 from models.store import NewEvent
 from policies.errors import BadInput, ConcurrentModification, IdempotencyConflict
-from policies.limits import MAX_KEY, check_length, check_payload, payload_limits
+from policies.limits import check_payload, payload_limits
 from policies.pack import DEFAULT_PACK, PolicyPack, load_pack
 from policies.rules.catalog import catalog_year
 
@@ -110,7 +110,7 @@ def launch_in(
     body = payload.model_dump(mode="json", by_alias=True)
     check_payload(len(canonical_bytes(body)), body, payload_limits(pack), "(payload)")  # LIM-01, as the audit re-checks
     if idempotency_key is not None:
-        check_length(idempotency_key, MAX_KEY, "--idempotency-key", "an idempotency key")
+        check_key(idempotency_key)
         existing = store.find_by_key(conn, idempotency_key)
         if existing is not None:
             same = existing.type == "case-launched" and all(

@@ -144,6 +144,16 @@ def record_event(
     return result
 
 
+
+def check_key(key: str) -> None:
+    """An idempotency key as given (`--idempotency-key`): not blank — an empty key is no key, and a retry under it
+    would record (or launch) again — and within its column."""
+    if not key.strip():
+        raise BadInput("--idempotency-key is empty: a retry is recognised by the key it repeats, so give one (or leave "
+                       "the option out)", field="--idempotency-key")
+    check_length(key, MAX_KEY, "--idempotency-key", "an idempotency key")
+
+
 def record_in(
     conn: Connection,
     actor: Actor,
@@ -159,7 +169,7 @@ def record_in(
     payload = new_payload(payload)
     body = payload.body
     if idempotency_key is not None:
-        check_length(idempotency_key, MAX_KEY, "--idempotency-key", "an idempotency key")
+        check_key(idempotency_key)
     key = idempotency_key or "record:" + command_key(case_id, event, body, actor.label, sorted(acks.items()))
     existing = store.find_by_key(conn, key)
     if existing is not None:
