@@ -79,6 +79,8 @@ def _params_in_words(params: list[Any]) -> None:
         if getattr(p, "_in_words", False):
             continue
         p._in_words = True
+        if getattr(p.type, "name", None) == "path":
+            p.type = _not_empty(p.type)
         if p.param_type_name == "argument":
             name = p.metavar or p.name.upper()
             usage = (name if p.required else f"[{name}]") + ("..." if p.nargs != 1 and not name.endswith("...") else "")
@@ -90,6 +92,21 @@ def _params_in_words(params: list[Any]) -> None:
         elif not getattr(p, "is_flag", False) and p.metavar is None:
             word = _WORDS.get(p.type.name, p.type.name.upper())
             p.make_metavar = lambda ctx=None, word=word: word
+
+
+def _not_empty(kind: Any) -> Any:
+    """A path parameter that refuses an empty value as a usage error (exit 2, naming the parameter): `Path("")` is
+    `.`, so `--out ""` would otherwise be answered about a folder called `.` that nobody typed."""
+    kind = copy.copy(kind)
+    convert = kind.convert
+
+    def checked(value: Any, param: Any, ctx: Any) -> Any:
+        if isinstance(value, str) and not value:
+            kind.fail("an empty path names no file or folder; give one", param, ctx)
+        return convert(value, param, ctx)
+
+    kind.convert = checked
+    return kind
 
 
 @cache
@@ -279,6 +296,9 @@ def _main(
     from flows.adapters.logs import configure
 
     configure(verbose=verbose)  # stderr only: stdout carries --json
+    for given, option, what in ((home, "--home", "the workspace folder"), (actor, "--as", "ROLE:NAME")):
+        if given == "":  # not a silent fall-back to JUECE_HOME, ./.juece or JUECE_ACTOR
+            raise BadInput(f"{option} is empty; give {what} (or leave the option out)", code="usage", field=option)
     G.home = home
     G.actor = actor or os.environ.get("JUECE_ACTOR")
     G.authorised = False
@@ -1832,6 +1852,8 @@ def _fast_call(args: List[str]) -> Optional[Callable[[], int]]:
     if glob is None:
         return None
     given, rest = glob
+    if "" in (given.get("home"), given.get("actor")):
+        return None  # typer's path says so (_main), as a usage error
     path = next((p for p in _FAST if tuple(rest[:len(p)]) == p), None)
     if path is None:
         return None

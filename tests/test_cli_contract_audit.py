@@ -256,3 +256,59 @@ def test_json_python_parses_but_cannot_hold_is_bad_input_wherever_a_file_is_read
     assert said in error_of(out)["message"]
     assert history_length(case.ws, case.case_id) == before
     assert cases_in(case.ws.home) == [case.case_id]
+
+
+# --- empty values that were read as something else ---------------------------------------------------------------
+
+
+@pytest.fixture
+def published(case):
+    """A case whose decision is published (archivable)."""
+    from support import MANDATORY_PATH
+
+    case.walk(MANDATORY_PATH)
+    case.walk(["party-reported", "decision-published"])
+    return case
+
+
+def test_an_empty_path_is_a_usage_error_naming_its_parameter_not_a_folder_called_dot(published, tmp_path: Path):
+    """`Path("")` is `.`: `archive export --out ""` answered ". already exists", `attach CASE ""` blamed --name."""
+    home, case_id = str(published.ws.home), published.case_id
+    attempts = [
+        (("--as", "archivist:档案员", "archive", "export", case_id, "--out", ""), "--out"),
+        (("audit", "checkpoint", "--out", ""), "--out"),
+        (("archive", "verify", ""), "DIR"),
+        (("--as", "clerk:李明", "attach", case_id, "", "--title", "x"), "FILE"),
+        (("publication", "verify", case_id, "--file", ""), "--file"),
+        (("--as", "clerk:李明", "comments", "import", case_id, ""), "FILE"),
+        (("audit", "verify", "--checkpoint", ""), "--checkpoint"),
+    ]
+    before = history_length(published.ws, case_id)
+    for argv, field in attempts:
+        code, out, err = run("--home", home, *argv, "--json")
+        assert code == 2, (argv, out, err)
+        error = error_of(out)
+        assert error["code"] == "usage" and error["field"] == field and "empty path" in error["message"], error
+        assert not error["message"].startswith(".")
+    assert history_length(published.ws, case_id) == before
+
+
+
+def test_an_empty_home_or_actor_is_a_usage_error_not_a_fall_back_to_the_environment(case, tmp_path: Path):
+    """`--home ""` fell back to JUECE_HOME or ./.juece, `--as ""` to JUECE_ACTOR: another workspace, another person."""
+    cwd = tmp_path / "elsewhere"
+    cwd.mkdir()
+    proc = subprocess.run([JUECE, "--home", "", "init", "--json"], capture_output=True, text=True, cwd=cwd,
+                          env={k: v for k, v in os.environ.items() if not k.startswith("JUECE_")}, timeout=120)
+    assert proc.returncode == 2, proc.stderr
+    assert error_of(proc.stdout)["field"] == "--home"
+    assert list(cwd.iterdir()) == []  # no ./.juece made
+    code, out, err = run("--home", "", "case", "show", case.case_id, "--json",
+                         env={"JUECE_HOME": str(case.ws.home)})
+    assert code == 2 and error_of(out)["field"] == "--home"
+    _, example, _ = run("example", "consultation-opened")
+    before = history_length(case.ws, case.case_id)
+    code, out, err = run("--home", str(case.ws.home), "--as", "", "record", case.case_id, "consultation-opened",
+                         "--file", "-", "--json", stdin=example, env={"JUECE_ACTOR": "clerk:李明"})
+    assert code == 2 and error_of(out)["field"] == "--as"
+    assert history_length(case.ws, case.case_id) == before
