@@ -312,3 +312,21 @@ def test_an_empty_home_or_actor_is_a_usage_error_not_a_fall_back_to_the_environm
                          "--file", "-", "--json", stdin=example, env={"JUECE_ACTOR": "clerk:李明"})
     assert code == 2 and error_of(out)["field"] == "--as"
     assert history_length(case.ws, case.case_id) == before
+
+
+def test_an_account_name_too_long_for_role_name_is_bad_input_not_a_validation_traceback(ws):
+    """`user add` with a 500-character name was a pydantic ValidationError (the recorded name holds 300); the limit
+    is the longest name `--as legal-office:NAME` still carries."""
+    home = str(ws.home)
+    code, out, err = run("--home", home, "--as", "admin:管理员", "user", "add", "x" * 500, "--role", "clerk", "--json")
+    assert code == 2, (out, err)
+    error = error_of(out)
+    assert error["field"] == "NAME" and "500 characters" in error["message"]
+    longest = "y" * error["limit"]
+    code, out, err = run("--home", home, "--as", "admin:管理员", "user", "add", longest, "--role", "legal-office",
+                         "--json")
+    assert code == 0, err
+    code, out, err = run("--home", home, "--as", f"legal-office:{longest}", "case", "list", "--json")
+    assert code == 0, err  # the account can act
+    code, out, err = run("--home", home, "user", "list", "--json")
+    assert [a["name"] for a in json.loads(out)["accounts"]] == [longest]

@@ -24,6 +24,7 @@ from models.store import WORKSPACE_STREAM, NewEvent
 from models.text import clean_name
 from policies.errors import BadInput, RuleRefusal
 from policies.findings import Finding
+from policies.limits import MAX_ACTOR, check_length
 from policies.pack import DEFAULT_PACK, ROLES, PolicyPack, load_pack
 from policies.rules import to_finding
 from policies.rules.auth import Standing, standing_violation
@@ -118,11 +119,17 @@ class AccountView:
         return {"name": self.name, "roles": list(self.roles), "active": self.active, "locked": self.locked}
 
 
+# The longest account name that still fits `--as ROLE:NAME` (and the actor column) with the longest role.
+MAX_ACCOUNT_NAME = MAX_ACTOR - 1 - max(len(r) for r in ROLES)
+
+
 def _clean(name: str, field: str = "NAME") -> str:
     try:
-        return clean_name(name)
+        name = clean_name(name)
     except ValueError as exc:
         raise BadInput(f"the account name {exc}", field=field) from exc
+    check_length(name, MAX_ACCOUNT_NAME, field, "an account name (so that ROLE:NAME fits)")
+    return name
 
 
 def _role(role: str) -> str:
