@@ -84,6 +84,35 @@ def test_a_database_server_that_does_not_answer_is_the_environment_exit_1_with_t
     assert not home.exists()
 
 
+def test_a_workspace_made_on_postgresql_and_opened_without_its_url_says_to_set_it(tmp_path: Path):
+    """workspace.json records the kind of database JUECE_DATABASE_URL named at `init` (never the URL: it may carry a
+    password); opened without the variable, the workspace says so (exit 2, naming it) — it read as a damaged store,
+    "restore from the backup", because the workspace's own juece.db is not there. A workspace on its own SQLite file
+    records nothing and opens as before."""
+    from backends import postgres_schema
+
+    home = tmp_path / "ws"
+    with postgres_schema() as url:
+        code, out, err = run("--home", str(home), "init", "--json", env={"JUECE_DATABASE_URL": url})
+        assert code == 0, (out, err)
+        config = json.loads((home / "workspace.json").read_text(encoding="utf-8"))
+        assert config["database"] == "PostgreSQL" and url not in json.dumps(config)
+        code, out, err = run("--home", str(home), "--as", "legal-office:张伟", *LAUNCH, env={"JUECE_DATABASE_URL": url})
+        assert code == 0, (out, err)
+        for argv in (("case", "list", "--json"), ("audit", "verify", "--json"), ("init", "--json")):
+            code, out, err = run("--home", str(home), *argv)
+            assert code == 2, (argv, out, err)
+            error = error_of(out)
+            assert error["field"] == "JUECE_DATABASE_URL" and "PostgreSQL" in error["message"], error
+            assert "damaged" not in error["message"]
+        assert not (home / "juece.db").exists()  # nothing made in its place
+        code, out, err = run("--home", str(home), "case", "list", "--json", env={"JUECE_DATABASE_URL": url})
+        assert code == 0 and len(json.loads(out)["cases"]) == 1, (out, err)
+    own = tmp_path / "own"
+    code, out, err = run("--home", str(own), "init", "--json")
+    assert code == 0 and "database" not in json.loads((own / "workspace.json").read_text(encoding="utf-8"))
+
+
 # --- a damaged workspace file ------------------------------------------------------------------------------------
 
 

@@ -95,9 +95,19 @@ def default_database_url(home: Path) -> str:
     """JUECE_DATABASE_URL, else the SQLite file in the workspace."""
     url = os.environ.get("JUECE_DATABASE_URL")
     if not url:
-        return f"sqlite:///{(home / 'juece.db').resolve()}"
+        return default_sqlite_url(home)
     check_database_url(url)
     return url
+
+
+def default_sqlite_url(home: Path) -> str:
+    """The workspace's own SQLite file."""
+    return f"sqlite:///{(home / 'juece.db').resolve()}"
+
+
+def database_kind(url: str) -> str:
+    """'PostgreSQL' or 'SQLite', from a database URL (never the URL itself: it may carry a password)."""
+    return "PostgreSQL" if url.partition("://")[0].split("+", 1)[0].lower() == "postgresql" else "SQLite"
 
 
 _URL_FORMS = "sqlite:////PATH/juece.db or postgresql+psycopg://USER@HOST/DATABASE"
@@ -171,6 +181,13 @@ def open_workspace(home: str | Path | None = None) -> Workspace:
             f"there is no juece workspace at {path} — create one with `juece --home {path} init`", home=str(path)
         )
     config = _read_config(cfg)
+    kind = config.get("database")
+    if isinstance(kind, str) and not os.environ.get("JUECE_DATABASE_URL"):
+        # made with JUECE_DATABASE_URL: its cases are in that database, not in a file here (without this, the
+        # missing juece.db read as a damaged store: "restore from the backup")
+        raise BadInput(f"the workspace at {path} keeps its cases in the {kind} database JUECE_DATABASE_URL named when it "
+                       "was created, not in a file of the workspace; set JUECE_DATABASE_URL to that database",
+                       field="JUECE_DATABASE_URL", home=str(path))
     return Workspace(path, default_database_url(path), config)
 
 
@@ -261,7 +278,8 @@ def _init_in(
     else:
         # A new workspace: the database first, the config (which makes it a workspace) last, so a failed init
         # leaves no workspace that lacks its database.
-        config = {"version": 1, **({"prefect_home": str(prefect_home.resolve())} if prefect_home else {})}
+        config = {"version": 1, **({"prefect_home": str(prefect_home.resolve())} if prefect_home else {}),
+                  **({"database": database_kind(url)} if url != default_sqlite_url(path) else {})}
         ws = Workspace(path, url, config)
         ws.__dict__["engine"] = engine_for(ws.database_url, create=True)  # SQLite may create the file: it is new
         migrate(ws.engine)
