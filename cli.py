@@ -562,7 +562,7 @@ def init(
     as_json: bool = JsonOpt,
 ) -> None:
     """Create the workspace (idempotent)."""
-    from flows.usecases.workspace import Actor, init_workspace, parse_actor
+    from flows.usecases.workspace import Actor, init_workspace, parse_actor, shown_url, simulated_now
 
     actor = parse_actor(G.actor) if G.actor else Actor("admin", os.environ.get("USER") or "admin")
     moment = _moment(simulated_clock, "--simulated-clock")
@@ -571,7 +571,12 @@ def init(
     except OSError as exc:  # --home names a file, or a place that cannot be written
         raise unwritable(G.home or os.environ.get("JUECE_HOME") or "./.juece", exc, "--home",
                          "a folder (new or a workspace) in a place that can be written") from exc
-    data = {"home": str(ws.home), "created": created, "database": ws.database_url, "simulated_clock": simulated_clock}
+    if not created:  # the workspace's own clock, whatever was given (a simulated one may have moved since)
+        now_then = simulated_now(ws)
+        simulated_clock = now_then.isoformat() if now_then else None
+    # the database as a URL without its password (JUECE_DATABASE_URL may carry one)
+    data = {"home": str(ws.home), "created": created, "database": shown_url(ws.database_url),
+            "simulated_clock": simulated_clock}
     emit(as_json, data, lambda: say(
         "{what}: workspace {home}{clock}", what="created" if created else "already there", home=ws.home,
         clock=f" (simulated clock at {simulated_clock})" if simulated_clock else ""))

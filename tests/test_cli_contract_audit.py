@@ -113,6 +113,30 @@ def test_a_workspace_made_on_postgresql_and_opened_without_its_url_says_to_set_i
     assert code == 0 and "database" not in json.loads((own / "workspace.json").read_text(encoding="utf-8"))
 
 
+def test_init_shows_the_database_without_its_password_and_the_workspaces_own_clock(tmp_path: Path):
+    """`init --json` answers with the database URL — without the password JUECE_DATABASE_URL may carry (it was printed
+    whole) — and, on an existing workspace, the workspace's own simulated clock as it stands (it was null)."""
+    from backends import postgres_schema
+
+    with postgres_schema() as url:
+        secret = url.replace("postgres@", "postgres:s3cret-pw@", 1)  # trust auth here: the password is not checked
+        assert secret != url
+        code, out, err = run("--home", str(tmp_path / "pg"), "init", "--json", env={"JUECE_DATABASE_URL": secret})
+        assert code == 0, (out, err)
+        assert "s3cret-pw" not in out + err and json.loads(out)["database"].startswith("postgresql+psycopg://postgres:")
+    home = tmp_path / "sim"
+    code, out, err = run("--home", str(home), "init", "--simulated-clock", "2025-08-25T09:00", "--json")
+    assert code == 0 and json.loads(out)["simulated_clock"] == "2025-08-25T09:00", (out, err)
+    code, out, err = run("--home", str(home), "--as", "admin:王芳", "clock", "set", "2025-09-01T10:00", "--json")
+    assert code == 0, (out, err)
+    code, out, err = run("--home", str(home), "init", "--json")
+    answer = json.loads(out)
+    assert code == 0 and answer["created"] is False and answer["simulated_clock"].startswith("2025-09-01T10:00"), answer
+    code, out, err = run("--home", str(tmp_path / "system"), "init", "--json")
+    code, out, err = run("--home", str(tmp_path / "system"), "init", "--json")
+    assert code == 0 and json.loads(out)["simulated_clock"] is None
+
+
 # --- a damaged workspace file ------------------------------------------------------------------------------------
 
 

@@ -129,8 +129,8 @@ def check_database_url(url: str) -> None:
                            f"ends; give a file: {_URL_FORMS}", field="JUECE_DATABASE_URL")
 
 
-def _shown_url(url: str) -> str:
-    """The URL with its password hidden, for a message."""
+def shown_url(url: str) -> str:
+    """The URL with its password hidden, for a message or an answer."""
     try:
         from sqlalchemy.engine import make_url
 
@@ -149,7 +149,7 @@ def engine_for(url: str, *, create: bool) -> Engine:
     try:
         engine = make_engine(url, create=create)
     except (ArgumentError, NoSuchModuleError, ImportError) as exc:
-        raise BadInput(f"JUECE_DATABASE_URL ({_shown_url(url)}) cannot be used: {str(exc).splitlines()[0][:200]}; "
+        raise BadInput(f"JUECE_DATABASE_URL ({shown_url(url)}) cannot be used: {str(exc).splitlines()[0][:200]}; "
                        f"give {_URL_FORMS}", field="JUECE_DATABASE_URL") from exc
     if url.startswith("sqlite"):
         return engine  # SQLite's failures to open are models/damage.py's (unwritable, missing, damaged)
@@ -160,7 +160,7 @@ def engine_for(url: str, *, create: bool) -> Engine:
             from policies.errors import StorageFailure
 
             detail = (str(ctx.original_exception).strip().splitlines() or ["no answer"])[0][:200]
-            raise StorageFailure(f"cannot reach the case store at {_shown_url(url)} ({detail}); check "
+            raise StorageFailure(f"cannot reach the case store at {shown_url(url)} ({detail}); check "
                                  "JUECE_DATABASE_URL and that the database server is running, then run the same "
                                  "command again; nothing was written", code="database-unreachable") from ctx.original_exception
 
@@ -234,6 +234,13 @@ def read_facts(conn: AnyConnection) -> WorkspaceFacts:
         except (KeyError, TypeError, ValueError, AttributeError) as exc:
             raise undecodable_payload(ev.case_id, ev.seq, ev.type, exc) from exc
     return WorkspaceFacts(clock, simulated, tuple(notices), tuple(events))
+
+
+def simulated_now(ws: Workspace) -> datetime | None:
+    """The workspace's simulated clock as it stands (None on the system clock)."""
+    with read_transaction(ws.engine) as conn:
+        facts = read_facts(conn)
+    return facts.simulated_now if facts.clock == "simulated" else None
 
 
 def init_workspace(
