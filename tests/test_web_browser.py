@@ -8,15 +8,14 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 import zipfile
 from pathlib import Path
 
-import httpx
 import pytest
+
+from web_support import serving
 
 JUECE = str(Path(sys.executable).with_name("juece"))
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -36,12 +35,6 @@ def juece(home: Path, *args: str, actor: str | None = None, stdin: str | None = 
     return done.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @pytest.fixture
 def server(tmp_path: Path):
     """A simulated-clock workspace with an admin, a multi-role clerk account and an auditor; `juece web` serving it."""
@@ -51,27 +44,8 @@ def server(tmp_path: Path):
     juece(home, "user", "add", "张伟", "--role", "legal-office", "--role", "clerk", "--role", "reviewer", "--role",
           "secretary", "--role", "archivist", "--password-stdin", actor="admin:管理员", stdin=PASSWORD + "\n")
     juece(home, "user", "add", "赵审计", "--role", "auditor", "--password-stdin", actor="admin:管理员", stdin=PASSWORD + "\n")
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JUECE_")}
-    proc = subprocess.Popen([JUECE, "--home", str(home), "web", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/api/v1/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("juece web did not start: " + proc.stdout.read().decode()[-2000:])  # type: ignore[union-attr]
-    yield home, url
-    proc.terminate()
-    try:
-        proc.wait(timeout=20)
-    except subprocess.TimeoutExpired:
-        proc.kill()
+    with serving(home) as (url, _):
+        yield home, url
 
 
 @pytest.fixture

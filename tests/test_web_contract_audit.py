@@ -13,7 +13,6 @@ import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +20,7 @@ import httpx
 import pytest
 
 from support import GOOD, Driver, payload
-from web_support import LAUNCH, event_count, web_for
+from web_support import LAUNCH, event_count, serving, web_for
 
 JUECE = str(Path(sys.executable).with_name("juece"))
 PASSWORD = "Sanya-2025-河西片区"
@@ -197,12 +196,6 @@ def cli(home: Path, *args: str, actor: str | None = None, stdin: str | None = No
     return json.loads(done.stdout) if "--json" in args else done.stdout
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 ROLES = {"admin": "管理员", "legal-office": "张伟", "clerk": "李明", "reviewer": "王芳", "secretary": "陈静",
          "auditor": "赵审计", "archivist": "孙档案"}
 
@@ -220,28 +213,9 @@ def served(tmp_path: Path):
                 stdin=PASSWORD + "\n")
     tokens = {role: cli(home, "user", "token", name, "--json", actor=f"admin:{ROLES['admin']}")["token"]
               for role, name in ROLES.items()}
-    port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("JUECE_")}
-    proc = subprocess.Popen([JUECE, "--home", str(home), "web", "--port", str(port)], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
-    url = f"http://127.0.0.1:{port}"
-    deadline = time.monotonic() + 60
-    while time.monotonic() < deadline:
-        try:
-            if httpx.get(url + "/api/v1/health", timeout=2).status_code == 200:
-                break
-        except httpx.TransportError:
-            time.sleep(0.2)
-    else:
-        proc.kill()
-        pytest.fail("juece web did not start: " + proc.stdout.read().decode()[-2000:])  # type: ignore[union-attr]
-    yield home, url, tokens
-    proc.terminate()
-    try:
-        out = proc.communicate(timeout=20)[0].decode()
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        out = proc.communicate()[0].decode()
+    with serving(home) as (url, printed):
+        yield home, url, tokens
+    out = printed[0]
     assert "Traceback" not in out, out[-3000:]  # no request made the server fail
 
 

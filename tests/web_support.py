@@ -2,8 +2,18 @@
 
 from __future__ import annotations
 
+import os
+import socket
+import subprocess
+import sys
+import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from pathlib import Path
+from typing import Any, Iterator
+
+import httpx
+import pytest
 
 from fastapi.testclient import TestClient
 
@@ -65,3 +75,44 @@ def event_count(ws: Workspace) -> int:
 
 LAUNCH = {"title": "三亚市公共停车场建设规划", "category": "plan", "organ": "三亚市人民政府", "lead_unit": "三亚市交通运输局",
           "flags": ["technical"]}
+
+
+JUECE = str(Path(sys.executable).with_name("juece"))
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@contextmanager
+def serving(home: Path) -> Iterator[tuple[str, list[str]]]:
+    """`juece web` on a free port serving the workspace at `home`, as its own process (the JUECE_ variables of this
+    process left out): its URL once /api/v1/health answers, and a list that holds what it printed once it has been
+    stopped (terminated, killed after 20 s)."""
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("JUECE_")}
+    proc = subprocess.Popen([JUECE, "--home", str(home), "web", "--port", str(port)], env=env,
+                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, start_new_session=True)
+    url = f"http://127.0.0.1:{port}"
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url + "/api/v1/health", timeout=2).status_code == 200:
+                break
+        except httpx.TransportError:
+            time.sleep(0.2)
+    else:
+        proc.kill()
+        pytest.fail("juece web did not start: " + proc.stdout.read().decode()[-2000:])  # type: ignore[union-attr]
+    printed: list[str] = []
+    try:
+        yield url, printed
+    finally:
+        proc.terminate()
+        try:
+            printed.append(proc.communicate(timeout=20)[0].decode())
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            printed.append(proc.communicate()[0].decode())
